@@ -1,0 +1,152 @@
+//! The canonical audit record: what is hashed into the log for each state change.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Who caused a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The vault itself (initialisation, its own keys).
+    Vault,
+    /// An operator at the CLI, named by the OS user when known.
+    Operator(String),
+    /// An approval system, by client id.
+    Client(String),
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Vault => f.write_str("vault"),
+            Actor::Operator(user) => write!(f, "operator:{user}"),
+            Actor::Client(id) => write!(f, "client:{id}"),
+        }
+    }
+}
+
+/// The kinds of change the log records; names are stable (they are hashed into the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The vault was created.
+    VaultInitialized,
+    /// An approval system was registered.
+    ClientRegistered,
+    /// An approval system's credential was revoked.
+    ClientRevoked,
+    /// A key was generated.
+    KeyCreated,
+    /// A key was disabled.
+    KeyDisabled,
+    /// A signature was made with a key.
+    SignatureCreated,
+}
+
+impl Action {
+    /// The stable dotted name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::VaultInitialized => "vault.initialized",
+            Action::ClientRegistered => "client.registered",
+            Action::ClientRevoked => "client.revoked",
+            Action::KeyCreated => "key.created",
+            Action::KeyDisabled => "key.disabled",
+            Action::SignatureCreated => "signature.created",
+        }
+    }
+}
+
+/// A state change waiting to be appended; personal data only as commitments (hashes).
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Who did it.
+    pub actor: Actor,
+    /// What was done.
+    pub action: Action,
+    /// What it was done to, e.g. `key:<id>`.
+    pub subject: String,
+    /// Extra facts (algorithm, digests); never secrets or personal data in clear.
+    pub details: Map<String, Value>,
+}
+
+impl Event {
+    /// An event with no details.
+    pub fn new(actor: Actor, action: Action, subject: impl Into<String>) -> Self {
+        Self {
+            actor,
+            action,
+            subject: subject.into(),
+            details: Map::new(),
+        }
+    }
+
+    /// Adds one detail.
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(name.to_owned(), value.into());
+        self
+    }
+}
+
+/// One log entry as hashed: serialised once, stored byte for byte, verified over the stored bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// Record format version (1).
+    pub v: u32,
+    /// Position in the log.
+    pub index: u64,
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// Who (`vault`, `operator:NAME`, `client:ID`).
+    pub actor: String,
+    /// What (`key.created`, …).
+    pub action: String,
+    /// To what (`key:ID`, `client:ID`, …).
+    pub subject: String,
+    /// Facts about the change.
+    pub details: Map<String, Value>,
+}
+
+impl Record {
+    /// Fixes an event at a position and time.
+    pub fn new(event: Event, index: u64, at_ms: i64) -> Self {
+        Self {
+            v: 1,
+            index,
+            at_ms,
+            actor: event.actor.to_string(),
+            action: event.action.as_str().to_owned(),
+            subject: event.subject,
+            details: event.details,
+        }
+    }
+
+    /// The canonical bytes (compact JSON, fields in declaration order, details sorted by name).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_else(|_| unreachable!("a Record always serialises"))
+    }
+
+    /// Parses stored bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_bytes_are_stable() {
+        let e = Event::new(Actor::Client("c1".into()), Action::KeyCreated, "key:k1")
+            .with("alg", "sm2")
+            .with("a", 1);
+        let r = Record::new(e, 7, 1_700_000_000_000);
+        let bytes = r.to_bytes();
+        assert_eq!(
+            std::str::from_utf8(&bytes).expect("utf8"),
+            r#"{"v":1,"index":7,"at_ms":1700000000000,"actor":"client:c1","action":"key.created","subject":"key:k1","details":{"a":1,"alg":"sm2"}}"#
+        );
+        assert_eq!(Record::from_bytes(&bytes), Some(r));
+        assert_eq!(Record::from_bytes(b"{\"v\":1}"), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! Where the vault keeps its files, which database it uses and where its master key comes from.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
+
+use crate::crypto::{MasterKey, WrapAlgorithm};
+use crate::error::{Error, Result};
+
+/// Environment variable that may hold the master key (base64 of 32 bytes).
+pub const MASTER_KEY_ENV: &str = "SIDIAN_MASTER_KEY";
+
+/// Where the master key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// A file (base64 of 32 bytes, mode 0600), created on first start.
+    File(PathBuf),
+    /// An environment variable holding base64 of 32 bytes; never created by the vault.
+    Env(String),
+}
+
+/// Everything the vault needs to open.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The data directory (SQLite file, master key file, checkpoint copies).
+    pub data_dir: PathBuf,
+    /// Database URL; `None` means the SQLite file in the data directory.
+    pub database_url: Option<String>,
+    /// Master key source.
+    pub master_key: MasterKeySource,
+    /// Algorithm for wrapping new private keys.
+    pub wrap_alg: WrapAlgorithm,
+}
+
+impl Config {
+    /// The defaults for a data directory: SQLite inside it, master key file inside it, SM4-GCM.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            master_key: MasterKeySource::File(data_dir.join("master.key")),
+            data_dir,
+            database_url: None,
+            wrap_alg: WrapAlgorithm::Sm4Gcm,
+        }
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("sidian.db").display()
+            ),
+        }
+    }
+
+    /// The file that keeps a copy of every signed checkpoint outside the database.
+    pub fn checkpoint_file(&self) -> PathBuf {
+        self.data_dir.join("audit-checkpoints.jsonl")
+    }
+
+    /// The file that pins the audit public key outside the database.
+    pub fn audit_key_file(&self) -> PathBuf {
+        self.data_dir.join("audit-key.pem")
+    }
+
+    /// Creates the data directory (mode 0700) if it does not exist.
+    pub fn ensure_data_dir(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.data_dir)?;
+        set_mode(&self.data_dir, 0o700)
+    }
+
+    /// Loads the master key; a missing key file is created only when `create` is true.
+    pub fn load_master_key(&self, create: bool) -> Result<MasterKey> {
+        match &self.master_key {
+            MasterKeySource::Env(var) => {
+                let text = std::env::var(var).map_err(|_| {
+                    Error::MasterKey(format!("environment variable {var} is not set"))
+                })?;
+                decode_master(&text, var)
+            }
+            MasterKeySource::File(path) => match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    check_private(path)?;
+                    decode_master(&text, &path.display().to_string())
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                    let key = MasterKey::generate()?;
+                    write_private(path, B64.encode(key.expose_secret()).as_bytes())?;
+                    Ok(key)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::MasterKey(
+                    format!("{} does not exist; run `sidian init` first", path.display()),
+                )),
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+}
+
+fn decode_master(text: &str, source: &str) -> Result<MasterKey> {
+    let bytes = B64
+        .decode(text.trim())
+        .map_err(|_| Error::MasterKey(format!("{source} is not base64")))?;
+    MasterKey::from_bytes(&bytes)
+        .map_err(|_| Error::MasterKey(format!("{source} must hold exactly 32 bytes")))
+}
+
+/// Writes a new secret file readable by its owner only; never overwrites.
+fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(contents)?;
+    f.write_all(b"\n")?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Refuses a key file that others can read, as ssh does.
+fn check_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(Error::MasterKey(format!(
+                "{} is accessible by group or others (mode {:o}); chmod 600 it",
+                path.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    let _ = (path, mode);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn master_key_file_is_created_private_and_reloaded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = Config::new(dir.path().join("d"));
+        cfg.ensure_data_dir().expect("dir");
+        assert!(matches!(
+            cfg.load_master_key(false),
+            Err(Error::MasterKey(_))
+        ));
+        let k1 = cfg.load_master_key(true).expect("create");
+        let k2 = cfg.load_master_key(false).expect("reload");
+        assert_eq!(k1.expose_secret(), k2.expose_secret());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let path = cfg.data_dir.join("master.key");
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            assert!(matches!(
+                cfg.load_master_key(false),
+                Err(Error::MasterKey(_))
+            ));
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The one error type of the vault, and its mapping to HTTP status and stable machine-readable codes.
+
+use crate::crypto::CryptoError;
+
+/// Everything that can go wrong in the vault, from bad input to a broken database.
+///
+/// Messages never carry key material, API keys or SQL; internal causes are logged, not returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No API key, or one that is unknown or revoked.
+    #[error("missing or invalid API key")]
+    Unauthorized,
+    /// The client lacks the scope the route needs.
+    #[error("this client lacks the scope `{0}`")]
+    Forbidden(String),
+    /// The resource does not exist or belongs to another client (indistinguishable on purpose).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The key exists but is disabled.
+    #[error("key is disabled")]
+    KeyDisabled,
+    /// A client with this name is already registered.
+    #[error("a client named `{0}` already exists")]
+    ClientExists(String),
+    /// A field is not valid base64.
+    #[error("field `{0}` is not valid base64")]
+    InvalidBase64(&'static str),
+    /// The JSON is well-formed but does not match the request schema.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The body is not well-formed JSON (or nests too deeply).
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// The body is not `application/json`.
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    /// The body exceeds the route's limit.
+    #[error("request body exceeds {0} bytes")]
+    PayloadTooLarge(usize),
+    /// An algorithm name that sidian does not know.
+    #[error("unknown algorithm `{0}`")]
+    UnknownAlgorithm(String),
+    /// A cryptographic operation refused its input.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The route exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The vault is shutting down or its writer stopped.
+    #[error("service unavailable")]
+    Unavailable,
+    /// The master key does not match the database, or cannot be read.
+    #[error("master key: {0}")]
+    MasterKey(String),
+    /// The configuration cannot be used.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The audit log failed verification.
+    #[error("audit log entry {index}: {reason}")]
+    AuditBroken {
+        /// Index of the first bad entry (or the checkpoint size that failed).
+        index: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A stored row is not what the vault wrote (tampering or a bug).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A file could not be read or written.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::Unauthorized => 401,
+            Error::Forbidden(_) => 403,
+            Error::NotFound(_) => 404,
+            Error::MethodNotAllowed => 405,
+            Error::KeyDisabled | Error::ClientExists(_) => 409,
+            Error::PayloadTooLarge(_) => 413,
+            Error::UnsupportedMediaType => 415,
+            Error::InvalidBase64(_)
+            | Error::InvalidRequest(_)
+            | Error::MalformedJson(_)
+            | Error::UnknownAlgorithm(_) => 400,
+            Error::Crypto(e) => match e {
+                CryptoError::UnsupportedAlgorithm | CryptoError::DigestSigningUnsupported => 422,
+                CryptoError::BadDigestLength { .. }
+                | CryptoError::InvalidPublicKey(_)
+                | CryptoError::UnknownAlgorithm(_) => 400,
+                _ => 500,
+            },
+            Error::Unavailable => 503,
+            _ => 500,
+        }
+    }
+
+    /// The stable snake_case code clients can match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Unauthorized => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound(_) => "not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::KeyDisabled => "key_disabled",
+            Error::ClientExists(_) => "client_exists",
+            Error::PayloadTooLarge(_) => "payload_too_large",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::InvalidBase64(_) => "invalid_base64",
+            Error::InvalidRequest(_) => "invalid_request",
+            Error::MalformedJson(_) => "malformed_json",
+            Error::UnknownAlgorithm(_) => "unknown_algorithm",
+            Error::Crypto(e) => match e {
+                CryptoError::UnsupportedAlgorithm => "algorithm_mismatch",
+                CryptoError::DigestSigningUnsupported => "digest_signing_unsupported",
+                CryptoError::BadDigestLength { .. } => "bad_digest_length",
+                CryptoError::InvalidPublicKey(_) => "invalid_public_key",
+                CryptoError::UnknownAlgorithm(_) => "unknown_algorithm",
+                _ => "internal",
+            },
+            Error::Unavailable => "unavailable",
+            _ => "internal",
+        }
+    }
+
+    /// The message safe to show a client: internal causes are replaced by a generic text.
+    pub fn public_message(&self) -> String {
+        if self.status() >= 500 && !matches!(self, Error::Unavailable) {
+            "internal error; the incident has been logged".to_owned()
+        } else {
+            self.to_string()
+        }
+    }
+}
+
+/// Result with the vault's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,16 @@
+//! sidian (四电): the trust service behind provincial approval systems — keys and signatures
+//! (SM2/SM3/SM4 by default, ECDSA P-256, Ed25519, RSA), an append-only audit log, and the HTTP
+//! API and CLI around them. Later capabilities (seals, PDF stamping, licences, 亮证) build on
+//! these modules; see `ARCHITECTURE.md`.
+
+pub mod api;
+pub mod audit;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod store;
+pub mod vault;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use vault::Vault;

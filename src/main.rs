@@ -1,0 +1,220 @@
+//! The `sidian` command: run the service and operate the vault.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sidian::audit::Actor;
+use sidian::config::{MASTER_KEY_ENV, MasterKeySource};
+use sidian::crypto::WrapAlgorithm;
+use sidian::{Config, Error, Vault};
+
+/// sidian (四电): electronic licences, seals and signatures for approval systems.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Data directory (SQLite file, master key, audit checkpoint copy).
+    #[arg(
+        long,
+        global = true,
+        env = "SIDIAN_DATA",
+        default_value = "./sidian-data"
+    )]
+    data: PathBuf,
+    /// Database URL (`sqlite://FILE` or `postgres://…`); default: SQLite in the data directory.
+    #[arg(long, global = true, env = "SIDIAN_DATABASE_URL")]
+    database: Option<String>,
+    /// Algorithm that wraps new private keys at rest.
+    #[arg(long, global = true, default_value = "sm4-gcm")]
+    wrap_alg: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the data directory, master key, database and the vault's own keys (idempotent).
+    Init,
+    /// Run the HTTP API (initialises on first start).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Manage approval systems (API clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Inspect the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register an approval system; its API key is printed once, alone on the last line.
+    Add {
+        /// Unique name.
+        name: String,
+        /// A scope the client may use (repeatable); none = keys, sign, verify, seals.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+    /// List registered clients.
+    List,
+    /// Revoke a client's API key.
+    Revoke {
+        /// The client's name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every entry and signed checkpoint; exit 0 only if the log is intact.
+    Verify,
+}
+
+fn config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = Config::new(&cli.data);
+    config.database_url = cli.database.clone();
+    config.wrap_alg = cli
+        .wrap_alg
+        .parse::<WrapAlgorithm>()
+        .map_err(|e| anyhow::anyhow!("--wrap-alg: {e}"))?;
+    if std::env::var_os(MASTER_KEY_ENV).is_some() {
+        config.master_key = MasterKeySource::Env(MASTER_KEY_ENV.to_owned());
+    }
+    Ok(config)
+}
+
+fn operator() -> Actor {
+    Actor::Operator(std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Openapi = cli.command {
+        print!("{}", sidian::api::openapi_json());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = config(&cli)?;
+    match cli.command {
+        Command::Openapi => unreachable!("handled above"),
+        Command::Init => {
+            let vault = Vault::open(config, true).await?;
+            println!("vault ready in {}", vault.config().data_dir.display());
+            vault.close().await;
+        }
+        Command::Serve { listen } => {
+            let mut vault = Vault::open(config, true).await?;
+            let writer = vault.start_writer();
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            println!("sidian listening on http://{}", listener.local_addr()?);
+            axum::serve(listener, sidian::api::app(vault.clone()))
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+            tracing::info!("shutting down: draining the audit writer");
+            let store_closer = vault.clone();
+            drop(vault);
+            writer.finish().await;
+            store_closer.close().await;
+        }
+        Command::Client(ClientCommand::Add { name, scopes }) => {
+            let vault = Vault::open(config, false).await?;
+            let (client, key) = vault.add_client(&name, &scopes, operator()).await?;
+            let shown = if scopes.is_empty() {
+                "(default: keys sign verify seals)".to_owned()
+            } else {
+                scopes.join(" ")
+            };
+            println!(
+                "registered client {} ({}) with scopes {shown}",
+                client.name, client.id
+            );
+            println!("API key (shown once; store it now):");
+            println!("{key}");
+            vault.close().await;
+        }
+        Command::Client(ClientCommand::List) => {
+            let vault = Vault::open(config, false).await?;
+            for c in vault.clients().await? {
+                let scopes = if c.scopes.is_empty() {
+                    "(default)"
+                } else {
+                    c.scopes.as_str()
+                };
+                println!("{}\t{}\t{}\t{}", c.name, c.id, c.status, scopes);
+            }
+            vault.close().await;
+        }
+        Command::Client(ClientCommand::Revoke { name }) => {
+            let vault = Vault::open(config, false).await?;
+            vault.revoke_client(&name, operator()).await?;
+            println!("revoked client {name}");
+            vault.close().await;
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let vault = Vault::open(config, false).await?;
+            let result = vault.verify_audit_log().await;
+            vault.close().await;
+            match result {
+                Ok(s) => println!(
+                    "audit log intact: {} entries, {} signed checkpoints, root {}",
+                    s.entries,
+                    s.checkpoints,
+                    hex::encode(s.root)
+                ),
+                Err(e @ Error::AuditBroken { .. }) => {
+                    println!("audit log BROKEN: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

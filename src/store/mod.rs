@@ -1,0 +1,575 @@
+//! The only place with SQL: SQLite (embedded default) and PostgreSQL through sqlx's `Any` driver,
+//! one migrations folder per backend, rows mapped to plain structs here.
+//!
+//! Every audited change goes through [`AuditedTx`]: it locks the single `audit_head` row first,
+//! which serialises audited writers across threads, processes and nodes, so the Merkle tree can be
+//! extended in the same transaction as the change it records.
+
+use std::collections::HashMap;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row, Transaction};
+
+use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, StoredEntry, leaf_hash};
+use crate::error::{Error, Result};
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (WAL mode).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A connection pool plus the SQL of the vault.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A registered approval system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRow {
+    /// Random id.
+    pub id: String,
+    /// Unique human name.
+    pub name: String,
+    /// HMAC-SHA256 of the API key under the server secret.
+    pub key_hmac: Vec<u8>,
+    /// Space-separated scopes; empty means the default set.
+    pub scopes: String,
+    /// `active` or `revoked`.
+    pub status: String,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Revocation time (ms).
+    pub revoked_at: Option<i64>,
+}
+
+/// A key as stored: public part in clear, private part wrapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    /// Random id.
+    pub id: String,
+    /// Owning client id, or `vault`.
+    pub owner: String,
+    /// `client` or `audit`.
+    pub purpose: String,
+    /// Key type name (`sm2`, `p256`, …).
+    pub key_type: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// SubjectPublicKeyInfo DER.
+    pub public_key: Vec<u8>,
+    /// The wrapped PKCS#8 private key.
+    pub wrapped_private: Vec<u8>,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Disabling time (ms).
+    pub disabled_at: Option<i64>,
+}
+
+/// What the writer needs to know about a key before recording a signature made with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyState {
+    /// Owning client id.
+    pub owner: String,
+    /// Key status.
+    pub active: bool,
+}
+
+const CLIENT_COLS: &str = "id, name, key_hmac, scopes, status, created_at, revoked_at";
+const KEY_COLS: &str =
+    "id, owner, purpose, key_type, status, public_key, wrapped_private, created_at, disabled_at";
+const ENTRY_COLS: &str = "idx, at_ms, actor, action, subject, record, leaf_hash";
+
+fn client_row(r: &AnyRow) -> Result<ClientRow> {
+    Ok(ClientRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        key_hmac: r.try_get("key_hmac")?,
+        scopes: r.try_get("scopes")?,
+        status: r.try_get("status")?,
+        created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+fn key_row(r: &AnyRow) -> Result<KeyRow> {
+    Ok(KeyRow {
+        id: r.try_get("id")?,
+        owner: r.try_get("owner")?,
+        purpose: r.try_get("purpose")?,
+        key_type: r.try_get("key_type")?,
+        status: r.try_get("status")?,
+        public_key: r.try_get("public_key")?,
+        wrapped_private: r.try_get("wrapped_private")?,
+        created_at: r.try_get("created_at")?,
+        disabled_at: r.try_get("disabled_at")?,
+    })
+}
+
+fn entry_row(r: &AnyRow) -> Result<StoredEntry> {
+    Ok(StoredEntry {
+        index: u64_col(r, "idx")?,
+        at_ms: r.try_get("at_ms")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        subject: r.try_get("subject")?,
+        record: r.try_get("record")?,
+        leaf_hash: r.try_get("leaf_hash")?,
+    })
+}
+
+fn checkpoint_row(r: &AnyRow) -> Result<Checkpoint> {
+    Ok(Checkpoint {
+        size: u64_col(r, "size")?,
+        at_ms: r.try_get("at_ms")?,
+        note: r.try_get("note")?,
+        key_id: r.try_get("key_id")?,
+        signature: r.try_get("signature")?,
+    })
+}
+
+fn u64_col(r: &AnyRow, name: &str) -> Result<u64> {
+    let v: i64 = r.try_get(name)?;
+    u64::try_from(v).map_err(|_| Error::Corrupt(format!("negative {name}")))
+}
+
+fn i64_of(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| Error::Corrupt("index overflow".into()))
+}
+
+fn hash_of(bytes: &[u8]) -> Result<Hash> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt("stored hash is not 32 bytes".into()))
+}
+
+/// `$1, $2, …` placeholders for a multi-row VALUES list, understood by SQLite and PostgreSQL.
+fn values_list(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
+const INSERT_CHUNK: usize = 200;
+
+impl Store {
+    /// Connects (creating a SQLite file if needed) and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(Error::Config(
+                "database URL must start with sqlite: or postgres://".into(),
+            ));
+        };
+        let mut opts = AnyPoolOptions::new().max_connections(8);
+        if backend == Backend::Sqlite {
+            // WAL lets readers run beside the one writer; FULL makes each commit durable
+            // (group commit in the ledger amortises the fsync).
+            opts = opts.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = opts.connect(url).await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        Ok(Self { pool, backend })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts an audited transaction, waiting for the log head lock.
+    pub async fn begin(&self) -> Result<AuditedTx> {
+        let mut tx = self.pool.begin().await?;
+        // A write first, so SQLite takes its write lock now (no deferred-upgrade deadlock)
+        // and PostgreSQL locks the row until commit.
+        let row =
+            sqlx::query("UPDATE audit_head SET size = size WHERE id = 1 RETURNING size, frontier")
+                .fetch_one(&mut *tx)
+                .await?;
+        let size = u64_col(&row, "size")?;
+        let frontier: Vec<u8> = row.try_get("frontier")?;
+        let range = CompactRange::from_parts(size, &frontier)
+            .ok_or_else(|| Error::Corrupt("audit head frontier does not fit its size".into()))?;
+        Ok(AuditedTx {
+            tx,
+            range,
+            entries: Vec::new(),
+            nodes: Vec::new(),
+        })
+    }
+
+    /// A vault setting.
+    pub async fn meta(&self, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM vault_meta WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
+    /// The client whose API key has this HMAC, active or not.
+    pub async fn client_by_hmac(&self, hmac: &[u8]) -> Result<Option<ClientRow>> {
+        let sql = format!("SELECT {CLIENT_COLS} FROM clients WHERE key_hmac = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(hmac)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(client_row).transpose()
+    }
+
+    /// All clients, by name.
+    pub async fn clients(&self) -> Result<Vec<ClientRow>> {
+        let sql = format!("SELECT {CLIENT_COLS} FROM clients ORDER BY name");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(client_row).collect()
+    }
+
+    /// One key by id.
+    pub async fn key(&self, id: &str) -> Result<Option<KeyRow>> {
+        let sql = format!("SELECT {KEY_COLS} FROM keys WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(key_row).transpose()
+    }
+
+    /// The vault's own active key for a purpose.
+    pub async fn vault_key(&self, purpose: &str) -> Result<Option<KeyRow>> {
+        let sql = format!(
+            "SELECT {KEY_COLS} FROM keys WHERE owner = 'vault' AND purpose = $1 AND status = 'active' \
+             ORDER BY created_at DESC LIMIT 1"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(purpose)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(key_row).transpose()
+    }
+
+    /// Up to `limit` log entries from index `from`, in order.
+    pub async fn entries(&self, from: u64, limit: u32) -> Result<Vec<StoredEntry>> {
+        let sql =
+            format!("SELECT {ENTRY_COLS} FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(i64_of(from)?)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(entry_row).collect()
+    }
+
+    /// One log entry.
+    pub async fn entry(&self, index: u64) -> Result<Option<StoredEntry>> {
+        let sql = format!("SELECT {ENTRY_COLS} FROM audit_entries WHERE idx = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(i64_of(index)?)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(entry_row).transpose()
+    }
+
+    /// The current head (size and right edge) of the log.
+    pub async fn head(&self) -> Result<CompactRange> {
+        let row = sqlx::query("SELECT size, frontier FROM audit_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        let frontier: Vec<u8> = row.try_get("frontier")?;
+        CompactRange::from_parts(u64_col(&row, "size")?, &frontier)
+            .ok_or_else(|| Error::Corrupt("audit head frontier does not fit its size".into()))
+    }
+
+    /// The stored subtree roots named (height 0 = leaf hashes); absent ones are left out.
+    pub async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for id in ids {
+            let idx = i64_of(id.index)?;
+            let row = if id.height == 0 {
+                sqlx::query("SELECT leaf_hash AS hash FROM audit_entries WHERE idx = $1")
+                    .bind(idx)
+                    .fetch_optional(&self.pool)
+                    .await?
+            } else {
+                sqlx::query("SELECT hash FROM audit_nodes WHERE height = $1 AND idx = $2")
+                    .bind(i64::from(id.height))
+                    .bind(idx)
+                    .fetch_optional(&self.pool)
+                    .await?
+            };
+            if let Some(row) = row {
+                let h: Vec<u8> = row.try_get("hash")?;
+                out.insert(*id, hash_of(&h)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every signed checkpoint, smallest first.
+    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let rows = sqlx::query(
+            "SELECT size, at_ms, note, key_id, signature FROM audit_checkpoints ORDER BY size",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(checkpoint_row).collect()
+    }
+
+    /// The newest signed checkpoint.
+    pub async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let row = sqlx::query(
+            "SELECT size, at_ms, note, key_id, signature FROM audit_checkpoints ORDER BY size DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(checkpoint_row).transpose()
+    }
+
+    /// Stores a checkpoint; one already stored for the same size (another node's) is kept.
+    pub async fn insert_checkpoint(&self, cp: &Checkpoint) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (size, at_ms, note, key_id, signature) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (size) DO NOTHING",
+        )
+        .bind(i64_of(cp.size)?)
+        .bind(cp.at_ms)
+        .bind(cp.note.as_str())
+        .bind(cp.key_id.as_str())
+        .bind(cp.signature.as_slice())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// A transaction holding the audit-log lock: state changes plus the entries that record them,
+/// committed together or not at all.
+pub struct AuditedTx {
+    tx: Transaction<'static, Any>,
+    range: CompactRange,
+    entries: Vec<(Record, Vec<u8>, Hash)>,
+    nodes: Vec<(NodeId, Hash)>,
+}
+
+impl AuditedTx {
+    /// A vault setting, read under the lock.
+    pub async fn meta(&mut self, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM vault_meta WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
+    /// Sets a vault setting.
+    pub async fn set_meta(&mut self, name: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO vault_meta (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether a client of this name exists.
+    pub async fn client_name_taken(&mut self, name: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM clients WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Registers a client.
+    pub async fn insert_client(&mut self, c: &ClientRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO clients (id, name, key_hmac, scopes, status, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(c.id.as_str())
+        .bind(c.name.as_str())
+        .bind(c.key_hmac.as_slice())
+        .bind(c.scopes.as_str())
+        .bind(c.status.as_str())
+        .bind(c.created_at)
+        .bind(c.revoked_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Revokes the active client of this name; `None` if there is none.
+    pub async fn revoke_client(&mut self, name: &str, at_ms: i64) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "UPDATE clients SET status = 'revoked', revoked_at = $1 \
+             WHERE name = $2 AND status = 'active' RETURNING id",
+        )
+        .bind(at_ms)
+        .bind(name)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
+    /// Stores a new key.
+    pub async fn insert_key(&mut self, k: &KeyRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO keys (id, owner, purpose, key_type, status, public_key, wrapped_private, created_at, disabled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(k.id.as_str())
+        .bind(k.owner.as_str())
+        .bind(k.purpose.as_str())
+        .bind(k.key_type.as_str())
+        .bind(k.status.as_str())
+        .bind(k.public_key.as_slice())
+        .bind(k.wrapped_private.as_slice())
+        .bind(k.created_at)
+        .bind(k.disabled_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Disables an active key of this owner; false if there is none (absent, foreign or disabled).
+    pub async fn disable_key(&mut self, id: &str, owner: &str, at_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE keys SET status = 'disabled', disabled_at = $1 \
+             WHERE id = $2 AND owner = $3 AND status = 'active'",
+        )
+        .bind(at_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Owner and status of the named keys, with the owning client's status folded in.
+    pub async fn key_states(&mut self, ids: &[&str]) -> Result<HashMap<String, KeyState>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT k.id, k.owner, k.status, c.status AS client_status FROM keys k \
+                 LEFT JOIN clients c ON c.id = k.owner WHERE k.id IN ({})",
+                placeholders.join(",")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&mut *self.tx).await? {
+                let status: String = row.try_get("status")?;
+                let client_status: Option<String> = row.try_get("client_status")?;
+                out.insert(
+                    row.try_get("id")?,
+                    KeyState {
+                        owner: row.try_get("owner")?,
+                        active: status == "active" && client_status.as_deref() != Some("revoked"),
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Queues an audit entry for this transaction and returns its index in the log.
+    pub fn append(&mut self, event: Event, at_ms: i64) -> u64 {
+        let index = self.range.size();
+        let record = Record::new(event, index, at_ms);
+        let bytes = record.to_bytes();
+        let leaf = leaf_hash(&bytes);
+        let nodes = &mut self.nodes;
+        self.range.append(leaf, |id, h| nodes.push((id, h)));
+        self.entries.push((record, bytes, leaf));
+        index
+    }
+
+    /// Writes the queued entries, tree nodes and head, and commits everything.
+    pub async fn commit(mut self) -> Result<CompactRange> {
+        for chunk in self.entries.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO audit_entries ({ENTRY_COLS}) VALUES {}",
+                values_list(chunk.len(), 7)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (rec, bytes, leaf) in chunk {
+                q = q
+                    .bind(i64_of(rec.index)?)
+                    .bind(rec.at_ms)
+                    .bind(rec.actor.as_str())
+                    .bind(rec.action.as_str())
+                    .bind(rec.subject.as_str())
+                    .bind(bytes.as_slice())
+                    .bind(leaf.as_slice());
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        for chunk in self.nodes.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO audit_nodes (height, idx, hash) VALUES {}",
+                values_list(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (id, h) in chunk {
+                q = q
+                    .bind(i64::from(id.height))
+                    .bind(i64_of(id.index)?)
+                    .bind(h.as_slice());
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        if !self.entries.is_empty() {
+            sqlx::query("UPDATE audit_head SET size = $1, frontier = $2 WHERE id = 1")
+                .bind(i64_of(self.range.size())?)
+                .bind(self.range.frontier_bytes())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.tx.commit().await?;
+        Ok(self.range)
+    }
+}

@@ -1,0 +1,767 @@
+//! The vault: the one service object behind the CLI and the HTTP API. It owns the store, the
+//! master key, the ledger of audited changes and the caches of authenticated clients and
+//! unwrapped keys, and it enforces who may use which key.
+
+mod ledger;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64URL};
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::audit::{
+    Action, Actor, Checkpoint, Event, Hash, LogVerifier, StoredEntry, VerifySummary,
+    inclusion_proof, inclusion_proof_nodes,
+};
+use crate::config::Config;
+use crate::crypto::{KeyType, MasterKey, PrivateKey, PublicKey, SignatureAlgorithm, sha256};
+use crate::error::{Error, Result};
+use crate::store::{ClientRow, KeyRow, Store};
+use ledger::{Checkpointer, Ledger, Op, Outcome, apply_batch, checkpoint_now, now_ms};
+
+/// Scopes a client registered without `--scope` holds.
+pub const DEFAULT_SCOPES: &[&str] = &["keys", "sign", "verify", "seals"];
+
+/// An authenticated approval system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthClient {
+    /// Client id.
+    pub id: String,
+    /// Client name.
+    pub name: String,
+    /// Explicit scopes (empty = [`DEFAULT_SCOPES`]).
+    pub scopes: Vec<String>,
+}
+
+impl AuthClient {
+    /// Whether this client may use routes that need `scope` (`admin` may use all).
+    pub fn allows(&self, scope: &str) -> bool {
+        if self.scopes.is_empty() {
+            return DEFAULT_SCOPES.contains(&scope);
+        }
+        self.scopes.iter().any(|s| s == scope || s == "admin")
+    }
+
+    /// Fails with `Forbidden` unless the client holds `scope`.
+    pub fn require(&self, scope: &str) -> Result<()> {
+        if self.allows(scope) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(scope.to_owned()))
+        }
+    }
+
+    fn actor(&self) -> Actor {
+        Actor::Client(self.id.clone())
+    }
+}
+
+/// A key as shown to its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Key id.
+    pub id: String,
+    /// Key type.
+    pub key_type: KeyType,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// SubjectPublicKeyInfo as PEM.
+    pub public_key_pem: String,
+    /// Creation time (ms).
+    pub created_at: i64,
+}
+
+/// What to sign: the message, or its digest where the algorithm allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInput {
+    /// The message itself.
+    Data(Vec<u8>),
+    /// The digest the algorithm would compute (SM2: e = SM3(Z_A ‖ M); others: SHA-256(M)).
+    Digest(Vec<u8>),
+}
+
+/// A signature and the audit entry that records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The signature (DER for SM2/ECDSA, raw for Ed25519/RSA).
+    pub signature: Vec<u8>,
+    /// The key's type.
+    pub key_type: KeyType,
+    /// The signature algorithm used.
+    pub alg: SignatureAlgorithm,
+    /// Index of the audit entry.
+    pub audit_index: u64,
+}
+
+/// Which public key a verification uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyKey {
+    /// A PEM SubjectPublicKeyInfo supplied by the caller.
+    Pem(String),
+    /// One of the caller's own keys.
+    KeyId(String),
+}
+
+/// An audit entry with its inclusion proof against a signed checkpoint.
+#[derive(Debug, Clone)]
+pub struct InclusionProof {
+    /// The entry.
+    pub entry: StoredEntry,
+    /// Sibling hashes, leaf to root (RFC 6962 audit path).
+    pub audit_path: Vec<Hash>,
+    /// The checkpoint the path leads to.
+    pub checkpoint: Checkpoint,
+}
+
+struct LoadedKey {
+    owner: String,
+    key: PrivateKey,
+}
+
+struct Inner {
+    config: Config,
+    store: Store,
+    master: MasterKey,
+    api_key_secret: ring::hmac::Key,
+    checkpointer: Arc<Checkpointer>,
+    rng: SystemRandom,
+    keys: RwLock<HashMap<String, Arc<LoadedKey>>>,
+    clients: RwLock<HashMap<Vec<u8>, (Instant, AuthClient)>>,
+}
+
+/// The vault (cheap to clone: all clones share one state).
+#[derive(Clone)]
+pub struct Vault {
+    inner: Arc<Inner>,
+    ledger: Option<Ledger>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("data_dir", &self.inner.config.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The running writer task of a serving vault.
+#[derive(Debug)]
+pub struct Writer(tokio::task::JoinHandle<()>);
+
+impl Writer {
+    /// Waits until the writer has drained its queue and signed a final checkpoint.
+    pub async fn finish(self) {
+        let _ = self.0.await;
+    }
+}
+
+/// How long an authenticated API key is trusted without asking the database again.
+const CLIENT_CACHE_TTL: Duration = Duration::from_secs(2);
+const CLIENT_CACHE_MAX: usize = 10_000;
+
+fn key_aad(id: &str, owner: &str, key_type: &str) -> Vec<u8> {
+    format!("sidian/v1/key\0{id}\0{owner}\0{key_type}").into_bytes()
+}
+
+fn key_type_of(row: &KeyRow) -> Result<KeyType> {
+    row.key_type
+        .parse()
+        .map_err(|_| Error::Corrupt(format!("key {} has unknown type", row.id)))
+}
+
+impl Vault {
+    /// Opens the vault in `config`, creating it (data dir, master key, database, audit key) when
+    /// `create` is true and it does not exist yet.
+    pub async fn open(config: Config, create: bool) -> Result<Self> {
+        if create {
+            config.ensure_data_dir()?;
+        } else if !config.data_dir.is_dir() {
+            return Err(Error::Config(format!(
+                "data directory {} does not exist; run `sidian init` first",
+                config.data_dir.display()
+            )));
+        }
+        let master = config.load_master_key(create)?;
+        let store = Store::connect(&config.database_url()).await?;
+        let rng = SystemRandom::new();
+        let check = hex::encode(&master.derive("sidian/v1/master-key-check")[..16]);
+
+        let mut tx = store.begin().await?;
+        let vault_id = match tx.meta("vault_id").await? {
+            Some(id) => {
+                if tx.meta("master_key_check").await?.as_deref() != Some(check.as_str()) {
+                    return Err(Error::MasterKey(
+                        "the master key does not match this database".into(),
+                    ));
+                }
+                drop(tx);
+                id
+            }
+            None if create => {
+                let vault_id = random_id(&rng, "vault")?;
+                tx.set_meta("vault_id", &vault_id).await?;
+                tx.set_meta("master_key_check", &check).await?;
+                let at = now_ms();
+                tx.append(
+                    Event::new(
+                        Actor::Vault,
+                        Action::VaultInitialized,
+                        format!("vault:{vault_id}"),
+                    ),
+                    at,
+                );
+                let (row, event) = new_key_row(
+                    &master,
+                    &rng,
+                    &config,
+                    KeyType::Sm2,
+                    "vault",
+                    "audit",
+                    Actor::Vault,
+                )?;
+                tx.insert_key(&row).await?;
+                tx.append(event, at);
+                tx.commit().await?;
+                vault_id
+            }
+            None => {
+                return Err(Error::Config(
+                    "the database holds no vault; run `sidian init` first".into(),
+                ));
+            }
+        };
+
+        let audit_row = store
+            .vault_key("audit")
+            .await?
+            .ok_or_else(|| Error::Corrupt("the vault has no active audit key".into()))?;
+        let audit_key = unwrap_key(&master, &audit_row)?;
+        let pin = config.audit_key_file();
+        if !pin.exists() {
+            std::fs::write(&pin, audit_key.public_key().to_pem())?;
+        }
+        let checkpointer = Arc::new(Checkpointer {
+            origin: format!("sidian/audit/{vault_id}"),
+            key_id: audit_row.id.clone(),
+            key: audit_key,
+            file: config.checkpoint_file(),
+        });
+        let api_key_secret = ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            &master.derive("sidian/v1/api-key-hmac")[..],
+        );
+        let vault = Vault {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                master,
+                api_key_secret,
+                checkpointer,
+                rng,
+                keys: RwLock::default(),
+                clients: RwLock::default(),
+            }),
+            ledger: None,
+        };
+        // Whatever was appended before (this run's initialisation, a crash) gets covered.
+        checkpoint_now(
+            &vault.inner.store,
+            &vault.inner.checkpointer,
+            &mut Vec::new(),
+        )
+        .await;
+        Ok(vault)
+    }
+
+    /// Starts the batching writer: from now on audited changes are group-committed.
+    pub fn start_writer(&mut self) -> Writer {
+        let (ledger, handle) =
+            Ledger::start(self.inner.store.clone(), self.inner.checkpointer.clone());
+        self.ledger = Some(ledger);
+        Writer(handle)
+    }
+
+    /// Closes the database pool.
+    pub async fn close(self) {
+        let store = self.inner.store.clone();
+        drop(self);
+        store.close().await;
+    }
+
+    /// The configuration the vault was opened with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    async fn apply(&self, op: Op) -> Result<Outcome> {
+        match &self.ledger {
+            Some(ledger) => ledger.submit(op).await,
+            None => {
+                let mut results = apply_batch(&self.inner.store, std::slice::from_ref(&op)).await?;
+                let result = results.pop().ok_or(Error::Unavailable)?;
+                checkpoint_now(&self.inner.store, &self.inner.checkpointer, &mut Vec::new()).await;
+                result
+            }
+        }
+    }
+
+    // ---- clients ----
+
+    /// Registers an approval system; returns it and its API key (shown once, stored as an HMAC).
+    pub async fn add_client(
+        &self,
+        name: &str,
+        scopes: &[String],
+        actor: Actor,
+    ) -> Result<(ClientRow, String)> {
+        validate_name(name)?;
+        for s in scopes {
+            if s.is_empty()
+                || s.len() > 64
+                || !s
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b":_.-".contains(&b))
+            {
+                return Err(Error::InvalidRequest(format!(
+                    "invalid scope `{s}` (lowercase letters, digits, `:_.-`)"
+                )));
+            }
+        }
+        let mut secret = [0u8; 32];
+        self.inner
+            .rng
+            .fill(&mut secret)
+            .map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
+        let api_key = format!("sdk_{}", B64URL.encode(secret));
+        let row = ClientRow {
+            id: random_id(&self.inner.rng, "cli")?,
+            name: name.to_owned(),
+            key_hmac: self.api_key_hmac(&api_key),
+            scopes: scopes.join(" "),
+            status: "active".into(),
+            created_at: now_ms(),
+            revoked_at: None,
+        };
+        self.apply(Op::RegisterClient(row.clone(), actor)).await?;
+        Ok((row, api_key))
+    }
+
+    /// Revokes an approval system's credential.
+    pub async fn revoke_client(&self, name: &str, actor: Actor) -> Result<()> {
+        self.apply(Op::RevokeClient {
+            name: name.to_owned(),
+            actor,
+        })
+        .await?;
+        self.inner
+            .clients
+            .write()
+            .map_err(|_| Error::Unavailable)?
+            .clear();
+        Ok(())
+    }
+
+    /// All registered clients.
+    pub async fn clients(&self) -> Result<Vec<ClientRow>> {
+        self.inner.store.clients().await
+    }
+
+    fn api_key_hmac(&self, api_key: &str) -> Vec<u8> {
+        ring::hmac::sign(&self.inner.api_key_secret, api_key.as_bytes())
+            .as_ref()
+            .to_vec()
+    }
+
+    /// Finds the active client an API key belongs to.
+    pub async fn authenticate(&self, api_key: &str) -> Result<AuthClient> {
+        if api_key.len() > 128 {
+            return Err(Error::Unauthorized);
+        }
+        let mac = self.api_key_hmac(api_key);
+        if let Some((at, client)) = self
+            .inner
+            .clients
+            .read()
+            .map_err(|_| Error::Unavailable)?
+            .get(&mac)
+        {
+            if at.elapsed() < CLIENT_CACHE_TTL {
+                return Ok(client.clone());
+            }
+        }
+        let row = self
+            .inner
+            .store
+            .client_by_hmac(&mac)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if row.status != "active" {
+            return Err(Error::Unauthorized);
+        }
+        let client = AuthClient {
+            id: row.id,
+            name: row.name,
+            scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
+        };
+        let mut cache = self.inner.clients.write().map_err(|_| Error::Unavailable)?;
+        if cache.len() >= CLIENT_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(mac, (Instant::now(), client.clone()));
+        Ok(client)
+    }
+
+    // ---- keys ----
+
+    /// Generates a key for a client.
+    pub async fn create_key(&self, client: &AuthClient, key_type: KeyType) -> Result<KeyInfo> {
+        let inner = self.inner.clone();
+        let owner = client.id.clone();
+        let actor = client.actor();
+        // RSA generation takes tens of milliseconds: keep it off the async workers.
+        let (row, event) = tokio::task::spawn_blocking(move || {
+            new_key_row(
+                &inner.master,
+                &inner.rng,
+                &inner.config,
+                key_type,
+                &owner,
+                "client",
+                actor,
+            )
+        })
+        .await
+        .map_err(|_| Error::Unavailable)??;
+        self.apply(Op::CreateKey(row.clone(), event)).await?;
+        key_info(&row)
+    }
+
+    async fn own_key_row(&self, client: &AuthClient, id: &str) -> Result<KeyRow> {
+        match self.inner.store.key(id).await? {
+            Some(row) if row.owner == client.id => Ok(row),
+            _ => Err(Error::NotFound("key")),
+        }
+    }
+
+    /// One of the client's keys.
+    pub async fn key(&self, client: &AuthClient, id: &str) -> Result<KeyInfo> {
+        key_info(&self.own_key_row(client, id).await?)
+    }
+
+    /// Disables one of the client's keys (idempotent); it verifies but never signs again.
+    pub async fn disable_key(&self, client: &AuthClient, id: &str) -> Result<KeyInfo> {
+        self.apply(Op::DisableKey {
+            id: id.to_owned(),
+            owner: client.id.clone(),
+            actor: client.actor(),
+        })
+        .await?;
+        self.inner
+            .keys
+            .write()
+            .map_err(|_| Error::Unavailable)?
+            .remove(id);
+        self.key(client, id).await
+    }
+
+    async fn loaded_key(&self, client: &AuthClient, id: &str) -> Result<Arc<LoadedKey>> {
+        let cached = self
+            .inner
+            .keys
+            .read()
+            .map_err(|_| Error::Unavailable)?
+            .get(id)
+            .cloned();
+        let loaded = match cached {
+            Some(k) => k,
+            None => {
+                let row = self.own_key_row(client, id).await?;
+                if row.status != "active" {
+                    return Err(Error::KeyDisabled);
+                }
+                let loaded = Arc::new(LoadedKey {
+                    owner: row.owner.clone(),
+                    key: unwrap_key(&self.inner.master, &row)?,
+                });
+                self.inner
+                    .keys
+                    .write()
+                    .map_err(|_| Error::Unavailable)?
+                    .insert(row.id, loaded.clone());
+                loaded
+            }
+        };
+        if loaded.owner != client.id {
+            return Err(Error::NotFound("key"));
+        }
+        Ok(loaded)
+    }
+
+    /// Signs with one of the client's keys and records the signature in the audit log.
+    ///
+    /// The signature is released only after its audit entry has committed, and the commit
+    /// re-checks under the log lock that the key and its client are still active.
+    pub async fn sign(
+        &self,
+        client: &AuthClient,
+        key_id: &str,
+        alg: Option<SignatureAlgorithm>,
+        input: &SignInput,
+    ) -> Result<Signed> {
+        let loaded = self.loaded_key(client, key_id).await?;
+        let key_type = loaded.key.key_type();
+        let alg = alg.unwrap_or_else(|| key_type.default_signature_algorithm());
+        let (signature, commitment) = match input {
+            SignInput::Data(data) => (
+                loaded.key.sign(alg, data)?,
+                ("data_sha256", hex::encode(sha256(data))),
+            ),
+            SignInput::Digest(d) => (loaded.key.sign_digest(alg, d)?, ("digest", hex::encode(d))),
+        };
+        let event = Event::new(
+            client.actor(),
+            Action::SignatureCreated,
+            format!("key:{key_id}"),
+        )
+        .with("alg", alg.as_str())
+        .with(commitment.0, commitment.1);
+        let index = self
+            .apply(Op::RecordSignature {
+                key_id: key_id.to_owned(),
+                owner: client.id.clone(),
+                event,
+            })
+            .await;
+        let audit_index = match index {
+            Ok(Some(i)) => i,
+            Ok(None) => return Err(Error::Unavailable),
+            Err(e) => {
+                if matches!(e, Error::KeyDisabled | Error::NotFound(_)) {
+                    self.inner
+                        .keys
+                        .write()
+                        .map_err(|_| Error::Unavailable)?
+                        .remove(key_id);
+                }
+                return Err(e);
+            }
+        };
+        Ok(Signed {
+            signature,
+            key_type,
+            alg,
+            audit_index,
+        })
+    }
+
+    /// Verifies a signature; `alg` may name a key type (its default scheme) or a scheme (default: the key's).
+    pub async fn verify(
+        &self,
+        client: &AuthClient,
+        key: &VerifyKey,
+        alg: Option<&str>,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<bool> {
+        let public = match key {
+            VerifyKey::Pem(pem) => PublicKey::from_pem(pem)?,
+            VerifyKey::KeyId(id) => {
+                PublicKey::from_spki_der(&self.own_key_row(client, id).await?.public_key)?
+            }
+        };
+        let alg = match alg {
+            Some(name) => parse_alg(name, public.key_type())?,
+            None => public.key_type().default_signature_algorithm(),
+        };
+        match public.verify(alg, data, signature) {
+            Ok(()) => Ok(true),
+            Err(crate::crypto::CryptoError::InvalidSignature) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // ---- audit ----
+
+    /// The newest signed checkpoint, and the audit public key that signed it.
+    pub async fn latest_checkpoint(&self) -> Result<(Checkpoint, PublicKey)> {
+        let cp = match self.inner.store.latest_checkpoint().await? {
+            Some(cp) => cp,
+            None => self.fresh_checkpoint().await?,
+        };
+        Ok((cp, self.inner.checkpointer.key.public_key()))
+    }
+
+    async fn fresh_checkpoint(&self) -> Result<Checkpoint> {
+        match &self.ledger {
+            Some(l) => l.checkpoint().await,
+            None => checkpoint_now(&self.inner.store, &self.inner.checkpointer, &mut Vec::new())
+                .await
+                .ok_or(Error::Unavailable),
+        }
+    }
+
+    /// An audit entry and its inclusion proof; clients see their own entries unless they hold `audit`.
+    pub async fn inclusion_proof(&self, client: &AuthClient, index: u64) -> Result<InclusionProof> {
+        let store = &self.inner.store;
+        let entry = store
+            .entry(index)
+            .await?
+            .ok_or(Error::NotFound("audit entry"))?;
+        if !client.allows("audit") && entry.actor != client.actor().to_string() {
+            return Err(Error::NotFound("audit entry"));
+        }
+        let mut checkpoint = self.latest_checkpoint().await?.0;
+        if checkpoint.size <= index {
+            checkpoint = self.fresh_checkpoint().await?;
+        }
+        let nodes = store
+            .nodes(&inclusion_proof_nodes(index, checkpoint.size))
+            .await?;
+        let audit_path = inclusion_proof(index, checkpoint.size, |id| nodes.get(&id).copied())
+            .ok_or_else(|| Error::Corrupt("audit tree nodes are missing".into()))?;
+        Ok(InclusionProof {
+            entry,
+            audit_path,
+            checkpoint,
+        })
+    }
+
+    /// Replays the whole log against the signed checkpoints (in the database and outside it).
+    pub async fn verify_audit_log(&self) -> Result<VerifySummary> {
+        let config = &self.inner.config;
+        let pinned = match std::fs::read_to_string(config.audit_key_file()) {
+            Ok(pem) => PublicKey::from_pem(&pem)?,
+            Err(_) => self.inner.checkpointer.key.public_key(),
+        };
+        // Checkpoints first, then the head: a writer running meanwhile only ever adds.
+        let mut checkpoints = self.inner.store.checkpoints().await?;
+        match std::fs::read_to_string(config.checkpoint_file()) {
+            Ok(text) => {
+                for (n, line) in text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| !l.trim().is_empty())
+                {
+                    let cp: Checkpoint =
+                        serde_json::from_str(line).map_err(|_| Error::AuditBroken {
+                            index: 0,
+                            reason: format!(
+                                "line {} of {} is not a checkpoint",
+                                n + 1,
+                                config.checkpoint_file().display()
+                            ),
+                        })?;
+                    checkpoints.push(cp);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        let mut verifier = LogVerifier::new(&checkpoints, &pinned)?;
+        let head = self.inner.store.head().await?;
+        let mut next = 0u64;
+        while next < head.size() {
+            let page = self.inner.store.entries(next, 5000).await?;
+            if page.is_empty() {
+                break;
+            }
+            for e in page.iter().take_while(|e| e.index < head.size()) {
+                verifier.feed(e)?;
+                next = e.index + 1;
+            }
+            if page.last().is_some_and(|e| e.index >= head.size()) {
+                break;
+            }
+        }
+        verifier.finish(&head)
+    }
+}
+
+fn parse_alg(name: &str, key_type: KeyType) -> Result<SignatureAlgorithm> {
+    let alg = match (name.parse::<SignatureAlgorithm>(), name.parse::<KeyType>()) {
+        (Ok(a), _) => a,
+        (_, Ok(t)) if t == key_type => t.default_signature_algorithm(),
+        (_, Ok(_)) => return Err(crate::crypto::CryptoError::UnsupportedAlgorithm.into()),
+        _ => return Err(Error::UnknownAlgorithm(name.to_owned())),
+    };
+    if key_type.supports(alg) {
+        Ok(alg)
+    } else {
+        Err(crate::crypto::CryptoError::UnsupportedAlgorithm.into())
+    }
+}
+
+fn validate_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.chars().count() > 128
+        || name.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(Error::InvalidRequest(
+            "client name must be 1–128 characters without spaces or control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn random_id(rng: &SystemRandom, prefix: &str) -> Result<String> {
+    let mut b = [0u8; 16];
+    rng.fill(&mut b)
+        .map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
+    Ok(format!("{prefix}_{}", hex::encode(b)))
+}
+
+fn unwrap_key(master: &MasterKey, row: &KeyRow) -> Result<PrivateKey> {
+    let key_type = key_type_of(row)?;
+    let pkcs8 = master.unwrap(
+        &row.wrapped_private,
+        &key_aad(&row.id, &row.owner, &row.key_type),
+    )?;
+    Ok(PrivateKey::from_pkcs8_der(key_type, &pkcs8)?)
+}
+
+fn new_key_row(
+    master: &MasterKey,
+    rng: &SystemRandom,
+    config: &Config,
+    key_type: KeyType,
+    owner: &str,
+    purpose: &str,
+    actor: Actor,
+) -> Result<(KeyRow, Event)> {
+    let key = PrivateKey::generate(key_type)?;
+    let id = random_id(rng, "key")?;
+    let public = key.public_key();
+    let wrapped = master.wrap(
+        config.wrap_alg,
+        &key.to_pkcs8_der(),
+        &key_aad(&id, owner, key_type.as_str()),
+    )?;
+    let event = Event::new(actor, Action::KeyCreated, format!("key:{id}"))
+        .with("alg", key_type.as_str())
+        .with("purpose", purpose)
+        .with("spki_sha256", hex::encode(sha256(public.spki_der())));
+    let row = KeyRow {
+        id,
+        owner: owner.to_owned(),
+        purpose: purpose.to_owned(),
+        key_type: key_type.as_str().to_owned(),
+        status: "active".into(),
+        public_key: public.spki_der().to_vec(),
+        wrapped_private: wrapped,
+        created_at: now_ms(),
+        disabled_at: None,
+    };
+    Ok((row, event))
+}
+
+fn key_info(row: &KeyRow) -> Result<KeyInfo> {
+    Ok(KeyInfo {
+        id: row.id.clone(),
+        key_type: key_type_of(row)?,
+        status: row.status.clone(),
+        public_key_pem: PublicKey::from_spki_der(&row.public_key)?.to_pem(),
+        created_at: row.created_at,
+    })
+}
