@@ -588,12 +588,13 @@ impl Vault {
     pub async fn latest_checkpoint(&self) -> Result<(Checkpoint, PublicKey)> {
         let cp = match self.inner.store.latest_checkpoint().await? {
             Some(cp) => cp,
-            None => self.fresh_checkpoint().await?,
+            None => self.checkpoint().await?,
         };
         Ok((cp, self.inner.checkpointer.key.public_key()))
     }
 
-    async fn fresh_checkpoint(&self) -> Result<Checkpoint> {
+    /// Signs a checkpoint covering every entry committed so far (or returns the one that does).
+    pub async fn checkpoint(&self) -> Result<Checkpoint> {
         match &self.ledger {
             Some(l) => l.checkpoint().await,
             None => checkpoint_now(&self.inner.store, &self.inner.checkpointer, &mut Vec::new())
@@ -614,7 +615,7 @@ impl Vault {
         }
         let mut checkpoint = self.latest_checkpoint().await?.0;
         if checkpoint.size <= index {
-            checkpoint = self.fresh_checkpoint().await?;
+            checkpoint = self.checkpoint().await?;
         }
         let nodes = store
             .nodes(&inclusion_proof_nodes(index, checkpoint.size))
