@@ -140,10 +140,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
             tracing::info!("shutting down: draining the audit writer");
-            let store_closer = vault.clone();
-            drop(vault);
-            writer.finish().await;
-            store_closer.close().await;
+            vault.shutdown(writer).await;
+            tracing::info!("stopped");
         }
         Command::Client(ClientCommand::Add { name, scopes }) => {
             let vault = Vault::open(config, false).await?;

@@ -258,6 +258,62 @@ async fn isolation_and_disable(tv: &TestVault, a: &str, b: &str) {
     assert_eq!(v["valid"], true);
 }
 
+async fn rotation(tv: &TestVault, a: &str, b: &str) {
+    let k = create_key(tv, a, "p256").await;
+    let old = k["id"].as_str().expect("id");
+    let (_, s) = tv
+        .post(
+            &format!("/v1/keys/{old}/sign"),
+            a,
+            json!({ "data": b64(MSG) }),
+        )
+        .await;
+    let (st, _) = tv
+        .post(&format!("/v1/keys/{old}/rotate"), b, json!({}))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "B cannot rotate A's key");
+    let (st, n) = tv
+        .post(&format!("/v1/keys/{old}/rotate"), a, json!({}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{n}");
+    assert_eq!((&n["alg"], &n["replaces"]), (&json!("p256"), &json!(old)));
+    let new = n["id"].as_str().expect("id");
+    assert_ne!(new, old);
+    let (_, o) = tv.get(&format!("/v1/keys/{old}"), a).await;
+    assert_eq!(o["status"], "disabled");
+    let (st, _) = tv
+        .post(
+            &format!("/v1/keys/{old}/sign"),
+            a,
+            json!({ "data": b64(MSG) }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "the old key no longer signs");
+    let (_, v) = tv
+        .post(
+            "/v1/verify",
+            a,
+            json!({"key_id": old, "data": b64(MSG), "signature": s["signature"]}),
+        )
+        .await;
+    assert_eq!(v["valid"], true, "the old key still verifies");
+    let (st, _) = tv
+        .post(
+            &format!("/v1/keys/{new}/sign"),
+            a,
+            json!({ "data": b64(MSG) }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, e) = tv
+        .post(&format!("/v1/keys/{old}/rotate"), a, json!({}))
+        .await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("key_disabled"))
+    );
+}
+
 async fn bad_input(tv: &TestVault, a: &str) {
     let k = create_key(tv, a, "sm2").await;
     let sign = format!("/v1/keys/{}/sign", k["id"].as_str().expect("id"));
@@ -515,6 +571,7 @@ async fn story(tv: TestVault) {
     keys_sign_and_verify(&tv, &a).await;
     digest_signing(&tv, &a).await;
     isolation_and_disable(&tv, &a, &b).await;
+    rotation(&tv, &a, &b).await;
     bad_input(&tv, &a).await;
     scopes_and_revocation(&tv).await;
     audit_proofs(&tv, &a, &b).await;

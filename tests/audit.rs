@@ -11,11 +11,16 @@ use common::{PgDatabase, TestVault, b64};
 
 async fn raw_pool(tv: &TestVault) -> AnyPool {
     sqlx::any::install_default_drivers();
-    AnyPool::connect(&tv.config.database_url()).await.expect("raw connection")
+    AnyPool::connect(&tv.config.database_url())
+        .await
+        .expect("raw connection")
 }
 
 async fn exec(pool: &AnyPool, sql: &str) {
-    sqlx::query(AssertSqlSafe(sql.to_owned())).execute(pool).await.expect(sql);
+    sqlx::query(AssertSqlSafe(sql.to_owned()))
+        .execute(pool)
+        .await
+        .expect(sql);
 }
 
 /// A vault with some history: clients, keys of every type, signatures, a checkpoint.
@@ -27,13 +32,22 @@ async fn with_history(db: Option<String>) -> (TestVault, String, Vec<String>) {
         let (_, k) = tv.post("/v1/keys", &a, json!({ "alg": alg })).await;
         let id = k["id"].as_str().expect("id").to_owned();
         for i in 0..3u8 {
-            let (st, _) = tv.post(&format!("/v1/keys/{id}/sign"), &a, json!({ "data": b64(&[i]) })).await;
+            let (st, _) = tv
+                .post(
+                    &format!("/v1/keys/{id}/sign"),
+                    &a,
+                    json!({ "data": b64(&[i]) }),
+                )
+                .await;
             assert!(st.is_success());
         }
         ids.push(id);
     }
     tv.vault.checkpoint().await.expect("checkpoint");
-    tv.vault.verify_audit_log().await.expect("intact before tampering");
+    tv.vault
+        .verify_audit_log()
+        .await
+        .expect("intact before tampering");
     (tv, a, ids)
 }
 
@@ -48,7 +62,11 @@ async fn tampering(db: impl AsyncFn() -> Option<String>) {
     // A column edited.
     let (tv, _, _) = with_history(db().await).await;
     let pool = raw_pool(&tv).await;
-    exec(&pool, "UPDATE audit_entries SET actor = 'client:mallory' WHERE idx = 5").await;
+    exec(
+        &pool,
+        "UPDATE audit_entries SET actor = 'client:mallory' WHERE idx = 5",
+    )
+    .await;
     assert_eq!(broken_at(tv.vault.verify_audit_log().await), 5);
 
     // A record rewritten together with its leaf hash: only the signed checkpoint can tell.
@@ -59,7 +77,9 @@ async fn tampering(db: impl AsyncFn() -> Option<String>) {
         .fetch_one(&pool)
         .await
         .expect("row");
-    let forged = String::from_utf8(entry).expect("utf8").replace("signature.created", "signature.createD");
+    let forged = String::from_utf8(entry)
+        .expect("utf8")
+        .replace("signature.created", "signature.createD");
     let leaf = sidian::audit::leaf_hash(forged.as_bytes());
     sqlx::query("UPDATE audit_entries SET record = $1, leaf_hash = $2, action = 'signature.createD' WHERE idx = 7")
         .bind(forged.into_bytes())
@@ -79,7 +99,11 @@ async fn tampering(db: impl AsyncFn() -> Option<String>) {
     // The last row deleted (and the head row rewound to hide it).
     let (tv, _, _) = with_history(db().await).await;
     let pool = raw_pool(&tv).await;
-    exec(&pool, "DELETE FROM audit_entries WHERE idx = (SELECT MAX(idx) FROM audit_entries)").await;
+    exec(
+        &pool,
+        "DELETE FROM audit_entries WHERE idx = (SELECT MAX(idx) FROM audit_entries)",
+    )
+    .await;
     broken_at(tv.vault.verify_audit_log().await);
 
     // Two records swapped.
@@ -103,10 +127,19 @@ async fn tampering(db: impl AsyncFn() -> Option<String>) {
         ),
     )
     .await;
-    let (st, e) = tv.post(&format!("/v1/keys/{victim}/sign"), &a, json!({ "data": b64(b"x") })).await;
+    let (st, e) = tv
+        .post(
+            &format!("/v1/keys/{victim}/sign"),
+            &a,
+            json!({ "data": b64(b"x") }),
+        )
+        .await;
     assert_eq!(st.as_u16(), 500, "{e}");
     assert_eq!(e["error"]["code"], "internal");
-    assert!(!e.to_string().contains("wrap"), "no internals in the message: {e}");
+    assert!(
+        !e.to_string().contains("wrap"),
+        "no internals in the message: {e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,11 +171,17 @@ async fn no_private_key_in_database() {
     use base64::Engine;
     let (tv, _, _) = with_history(None).await;
     let pool = raw_pool(&tv).await;
-    let master_b64 = std::fs::read_to_string(tv.config.data_dir.join("master.key")).expect("master key");
-    let master_bytes = base64::engine::general_purpose::STANDARD.decode(master_b64.trim()).expect("b64");
+    let master_b64 =
+        std::fs::read_to_string(tv.config.data_dir.join("master.key")).expect("master key");
+    let master_bytes = base64::engine::general_purpose::STANDARD
+        .decode(master_b64.trim())
+        .expect("b64");
     let master = sidian::crypto::MasterKey::from_bytes(&master_bytes).expect("master");
     let rows: Vec<(String, String, String, Vec<u8>, Vec<u8>)> =
-        sqlx::query_as("SELECT id, owner, key_type, wrapped_private, public_key FROM keys").fetch_all(&pool).await.expect("keys");
+        sqlx::query_as("SELECT id, owner, key_type, wrapped_private, public_key FROM keys")
+            .fetch_all(&pool)
+            .await
+            .expect("keys");
     pool.close().await;
     // Flush the WAL into the main file too, and scan both.
     tv.vault.clone().close().await;
@@ -153,19 +192,35 @@ async fn no_private_key_in_database() {
     assert!(rows.len() >= 5);
     let contains = |needle: &[u8]| stored.windows(needle.len()).any(|w| w == needle);
     for (id, owner, key_type, blob, public_key) in rows {
-        assert!(contains(&public_key), "the scan finds what is stored in clear");
+        assert!(
+            contains(&public_key),
+            "the scan finds what is stored in clear"
+        );
         let aad = format!("sidian/v1/key\0{id}\0{owner}\0{key_type}");
-        let pkcs8 = master.unwrap(&blob, aad.as_bytes()).expect("unwraps with its own AAD");
+        let pkcs8 = master
+            .unwrap(&blob, aad.as_bytes())
+            .expect("unwraps with its own AAD");
         assert!(!contains(&pkcs8), "PKCS#8 of {id} is stored in clear");
         // The secret itself: the EC scalar (ECPrivateKey `02 01 01 04 20 ‖ d`), the Ed25519
         // seed (`04 22 04 20 ‖ seed`), or for RSA the tail (CRT coefficient). The public key
         // that PKCS#8 may also carry is stored in clear on purpose.
         let secret = [&[2u8, 1, 1, 4, 32][..], &[4, 34, 4, 32]]
             .iter()
-            .find_map(|p| pkcs8.windows(p.len()).position(|w| w == *p).map(|i| &pkcs8[i + p.len()..i + p.len() + 32]))
+            .find_map(|p| {
+                pkcs8
+                    .windows(p.len())
+                    .position(|w| w == *p)
+                    .map(|i| &pkcs8[i + p.len()..i + p.len() + 32])
+            })
             .unwrap_or(&pkcs8[pkcs8.len() - 32..]);
-        assert!(!contains(secret), "private key bytes of {id} ({key_type}) are stored in clear");
+        assert!(
+            !contains(secret),
+            "private key bytes of {id} ({key_type}) are stored in clear"
+        );
     }
     assert!(!contains(&master_bytes), "master key in the database");
-    assert!(!contains(master_b64.trim().as_bytes()), "master key (base64) in the database");
+    assert!(
+        !contains(master_b64.trim().as_bytes()),
+        "master key (base64) in the database"
+    );
 }

@@ -54,7 +54,11 @@ code() { api "$@" -o /dev/null -w '%{http_code}'; }
 [ "$(code "$B" "/v1/keys/$SM2_ID/disable" -X POST)" = 404 ] && ok "B cannot disable A's key" || bad "B cannot disable A's key"
 [ "$(api "$A" "/v1/keys/$SM2_ID" | json "['status']")" = active ] && ok "A's key still active" || bad "A's key still active"
 
-kill -TERM "$SERVER"; wait "$SERVER" || true; SERVER=
+kill -TERM "$SERVER"
+for _ in $(seq 100); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$SERVER" 2>/dev/null; then bad "graceful shutdown on SIGTERM within 10 s"; kill -KILL "$SERVER"; else ok "graceful shutdown on SIGTERM"; fi
+wait "$SERVER" 2>/dev/null || true; SERVER=
+grep -q "stopped" "$WORK/serve.log" && ok "final checkpoint written before exit" || bad "final checkpoint written before exit"
 "$BIN" audit verify --data "$DATA" "${DBARGS[@]}" && ok "audit verify passes on the intact log" || bad "audit verify on the intact log"
 
 # Tamper: edit one row, then (on a fresh copy of the state) delete the last one.

@@ -16,6 +16,7 @@ pub(super) fn router() -> Router<Vault> {
         .route("/v1/keys", post(create_key))
         .route("/v1/keys/{id}", get(get_key))
         .route("/v1/keys/{id}/disable", post(disable_key))
+        .route("/v1/keys/{id}/rotate", post(rotate_key))
         .route("/v1/keys/{id}/sign", post(sign))
 }
 
@@ -43,6 +44,9 @@ pub(crate) struct KeyResponse {
     signature_algs: Vec<String>,
     /// Creation time (RFC 3339).
     created_at: String,
+    /// After a rotation: the key this one replaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaces: Option<String>,
 }
 
 impl From<KeyInfo> for KeyResponse {
@@ -59,6 +63,7 @@ impl From<KeyInfo> for KeyResponse {
                 .map(|a| a.as_str().to_owned())
                 .collect(),
             created_at: rfc3339(k.created_at),
+            replaces: None,
         }
     }
 }
@@ -105,6 +110,21 @@ async fn disable_key(
 ) -> Result<Json<KeyResponse>, Error> {
     client.require("keys")?;
     Ok(Json(vault.disable_key(&client, &id).await?.into()))
+}
+
+/// Replace one of your keys with a new key of the same type; the old one is disabled but still verifies.
+#[utoipa::path(post, path = "/v1/keys/{id}/rotate", tag = "keys", security(("bearer" = [])),
+    params(("id" = String, Path, description = "key id")),
+    responses((status = 201, body = KeyResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn rotate_key(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    Path(id): Path<String>,
+) -> Result<(axum::http::StatusCode, Json<KeyResponse>), Error> {
+    client.require("keys")?;
+    let mut resp = KeyResponse::from(vault.rotate_key(&client, &id).await?);
+    resp.replaces = Some(id);
+    Ok((axum::http::StatusCode::CREATED, Json(resp)))
 }
 
 /// Request to sign: exactly one of `data` and `digest`.

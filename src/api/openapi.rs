@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
         super::keys::create_key,
         super::keys::get_key,
         super::keys::disable_key,
+        super::keys::rotate_key,
         super::keys::sign,
         super::verify::verify,
         super::audit::checkpoint,

@@ -37,6 +37,8 @@ pub enum Action {
     KeyCreated,
     /// A key was disabled.
     KeyDisabled,
+    /// A key was replaced by a new one.
+    KeyRotated,
     /// A signature was made with a key.
     SignatureCreated,
 }
@@ -50,6 +52,7 @@ impl Action {
             Action::ClientRevoked => "client.revoked",
             Action::KeyCreated => "key.created",
             Action::KeyDisabled => "key.disabled",
+            Action::KeyRotated => "key.rotated",
             Action::SignatureCreated => "signature.created",
         }
     }

@@ -309,9 +309,9 @@ impl PrivateKey {
         }
     }
 
-    /// Sign a precomputed digest, producing exactly what [`PrivateKey::sign`]
-    /// would produce for the message it was computed from (same encoding;
-    /// verifies with [`PublicKey::verify`] over that message).
+    /// Sign a precomputed digest: same output encoding as [`PrivateKey::sign`],
+    /// and the result verifies with [`PublicKey::verify`] over the original
+    /// message (byte-identical to `sign` for the deterministic SM2 path).
     ///
     /// The digest is SHA-256(M) for ECDSA and RSA, and e = SM3(Z_A ‖ M) for
     /// SM2 ([`PublicKey::message_digest`] computes either). Ed25519 has no
@@ -517,7 +517,8 @@ impl PublicKey {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
-        let ring_alg: &'static dyn ring_sig::VerificationAlgorithm = match (&self.verifier, alg) {
+        type RingAlg = &'static dyn ring_sig::VerificationAlgorithm;
+        let (ring_alg, key_bytes): (RingAlg, &[u8]) = match (&self.verifier, alg) {
             (Verifier::Sm2 { key, .. }, SignatureAlgorithm::Sm2Sm3) => {
                 let sig = sm2::dsa::Signature::from_der(signature)
                     .map_err(|_| CryptoError::InvalidSignature)?;
@@ -525,23 +526,17 @@ impl PublicKey {
                     .verify(message, &sig)
                     .map_err(|_| CryptoError::InvalidSignature);
             }
-            (Verifier::P256(_), SignatureAlgorithm::EcdsaP256Sha256) => {
-                &ring_sig::ECDSA_P256_SHA256_ASN1
+            (Verifier::P256(point), SignatureAlgorithm::EcdsaP256Sha256) => {
+                (&ring_sig::ECDSA_P256_SHA256_ASN1, point)
             }
-            (Verifier::Ed25519(_), SignatureAlgorithm::Ed25519) => &ring_sig::ED25519,
-            (Verifier::Rsa(_), SignatureAlgorithm::RsaPkcs1Sha256) => {
-                &ring_sig::RSA_PKCS1_2048_8192_SHA256
+            (Verifier::Ed25519(key), SignatureAlgorithm::Ed25519) => (&ring_sig::ED25519, key),
+            (Verifier::Rsa(der), SignatureAlgorithm::RsaPkcs1Sha256) => {
+                (&ring_sig::RSA_PKCS1_2048_8192_SHA256, der)
             }
-            (Verifier::Rsa(_), SignatureAlgorithm::RsaPssSha256) => {
-                &ring_sig::RSA_PSS_2048_8192_SHA256
+            (Verifier::Rsa(der), SignatureAlgorithm::RsaPssSha256) => {
+                (&ring_sig::RSA_PSS_2048_8192_SHA256, der)
             }
             _ => return Err(CryptoError::UnsupportedAlgorithm),
-        };
-        let key_bytes: &[u8] = match &self.verifier {
-            Verifier::P256(point) => point,
-            Verifier::Ed25519(key) => key,
-            Verifier::Rsa(der) => der,
-            Verifier::Sm2 { .. } => return Err(CryptoError::UnsupportedAlgorithm),
         };
         ring_sig::UnparsedPublicKey::new(ring_alg, key_bytes)
             .verify(message, signature)
@@ -588,10 +583,10 @@ impl PublicKey {
 
     fn sm2_from_verifying_key(key: sm2::dsa::VerifyingKey) -> Result<PublicKey, CryptoError> {
         let point = key.to_sec1_bytes();
-        let xy = point
-            .get(1..)
-            .filter(|xy| point.len() == 65 && point[0] == 0x04 && xy.len() == 64)
-            .ok_or_else(|| invalid("SM2 point did not encode uncompressed"))?;
+        if point.len() != 65 || point[0] != 0x04 {
+            return Err(invalid("SM2 point did not encode uncompressed"));
+        }
+        let xy = &point[1..];
         let mut h = sm3::Sm3::new();
         let entl =
             u16::try_from(SM2_DEFAULT_ID.len() * 8).map_err(|_| invalid("SM2 ID too long"))?;
@@ -741,9 +736,10 @@ impl std::hash::Hash for PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The SPKI fingerprint is what audit records carry; the full DER is noise.
         f.debug_struct("PublicKey")
             .field("key_type", &self.key_type)
-            .field("spki", &hex::encode(&self.spki))
+            .field("spki_sha256", &hex::encode(super::sha256(&self.spki)))
             .finish()
     }
 }

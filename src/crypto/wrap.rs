@@ -12,7 +12,7 @@ use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes256Gcm, AesGcm, KeyInit, Nonce, Tag};
 use ring::rand::{SecureRandom, SystemRandom};
 use sm4::Sm4;
-use sm4::cipher::consts::U12;
+use sm4::cipher::consts::{U12, U16};
 use zeroize::Zeroizing;
 
 use super::CryptoError;
@@ -195,8 +195,7 @@ impl MasterKey {
         let nonce =
             Nonce::<U12>::try_from(&blob[1..HEADER_LEN]).map_err(|_| CryptoError::Unwrap)?;
         let (ciphertext, tag) = blob[HEADER_LEN..].split_at(blob.len() - HEADER_LEN - TAG_LEN);
-        let tag =
-            Tag::<sm4::cipher::consts::U16>::try_from(tag).map_err(|_| CryptoError::Unwrap)?;
+        let tag = Tag::<U16>::try_from(tag).map_err(|_| CryptoError::Unwrap)?;
         let full_aad = bound_aad(alg, aad);
 
         let mut plaintext = Zeroizing::new(ciphertext.to_vec());
@@ -417,7 +416,7 @@ mod tests {
             .expect("wrap");
         let nonce = Nonce::<U12>::try_from(&blob[1..13]).expect("nonce");
         let mut body = blob[13..blob.len() - 16].to_vec();
-        let tag = Tag::<sm4::cipher::consts::U16>::try_from(&blob[blob.len() - 16..]).expect("tag");
+        let tag = Tag::<U16>::try_from(&blob[blob.len() - 16..]).expect("tag");
         let mut aad = vec![1u8];
         aad.extend_from_slice(AAD);
         direct
@@ -432,7 +431,7 @@ mod tests {
             .expect("wrap");
         let nonce = Nonce::<U12>::try_from(&blob[1..13]).expect("nonce");
         let mut body = blob[13..blob.len() - 16].to_vec();
-        let tag = Tag::<sm4::cipher::consts::U16>::try_from(&blob[blob.len() - 16..]).expect("tag");
+        let tag = Tag::<U16>::try_from(&blob[blob.len() - 16..]).expect("tag");
         let mut aad = vec![2u8];
         aad.extend_from_slice(AAD);
         direct

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audit::{Actor, Checkpoint, CompactRange, Event};
+use crate::audit::{Action, Actor, Checkpoint, CompactRange, Event};
 use crate::crypto::PrivateKey;
 use crate::error::{Error, Result};
 use crate::store::{ClientRow, KeyRow, Store};
@@ -31,6 +31,13 @@ pub(crate) enum Op {
     DisableKey {
         id: String,
         owner: String,
+        actor: Actor,
+    },
+    /// Replace an active key of an owner with a new one (the old one is disabled, still verifies).
+    RotateKey {
+        old_id: String,
+        new: KeyRow,
+        created: Event,
         actor: Actor,
     },
     /// Record a signature made with a key; refused if the key or its client is no longer active.
@@ -124,7 +131,7 @@ pub(crate) async fn apply_batch(store: &Store, ops: &[Op]) -> Result<Vec<Result<
                     tx.insert_client(row).await?;
                     let event = Event::new(
                         actor.clone(),
-                        crate::audit::Action::ClientRegistered,
+                        Action::ClientRegistered,
                         format!("client:{}", row.id),
                     )
                     .with("name", row.name.as_str())
@@ -134,12 +141,9 @@ pub(crate) async fn apply_batch(store: &Store, ops: &[Op]) -> Result<Vec<Result<
             }
             Op::RevokeClient { name, actor } => match tx.revoke_client(name, at).await? {
                 Some(id) => {
-                    let event = Event::new(
-                        actor.clone(),
-                        crate::audit::Action::ClientRevoked,
-                        format!("client:{id}"),
-                    )
-                    .with("name", name.as_str());
+                    let event =
+                        Event::new(actor.clone(), Action::ClientRevoked, format!("client:{id}"))
+                            .with("name", name.as_str());
                     Ok(Some(tx.append(event, at)))
                 }
                 None => Err(Error::NotFound("active client")),
@@ -150,16 +154,36 @@ pub(crate) async fn apply_batch(store: &Store, ops: &[Op]) -> Result<Vec<Result<
             }
             Op::DisableKey { id, owner, actor } => {
                 if tx.disable_key(id, owner, at).await? {
-                    let event = Event::new(
-                        actor.clone(),
-                        crate::audit::Action::KeyDisabled,
-                        format!("key:{id}"),
-                    );
+                    let event = Event::new(actor.clone(), Action::KeyDisabled, format!("key:{id}"));
                     Ok(Some(tx.append(event, at)))
                 } else {
                     match tx.key_states(&[id.as_str()]).await?.get(id.as_str()) {
                         // Already disabled: disabling is idempotent and changes nothing.
                         Some(s) if &s.owner == owner => Ok(None),
+                        _ => Err(Error::NotFound("key")),
+                    }
+                }
+            }
+            Op::RotateKey {
+                old_id,
+                new,
+                created,
+                actor,
+            } => {
+                if tx.disable_key(old_id, &new.owner, at).await? {
+                    tx.insert_key(new).await?;
+                    tx.append(created.clone(), at);
+                    let event =
+                        Event::new(actor.clone(), Action::KeyRotated, format!("key:{old_id}"))
+                            .with("replaced_by", new.id.as_str());
+                    Ok(Some(tx.append(event, at)))
+                } else {
+                    match tx
+                        .key_states(&[old_id.as_str()])
+                        .await?
+                        .get(old_id.as_str())
+                    {
+                        Some(s) if s.owner == new.owner => Err(Error::KeyDisabled),
                         _ => Err(Error::NotFound("key")),
                     }
                 }

@@ -283,6 +283,16 @@ impl Vault {
         Writer(handle)
     }
 
+    /// Stops a serving vault: lets the writer drain its queue and sign a final checkpoint, then
+    /// closes the database. Every other clone (the router's) must be gone, or this waits for them.
+    pub async fn shutdown(mut self, writer: Writer) {
+        self.ledger = None;
+        let store = self.inner.store.clone();
+        drop(self);
+        writer.finish().await;
+        store.close().await;
+    }
+
     /// Closes the database pool.
     pub async fn close(self) {
         let store = self.inner.store.clone();
@@ -464,6 +474,54 @@ impl Vault {
             .map_err(|_| Error::Unavailable)?
             .remove(id);
         self.key(client, id).await
+    }
+
+    /// Replaces one of the client's active keys with a new key of the same type; the old key is
+    /// disabled (it still verifies) in the same transaction.
+    pub async fn rotate_key(&self, client: &AuthClient, id: &str) -> Result<KeyInfo> {
+        let old = self.own_key_row(client, id).await?;
+        if old.status != "active" {
+            return Err(Error::KeyDisabled);
+        }
+        let key_type = key_type_of(&old)?;
+        let (new, created) = self.generate_row(client, key_type).await?;
+        self.apply(Op::RotateKey {
+            old_id: old.id,
+            new: new.clone(),
+            created,
+            actor: client.actor(),
+        })
+        .await?;
+        self.inner
+            .keys
+            .write()
+            .map_err(|_| Error::Unavailable)?
+            .remove(id);
+        key_info(&new)
+    }
+
+    async fn generate_row(
+        &self,
+        client: &AuthClient,
+        key_type: KeyType,
+    ) -> Result<(KeyRow, Event)> {
+        let inner = self.inner.clone();
+        let owner = client.id.clone();
+        let actor = client.actor();
+        // RSA generation takes tens of milliseconds: keep it off the async workers.
+        tokio::task::spawn_blocking(move || {
+            new_key_row(
+                &inner.master,
+                &inner.rng,
+                &inner.config,
+                key_type,
+                &owner,
+                "client",
+                actor,
+            )
+        })
+        .await
+        .map_err(|_| Error::Unavailable)?
     }
 
     async fn loaded_key(&self, client: &AuthClient, id: &str) -> Result<Arc<LoadedKey>> {

@@ -326,6 +326,24 @@ fn pkcs8_roundtrip_and_type_checks() {
 }
 
 #[test]
+fn keys_are_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PrivateKey>();
+    assert_send_sync::<PublicKey>();
+    assert_send_sync::<super::super::MasterKey>();
+}
+
+#[test]
+fn public_key_debug_shows_fingerprint() {
+    let public = test_key(KeyType::Sm2).public_key();
+    let fingerprint = hex::encode(super::super::sha256(public.spki_der()));
+    assert_eq!(
+        format!("{public:?}"),
+        format!("PublicKey {{ key_type: Sm2, spki_sha256: {fingerprint:?} }}")
+    );
+}
+
+#[test]
 fn private_key_debug_does_not_leak() {
     for key_type in [KeyType::Sm2, KeyType::P256, KeyType::Ed25519] {
         let private = test_key(key_type);

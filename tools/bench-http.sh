@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# HTTP load benchmark of `POST /v1/keys/{id}/sign` (SM2 and P-256, every signature recorded in
+# the audit log), measured in the same run as a bare axum handler that only signs
+# (examples/bare_sign.rs) and an empty handler, with wrk on the same machine:
+# 2 threads, 32 connections, no pipelining. See tools/bench/README.md.
+#
+# usage: tools/bench-http.sh [POSTGRES_ADMIN_URL]
+#   no argument: sidian on its embedded SQLite file (in a fresh temp data dir)
+#   a URL, e.g. postgres://postgres@127.0.0.1:5432/postgres: create a fresh database
+#   sidian_bench_$$ on that server, benchmark on it, drop it at the end
+# env: DURATION (wrk duration per route, default 15s), WARMUP (default 3s per route),
+#      SHUTDOWN_TIMEOUT (seconds sidian may take to exit after SIGTERM, default 30)
+#
+# Exits 1 (after printing everything) if any request failed (non-2xx status, socket error or
+# timeout, in the warm-up too), if the audit log does not verify, or if the number of audited
+# signatures does not match the number of signatures the clients received, or if sidian does
+# not exit cleanly on SIGTERM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-15s}
+WARMUP=${WARMUP:-3s}
+SHUTDOWN_TIMEOUT=${SHUTDOWN_TIMEOUT:-30}
+THREADS=2
+CONNECTIONS=32
+ADMIN_URL=${1:-}
+BIN=target/release/sidian
+BARE=target/release/examples/bare_sign
+
+for tool in wrk curl python3; do
+  command -v "$tool" >/dev/null || { echo "bench-http: $tool is required" >&2; exit 2; }
+done
+[ -z "$ADMIN_URL" ] || command -v psql >/dev/null || { echo "bench-http: psql is required for PostgreSQL" >&2; exit 2; }
+
+echo "== build (release)"
+cargo build --release --quiet
+cargo build --release --quiet --example bare_sign
+
+WORK=$(mktemp -d)
+DATA=$WORK/data
+SERVER=
+DB_NAME=
+DBARGS=()
+cleanup() {
+  local pid
+  for pid in $SERVER; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  if [ -n "$DB_NAME" ]; then
+    psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -n "$ADMIN_URL" ]; then
+  DB_NAME=sidian_bench_$$
+  psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME" -c "CREATE DATABASE $DB_NAME" >/dev/null
+  DB_URL="${ADMIN_URL%/*}/$DB_NAME"
+  DBARGS=(--database "$DB_URL")
+  BACKEND="PostgreSQL ($DB_URL)"
+else
+  BACKEND="SQLite ($DATA/sidian.db, WAL, synchronous=FULL)"
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { # URL
+  for _ in $(seq 200); do curl -fs -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "bench-http: server did not come up at $1" >&2; return 1
+}
+# stop_server PID NAME: SIGTERM, then wait up to $SHUTDOWN_TIMEOUT s for the process to exit
+# (a child that has exited is a zombie until waited for, hence the look at /proc).
+stop_server() {
+  local pid=$1 name=$2 state rc=0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq $((SHUTDOWN_TIMEOUT * 10))); do
+    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+    [ -z "$state" ] || [ "$state" = Z ] && break
+    sleep 0.1
+  done
+  if [ -n "$state" ] && [ "$state" != Z ]; then
+    echo "   ERROR: $name did not exit within ${SHUTDOWN_TIMEOUT}s of SIGTERM; killing it (no final checkpoint)" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    return 1
+  fi
+  wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || echo "   ERROR: $name exited with status $rc after SIGTERM" >&2
+  return "$rc"
+}
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# runwrk.py LABEL SCRIPT URL DURATION SERVER_PID [PHASE]: runs wrk, and around it samples the
+# machine's CPU (/proc/stat), the server's CPU (/proc/PID/stat) and wrk's own CPU (rusage), so
+# that every result says where the two cores went. Appends one JSON line to $WORK/results.jsonl.
+cat >"$WORK/runwrk.py" <<'PY'
+import json, os, re, subprocess, sys
+label, script, url, duration, pid, phase = sys.argv[1:7]
+threads, conns = os.environ["THREADS"], os.environ["CONNECTIONS"]
+hz = os.sysconf("SC_CLK_TCK")
+def machine():
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(f), f[3] + f[4]                      # total, idle + iowait (jiffies, all CPUs)
+def proc(p):
+    f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])                  # utime + stime
+t0, i0 = machine(); s0 = proc(pid)
+child = subprocess.Popen(["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}", "--latency",
+                          "-s", script, url], stdout=subprocess.PIPE, text=True)
+out = child.stdout.read()
+_, status, ru = os.wait4(child.pid, 0)
+t1, i1 = machine(); s1 = proc(pid)
+with open(os.environ["WORK"] + f"/wrk-{phase}-{label}.txt", "w") as f:
+    f.write(out)
+m = re.search(r"^BENCH (\{.*\})$", out, re.M)
+if os.waitstatus_to_exitcode(status) != 0 or not m:
+    sys.exit(f"bench-http: wrk failed for {label}:\n{out}")
+r = json.loads(m.group(1))
+ncpu = os.cpu_count()
+wall = (t1 - t0) / ncpu                              # elapsed jiffies per CPU
+r.update(label=label, phase=phase,
+         busy_pct=round(100 * (1 - (i1 - i0) / (t1 - t0)), 1),
+         server_cores=round((s1 - s0) / wall, 2),
+         wrk_cores=round((ru.ru_utime + ru.ru_stime) * hz / wall, 2))
+r["other_cores"] = round(ncpu * r["busy_pct"] / 100 - r["server_cores"] - r["wrk_cores"], 2)
+r["failed"] = r["non2xx"] + sum(r["socket_errors"].values())
+with open(os.environ["WORK"] + "/results.jsonl", "a") as f:
+    f.write(json.dumps(r) + "\n")
+if phase == "run":
+    print(f"  {label:<14} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
+          f"  non-2xx {r['non2xx']}  socket errors {sum(r['socket_errors'].values())}"
+          f"  | CPU: server {r['server_cores']} wrk {r['wrk_cores']} other {r['other_cores']} cores")
+PY
+export WORK THREADS CONNECTIONS
+
+bench() { # LABEL SCRIPT BASE_URL PATH KEY PID
+  local label=$1 script=$2 base=$3 path=$4 key=$5 pid=$6
+  SIDIAN_PATH=$path SIDIAN_KEY=$key python3 "$WORK/runwrk.py" "$label" "$script" "$base" "$WARMUP" "$pid" warmup
+  SIDIAN_PATH=$path SIDIAN_KEY=$key python3 "$WORK/runwrk.py" "$label" "$script" "$base" "$DURATION" "$pid" run
+}
+
+# Is anything else using the CPU? (The benchmark shares 2 cores between wrk and the server.)
+IDLE_BUSY=$(python3 - <<'PY'
+import time
+def s():
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(f), f[3] + f[4]
+a = s(); time.sleep(1); b = s()
+print(round(100 * (1 - (b[1] - a[1]) / (b[0] - a[0])), 1))
+PY
+)
+echo "== machine: $(nproc) cores, $(uname -r); CPU busy before start: ${IDLE_BUSY}%"
+if python3 -c "import sys; sys.exit(0 if float('$IDLE_BUSY') > 10 else 1)"; then
+  echo "   WARNING: the machine is not idle; numbers will be low and noisy. Busiest processes:"
+  ps -eo pcpu,comm --sort=-pcpu | sed -n '2,6p' | sed 's/^/     /'
+fi
+echo "== backend: $BACKEND"
+echo "== wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per route (after $WARMUP warm-up), no pipelining"
+
+# ---- sidian ----
+PORT=$(free_port)
+U=http://127.0.0.1:$PORT
+"$BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" "${DBARGS[@]}" >"$WORK/serve.log" 2>&1 &
+SIDIAN_PID=$!
+SERVER=$SIDIAN_PID
+wait_up "$U/healthz"
+KEY=$("$BIN" client add bench --data "$DATA" "${DBARGS[@]}" | tail -n 1)
+api() { curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$U$1" "${@:2}"; }
+SM2_ID=$(api /v1/keys -d '{"alg":"sm2"}' | json "['id']")
+P256_ID=$(api /v1/keys -d '{"alg":"p256"}' | json "['id']")
+# One request each by hand: the route answers 200 with a signature before we load it.
+for id in "$SM2_ID" "$P256_ID"; do
+  resp=$(api "/v1/keys/$id/sign" -w '\n%{http_code}' -d "{\"data\":\"$(head -c 32 /dev/urandom | base64 -w0)\"}")
+  [ "${resp##*$'\n'}" = 200 ] || { echo "bench-http: sign on $id answered: $resp" >&2; exit 1; }
+done
+MANUAL_SIGNS=1  # per key
+
+echo "== sidian ($U)"
+bench sidian-sm2 tools/bench/sign.lua "$U" "/v1/keys/$SM2_ID/sign" "$KEY" "$SIDIAN_PID"
+bench sidian-p256 tools/bench/sign.lua "$U" "/v1/keys/$P256_ID/sign" "$KEY" "$SIDIAN_PID"
+
+# Stop it the way an operator does: SIGTERM drains and signs the final checkpoint.
+SHUTDOWN_OK=1
+stop_server "$SIDIAN_PID" sidian || { SHUTDOWN_OK=0; sed 's/^/     serve.log: /' "$WORK/serve.log" | tail -n 5; }
+SERVER=
+
+# ---- bare baseline ----
+BPORT=$(free_port)
+B=http://127.0.0.1:$BPORT
+"$BARE" "127.0.0.1:$BPORT" >"$WORK/bare.log" 2>&1 &
+BARE_PID=$!
+SERVER=$BARE_PID
+wait_up "$B/empty"
+echo "== bare axum baseline ($B)"
+bench bare-sm2 tools/bench/sign.lua "$B" /sign "$KEY" "$BARE_PID"
+bench bare-p256 tools/bench/sign.lua "$B" /sign-p256 "$KEY" "$BARE_PID"
+bench empty tools/bench/empty.lua "$B" /empty "" "$BARE_PID"
+kill -TERM "$BARE_PID" 2>/dev/null || true; wait "$BARE_PID" 2>/dev/null || true
+SERVER=
+
+# ---- audit ----
+echo "== audit log"
+AUDIT_OK=1
+"$BIN" audit verify --data "$DATA" "${DBARGS[@]}" || AUDIT_OK=0
+if [ -n "$ADMIN_URL" ]; then
+  psql -Atq "$DB_URL" -F ' ' -c "SELECT subject, count(*) FROM audit_entries WHERE action = 'signature.created' GROUP BY subject" >"$WORK/signs.txt"
+  TOTAL_ENTRIES=$(psql -Atq "$DB_URL" -c "SELECT count(*) FROM audit_entries")
+else
+  python3 - "$DATA/sidian.db" >"$WORK/signs.txt" <<'PY'
+import sqlite3, sys
+for subject, n in sqlite3.connect(sys.argv[1]).execute(
+        "SELECT subject, count(*) FROM audit_entries WHERE action = 'signature.created' GROUP BY subject"):
+    print(subject, n)
+PY
+  TOTAL_ENTRIES=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM audit_entries').fetchone()[0])" "$DATA/sidian.db")
+fi
+
+# ---- summary ----
+SM2_ID=$SM2_ID P256_ID=$P256_ID MANUAL_SIGNS=$MANUAL_SIGNS TOTAL_ENTRIES=$TOTAL_ENTRIES \
+AUDIT_OK=$AUDIT_OK SHUTDOWN_OK=$SHUTDOWN_OK python3 - <<'PY'
+import json, os, sys
+work = os.environ["WORK"]
+rows = [json.loads(l) for l in open(f"{work}/results.jsonl")]
+run = {r["label"]: r for r in rows if r["phase"] == "run"}
+print()
+print(f"{'route':<14} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'non-2xx':>8} {'sock err':>8}  cpu server/wrk/other")
+for label in ["sidian-sm2", "sidian-p256", "bare-sm2", "bare-p256", "empty"]:
+    r = run[label]
+    print(f"{label:<14} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['p999_ms']:>9.2f}"
+          f" {r['non2xx']:>8} {sum(r['socket_errors'].values()):>8}  {r['server_cores']}/{r['wrk_cores']}/{r['other_cores']}")
+print()
+for alg in ["sm2", "p256"]:
+    s, b = run[f"sidian-{alg}"], run[f"bare-{alg}"]
+    print(f"ratio sidian/bare {alg:<5}: {s['rps'] / b['rps']:.2f}  (sidian {s['rps']:.0f} / bare {b['rps']:.0f} req/s)")
+s = run["sidian-sm2"]
+print(f"goal (SM2 >= 12000 req/s, p99 <= 10 ms): "
+      f"{'MET' if s['rps'] >= 12000 and s['p99_ms'] <= 10 else 'NOT MET'}"
+      f" ({s['rps']:.0f} req/s, p99 {s['p99_ms']:.2f} ms)")
+
+failed = sum(r["failed"] for r in rows)
+print()
+signed = {}
+for line in open(f"{work}/signs.txt"):
+    subject, n = line.split()
+    signed[subject] = int(n)
+ok = True
+manual = int(os.environ["MANUAL_SIGNS"])
+for alg, key in [("sm2", os.environ["SM2_ID"]), ("p256", os.environ["P256_ID"])]:
+    runs = [r for r in rows if r["label"] == f"sidian-{alg}"]
+    got = sum(r["statuses"].get("200", 0) for r in runs) + manual
+    audited = signed.get(f"key:{key}", 0)
+    # wrk counts only the responses it read before its timer ran out; the requests still in
+    # flight then (at most one per connection per run) are signed and audited too.
+    slack = len(runs) * int(os.environ["CONNECTIONS"])
+    good = got <= audited <= got + slack
+    ok &= good
+    print(f"audit {alg:<5}: {audited} signature.created entries for {got} signatures received"
+          f" (+{audited - got} in flight when wrk stopped, at most {slack}) {'ok' if good else 'MISMATCH'}")
+print(f"audit log: {os.environ['TOTAL_ENTRIES']} entries in all, "
+      f"verify {'passed' if os.environ['AUDIT_OK'] == '1' else 'FAILED'}")
+if os.environ["SHUTDOWN_OK"] != "1":
+    print("FAILED: sidian did not shut down cleanly on SIGTERM (see above)")
+if failed:
+    print(f"FAILED: {failed} requests failed (non-2xx or socket errors, warm-up included): "
+          "these numbers are not valid")
+if failed or not ok or os.environ["AUDIT_OK"] != "1" or os.environ["SHUTDOWN_OK"] != "1":
+    sys.exit(1)
+PY
