@@ -166,6 +166,9 @@ async fn tampering_is_detected_postgres() {
     }
 }
 
+/// id, owner, key_type, wrapped_private, public_key
+type KeyColumns = (String, String, String, Vec<u8>, Vec<u8>);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_private_key_in_database() {
     use base64::Engine;
@@ -177,7 +180,7 @@ async fn no_private_key_in_database() {
         .decode(master_b64.trim())
         .expect("b64");
     let master = sidian::crypto::MasterKey::from_bytes(&master_bytes).expect("master");
-    let rows: Vec<(String, String, String, Vec<u8>, Vec<u8>)> =
+    let rows: Vec<KeyColumns> =
         sqlx::query_as("SELECT id, owner, key_type, wrapped_private, public_key FROM keys")
             .fetch_all(&pool)
             .await

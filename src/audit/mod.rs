@@ -75,10 +75,10 @@ impl LogVerifier {
             let root = cp
                 .verify(key)
                 .ok_or_else(|| broken(cp.size, "checkpoint signature does not verify"))?;
-            if let Some(prev) = roots.insert(cp.size, root) {
-                if prev != root {
-                    return Err(broken(cp.size, "two checkpoints state different roots"));
-                }
+            if let Some(prev) = roots.insert(cp.size, root)
+                && prev != root
+            {
+                return Err(broken(cp.size, "two checkpoints state different roots"));
             }
         }
         Ok(Self {
@@ -117,16 +117,16 @@ impl LogVerifier {
             ));
         }
         self.range.append(leaf, |_, _| {});
-        if let Some(root) = self.checkpoints.get(&self.range.size()) {
-            if *root != self.range.root() {
-                return Err(broken(
-                    e.index,
-                    format!(
-                        "log does not match the signed checkpoint of size {}",
-                        self.range.size()
-                    ),
-                ));
-            }
+        if let Some(root) = self.checkpoints.get(&self.range.size())
+            && *root != self.range.root()
+        {
+            return Err(broken(
+                e.index,
+                format!(
+                    "log does not match the signed checkpoint of size {}",
+                    self.range.size()
+                ),
+            ));
         }
         Ok(())
     }

@@ -205,7 +205,7 @@ pub(crate) async fn apply_batch(store: &Store, ops: &[Op]) -> Result<Vec<Result<
 }
 
 enum Msg {
-    Op(Op, oneshot::Sender<Result<Outcome>>),
+    Op(Box<Op>, oneshot::Sender<Result<Outcome>>),
     Checkpoint(oneshot::Sender<Result<Checkpoint>>),
 }
 
@@ -241,7 +241,7 @@ impl Ledger {
     pub(crate) async fn submit(&self, op: Op) -> Result<Outcome> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Msg::Op(op, done))
+            .send(Msg::Op(Box::new(op), done))
             .await
             .map_err(|_| Error::Unavailable)?;
         wait.await.map_err(|_| Error::Unavailable)?
@@ -280,7 +280,7 @@ async fn writer(store: Store, cp: Arc<Checkpointer>, mut rx: mpsc::Receiver<Msg>
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Op(op, done) => {
-                    ops.push(op);
+                    ops.push(*op);
                     waiters.push(done);
                 }
                 Msg::Checkpoint(done) => cp_waiters.push(done),

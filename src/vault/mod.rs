@@ -396,10 +396,9 @@ impl Vault {
             .read()
             .map_err(|_| Error::Unavailable)?
             .get(&mac)
+            && at.elapsed() < CLIENT_CACHE_TTL
         {
-            if at.elapsed() < CLIENT_CACHE_TTL {
-                return Ok(client.clone());
-            }
+            return Ok(client.clone());
         }
         let row = self
             .inner
