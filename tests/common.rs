@@ -93,7 +93,7 @@ impl TestVault {
         config.database_url = database_url;
         let mut vault = Vault::open(config.clone(), true).await.expect("open vault");
         // The writer task lives as long as the runtime of the test.
-        std::mem::forget(vault.start_writer());
+        std::mem::forget(vault.start_writer().expect("writer"));
         Self { dir, vault, config }
     }
 

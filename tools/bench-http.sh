@@ -54,7 +54,8 @@ trap 'exit 130' INT TERM
 
 if [ -n "$ADMIN_URL" ]; then
   DB_NAME=sidian_bench_$$
-  psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME" -c "CREATE DATABASE $DB_NAME" >/dev/null
+  psql -q "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB_NAME" \
+    -c "CREATE DATABASE $DB_NAME" >/dev/null
   DB_URL="${ADMIN_URL%/*}/$DB_NAME"
   DBARGS=(--database "$DB_URL")
   BACKEND="PostgreSQL ($DB_URL)"
@@ -128,7 +129,7 @@ with open(os.environ["WORK"] + "/results.jsonl", "a") as f:
 if phase == "run":
     print(f"  {label:<14} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
           f"  non-2xx {r['non2xx']}  socket errors {sum(r['socket_errors'].values())}"
-          f"  | CPU: server {r['server_cores']} wrk {r['wrk_cores']} other {r['other_cores']} cores")
+          f"  | CPU cores: server {r['server_cores']} wrk {r['wrk_cores']} other {r['other_cores']}")
 PY
 export WORK THREADS CONNECTIONS
 
@@ -222,11 +223,12 @@ work = os.environ["WORK"]
 rows = [json.loads(l) for l in open(f"{work}/results.jsonl")]
 run = {r["label"]: r for r in rows if r["phase"] == "run"}
 print()
-print(f"{'route':<14} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'non-2xx':>8} {'sock err':>8}  cpu server/wrk/other")
+print(f"{'route':<14} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'non-2xx':>8} {'sock err':>8}  CPU cores: server/wrk/other")
 for label in ["sidian-sm2", "sidian-p256", "bare-sm2", "bare-p256", "empty"]:
     r = run[label]
     print(f"{label:<14} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['p999_ms']:>9.2f}"
           f" {r['non2xx']:>8} {sum(r['socket_errors'].values()):>8}  {r['server_cores']}/{r['wrk_cores']}/{r['other_cores']}")
+print("(CPU: cores used during the run, of 2; \"other\" is everything else on the machine, PostgreSQL included)")
 print()
 for alg in ["sm2", "p256"]:
     s, b = run[f"sidian-{alg}"], run[f"bare-{alg}"]

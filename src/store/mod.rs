@@ -27,6 +27,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    url: String,
 }
 
 /// A registered approval system.
@@ -174,6 +175,15 @@ const INSERT_CHUNK: usize = 200;
 impl Store {
     /// Connects (creating a SQLite file if needed) and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::open(url, 8, true).await
+    }
+
+    /// A second pool on the same database (no migrations), for a task on another runtime.
+    pub async fn reopen(&self, max_connections: u32) -> Result<Self> {
+        Self::open(&self.url, max_connections, false).await
+    }
+
+    async fn open(url: &str, max_connections: u32, migrate: bool) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -184,7 +194,7 @@ impl Store {
                 "database URL must start with sqlite: or postgres://".into(),
             ));
         };
-        let mut opts = AnyPoolOptions::new().max_connections(8);
+        let mut opts = AnyPoolOptions::new().max_connections(max_connections);
         if backend == Backend::Sqlite {
             // WAL lets readers run beside the one writer; FULL makes each commit durable
             // (group commit in the ledger amortises the fsync).
@@ -199,10 +209,15 @@ impl Store {
         }
         let pool = opts.connect(url).await?;
         match backend {
+            _ if !migrate => {}
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            url: url.to_owned(),
+        })
     }
 
     /// Which database this is.

@@ -148,7 +148,7 @@ impl std::fmt::Debug for Vault {
 
 /// The running writer task of a serving vault.
 #[derive(Debug)]
-pub struct Writer(tokio::task::JoinHandle<()>);
+pub struct Writer(tokio::sync::oneshot::Receiver<()>);
 
 impl Writer {
     /// Waits until the writer has drained its queue and signed a final checkpoint.
@@ -276,11 +276,11 @@ impl Vault {
     }
 
     /// Starts the batching writer: from now on audited changes are group-committed.
-    pub fn start_writer(&mut self) -> Writer {
-        let (ledger, handle) =
-            Ledger::start(self.inner.store.clone(), self.inner.checkpointer.clone());
+    pub fn start_writer(&mut self) -> Result<Writer> {
+        let (ledger, done) =
+            Ledger::start(self.inner.store.clone(), self.inner.checkpointer.clone())?;
         self.ledger = Some(ledger);
-        Writer(handle)
+        Ok(Writer(done))
     }
 
     /// Stops a serving vault: lets the writer drain its queue and sign a final checkpoint, then
