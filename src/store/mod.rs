@@ -5,10 +5,12 @@
 //! which serialises audited writers across threads, processes and nodes, so the Merkle tree can be
 //! extended in the same transaction as the change it records.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row, Transaction};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr, Transaction};
 
 use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, StoredEntry, leaf_hash};
 use crate::error::{Error, Result};
@@ -169,6 +171,37 @@ fn values_list(rows: usize, cols: usize) -> String {
     s
 }
 
+/// The migrations of a backend, embedded in the binary (without sqlx's proc macros, which
+/// would compile a second copy of both database drivers for the build host).
+fn migrator(backend: Backend) -> Migrator {
+    let files: &[(i64, &str, &'static str)] = match backend {
+        Backend::Sqlite => &[(
+            1,
+            "core",
+            include_str!("../../migrations/sqlite/0001_core.sql"),
+        )],
+        Backend::Postgres => &[(
+            1,
+            "core",
+            include_str!("../../migrations/postgres/0001_core.sql"),
+        )],
+    };
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|&(version, name, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
 /// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
 const INSERT_CHUNK: usize = 200;
 
@@ -194,7 +227,11 @@ impl Store {
                 "database URL must start with sqlite: or postgres://".into(),
             ));
         };
-        let mut opts = AnyPoolOptions::new().max_connections(max_connections);
+        // No ping before each acquire: it is a database round trip per audited batch, and a
+        // connection that broke fails its statement and is replaced anyway.
+        let mut opts = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .test_before_acquire(false);
         if backend == Backend::Sqlite {
             // WAL lets readers run beside the one writer; FULL makes each commit durable
             // (group commit in the ledger amortises the fsync).
@@ -208,10 +245,8 @@ impl Store {
             });
         }
         let pool = opts.connect(url).await?;
-        match backend {
-            _ if !migrate => {}
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        if migrate {
+            migrator(backend).run(&pool).await?;
         }
         Ok(Self {
             pool,
