@@ -426,23 +426,7 @@ impl Vault {
 
     /// Generates a key for a client.
     pub async fn create_key(&self, client: &AuthClient, key_type: KeyType) -> Result<KeyInfo> {
-        let inner = self.inner.clone();
-        let owner = client.id.clone();
-        let actor = client.actor();
-        // RSA generation takes tens of milliseconds: keep it off the async workers.
-        let (row, event) = tokio::task::spawn_blocking(move || {
-            new_key_row(
-                &inner.master,
-                &inner.rng,
-                &inner.config,
-                key_type,
-                &owner,
-                "client",
-                actor,
-            )
-        })
-        .await
-        .map_err(|_| Error::Unavailable)??;
+        let (row, event) = self.generate_row(client, key_type).await?;
         self.apply(Op::CreateKey(row.clone(), event)).await?;
         key_info(&row)
     }
