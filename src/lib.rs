@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod store;
 pub mod vault;
+pub mod verify;
 
 pub use config::Config;
 pub use error::{Error, Result};
