@@ -1,0 +1,1 @@
+//! Rendering of images the vault draws itself (the standard round official seal).
