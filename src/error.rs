@@ -20,6 +20,21 @@ pub enum Error {
     /// The key exists but is disabled.
     #[error("key is disabled")]
     KeyDisabled,
+    /// The seal is revoked (or its certificate is): it signs nothing any more.
+    #[error("seal is revoked")]
+    SealRevoked,
+    /// The request conflicts with the current state (e.g. a generated identifier was taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A 统一社会信用代码 that fails GB 32100's format or check character.
+    #[error("invalid 统一社会信用代码: {0}")]
+    InvalidUscc(String),
+    /// An uploaded image that is not a decodable PNG, or too large.
+    #[error("invalid image: {0}")]
+    InvalidImage(String),
+    /// Text the vault must draw contains a character its font lacks.
+    #[error("unsupported character: {0}")]
+    UnsupportedCharacter(String),
     /// A client with this name is already registered.
     #[error("a client named `{0}` already exists")]
     ClientExists(String),
@@ -86,13 +101,18 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed => 405,
-            Error::KeyDisabled | Error::ClientExists(_) => 409,
+            Error::KeyDisabled | Error::ClientExists(_) | Error::SealRevoked | Error::Conflict(_) => {
+                409
+            }
+            Error::UnsupportedCharacter(_) => 422,
             Error::PayloadTooLarge(_) => 413,
             Error::UnsupportedMediaType => 415,
             Error::InvalidBase64(_)
             | Error::InvalidRequest(_)
             | Error::MalformedJson(_)
-            | Error::UnknownAlgorithm(_) => 400,
+            | Error::UnknownAlgorithm(_)
+            | Error::InvalidUscc(_)
+            | Error::InvalidImage(_) => 400,
             Error::Crypto(e) => match e {
                 CryptoError::UnsupportedAlgorithm | CryptoError::DigestSigningUnsupported => 422,
                 CryptoError::BadDigestLength { .. }
@@ -114,6 +134,11 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::KeyDisabled => "key_disabled",
             Error::ClientExists(_) => "client_exists",
+            Error::SealRevoked => "seal_revoked",
+            Error::Conflict(_) => "conflict",
+            Error::InvalidUscc(_) => "invalid_uscc",
+            Error::InvalidImage(_) => "invalid_image",
+            Error::UnsupportedCharacter(_) => "unsupported_character",
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
             Error::InvalidBase64(_) => "invalid_base64",

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod ident;
 pub mod ofd;
 pub mod pki;
 pub mod render;

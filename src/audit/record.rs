@@ -41,6 +41,14 @@ pub enum Action {
     KeyRotated,
     /// A signature was made with a key.
     SignatureCreated,
+    /// A certificate was issued by one of the vault's authorities.
+    CertificateIssued,
+    /// A certificate was revoked.
+    CertificateRevoked,
+    /// An electronic seal was made.
+    SealCreated,
+    /// An electronic seal was revoked.
+    SealRevoked,
 }
 
 impl Action {
@@ -54,6 +62,10 @@ impl Action {
             Action::KeyDisabled => "key.disabled",
             Action::KeyRotated => "key.rotated",
             Action::SignatureCreated => "signature.created",
+            Action::CertificateIssued => "certificate.issued",
+            Action::CertificateRevoked => "certificate.revoked",
+            Action::SealCreated => "seal.created",
+            Action::SealRevoked => "seal.revoked",
         }
     }
 }

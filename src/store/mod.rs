@@ -15,6 +15,10 @@ use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr, Transaction};
 use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, StoredEntry, leaf_hash};
 use crate::error::{Error, Result};
 
+mod pki;
+
+pub use pki::{AuthorityRow, CertRow, SealRow};
+
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -175,16 +179,30 @@ fn values_list(rows: usize, cols: usize) -> String {
 /// would compile a second copy of both database drivers for the build host).
 fn migrator(backend: Backend) -> Migrator {
     let files: &[(i64, &str, &'static str)] = match backend {
-        Backend::Sqlite => &[(
-            1,
-            "core",
-            include_str!("../../migrations/sqlite/0001_core.sql"),
-        )],
-        Backend::Postgres => &[(
-            1,
-            "core",
-            include_str!("../../migrations/postgres/0001_core.sql"),
-        )],
+        Backend::Sqlite => &[
+            (
+                1,
+                "core",
+                include_str!("../../migrations/sqlite/0001_core.sql"),
+            ),
+            (
+                2,
+                "pki_seals",
+                include_str!("../../migrations/sqlite/0002_pki_seals.sql"),
+            ),
+        ],
+        Backend::Postgres => &[
+            (
+                1,
+                "core",
+                include_str!("../../migrations/postgres/0001_core.sql"),
+            ),
+            (
+                2,
+                "pki_seals",
+                include_str!("../../migrations/postgres/0002_pki_seals.sql"),
+            ),
+        ],
     };
     Migrator::with_migrations(
         files

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::audit::{Action, Actor, Checkpoint, CompactRange, Event};
 use crate::crypto::PrivateKey;
 use crate::error::{Error, Result};
-use crate::store::{ClientRow, KeyRow, Store};
+use crate::store::{AuditedTx, AuthorityRow, CertRow, ClientRow, KeyRow, SealRow, Store};
 
 /// One audited state change.
 #[derive(Debug)]
@@ -46,6 +46,25 @@ pub(crate) enum Op {
         owner: String,
         event: Event,
     },
+    /// Store keys, certificates, authorities and a seal made together, all or nothing.
+    Issue(Box<Issuance>),
+    /// Revoke a seal with its certificate and key (`owner` None: an admin may revoke any seal).
+    RevokeSeal {
+        id: String,
+        owner: Option<String>,
+        reason: String,
+        actor: Actor,
+    },
+}
+
+/// Rows created together: the vault's authorities at initialisation, or a seal with its key and
+/// certificate. Each row comes with the audit event that records it.
+#[derive(Debug, Default)]
+pub(crate) struct Issuance {
+    pub(crate) keys: Vec<(KeyRow, Event)>,
+    pub(crate) certs: Vec<(CertRow, Event)>,
+    pub(crate) authorities: Vec<AuthorityRow>,
+    pub(crate) seal: Option<(SealRow, Event)>,
 }
 
 /// The audit index of the entry that records an operation (none for a no-op).
@@ -197,11 +216,88 @@ pub(crate) async fn apply_batch(store: &Store, ops: &[Op]) -> Result<Vec<Result<
                 Some(s) if &s.owner == owner => Err(Error::KeyDisabled),
                 _ => Err(Error::NotFound("key")),
             },
+            Op::Issue(issuance) => apply_issuance(&mut tx, issuance, at).await,
+            Op::RevokeSeal {
+                id,
+                owner,
+                reason,
+                actor,
+            } => revoke_seal(&mut tx, id, owner.as_deref(), reason, actor, at).await,
         };
         results.push(result);
     }
     tx.commit().await?;
     Ok(results)
+}
+
+async fn apply_issuance(tx: &mut AuditedTx, issuance: &Issuance, at: i64) -> Result<Outcome> {
+    if !issuance.authorities.is_empty() && tx.has_authorities().await? {
+        // Another process initialised the authorities first: theirs stand, ours are dropped.
+        return Ok(None);
+    }
+    if let Some((seal, _)) = &issuance.seal
+        && tx.es_id_taken(&seal.es_id).await?
+    {
+        return Err(Error::Conflict(format!("esID {} is taken; retry", seal.es_id)));
+    }
+    let mut last = None;
+    for (key, event) in &issuance.keys {
+        tx.insert_key(key).await?;
+        last = Some(tx.append(event.clone(), at));
+    }
+    for (cert, event) in &issuance.certs {
+        tx.insert_cert(cert).await?;
+        last = Some(tx.append(event.clone(), at));
+    }
+    for authority in &issuance.authorities {
+        tx.insert_authority(authority).await?;
+    }
+    if let Some((seal, event)) = &issuance.seal {
+        tx.insert_seal(seal).await?;
+        last = Some(tx.append(event.clone(), at));
+    }
+    Ok(last)
+}
+
+async fn revoke_seal(
+    tx: &mut AuditedTx,
+    id: &str,
+    owner: Option<&str>,
+    reason: &str,
+    actor: &Actor,
+    at: i64,
+) -> Result<Outcome> {
+    let Some(seal) = tx.seal(id).await? else {
+        return Err(Error::NotFound("seal"));
+    };
+    if owner.is_some_and(|o| o != seal.owner) {
+        return Err(Error::NotFound("seal"));
+    }
+    if tx.revoke_seal(id, at, reason).await?.is_none() {
+        // Already revoked: revoking is idempotent and changes nothing.
+        return Ok(None);
+    }
+    if tx.revoke_cert(&seal.cert_id, at, "cessation_of_operation").await? {
+        let event = Event::new(
+            actor.clone(),
+            Action::CertificateRevoked,
+            format!("certificate:{}", seal.cert_id),
+        )
+        .with("reason", "cessation_of_operation")
+        .with("seal", id);
+        tx.append(event, at);
+    }
+    if tx.disable_key(&seal.key_id, &seal.owner, at).await? {
+        let event = Event::new(
+            actor.clone(),
+            Action::KeyDisabled,
+            format!("key:{}", seal.key_id),
+        );
+        tx.append(event, at);
+    }
+    let event = Event::new(actor.clone(), Action::SealRevoked, format!("seal:{id}"))
+        .with("reason_sha256", hex::encode(crate::crypto::sha256(reason.as_bytes())));
+    Ok(Some(tx.append(event, at)))
 }
 
 enum Msg {
