@@ -31,6 +31,8 @@ pub struct Config {
     pub master_key: MasterKeySource,
     /// Algorithm for wrapping new private keys.
     pub wrap_alg: WrapAlgorithm,
+    /// Directory of extra trust anchors (PEM); `None` means `certs/trusted/` in the data directory.
+    pub trust_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -42,7 +44,15 @@ impl Config {
             data_dir,
             database_url: None,
             wrap_alg: WrapAlgorithm::Sm4Gcm,
+            trust_dir: None,
         }
+    }
+
+    /// The directory whose PEM certificates are trust anchors besides the vault's own roots.
+    pub fn trust_dir(&self) -> PathBuf {
+        self.trust_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("certs").join("trusted"))
     }
 
     /// The database URL in force.

@@ -23,6 +23,9 @@ pub enum Error {
     /// The seal is revoked (or its certificate is): it signs nothing any more.
     #[error("seal is revoked")]
     SealRevoked,
+    /// The seal is outside its validity period.
+    #[error("seal is not valid now: {0}")]
+    SealNotValid(String),
     /// The request conflicts with the current state (e.g. a generated identifier was taken).
     #[error("conflict: {0}")]
     Conflict(String),
@@ -88,6 +91,12 @@ pub enum Error {
     /// A migration failed.
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Building or parsing a certificate or CRL failed.
+    #[error("certificate authority: {0}")]
+    Pki(#[from] crate::pki::PkiError),
+    /// Encoding a seal or signature failed.
+    #[error("seal structure: {0}")]
+    Ses(#[from] crate::ses::SesError),
     /// A file could not be read or written.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -101,7 +110,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed => 405,
-            Error::KeyDisabled | Error::ClientExists(_) | Error::SealRevoked | Error::Conflict(_) => {
+            Error::KeyDisabled | Error::ClientExists(_) | Error::SealRevoked | Error::SealNotValid(_) | Error::Conflict(_) => {
                 409
             }
             Error::UnsupportedCharacter(_) => 422,
@@ -135,6 +144,7 @@ impl Error {
             Error::KeyDisabled => "key_disabled",
             Error::ClientExists(_) => "client_exists",
             Error::SealRevoked => "seal_revoked",
+            Error::SealNotValid(_) => "seal_not_valid",
             Error::Conflict(_) => "conflict",
             Error::InvalidUscc(_) => "invalid_uscc",
             Error::InvalidImage(_) => "invalid_image",

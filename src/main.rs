@@ -29,6 +29,10 @@ struct Cli {
     /// Algorithm that wraps new private keys at rest.
     #[arg(long, global = true, default_value = "sm4-gcm")]
     wrap_alg: String,
+    /// Directory of PEM certificates trusted as anchors besides the vault's roots
+    /// (default: certs/trusted/ in the data directory).
+    #[arg(long, global = true, env = "SIDIAN_TRUST_DIR")]
+    trust_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,6 +55,21 @@ enum Command {
     Audit(AuditCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Verify a signed document (OFD, or a DER SES_Signature / SESeal) and print the JSON report;
+    /// exit 0 only if the verdict is VALID or VALID_WITH_ALLOWED_LATER_CHANGES.
+    Verify {
+        /// The file.
+        file: PathBuf,
+    },
+    /// The vault's trust anchors.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TrustCommand {
+    /// Write the vault's root certificates as PEM to stdout.
+    Export,
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +104,7 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
         .wrap_alg
         .parse::<WrapAlgorithm>()
         .map_err(|e| anyhow::anyhow!("--wrap-alg: {e}"))?;
+    config.trust_dir = cli.trust_dir.clone();
     if std::env::var_os(MASTER_KEY_ENV).is_some() {
         config.master_key = MasterKeySource::Env(MASTER_KEY_ENV.to_owned());
     }
@@ -175,6 +195,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let vault = Vault::open(config, false).await?;
             vault.revoke_client(&name, operator()).await?;
             println!("revoked client {name}");
+            vault.close().await;
+        }
+        Command::Verify { file } => {
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let report = if config.data_dir.is_dir() {
+                let vault = Vault::open(config, false).await?;
+                let report = vault.verify_document(bytes, None).await?;
+                vault.close().await;
+                report
+            } else {
+                // No vault here: only the anchors of the trust directory count.
+                let mut trust = sidian::pki::TrustStore::new();
+                let dir = config.trust_dir();
+                if dir.is_dir() {
+                    trust.load_pem_dir(&dir)?;
+                }
+                sidian::verify::Verifier::new(
+                    std::sync::Arc::new(trust),
+                    sidian::verify::Revocations::default(),
+                )
+                .verify_document(&bytes, None, time::OffsetDateTime::now_utc())
+            };
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.verdict.is_accepted() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Trust(TrustCommand::Export) => {
+            let vault = Vault::open(config, false).await?;
+            for entry in vault.trust_list() {
+                if entry.role == sidian::vault::Role::Root {
+                    print!("{}", entry.cert.to_pem());
+                }
+            }
             vault.close().await;
         }
         Command::Audit(AuditCommand::Verify) => {

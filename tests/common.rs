@@ -88,9 +88,18 @@ pub struct TestVault {
 
 impl TestVault {
     pub async fn open(database_url: Option<String>) -> Self {
+        Self::open_with(database_url, |_, _| {}).await
+    }
+
+    /// Opens a vault after `adjust` changed its configuration (given the temp dir).
+    pub async fn open_with(
+        database_url: Option<String>,
+        adjust: impl FnOnce(&mut Config, &std::path::Path),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::new(dir.path().join("data"));
         config.database_url = database_url;
+        adjust(&mut config, dir.path());
         let mut vault = Vault::open(config.clone(), true).await.expect("open vault");
         // The writer task lives as long as the runtime of the test.
         std::mem::forget(vault.start_writer().expect("writer"));
@@ -159,6 +168,44 @@ impl TestVault {
     pub async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, Some(key), None).await
     }
+}
+
+/// Sends raw bytes with a content type, unauthenticated.
+pub async fn post_raw(tv: &TestVault, path: &str, content_type: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    tv.call_with(Method::POST, path, None, Some(Body::from(bytes)), content_type)
+        .await
+}
+
+/// Rebuilds a zip with one entry's bytes changed by `edit`.
+pub fn rezip(zip_bytes: &[u8], entry: &str, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).expect("zip");
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut edit = Some(edit);
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).expect("entry");
+        let name = f.name().to_owned();
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).expect("read entry");
+        if name.trim_start_matches('/') == entry.trim_start_matches('/') {
+            (edit.take().expect("entry appears once"))(&mut data);
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .expect("start");
+        out.write_all(&data).expect("write");
+    }
+    assert!(edit.is_none(), "no entry named {entry}");
+    out.finish().expect("finish").into_inner()
+}
+
+/// Reads one entry of a zip.
+pub fn unzip_entry(zip_bytes: &[u8], entry: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).expect("zip");
+    let mut f = archive.by_name(entry).expect("entry");
+    let mut data = Vec::new();
+    f.read_to_end(&mut data).expect("read");
+    data
 }
 
 pub fn b64(bytes: &[u8]) -> String {

@@ -3,8 +3,11 @@
 //! extractor.
 
 mod audit;
+mod documents;
 mod keys;
 mod openapi;
+mod pki;
+mod seals;
 mod verify;
 
 use std::time::Duration;
@@ -35,6 +38,9 @@ pub fn app(vault: Vault) -> Router {
         .merge(keys::router())
         .merge(verify::router())
         .merge(audit::router())
+        .merge(seals::router())
+        .merge(pki::router())
+        .merge(documents::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "sidian", description = "四电 trust service: keys, signatures, audit log", version = "1"),
+    info(title = "sidian", description = "四电 trust service: keys, signatures, audit log, electronic seals, document verification", version = "1"),
     paths(
         super::healthz,
         super::keys::create_key,
@@ -16,6 +16,16 @@ use utoipa::{Modify, OpenApi};
         super::verify::verify,
         super::audit::checkpoint,
         super::audit::proof,
+        super::seals::create_seal,
+        super::seals::list_seals,
+        super::seals::get_seal,
+        super::seals::seal_image,
+        super::seals::revoke_seal,
+        super::seals::sign,
+        super::pki::trust_list,
+        super::pki::crl,
+        super::documents::verify_document,
+        super::documents::verify_ses,
     ),
     components(schemas(super::ErrorBody, super::ErrorDetail)),
     modifiers(&BearerAuth),

@@ -3,6 +3,11 @@
 //! unwrapped keys, and it enforces who may use which key.
 
 mod ledger;
+mod pki;
+mod seals;
+
+pub use pki::{Family, Role};
+pub use seals::{NewSeal, SealInfo, SealInput, SealKind, SealSigned};
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -19,6 +24,7 @@ use crate::config::Config;
 use crate::crypto::{KeyType, MasterKey, PrivateKey, PublicKey, SignatureAlgorithm, sha256};
 use crate::error::{Error, Result};
 use crate::store::{ClientRow, KeyRow, Store};
+use crate::verify::{Format, Report, SignatureReport, Verifier};
 use ledger::{Checkpointer, Ledger, Op, Outcome, apply_batch, checkpoint_now, now_ms};
 
 /// Scopes a client registered without `--scope` holds.
@@ -129,6 +135,10 @@ struct Inner {
     rng: SystemRandom,
     keys: RwLock<HashMap<String, Arc<LoadedKey>>>,
     clients: RwLock<HashMap<Vec<u8>, (Instant, AuthClient)>>,
+    authorities: pki::Authorities,
+    trust: Arc<crate::pki::TrustStore>,
+    verifier: RwLock<(Instant, Arc<Verifier>)>,
+    seals: RwLock<HashMap<String, Arc<seals::LoadedSeal>>>,
 }
 
 /// The vault (cheap to clone: all clones share one state).
@@ -248,6 +258,16 @@ impl Vault {
             key: audit_key,
             file: config.checkpoint_file(),
         });
+        if store.authorities().await?.is_empty() {
+            // First start (or a vault made before seals existed): make the CA hierarchy.
+            let plan = pki::plan_authorities(&master, &rng, &config, &vault_id)?;
+            for r in apply_batch(&store, &[Op::Issue(Box::new(plan))]).await? {
+                r?;
+            }
+        }
+        let authorities = pki::load_authorities(&store, &master).await?;
+        let trust = Arc::new(pki::trust_store(&authorities, &config)?);
+        let verifier = pki::verifier(&store, &authorities, &trust).await?;
         let api_key_secret = ring::hmac::Key::new(
             ring::hmac::HMAC_SHA256,
             &master.derive("sidian/v1/api-key-hmac")[..],
@@ -262,6 +282,10 @@ impl Vault {
                 rng,
                 keys: RwLock::default(),
                 clients: RwLock::default(),
+                authorities,
+                trust,
+                verifier: RwLock::new((Instant::now(), Arc::new(verifier))),
+                seals: RwLock::default(),
             }),
             ledger: None,
         };
@@ -718,6 +742,84 @@ impl Vault {
             }
         }
         verifier.finish(&head)
+    }
+}
+
+/// How long the revocation state used by verification may lag behind the database (another
+/// process may have revoked something; this process's own revocations apply at once).
+const VERIFIER_TTL: Duration = Duration::from_secs(2);
+
+/// One entry of the trust list.
+#[derive(Debug, Clone)]
+pub struct TrustEntry {
+    /// Authority name, e.g. `sm2-root` (the `{ca}` of the CRL route).
+    pub name: String,
+    /// `sm2` or `p256`.
+    pub family: Family,
+    /// `root` or `issuing`.
+    pub role: Role,
+    /// The certificate.
+    pub cert: crate::pki::Certificate,
+}
+
+impl Vault {
+    /// The verifier with the current trust anchors and revocation state.
+    pub async fn verifier(&self) -> Result<Arc<Verifier>> {
+        {
+            let cached = self.inner.verifier.read().map_err(|_| Error::Unavailable)?;
+            if cached.0.elapsed() < VERIFIER_TTL {
+                return Ok(cached.1.clone());
+            }
+        }
+        self.refresh_verifier().await
+    }
+
+    async fn refresh_verifier(&self) -> Result<Arc<Verifier>> {
+        let fresh = Arc::new(
+            pki::verifier(&self.inner.store, &self.inner.authorities, &self.inner.trust).await?,
+        );
+        *self.inner.verifier.write().map_err(|_| Error::Unavailable)? =
+            (Instant::now(), fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Verifies a document (OFD, SES structure; format given or sniffed) at the current time.
+    pub async fn verify_document(&self, bytes: Vec<u8>, format: Option<Format>) -> Result<Report> {
+        let verifier = self.verifier().await?;
+        tokio::task::spawn_blocking(move || {
+            verifier.verify_document(&bytes, format, time::OffsetDateTime::now_utc())
+        })
+        .await
+        .map_err(|_| Error::Unavailable)
+    }
+
+    /// Verifies a detached SES_Signature, against its original when given.
+    pub async fn verify_ses(&self, signature: Vec<u8>, data: Option<Vec<u8>>) -> Result<SignatureReport> {
+        let verifier = self.verifier().await?;
+        tokio::task::spawn_blocking(move || {
+            let original = match &data {
+                Some(d) => crate::verify::Original::Data(d),
+                None => crate::verify::Original::Absent,
+            };
+            verifier.verify_signature(&signature, original, time::OffsetDateTime::now_utc())
+        })
+        .await
+        .map_err(|_| Error::Unavailable)
+    }
+
+    /// The vault's roots and issuing CAs.
+    pub fn trust_list(&self) -> Vec<TrustEntry> {
+        self.inner
+            .authorities
+            .iter()
+            .filter(|a| a.role != Role::Maker)
+            .map(|a| TrustEntry { name: a.name.clone(), family: a.family, role: a.role, cert: a.cert.clone() })
+            .collect()
+    }
+
+    /// A freshly signed CRL (DER) of one of the vault's CAs.
+    pub async fn crl(&self, ca: &str) -> Result<Vec<u8>> {
+        pki::crl(&self.inner.store, &self.inner.authorities, ca).await
     }
 }
 

@@ -1,5 +1,9 @@
 //! Verification of signed artefacts (SES seals and signatures, OFD and, later, PDF documents) into one report shape.
 
+pub mod document;
 pub mod report;
+pub mod ses;
 
+pub use document::Format;
 pub use report::{Check, Report, SealSummary, SignatureReport, Verdict};
+pub use ses::{Original, Revocations, Verifier};

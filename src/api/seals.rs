@@ -1,0 +1,300 @@
+//! `/v1/seals`: make, read, revoke and sign with electronic seals (GB/T 38540).
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::{ApiJson, ErrorBody, b64, rfc3339, to_b64};
+use crate::crypto::KeyType;
+use crate::error::Error;
+use crate::vault::{AuthClient, NewSeal, SealInfo, SealInput, SealKind, Vault};
+
+pub(super) fn router() -> Router<Vault> {
+    Router::new()
+        .route("/v1/seals", post(create_seal).get(list_seals))
+        .route("/v1/seals/{id}", get(get_seal))
+        .route("/v1/seals/{id}/image.png", get(seal_image))
+        .route("/v1/seals/{id}/revoke", post(revoke_seal))
+        .route("/v1/seals/{id}/sign", post(sign))
+}
+
+/// The organisation that holds a seal.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Holder {
+    /// Organisation name (drawn around the rim).
+    name: String,
+    /// 统一社会信用代码 (GB 32100, check character verified).
+    uscc: String,
+}
+
+/// Request to make a seal.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateSealRequest {
+    /// Seal name, e.g. `某某有限公司合同专用章`.
+    name: String,
+    /// `official` (1), `personal` (2), `invoice` (3), `contract` (4), `finance` (5), `business` (6); the number is SES_ESPropertyInfo.type.
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    /// The holder.
+    holder: Holder,
+    /// Start of validity: RFC 3339 or `YYYY-MM-DD` (UTC midnight); default now.
+    #[serde(default)]
+    valid_from: Option<String>,
+    /// End of validity: RFC 3339 or `YYYY-MM-DD` (end of that day, UTC); default five years on.
+    #[serde(default)]
+    valid_to: Option<String>,
+    /// Seal picture, base64 PNG (transparent background); drawn by the vault when absent.
+    #[serde(default)]
+    image: Option<String>,
+    /// Picture width and height in millimetres (default 42).
+    #[serde(default)]
+    size_mm: Option<u32>,
+    /// Holder key: `sm2` (default), `p256` or `rsa2048`.
+    #[serde(default)]
+    alg: Option<String>,
+}
+
+/// A seal.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SealResponse {
+    /// Seal id (for the routes).
+    id: String,
+    /// SES_SealInfo.esID.
+    es_id: String,
+    /// Seal name.
+    name: String,
+    /// Kind name (or the type number when not one of sidian's).
+    #[serde(rename = "type")]
+    kind: String,
+    /// The holder.
+    holder: Holder,
+    /// Holder key type.
+    alg: String,
+    /// `active` or `revoked`.
+    status: String,
+    /// Start of validity (RFC 3339).
+    valid_from: String,
+    /// End of validity (RFC 3339).
+    valid_to: String,
+    /// Holder certificate, PEM.
+    cert_pem: String,
+    /// The SESeal, base64 DER.
+    seal: String,
+    /// Holder key id.
+    key_id: String,
+    /// Creation time (RFC 3339).
+    created_at: String,
+    /// Revocation time (RFC 3339), when revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<String>,
+    /// Why it was revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoke_reason: Option<String>,
+}
+
+impl From<SealInfo> for SealResponse {
+    fn from(s: SealInfo) -> Self {
+        let r = s.row;
+        Self {
+            id: r.id,
+            es_id: r.es_id,
+            name: r.name,
+            kind: s.kind.map_or_else(|| r.seal_type.to_string(), |k| k.as_str().to_owned()),
+            holder: Holder { name: r.holder_name, uscc: r.holder_uscc },
+            alg: r.alg,
+            status: r.status,
+            valid_from: rfc3339(r.valid_from),
+            valid_to: rfc3339(r.valid_to),
+            cert_pem: s.cert_pem,
+            seal: to_b64(&r.seal_der),
+            key_id: r.key_id,
+            created_at: rfc3339(r.created_at),
+            revoked_at: r.revoked_at.map(rfc3339),
+            revoke_reason: r.revoke_reason,
+        }
+    }
+}
+
+/// Parses RFC 3339, or a date (start of day for `from`, end of day otherwise).
+fn parse_time(value: &str, field: &'static str, start_of_day: bool) -> Result<OffsetDateTime, Error> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = OffsetDateTime::parse(value, &Rfc3339) {
+        return Ok(t);
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(value, &fmt)
+        .map_err(|_| Error::InvalidRequest(format!("`{field}` must be RFC 3339 or YYYY-MM-DD")))?;
+    let t = if start_of_day { time::Time::MIDNIGHT } else { time::macros::time!(23:59:59) };
+    Ok(date.with_time(t).assume_utc())
+}
+
+/// Make a seal: holder key and certificate under the vault CA, the seal picture, and a GB/T 38540 SESeal signed by the vault's seal maker.
+#[utoipa::path(post, path = "/v1/seals", tag = "seals", request_body = CreateSealRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = SealResponse), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_seal(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    ApiJson(req): ApiJson<CreateSealRequest>,
+) -> Result<(StatusCode, Json<SealResponse>), Error> {
+    client.require("seals")?;
+    let kind = match req.kind.as_deref() {
+        None => SealKind::Official,
+        Some(k) => SealKind::parse(k).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "unknown seal type `{}`: official, personal, invoice, contract, finance or business",
+                k.chars().take(32).collect::<String>()
+            ))
+        })?,
+    };
+    let alg = match req.alg.as_deref() {
+        None => KeyType::Sm2,
+        Some(a) => a.parse::<KeyType>()?,
+    };
+    let new = NewSeal {
+        name: req.name,
+        kind,
+        holder_name: req.holder.name,
+        holder_uscc: req.holder.uscc,
+        valid_from: req.valid_from.as_deref().map(|v| parse_time(v, "valid_from", true)).transpose()?,
+        valid_to: req.valid_to.as_deref().map(|v| parse_time(v, "valid_to", false)).transpose()?,
+        image: req.image.as_deref().map(|i| b64(i, "image")).transpose()?,
+        size_mm: req.size_mm,
+        alg,
+    };
+    let info = vault.create_seal(&client, new).await?;
+    Ok((StatusCode::CREATED, Json(info.into())))
+}
+
+/// A seal in a listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SealListItem {
+    /// Seal id.
+    id: String,
+    /// esID.
+    es_id: String,
+    /// Seal name.
+    name: String,
+    /// `active` or `revoked`.
+    status: String,
+}
+
+/// List the seals granted to you.
+#[utoipa::path(get, path = "/v1/seals", tag = "seals", security(("bearer" = [])),
+    responses((status = 200, body = Vec<SealListItem>)))]
+async fn list_seals(State(vault): State<Vault>, client: AuthClient) -> Result<Json<Vec<SealListItem>>, Error> {
+    client.require("seals")?;
+    let rows = vault.seals(&client).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| SealListItem { id: r.id, es_id: r.es_id, name: r.name, status: r.status })
+            .collect(),
+    ))
+}
+
+/// Read a seal granted to you.
+#[utoipa::path(get, path = "/v1/seals/{id}", tag = "seals", security(("bearer" = [])),
+    params(("id" = String, Path, description = "seal id")),
+    responses((status = 200, body = SealResponse), (status = 404, body = ErrorBody)))]
+async fn get_seal(State(vault): State<Vault>, client: AuthClient, Path(id): Path<String>) -> Result<Json<SealResponse>, Error> {
+    client.require("seals")?;
+    Ok(Json(vault.seal(&client, &id).await?.into()))
+}
+
+/// The seal picture (PNG, transparent background).
+#[utoipa::path(get, path = "/v1/seals/{id}/image.png", tag = "seals", security(("bearer" = [])),
+    params(("id" = String, Path, description = "seal id")),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+async fn seal_image(State(vault): State<Vault>, client: AuthClient, Path(id): Path<String>) -> Result<impl IntoResponse, Error> {
+    client.require("seals")?;
+    let info = vault.seal(&client, &id).await?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], info.row.image))
+}
+
+/// Request to revoke a seal.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevokeRequest {
+    /// Why (kept with the seal; the audit log holds its hash).
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Revoke a seal: its holder certificate is revoked (published in the CRL) and its key disabled, in one transaction. Older signatures still verify and report the revocation time.
+#[utoipa::path(post, path = "/v1/seals/{id}/revoke", tag = "seals", request_body = RevokeRequest,
+    security(("bearer" = [])), params(("id" = String, Path, description = "seal id")),
+    responses((status = 200, body = SealResponse), (status = 404, body = ErrorBody)))]
+async fn revoke_seal(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RevokeRequest>,
+) -> Result<Json<SealResponse>, Error> {
+    client.require("seals")?;
+    let reason = req.reason.unwrap_or_default();
+    Ok(Json(vault.revoke_seal(&client, &id, &reason).await?.into()))
+}
+
+/// Request to seal data: exactly one of `data` and `digest`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SealSignRequest {
+    /// The original, base64.
+    #[serde(default)]
+    data: Option<String>,
+    /// Its hash, base64 (SM3 for SM2 seals, SHA-256 for P-256/RSA seals): becomes dataHash.
+    #[serde(default)]
+    digest: Option<String>,
+    /// TBS_Sign.propertyInfo: what was sealed (printable ASCII), e.g. a file path or URI.
+    #[serde(default)]
+    property_info: Option<String>,
+}
+
+/// An electronic signature made with a seal.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SealSignResponse {
+    /// SES_Signature v4, base64 DER.
+    signature: String,
+    /// Seal id.
+    seal_id: String,
+    /// esID.
+    es_id: String,
+    /// TBS_Sign.timeInfo (RFC 3339).
+    signed_at: String,
+    /// Audit entry of this signature.
+    audit_index: u64,
+}
+
+/// Seal data with a seal granted to you (GB/T 38540 SES_Signature v4).
+#[utoipa::path(post, path = "/v1/seals/{id}/sign", tag = "seals", request_body = SealSignRequest,
+    security(("bearer" = [])), params(("id" = String, Path, description = "seal id")),
+    responses((status = 200, body = SealSignResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn sign(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SealSignRequest>,
+) -> Result<Json<SealSignResponse>, Error> {
+    client.require("sign")?;
+    let input = match (req.data, req.digest) {
+        (Some(d), None) => SealInput::Data(b64(&d, "data")?),
+        (None, Some(d)) => SealInput::Digest(b64(&d, "digest")?),
+        _ => return Err(Error::InvalidRequest("give exactly one of `data` and `digest`".into())),
+    };
+    let property = req.property_info.unwrap_or_else(|| "sidian".to_owned());
+    let signed = vault.seal_sign(&client, &id, &input, &property).await?;
+    Ok(Json(SealSignResponse {
+        signature: to_b64(&signed.signature),
+        seal_id: id,
+        es_id: signed.es_id,
+        signed_at: rfc3339(signed.signed_at.unix_timestamp() * 1000),
+        audit_index: signed.audit_index,
+    }))
+}

@@ -1,0 +1,382 @@
+//! Verification of GB/T 38540 / GM/T 0031 seals and signatures: the whole procedure of
+//! GB/T 38540 §6.3 and §7.3 (STANDARDS.md §1.7), not just the two signatures that reference
+//! implementations stop at — format, maker and signer signatures over the received bytes,
+//! certificate-list membership, seal and certificate validity at the signing time, both chains
+//! with revocation, and the hash of the original.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::report::{Check, SealSummary, SignatureReport, Verdict};
+use crate::crypto::{SignatureAlgorithm, sha256, sm3};
+use crate::pki::{
+    self, Certificate, RevocationReason, RevocationSource, RevocationStatus, TrustStore, Usage,
+};
+use crate::ses::{self, Seal, SesVersion, Signature, TimeInfo};
+
+/// Where a signature's signed original comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Original<'a> {
+    /// The original bytes (for OFD: the `Signature.xml` file).
+    Data(&'a [u8]),
+    /// Not supplied: `dataHash` cannot be compared.
+    Absent,
+}
+
+/// The vault's revocation knowledge: what it revoked, and which issuers are its own (their
+/// other certificates are known good). Foreign certificates are "unknown": the vault never
+/// fetches CRLs or OCSP named in them (THREATS.md: no outbound requests from verification).
+#[derive(Debug, Clone, Default)]
+pub struct Revocations {
+    authorities: HashSet<String>,
+    revoked: HashMap<String, (OffsetDateTime, Option<RevocationReason>)>,
+}
+
+impl Revocations {
+    /// Revocation state from the vault's authority fingerprints and revoked certificates.
+    pub fn new(
+        authorities: HashSet<String>,
+        revoked: HashMap<String, (OffsetDateTime, Option<RevocationReason>)>,
+    ) -> Revocations {
+        Revocations { authorities, revoked }
+    }
+}
+
+impl RevocationSource for Revocations {
+    fn status(&self, cert: &Certificate, issuer: &Certificate) -> RevocationStatus {
+        if let Some((at, reason)) = self.revoked.get(&cert.fingerprint_sha256()) {
+            RevocationStatus::Revoked { at: *at, reason: *reason }
+        } else if self.authorities.contains(&issuer.fingerprint_sha256()) {
+            RevocationStatus::Good
+        } else {
+            RevocationStatus::Unknown
+        }
+    }
+}
+
+/// Trust anchors plus revocation state: everything a verification needs, no database.
+#[derive(Debug)]
+pub struct Verifier {
+    trust: Arc<TrustStore>,
+    revocations: Revocations,
+}
+
+/// Outcome of the checks of one artefact, by what a failure means.
+#[derive(Default)]
+struct Tally {
+    checks: Vec<Check>,
+    /// A cryptographic, hash or format check failed.
+    broken: bool,
+    /// A policy check failed (validity period, certificate list, revoked before signing).
+    refused: bool,
+    /// A chain did not reach a trust anchor.
+    untrusted: bool,
+    revoked_at: Option<OffsetDateTime>,
+}
+
+enum Kind {
+    Integrity,
+    Policy,
+}
+
+impl Tally {
+    fn push(&mut self, kind: Kind, check: Check) {
+        if !check.ok {
+            match kind {
+                Kind::Integrity => self.broken = true,
+                Kind::Policy => self.refused = true,
+            }
+        }
+        self.checks.push(check);
+    }
+
+    fn note(&mut self, name: &str, detail: impl Into<String>) {
+        self.checks.push(Check::new(name, true, detail));
+    }
+
+    fn verdict(&self) -> Verdict {
+        if self.broken || self.refused {
+            Verdict::Invalid
+        } else if self.untrusted {
+            Verdict::Untrusted
+        } else {
+            Verdict::Valid
+        }
+    }
+}
+
+fn kind_name(v: SesVersion) -> &'static str {
+    match v {
+        SesVersion::V1 => "ses-v1",
+        SesVersion::V4 => "ses-v4",
+        SesVersion::V5 => "ses-v5",
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+fn within(at: OffsetDateTime, from: OffsetDateTime, to: OffsetDateTime) -> bool {
+    from <= at && at <= to
+}
+
+/// The hash a signature's `dataHash` holds: SM3 with SM2 (GB/T 38540), SHA-256 otherwise.
+pub fn data_hash(sign_alg: &str, data: &[u8]) -> [u8; 32] {
+    match ses::signature_algorithm(sign_alg) {
+        Some(SignatureAlgorithm::Sm2Sm3) | None => sm3(data),
+        Some(_) => sha256(data),
+    }
+}
+
+impl Verifier {
+    /// A verifier trusting `trust`'s anchors, with the vault's revocation state.
+    pub fn new(trust: Arc<TrustStore>, revocations: Revocations) -> Verifier {
+        Verifier { trust, revocations }
+    }
+
+    /// The vault's revocation state.
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
+    }
+
+    /// The trust anchors and known intermediates.
+    pub fn trust(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// Checks a certificate chain at `at` and records it under `prefix`.
+    fn chain(&self, tally: &mut Tally, prefix: &str, cert_der: &[u8], at: OffsetDateTime, usage: Usage) -> Option<Certificate> {
+        let cert = match Certificate::from_der(cert_der) {
+            Ok(c) => c,
+            Err(e) => {
+                tally.push(Kind::Integrity, Check::new(format!("{prefix}.certificate"), false, e.to_string()));
+                return None;
+            }
+        };
+        let validity_ok = within(at, cert.not_before(), cert.not_after());
+        tally.push(
+            Kind::Policy,
+            Check::new(
+                format!("{prefix}.validity"),
+                validity_ok,
+                format!(
+                    "{} at {}; certificate valid {} to {}",
+                    if validity_ok { "valid" } else { "NOT valid" },
+                    rfc3339(at),
+                    rfc3339(cert.not_before()),
+                    rfc3339(cert.not_after())
+                ),
+            ),
+        );
+        let v = pki::validate(&cert, &[], &self.trust, at, usage, &self.revocations);
+        if let Some(revoked) = v.revoked_at {
+            tally.revoked_at = Some(tally.revoked_at.map_or(revoked, |r| r.min(revoked)));
+            tally.push(
+                Kind::Policy,
+                Check::new(
+                    format!("{prefix}.revocation"),
+                    revoked > at,
+                    if revoked > at {
+                        format!("revoked at {}, after {}", rfc3339(revoked), rfc3339(at))
+                    } else {
+                        format!("revoked at {}, before {}", rfc3339(revoked), rfc3339(at))
+                    },
+                ),
+            );
+        }
+        for c in v.checks {
+            tally.checks.push(Check::new(format!("{prefix}.{}", c.name), c.ok, c.detail));
+        }
+        if !v.trusted {
+            tally.untrusted = true;
+        }
+        Some(cert)
+    }
+
+    fn seal_checks(&self, tally: &mut Tally, seal: &Seal, at: OffsetDateTime) {
+        let maker = ses::verify_maker_signature(seal);
+        tally.push(
+            Kind::Integrity,
+            Check::new(
+                "seal.maker_signature",
+                maker.is_ok(),
+                match &maker {
+                    Ok(()) => format!("maker signature ({}) verifies over SES_SealInfo", seal.sign_alg()),
+                    Err(e) => e.to_string(),
+                },
+            ),
+        );
+        // The maker signed at createDate; a maker certificate that expired since does not
+        // unmake the seal (GM/T 0031-2025 makes that explicit).
+        self.chain(tally, "seal.maker_chain", seal.maker_cert(), seal.create_date(), Usage::SealMaking);
+        let ok = within(at, seal.valid_start(), seal.valid_end());
+        tally.push(
+            Kind::Policy,
+            Check::new(
+                "seal.validity",
+                ok,
+                format!(
+                    "seal valid {} to {}; checked at {}",
+                    rfc3339(seal.valid_start()),
+                    rfc3339(seal.valid_end()),
+                    rfc3339(at)
+                ),
+            ),
+        );
+        if seal.timestamp().is_some() {
+            tally.note("seal.timestamp", "present; GB/T 20520 time-stamp tokens are not evaluated, createDate is used");
+        }
+    }
+
+    fn summary(seal: &Seal) -> SealSummary {
+        SealSummary {
+            name: seal.name().to_owned(),
+            es_id: seal.es_id().to_owned(),
+            version: seal.header_version(),
+        }
+    }
+
+    /// Verifies a seal on its own, at `now`.
+    pub fn verify_seal(&self, der: &[u8], now: OffsetDateTime) -> SignatureReport {
+        let mut tally = Tally::default();
+        let seal = match Seal::from_der(der) {
+            Ok(s) => s,
+            Err(e) => return unreadable("ses-seal", "seal.format", &e.to_string()),
+        };
+        tally.note("seal.format", format!("SESeal {:?}, header version {}", seal.version(), seal.header_version()));
+        self.seal_checks(&mut tally, &seal, now);
+        SignatureReport {
+            kind: format!("{}-seal", kind_name(seal.version())),
+            intact: !tally.broken,
+            trusted: !tally.untrusted,
+            signer: Certificate::from_der(seal.maker_cert()).ok().map(|c| c.subject().to_owned()),
+            seal: Some(Self::summary(&seal)),
+            signed_at: Some(seal.create_date()),
+            revoked_at: tally.revoked_at,
+            verdict: tally.verdict(),
+            checks: tally.checks,
+        }
+    }
+
+    /// Verifies an SES_Signature against its original.
+    pub fn verify_signature(&self, der: &[u8], original: Original<'_>, now: OffsetDateTime) -> SignatureReport {
+        let sig = match Signature::from_der(der) {
+            Ok(s) => s,
+            Err(e) => return unreadable("ses", "signature.format", &e.to_string()),
+        };
+        self.verify_parsed(&sig, original, now)
+    }
+
+    /// Verifies a decoded SES_Signature against its original.
+    pub fn verify_parsed(&self, sig: &Signature, original: Original<'_>, now: OffsetDateTime) -> SignatureReport {
+        let mut tally = Tally::default();
+        tally.note(
+            "signature.format",
+            format!("SES_Signature {:?}, TBS_Sign version {}", sig.version(), sig.tbs_version()),
+        );
+        let at = match sig.time_info() {
+            TimeInfo::Time(t) => *t,
+            TimeInfo::Opaque(_) => {
+                tally.note("signature.time", "timeInfo is not a readable time; certificates checked at the verification time");
+                now
+            }
+        };
+        let crypto = ses::verify_signer_signature(sig);
+        tally.push(
+            Kind::Integrity,
+            Check::new(
+                "signature.signer_signature",
+                crypto.is_ok(),
+                match &crypto {
+                    Ok(()) => format!("signer signature ({}) verifies over TBS_Sign", sig.sign_alg()),
+                    Err(e) => e.to_string(),
+                },
+            ),
+        );
+        match original {
+            Original::Data(data) => {
+                let expected = data_hash(sig.sign_alg(), data);
+                let ok = sig.data_hash() == expected.as_slice();
+                tally.push(
+                    Kind::Integrity,
+                    Check::new(
+                        "signature.data_hash",
+                        ok,
+                        if ok {
+                            "dataHash equals the hash of the original".to_owned()
+                        } else {
+                            format!(
+                                "dataHash {} differs from the original's {}",
+                                hex::encode(sig.data_hash()),
+                                hex::encode(expected)
+                            )
+                        },
+                    ),
+                );
+            }
+            Original::Absent => tally.note("signature.data_hash", "original not supplied: dataHash not compared"),
+        }
+        let listed = sig.seal().cert_list().contains(sig.signer_cert());
+        tally.push(
+            Kind::Policy,
+            Check::new(
+                "signature.signer_in_cert_list",
+                listed,
+                if listed {
+                    "the signer certificate is in the seal's certList"
+                } else {
+                    "the signer certificate is NOT in the seal's certList"
+                },
+            ),
+        );
+        let signer = self.chain(&mut tally, "signature.signer_chain", sig.signer_cert(), at, Usage::Signing);
+        if let Some(cert) = &signer {
+            let fits = match (ses::signature_algorithm(sig.sign_alg()), cert.public_key()) {
+                (Some(alg), Ok(pk)) => pk.key_type().supports(alg),
+                _ => false,
+            };
+            tally.push(
+                Kind::Policy,
+                Check::new(
+                    "signature.algorithm",
+                    fits,
+                    format!("signatureAlgID {} {} the signer key", sig.sign_alg(), if fits { "fits" } else { "does not fit" }),
+                ),
+            );
+        }
+        self.seal_checks(&mut tally, sig.seal(), at);
+        if sig.timestamp().is_some() {
+            tally.note("signature.timestamp", "present; GB/T 20520 time-stamp tokens are not evaluated, timeInfo is used");
+        }
+        SignatureReport {
+            kind: kind_name(sig.version()).to_owned(),
+            intact: !tally.broken,
+            trusted: !tally.untrusted,
+            signer: signer.map(|c| c.subject().to_owned()),
+            seal: Some(Self::summary(sig.seal())),
+            signed_at: Some(at),
+            revoked_at: tally.revoked_at,
+            verdict: tally.verdict(),
+            checks: tally.checks,
+        }
+    }
+}
+
+/// The report for an artefact that could not be decoded at all.
+pub(crate) fn unreadable(kind: &str, check: &str, why: &str) -> SignatureReport {
+    SignatureReport {
+        kind: kind.to_owned(),
+        intact: false,
+        trusted: false,
+        signer: None,
+        seal: None,
+        signed_at: None,
+        revoked_at: None,
+        verdict: Verdict::Invalid,
+        checks: vec![Check::new(check, false, why)],
+    }
+}

@@ -1,0 +1,335 @@
+//! Electronic seals end to end through the API: making, signing, revoking, verifying (on SQLite
+//! and PostgreSQL), and verification of real third-party sealed files (tests/data/ses, see its
+//! NOTICE.md) including tampered and hostile variants.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{PgDatabase, TestVault, b64, post_raw, rezip, unb64, unzip_entry};
+use serde_json::{Value, json};
+
+const UTF8_ORG: &str = "某某市市场监督管理局";
+const USCC: &str = "11100000000013338W";
+const OFD: &[u8] = include_bytes!("data/ses/v4signed.ofd");
+
+fn check<'a>(report: &'a Value, name: &str) -> Option<&'a Value> {
+    report["checks"].as_array()?.iter().find(|c| c["name"] == name)
+}
+
+fn failing(report: &Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|c| c["ok"] == false)
+                .map(|c| c["name"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn create_seal(tv: &TestVault, key: &str, alg: &str) -> Value {
+    let (status, seal) = tv
+        .post(
+            "/v1/seals",
+            key,
+            json!({
+                "name": format!("{UTF8_ORG}合同专用章"),
+                "type": "contract",
+                "holder": {"name": UTF8_ORG, "uscc": USCC},
+                "valid_from": "2020-01-01",
+                "valid_to": "2030-12-31",
+                "alg": alg,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{seal}");
+    for field in ["id", "es_id", "cert_pem", "seal"] {
+        assert!(seal[field].is_string(), "{field} missing: {seal}");
+    }
+    seal
+}
+
+async fn seal_lifecycle(tv: &TestVault) {
+    let a = tv.client("approval-a", &[]).await;
+    let b = tv.client("approval-b", &[]).await;
+    for alg in ["sm2", "p256", "rsa2048"] {
+        let seal = create_seal(tv, &a, alg).await;
+        let id = seal["id"].as_str().expect("id");
+        let es_id = seal["es_id"].as_str().expect("es_id");
+        assert_eq!(es_id.len(), 14, "region + serial: {es_id}");
+        assert!(es_id.starts_with("100000"), "{es_id}");
+
+        // The stored SESeal decodes and names the holder certificate.
+        let der = unb64(&seal["seal"]);
+        let parsed = sidian::ses::Seal::from_der(&der).expect("seal decodes");
+        assert_eq!(parsed.es_id(), es_id);
+        assert_eq!(parsed.header_version(), 4);
+        sidian::ses::verify_maker_signature(&parsed).expect("maker signature");
+
+        // Image: a PNG.
+        let (status, png) = tv.get(&format!("/v1/seals/{id}/image.png"), &a).await;
+        assert_eq!(status, StatusCode::OK);
+        let png = png.as_str().map(str::as_bytes).unwrap_or_default();
+        assert!(png.starts_with(b"\x89PNG") || !png.is_empty());
+
+        // Sign and verify with the original.
+        let data = format!("approval decision for {alg}").into_bytes();
+        let (status, signed) = tv
+            .post(
+                &format!("/v1/seals/{id}/sign"),
+                &a,
+                json!({"data": b64(&data), "property_info": "decision.xml"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{signed}");
+        let sig = signed["signature"].as_str().expect("signature").to_owned();
+        let (status, report) = tv
+            .call(
+                axum::http::Method::POST,
+                "/v1/ses/verify",
+                None,
+                Some(json!({"signature": sig, "data": b64(&data)}).to_string().into()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["verdict"], "VALID", "{alg}: {report:#}");
+        assert_eq!(report["intact"], true);
+        assert_eq!(report["trusted"], true);
+        assert_eq!(report["seal"]["es_id"], es_id);
+
+        // The wrong original: INVALID, naming dataHash.
+        let (_, report) = tv
+            .call(
+                axum::http::Method::POST,
+                "/v1/ses/verify",
+                None,
+                Some(json!({"signature": sig, "data": b64(b"other")}).to_string().into()),
+            )
+            .await;
+        assert_eq!(report["verdict"], "INVALID");
+        assert_eq!(failing(&report), vec!["signature.data_hash".to_owned()]);
+
+        // Another client: 404 for reading, signing, revoking.
+        assert_eq!(tv.get(&format!("/v1/seals/{id}"), &b).await.0, StatusCode::NOT_FOUND);
+        let (status, _) = tv
+            .post(&format!("/v1/seals/{id}/sign"), &b, json!({"data": b64(b"x")}))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = tv.post(&format!("/v1/seals/{id}/revoke"), &b, json!({})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Revoke: no more signing; the older signature still verifies and reports the time.
+        let (status, revoked) = tv
+            .post(&format!("/v1/seals/{id}/revoke"), &a, json!({"reason": "seal lost"}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{revoked}");
+        assert_eq!(revoked["status"], "revoked");
+        let (status, err) = tv
+            .post(&format!("/v1/seals/{id}/sign"), &a, json!({"data": b64(b"x")}))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{err}");
+        assert_eq!(err["error"]["code"], "seal_revoked");
+        let (_, report) = tv
+            .call(
+                axum::http::Method::POST,
+                "/v1/ses/verify",
+                None,
+                Some(json!({"signature": sig, "data": b64(&data)}).to_string().into()),
+            )
+            .await;
+        assert_eq!(report["verdict"], "VALID", "signed before revocation: {report:#}");
+        assert!(report["revoked_at"].is_string(), "{report:#}");
+    }
+
+    // The CRL of the SM2 issuing CA lists the revoked holder certificate and verifies.
+    let (status, _) = tv.call(axum::http::Method::GET, "/v1/pki/crl/sm2-issuing", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let crl = tv.vault.crl("sm2-issuing").await.expect("crl");
+    let crl = sidian::pki::Crl::from_der(&crl).expect("crl parses");
+    let issuing = tv.vault.trust_list().into_iter().find(|e| e.name == "sm2-issuing").expect("issuing");
+    crl.verify_signature(&issuing.cert).expect("crl signature");
+    let (status, _) = tv.call(axum::http::Method::GET, "/v1/pki/crl/nope", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Trust list: two roots, two issuing CAs.
+    let (status, list) = tv.call(axum::http::Method::GET, "/v1/trust-list", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["authorities"].as_array().map(Vec::len), Some(4), "{list}");
+
+    // Bad input: a typed error each.
+    for (body, code) in [
+        (json!({"name": "x", "holder": {"name": "x", "uscc": "11100000000013338X"}}), "invalid_uscc"),
+        (json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "alg": "ed25519"}), "invalid_request"),
+        (json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "type": "nope"}), "invalid_request"),
+        (json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "image": "!!"}), "invalid_base64"),
+        (json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "image": b64(b"not a png")}), "invalid_image"),
+        (json!({"name": "x", "holder": {"name": "𠮷野家", "uscc": USCC}}), "unsupported_character"),
+        (json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "valid_from": "2031-01-01", "valid_to": "2030-01-01"}), "invalid_request"),
+    ] {
+        let (status, err) = tv.post("/v1/seals", &a, body.clone()).await;
+        assert!(status.is_client_error(), "{body}: {status} {err}");
+        assert_eq!(err["error"]["code"], code, "{body}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn seal_lifecycle_sqlite() {
+    seal_lifecycle(&TestVault::open(None).await).await;
+}
+
+#[tokio::test]
+async fn seal_lifecycle_postgres() {
+    let Some(db) = PgDatabase::create().await else { return };
+    seal_lifecycle(&TestVault::open(Some(db.url.clone())).await).await;
+    db.drop_db().await;
+}
+
+async fn verify_ofd(tv: &TestVault, bytes: Vec<u8>) -> Value {
+    let (status, report) = post_raw(tv, "/v1/documents/verify", "application/ofd", bytes).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    report
+}
+
+#[tokio::test]
+async fn third_party_ofd_is_intact_but_untrusted() {
+    let tv = TestVault::open(None).await;
+    let report = verify_ofd(&tv, OFD.to_vec()).await;
+    assert_eq!(report["verdict"], "UNTRUSTED", "{report:#}");
+    let sigs = report["signatures"].as_array().expect("signatures");
+    assert_eq!(sigs.len(), 1);
+    assert_eq!(sigs[0]["intact"], true, "{report:#}");
+    assert_eq!(sigs[0]["trusted"], false);
+    assert_eq!(sigs[0]["kind"], "ses-v4");
+    for name in [
+        "reference:/Doc_0/Document.xml",
+        "seal.maker_signature",
+        "signature.signer_signature",
+        "signature.data_hash",
+        "signature.signer_in_cert_list",
+    ] {
+        assert_eq!(check(&sigs[0], name).map(|c| c["ok"].clone()), Some(json!(true)), "{name}: {report:#}");
+    }
+    // Sniffed as octet-stream too.
+    let (_, sniffed) = post_raw(&tv, "/v1/documents/verify", "application/octet-stream", OFD.to_vec()).await;
+    assert_eq!(sniffed["verdict"], "UNTRUSTED");
+}
+
+/// The embedded maker and signer certificates of the fixture, as PEM files in a trust directory.
+fn trust_fixture_certs(dir: &std::path::Path) {
+    let signed = unzip_entry(OFD, "Doc_0/Signs/Sign_0/SignedValue.dat");
+    let sig = sidian::ses::Signature::from_der(&signed).expect("signature");
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for (name, der) in [("signer.pem", sig.signer_cert()), ("maker.pem", sig.seal().maker_cert())] {
+        let pem = sidian::pki::Certificate::from_der(der).expect("cert").to_pem();
+        std::fs::write(dir.join(name), pem).expect("write");
+    }
+}
+
+#[tokio::test]
+async fn third_party_ofd_is_valid_with_its_certificates_as_anchors_and_tampering_is_named() {
+    let tv = TestVault::open_with(None, |config, tmp| {
+        let dir = tmp.join("anchors");
+        trust_fixture_certs(&dir);
+        config.trust_dir = Some(dir);
+    })
+    .await;
+    let report = verify_ofd(&tv, OFD.to_vec()).await;
+    assert_eq!(report["verdict"], "VALID", "{report:#}");
+
+    let flip = |at: usize| move |d: &mut Vec<u8>| d[at] ^= 0x01;
+    let signed = unzip_entry(OFD, "Doc_0/Signs/Sign_0/SignedValue.dat");
+    let sig = sidian::ses::Signature::from_der(&signed).expect("signature");
+    let seal_at = signed
+        .windows(sig.seal().der().len())
+        .position(|w| w == sig.seal().der())
+        .expect("seal inside");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("Document.xml", rezip(OFD, "Doc_0/Document.xml", flip(100)), "reference:/Doc_0/Document.xml"),
+        ("Signature.xml", rezip(OFD, "Doc_0/Signs/Sign_0/Signature.xml", flip(200)), "signature.data_hash"),
+        (
+            "SignedValue.dat signature",
+            rezip(OFD, "Doc_0/Signs/Sign_0/SignedValue.dat", |d| {
+                let n = d.len();
+                d[n - 10] ^= 0x01;
+            }),
+            "signature.signer_signature",
+        ),
+        (
+            "the seal inside SignedValue.dat",
+            rezip(OFD, "Doc_0/Signs/Sign_0/SignedValue.dat", flip(seal_at + 40)),
+            "seal.maker_signature",
+        ),
+    ];
+    for (what, bytes, expected) in cases {
+        let report = verify_ofd(&tv, bytes).await;
+        assert_ne!(report["verdict"], "VALID", "{what}: {report:#}");
+        let sig = &report["signatures"][0];
+        assert!(
+            failing(sig).iter().any(|n| n == expected),
+            "{what}: expected failing {expected}, got {:?}",
+            failing(sig)
+        );
+    }
+}
+
+#[tokio::test]
+async fn third_party_seals_and_signatures_verify() {
+    let tv = TestVault::open(None).await;
+    for (file, bytes) in [
+        ("UserV1.esl", include_bytes!("data/ses/UserV1.esl").as_slice()),
+        ("UserV4.esl", include_bytes!("data/ses/UserV4.esl").as_slice()),
+        ("SignedValueV4.dat", include_bytes!("data/ses/SignedValueV4.dat").as_slice()),
+    ] {
+        let (_, report) = post_raw(&tv, "/v1/documents/verify", "application/octet-stream", bytes.to_vec()).await;
+        let sig = &report["signatures"][0];
+        assert_eq!(sig["intact"], true, "{file}: {report:#}");
+        assert_eq!(report["verdict"], "UNTRUSTED", "{file}: {report:#}");
+        let mut broken = bytes.to_vec();
+        let n = broken.len();
+        broken[n - 8] ^= 0x01;
+        let (_, report) = post_raw(&tv, "/v1/documents/verify", "application/octet-stream", broken).await;
+        assert_eq!(report["verdict"], "INVALID", "{file} tampered: {report:#}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_documents_are_invalid_not_errors() {
+    let tv = TestVault::open(None).await;
+    let mut cases: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", b"hello world".to_vec()),
+        ("truncated OFD", OFD[..OFD.len() / 2].to_vec()),
+        ("truncated DER", include_bytes!("data/ses/SignedValueV4.dat")[..500].to_vec()),
+        ("nested ASN.1", {
+            let mut v = Vec::new();
+            for _ in 0..50_000 {
+                v.extend_from_slice(&[0x30, 0x80]);
+            }
+            v
+        }),
+    ];
+    // A zip bomb: 1 GiB of zeros compressed to about 1 MB, as OFD.xml.
+    let bomb = {
+        use std::io::Write;
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        out.start_file("OFD.xml", opts).expect("start");
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..1024 {
+            out.write_all(&chunk).expect("write");
+        }
+        out.finish().expect("finish").into_inner()
+    };
+    assert!(bomb.len() < 4 << 20, "bomb is {} bytes", bomb.len());
+    cases.push(("zip bomb", bomb));
+    for (what, bytes) in cases {
+        let (status, report) = post_raw(&tv, "/v1/documents/verify", "application/octet-stream", bytes).await;
+        assert_eq!(status, StatusCode::OK, "{what}: {report}");
+        assert_eq!(report["verdict"], "INVALID", "{what}: {report:#}");
+        let reason = report["problems"].as_array().map(|p| !p.is_empty()).unwrap_or(false)
+            || !failing(&report["signatures"][0]).is_empty();
+        assert!(reason, "{what}: no reason given: {report:#}");
+    }
+}
