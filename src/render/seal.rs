@@ -1,0 +1,593 @@
+//! The standard round red official seal (公章) as a transparent PNG.
+//!
+//! Layout follows the GA 241-2000 convention for a 42 mm seal and scales proportionally for
+//! other diameters: a 1.2 mm red rim, the organisation name clockwise along the top arc with
+//! characters upright relative to the centre, a solid five-pointed star 14 mm across in the
+//! centre, the purpose (合同专用章 …) horizontally under the star, and an optional code line
+//! (the 13-digit seal code) read left to right along the bottom arc.
+//!
+//! Text is drawn from the embedded Noto Serif SC Bold subset (GB2312 + ASCII, see
+//! `assets/fonts/README.md`); a character the subset lacks is an error, never a tofu box, because
+//! a seal with a wrong or blank character is worse than no seal.
+
+use std::sync::OnceLock;
+
+use tiny_skia::{
+    Color, FillRule, Paint, Path, PathBuilder, Pixmap, Stroke, Transform,
+};
+use ttf_parser::{Face, GlyphId, OutlineBuilder};
+
+/// The embedded CJK font: Noto Serif SC Bold subset to GB2312, ASCII and common punctuation.
+static FONT_DATA: &[u8] = include_bytes!("../../assets/fonts/NotoSerifSC-Bold-GB2312.ttf");
+
+/// Seal red (#E0201A): strong enough to read as ink on white paper and on screens.
+const SEAL_RED: [u8; 3] = [0xE0, 0x20, 0x1A];
+
+/// Default diameter of a 公章 in millimetres.
+pub const DEFAULT_DIAMETER_MM: f32 = 42.0;
+/// Default rendering resolution in dots per inch (print quality).
+pub const DEFAULT_DPI: f32 = 300.0;
+
+/// Fewest characters the organisation name may have.
+pub const RIM_TEXT_MIN_CHARS: usize = 2;
+/// Most characters the organisation name may have (longer ones become unreadable at 42 mm).
+pub const RIM_TEXT_MAX_CHARS: usize = 40;
+/// Most characters the purpose line under the star may have.
+pub const CENTER_TEXT_MAX_CHARS: usize = 12;
+/// Most characters the bottom code line may have (13-digit seal code, 18-character USCC).
+pub const BOTTOM_CODE_MAX_CHARS: usize = 24;
+
+/// Accepted diameters in millimetres: real seals are 38–45 mm; the margin allows thumbnails
+/// and oversized prints without accepting nonsense.
+const DIAMETER_RANGE_MM: std::ops::RangeInclusive<f32> = 20.0..=80.0;
+/// Accepted resolutions in dots per inch.
+const DPI_RANGE: std::ops::RangeInclusive<f32> = 72.0..=1200.0;
+/// Largest image side in pixels, to bound memory (4000² RGBA = 64 MB).
+const MAX_SIDE_PX: f32 = 4000.0;
+
+// Geometry, in millimetres of a 42 mm seal; everything scales with the diameter.
+/// Reference diameter the constants below are given for.
+const REF_DIAMETER: f32 = 42.0;
+/// Rim thickness.
+const RIM_WIDTH: f32 = 1.2;
+/// Gap between the rim's inner edge and the top of the name's em boxes.
+const RIM_TEXT_GAP: f32 = 0.6;
+/// Em height of the name for names up to `RIM_TEXT_FULL_UNTIL` characters.
+const RIM_TEXT_EM: f32 = 7.0;
+/// Em height of the name at `RIM_TEXT_MAX_CHARS` characters; long names shrink a little too,
+/// not only get compressed, so that they stay legible.
+const RIM_TEXT_EM_LONGEST: f32 = 4.6;
+/// Names up to this many characters use the full em height.
+const RIM_TEXT_FULL_UNTIL: usize = 14;
+/// Space between neighbouring characters of the name, as a fraction of the em.
+const RIM_TEXT_TRACKING: f32 = 0.12;
+/// Largest arc the name may cover; beyond it characters are compressed horizontally. Its ends
+/// (125° either side of the top) stay clear of the purpose line and of the code line.
+const RIM_TEXT_MAX_SPAN_DEG: f32 = 250.0;
+/// Smallest arc a name of five or more characters is spread over, so that short names still
+/// start lower-left and end lower-right.
+const RIM_TEXT_MIN_SPAN_DEG: f32 = 210.0;
+/// How much wider than natural a very short name (2–4 characters) may be spread.
+const RIM_TEXT_MAX_SPREAD: f32 = 1.4;
+/// Radius of the star's circumscribed circle (14 mm across).
+const STAR_RADIUS: f32 = 7.0;
+/// Inner/outer radius ratio of a regular five-pointed star: sin 18° / sin 54°.
+const STAR_INNER_RATIO: f32 = 0.381_966;
+/// Em height of the purpose line.
+const CENTER_TEXT_EM: f32 = 4.6;
+/// Distance below the centre of the purpose line's em-box top (clear of the star's lower tips
+/// at 5.7 mm).
+const CENTER_TEXT_TOP: f32 = 6.8;
+/// Widest the purpose line may be before it is compressed.
+const CENTER_TEXT_MAX_WIDTH: f32 = 18.0;
+/// Em height of the bottom code line.
+const CODE_EM: f32 = 2.6;
+/// Gap between the rim's inner edge and the outer (bottom) edge of the code's em boxes.
+const CODE_GAP: f32 = 0.35;
+/// Space between code characters, as a fraction of the em.
+const CODE_TRACKING: f32 = 0.08;
+/// Largest arc the code line may cover, so that it stays clear of the name's ends.
+const CODE_MAX_SPAN_DEG: f32 = 70.0;
+
+/// What to draw: the texts, the real size and the resolution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SealImageSpec<'a> {
+    /// Organisation name along the top arc (2–40 characters).
+    pub rim_text: &'a str,
+    /// Purpose under the star (e.g. 合同专用章); may be empty.
+    pub center_text: &'a str,
+    /// Small code line along the bottom arc (e.g. the 13-digit seal code).
+    pub bottom_code: Option<&'a str>,
+    /// Real diameter in millimetres (42 by default; 40 and 38 are common).
+    pub diameter_mm: f32,
+    /// Resolution in dots per inch (300 by default).
+    pub dpi: f32,
+}
+
+impl<'a> SealImageSpec<'a> {
+    /// A 42 mm, 300 dpi seal with the given name and purpose and no code line.
+    pub fn new(rim_text: &'a str, center_text: &'a str) -> Self {
+        Self {
+            rim_text,
+            center_text,
+            bottom_code: None,
+            diameter_mm: DEFAULT_DIAMETER_MM,
+            dpi: DEFAULT_DPI,
+        }
+    }
+}
+
+/// Why a seal image could not be rendered or a PNG could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// The embedded font has no glyph for this character (outside GB2312/ASCII, or an emoji).
+    #[error("the seal font has no glyph for {0:?} (U+{code:04X})", code = u32::from(*.0))]
+    MissingGlyph(char),
+    /// The organisation name is empty or only whitespace.
+    #[error("the seal text is empty")]
+    EmptyText,
+    /// A text has fewer characters than a seal can carry.
+    #[error("the seal text is too short (at least {min} characters)")]
+    TooShort {
+        /// Fewest characters allowed.
+        min: usize,
+    },
+    /// A text has more characters than its place on the seal can carry.
+    #[error("the seal text is too long (at most {max} characters)")]
+    TooLong {
+        /// Most characters allowed.
+        max: usize,
+    },
+    /// Diameter or resolution is out of range or not a number.
+    #[error("bad seal size: {0}")]
+    BadSize(String),
+    /// The rendered image could not be encoded as PNG.
+    #[error("the seal image could not be encoded as PNG")]
+    Encode,
+    /// The bytes are not a PNG this service accepts.
+    #[error("not a usable PNG image: {0}")]
+    InvalidPng(String),
+    /// The embedded font could not be parsed (a build defect, not bad input).
+    #[error("the embedded seal font is unusable")]
+    Font,
+}
+
+/// Renders the official seal described by `spec` as PNG bytes (RGBA, transparent background).
+pub fn render_official_seal(spec: &SealImageSpec) -> Result<Vec<u8>, RenderError> {
+    render_pixmap(spec)?
+        .encode_png()
+        .map_err(|_| RenderError::Encode)
+}
+
+/// Largest width or height `png_dimensions` accepts.
+pub const PNG_MAX_SIDE: u32 = 8192;
+/// Largest pixel count `png_dimensions` accepts (64 MB decoded as RGBA).
+pub const PNG_MAX_PIXELS: u64 = 16 * 1024 * 1024;
+
+/// Width and height of a PNG, after checking that it decodes completely.
+///
+/// The header's size is checked first: the decoder allocates the whole frame up front, so a
+/// tiny file claiming 60000×60000 pixels would otherwise allocate gigabytes.
+pub fn png_dimensions(png: &[u8]) -> Result<(u32, u32), RenderError> {
+    let (width, height) = png_header_size(png)?;
+    if width == 0
+        || height == 0
+        || width > PNG_MAX_SIDE
+        || height > PNG_MAX_SIDE
+        || u64::from(width) * u64::from(height) > PNG_MAX_PIXELS
+    {
+        return Err(RenderError::InvalidPng(format!(
+            "{width}×{height} pixels is outside the accepted size"
+        )));
+    }
+    let pixmap = Pixmap::decode_png(png).map_err(|e| RenderError::InvalidPng(e.to_string()))?;
+    Ok((pixmap.width(), pixmap.height()))
+}
+
+/// Reads width and height from the IHDR chunk, which PNG requires to come first.
+fn png_header_size(png: &[u8]) -> Result<(u32, u32), RenderError> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let bad = |why: &str| RenderError::InvalidPng(why.to_owned());
+    let rest = png.strip_prefix(SIGNATURE).ok_or_else(|| bad("no PNG signature"))?;
+    let chunk_type = rest.get(4..8).ok_or_else(|| bad("truncated header"))?;
+    if chunk_type != b"IHDR" {
+        return Err(bad("the first chunk is not IHDR"));
+    }
+    let be_u32 = |range: std::ops::Range<usize>| -> Result<u32, RenderError> {
+        let bytes: [u8; 4] = rest
+            .get(range)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("truncated header"))?;
+        Ok(u32::from_be_bytes(bytes))
+    };
+    Ok((be_u32(8..12)?, be_u32(12..16)?))
+}
+
+/// The parsed embedded font, parsed once per process.
+fn face() -> Result<&'static Face<'static>, RenderError> {
+    static FACE: OnceLock<Option<Face<'static>>> = OnceLock::new();
+    FACE.get_or_init(|| Face::parse(FONT_DATA, 0).ok())
+        .as_ref()
+        .ok_or(RenderError::Font)
+}
+
+/// The font plus the metrics every text placement needs.
+struct Font {
+    /// The parsed face.
+    face: &'static Face<'static>,
+    /// Units per em.
+    upem: f32,
+    /// Top of the ideographic em box above the baseline, in font units: CJK glyphs are
+    /// designed in that box, so aligning boxes (not ink) keeps 一 and 口 on the same line.
+    em_top: f32,
+}
+
+impl Font {
+    /// The embedded font with its em-box metrics.
+    fn embedded() -> Result<Self, RenderError> {
+        let face = face()?;
+        let upem = f32::from(face.units_per_em());
+        // Noto CJK's typographic ascender/descender (880/−120) are exactly the em box; fall back
+        // to the usual 88 % if a regenerated subset ever lacks them.
+        let em_top = match (face.typographic_ascender(), face.typographic_descender()) {
+            (Some(asc), Some(desc)) if f32::from(asc) - f32::from(desc) == upem => f32::from(asc),
+            _ => upem * 0.88,
+        };
+        Ok(Self { face, upem, em_top })
+    }
+
+    /// Glyph and advance for every character, failing on the first one the font lacks.
+    fn shape(&self, text: &str) -> Result<Vec<Glyph>, RenderError> {
+        text.chars()
+            .map(|c| {
+                let id = self
+                    .face
+                    .glyph_index(c)
+                    .ok_or(RenderError::MissingGlyph(c))?;
+                // A mapped glyph id 0 is .notdef, i.e. exactly the tofu box we must not draw.
+                if id.0 == 0 {
+                    return Err(RenderError::MissingGlyph(c));
+                }
+                let advance = self
+                    .face
+                    .glyph_hor_advance(id)
+                    .map_or(self.upem, f32::from);
+                let path = glyph_path(self.face, id);
+                Ok(Glyph { advance, path })
+            })
+            .collect()
+    }
+}
+
+/// One character ready to draw.
+struct Glyph {
+    /// Horizontal advance in font units.
+    advance: f32,
+    /// Outline in font units (y up); `None` for blank glyphs such as spaces.
+    path: Option<Path>,
+}
+
+/// Collects a glyph outline from ttf-parser into a tiny-skia path.
+struct PathSink(PathBuilder);
+
+impl OutlineBuilder for PathSink {
+    fn move_to(&mut self, x: f32, y: f32) {
+        self.0.move_to(x, y);
+    }
+    fn line_to(&mut self, x: f32, y: f32) {
+        self.0.line_to(x, y);
+    }
+    fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
+        self.0.quad_to(x1, y1, x, y);
+    }
+    fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
+        self.0.cubic_to(x1, y1, x2, y2, x, y);
+    }
+    fn close(&mut self) {
+        self.0.close();
+    }
+}
+
+/// The outline of a glyph in font units, or `None` if it has no ink.
+fn glyph_path(face: &Face<'_>, id: GlyphId) -> Option<Path> {
+    let mut sink = PathSink(PathBuilder::new());
+    face.outline_glyph(id, &mut sink)?;
+    sink.0.finish()
+}
+
+/// Validated texts of a spec, trimmed.
+struct Texts<'a> {
+    /// Organisation name.
+    rim: &'a str,
+    /// Purpose line; may be empty.
+    center: &'a str,
+    /// Code line; may be empty.
+    code: &'a str,
+}
+
+/// Checks lengths; glyph coverage is checked when shaping.
+fn validate_texts<'a>(spec: &SealImageSpec<'a>) -> Result<Texts<'a>, RenderError> {
+    let rim = spec.rim_text.trim();
+    let rim_len = rim.chars().count();
+    if rim_len == 0 {
+        return Err(RenderError::EmptyText);
+    }
+    if rim_len < RIM_TEXT_MIN_CHARS {
+        return Err(RenderError::TooShort {
+            min: RIM_TEXT_MIN_CHARS,
+        });
+    }
+    if rim_len > RIM_TEXT_MAX_CHARS {
+        return Err(RenderError::TooLong {
+            max: RIM_TEXT_MAX_CHARS,
+        });
+    }
+    let center = spec.center_text.trim();
+    if center.chars().count() > CENTER_TEXT_MAX_CHARS {
+        return Err(RenderError::TooLong {
+            max: CENTER_TEXT_MAX_CHARS,
+        });
+    }
+    let code = spec.bottom_code.unwrap_or("").trim();
+    if code.chars().count() > BOTTOM_CODE_MAX_CHARS {
+        return Err(RenderError::TooLong {
+            max: BOTTOM_CODE_MAX_CHARS,
+        });
+    }
+    Ok(Texts { rim, center, code })
+}
+
+/// Side of the square image in pixels for a diameter and resolution.
+fn image_side(diameter_mm: f32, dpi: f32) -> Result<u32, RenderError> {
+    if !diameter_mm.is_finite() || !DIAMETER_RANGE_MM.contains(&diameter_mm) {
+        return Err(RenderError::BadSize(format!(
+            "diameter {diameter_mm} mm is outside {}–{} mm",
+            DIAMETER_RANGE_MM.start(),
+            DIAMETER_RANGE_MM.end()
+        )));
+    }
+    if !dpi.is_finite() || !DPI_RANGE.contains(&dpi) {
+        return Err(RenderError::BadSize(format!(
+            "resolution {dpi} dpi is outside {}–{} dpi",
+            DPI_RANGE.start(),
+            DPI_RANGE.end()
+        )));
+    }
+    let side = (diameter_mm / 25.4 * dpi).round();
+    if side > MAX_SIDE_PX {
+        return Err(RenderError::BadSize(format!(
+            "{diameter_mm} mm at {dpi} dpi is {side} px, more than {MAX_SIDE_PX} px"
+        )));
+    }
+    // In range by the checks above: at least 20 mm at 72 dpi = 57 px, at most MAX_SIDE_PX.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "side is a rounded value in 57..=4000"
+    )]
+    Ok(side as u32)
+}
+
+/// Renders the seal into a pixmap (premultiplied RGBA).
+fn render_pixmap(spec: &SealImageSpec) -> Result<Pixmap, RenderError> {
+    let texts = validate_texts(spec)?;
+    let side = image_side(spec.diameter_mm, spec.dpi)?;
+    let font = Font::embedded()?;
+    // Shape everything before drawing anything, so a missing glyph fails fast.
+    let rim = font.shape(texts.rim)?;
+    let center = font.shape(texts.center)?;
+    let code = font.shape(texts.code)?;
+
+    let mut pixmap =
+        Pixmap::new(side, side).ok_or_else(|| RenderError::BadSize(format!("{side} px")))?;
+    let side_f = pixmap.width() as f32;
+    let geo = Geometry {
+        c: side_f / 2.0,
+        u: side_f / REF_DIAMETER,
+        // Half a pixel of margin keeps the anti-aliased outer edge inside the image.
+        outer: side_f / 2.0 - 0.5,
+    };
+    let mut paint = Paint::default();
+    paint.set_color(Color::from_rgba8(SEAL_RED[0], SEAL_RED[1], SEAL_RED[2], 0xFF));
+    paint.anti_alias = true;
+
+    draw_rim(&mut pixmap, &paint, &geo);
+    draw_star(&mut pixmap, &paint, &geo);
+    draw_rim_text(&mut pixmap, &paint, &geo, &font, &rim);
+    draw_center_text(&mut pixmap, &paint, &geo, &font, &center);
+    draw_code(&mut pixmap, &paint, &geo, &font, &code);
+    Ok(pixmap)
+}
+
+/// Where things go, in pixels.
+struct Geometry {
+    /// Centre coordinate (x and y).
+    c: f32,
+    /// Pixels per millimetre of the 42 mm reference seal.
+    u: f32,
+    /// Outer radius of the rim.
+    outer: f32,
+}
+
+impl Geometry {
+    /// Inner radius of the rim.
+    fn rim_inner(&self) -> f32 {
+        self.outer - RIM_WIDTH * self.u
+    }
+}
+
+/// The red circle outline.
+fn draw_rim(pixmap: &mut Pixmap, paint: &Paint, geo: &Geometry) {
+    let width = RIM_WIDTH * geo.u;
+    if let Some(circle) = PathBuilder::from_circle(geo.c, geo.c, geo.outer - width / 2.0) {
+        let stroke = Stroke {
+            width,
+            ..Stroke::default()
+        };
+        pixmap.stroke_path(&circle, paint, &stroke, Transform::identity(), None);
+    }
+}
+
+/// The solid five-pointed star in the centre, one point up.
+fn draw_star(pixmap: &mut Pixmap, paint: &Paint, geo: &Geometry) {
+    let outer = STAR_RADIUS * geo.u;
+    let mut pb = PathBuilder::new();
+    for i in 0..10u8 {
+        let r = if i % 2 == 0 {
+            outer
+        } else {
+            outer * STAR_INNER_RATIO
+        };
+        let a = (f32::from(i) * 36.0).to_radians();
+        let (x, y) = (geo.c + r * a.sin(), geo.c - r * a.cos());
+        if i == 0 {
+            pb.move_to(x, y);
+        } else {
+            pb.line_to(x, y);
+        }
+    }
+    pb.close();
+    if let Some(star) = pb.finish() {
+        pixmap.fill_path(&star, paint, FillRule::Winding, Transform::identity(), None);
+    }
+}
+
+/// Angular layout of a line of glyphs along an arc.
+struct ArcLayout {
+    /// Centre angle of each glyph, in degrees, measured from the arc's middle.
+    centres_deg: Vec<f32>,
+    /// Horizontal scale applied to glyphs (1 = natural, < 1 = compressed).
+    hscale: f32,
+}
+
+/// Spreads glyphs over an arc of radius `radius`: natural width if it fits within
+/// `max_span_deg`, compressed horizontally if not, spread out to `min_span_deg` if shorter.
+fn arc_layout(
+    glyphs: &[Glyph],
+    scale: f32,
+    tracking: f32,
+    radius: f32,
+    min_span_deg: f32,
+    max_span_deg: f32,
+) -> ArcLayout {
+    let widths: Vec<f32> = glyphs.iter().map(|g| g.advance * scale + tracking).collect();
+    let natural = widths.iter().sum::<f32>() / radius;
+    let max_span = max_span_deg.to_radians();
+    let (span, hscale) = if natural > max_span {
+        (max_span, max_span / natural)
+    } else {
+        (natural.max(min_span_deg.to_radians()), 1.0)
+    };
+    // Spreading puts the extra angle into the gaps, never into the glyphs.
+    let extra = (span - natural * hscale) / glyphs.len().max(1) as f32;
+    let mut angle = -span / 2.0;
+    let centres_deg = widths
+        .iter()
+        .map(|w| {
+            let slot = w * hscale / radius + extra;
+            let centre = angle + slot / 2.0;
+            angle += slot;
+            centre.to_degrees()
+        })
+        .collect();
+    ArcLayout {
+        centres_deg,
+        hscale,
+    }
+}
+
+/// Em height of the name in reference millimetres for a name of `n` characters.
+fn rim_em(n: usize) -> f32 {
+    if n <= RIM_TEXT_FULL_UNTIL {
+        return RIM_TEXT_EM;
+    }
+    let t = (n - RIM_TEXT_FULL_UNTIL) as f32 / (RIM_TEXT_MAX_CHARS - RIM_TEXT_FULL_UNTIL) as f32;
+    RIM_TEXT_EM + (RIM_TEXT_EM_LONGEST - RIM_TEXT_EM) * t.min(1.0)
+}
+
+/// The organisation name, clockwise along the top arc, tops of the characters outward.
+fn draw_rim_text(pixmap: &mut Pixmap, paint: &Paint, geo: &Geometry, font: &Font, glyphs: &[Glyph]) {
+    let em = rim_em(glyphs.len()) * geo.u;
+    let s = em / font.upem;
+    let top = geo.rim_inner() - RIM_TEXT_GAP * geo.u;
+    let mid = top - em / 2.0;
+    let natural_deg = glyphs
+        .iter()
+        .map(|g| g.advance * s + RIM_TEXT_TRACKING * em)
+        .sum::<f32>()
+        / mid;
+    let min_span = RIM_TEXT_MIN_SPAN_DEG.min(natural_deg.to_degrees() * RIM_TEXT_MAX_SPREAD);
+    let layout = arc_layout(
+        glyphs,
+        s,
+        RIM_TEXT_TRACKING * em,
+        mid,
+        min_span,
+        RIM_TEXT_MAX_SPAN_DEG,
+    );
+    for (glyph, centre) in glyphs.iter().zip(&layout.centres_deg) {
+        let Some(path) = &glyph.path else { continue };
+        let sx = s * layout.hscale;
+        // Font units → upright at 12 o'clock, em-box top at radius `top` → rotated into place.
+        let local = Transform::from_row(sx, 0.0, 0.0, -s, -glyph.advance / 2.0 * sx, -top + font.em_top * s);
+        let t = Transform::from_translate(geo.c, geo.c)
+            .pre_rotate(*centre)
+            .pre_concat(local);
+        pixmap.fill_path(path, paint, FillRule::Winding, t, None);
+    }
+}
+
+/// The purpose line, horizontal and centred under the star.
+fn draw_center_text(
+    pixmap: &mut Pixmap,
+    paint: &Paint,
+    geo: &Geometry,
+    font: &Font,
+    glyphs: &[Glyph],
+) {
+    let em = CENTER_TEXT_EM * geo.u;
+    let s = em / font.upem;
+    let natural = glyphs.iter().map(|g| g.advance * s).sum::<f32>();
+    let max = CENTER_TEXT_MAX_WIDTH * geo.u;
+    let hscale = if natural > max { max / natural } else { 1.0 };
+    let top = geo.c + CENTER_TEXT_TOP * geo.u;
+    let mut pen = geo.c - natural * hscale / 2.0;
+    for glyph in glyphs {
+        if let Some(path) = &glyph.path {
+            let t = Transform::from_row(s * hscale, 0.0, 0.0, -s, pen, top + font.em_top * s);
+            pixmap.fill_path(path, paint, FillRule::Winding, t, None);
+        }
+        pen += glyph.advance * s * hscale;
+    }
+}
+
+/// The code line, left to right along the bottom arc, tops of the characters inward.
+fn draw_code(pixmap: &mut Pixmap, paint: &Paint, geo: &Geometry, font: &Font, glyphs: &[Glyph]) {
+    if glyphs.is_empty() {
+        return;
+    }
+    let em = CODE_EM * geo.u;
+    let s = em / font.upem;
+    let bottom = geo.rim_inner() - CODE_GAP * geo.u;
+    let mid = bottom - em / 2.0;
+    let layout = arc_layout(glyphs, s, CODE_TRACKING * em, mid, 0.0, CODE_MAX_SPAN_DEG);
+    for (glyph, centre) in glyphs.iter().zip(&layout.centres_deg) {
+        let Some(path) = &glyph.path else { continue };
+        let sx = s * layout.hscale;
+        // Upright at 6 o'clock with the em-box bottom at radius `bottom`; a positive arc angle
+        // is to the right, which at the bottom is a counter-clockwise turn.
+        let local = Transform::from_row(
+            sx,
+            0.0,
+            0.0,
+            -s,
+            -glyph.advance / 2.0 * sx,
+            bottom - em + font.em_top * s,
+        );
+        let t = Transform::from_translate(geo.c, geo.c)
+            .pre_rotate(-*centre)
+            .pre_concat(local);
+        pixmap.fill_path(path, paint, FillRule::Winding, t, None);
+    }
+}

@@ -1,0 +1,183 @@
+//! v4 (GB/T 38540) encoders.
+//!
+//! Policy, kept stable because the emitted bytes are what gets signed:
+//! `[0]` tags are explicit, `ExtData.critical` is omitted when FALSE (true
+//! DER), times are GeneralizedTime in UTC without fractions, EC signatures are
+//! DER `SEQUENCE{r,s}`. Every assembled structure is decoded again before it
+//! is returned, so an encoder never hands out bytes the decoder rejects.
+
+use ::time::OffsetDateTime;
+
+use super::der::{
+    self, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_IA5, TAG_OCTET_STRING, TAG_UTF8, Reader,
+    TAG_SEQUENCE,
+};
+use super::time::format_generalized;
+use super::verify::normalise_signature;
+use super::{ExtData, Picture, Seal, SesError, SesVersion, Signature};
+
+/// Input of [`encode_seal_info`]: the v4 `SES_SealInfo` fields (header version 4, `certListType` 1).
+#[derive(Debug, Clone)]
+pub struct SealInfoParams {
+    /// `SES_Header.Vid`, vendor identifier (IA5).
+    pub vid: String,
+    /// `esID`, seal code (IA5).
+    pub es_id: String,
+    /// `property.type`.
+    pub seal_type: i64,
+    /// `property.name` (UTF-8).
+    pub name: String,
+    /// DER certificates of the signers allowed to use the seal.
+    pub certs: Vec<Vec<u8>>,
+    /// `property.createDate`.
+    pub create_date: OffsetDateTime,
+    /// `property.validStart`.
+    pub valid_start: OffsetDateTime,
+    /// `property.validEnd`.
+    pub valid_end: OffsetDateTime,
+    /// The seal image.
+    pub picture: Picture,
+    /// `extDatas` (emitted untagged, as real seals do; omitted when empty).
+    pub ext_datas: Vec<ExtData>,
+}
+
+fn ia5(s: &str, what: &str) -> Result<Vec<u8>, SesError> {
+    if !s.is_ascii() {
+        return Err(SesError::Encode(format!("{what} must be ASCII (IA5String)")));
+    }
+    Ok(der::tlv(TAG_IA5, s.as_bytes()))
+}
+
+fn generalized(t: OffsetDateTime) -> Result<Vec<u8>, SesError> {
+    Ok(der::tlv(TAG_GENERALIZED_TIME, &format_generalized(t)?))
+}
+
+fn ext_datas(list: &[ExtData]) -> Result<Vec<u8>, SesError> {
+    let mut items = Vec::with_capacity(list.len());
+    for e in list {
+        let oid = der::oid(&e.oid)?;
+        let critical = if e.critical {
+            der::tlv(TAG_BOOLEAN, &[0xFF])
+        } else {
+            Vec::new()
+        };
+        let value = der::tlv(TAG_OCTET_STRING, &e.value);
+        items.push(der::sequence(&[&oid, &critical, &value]));
+    }
+    let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+    Ok(der::sequence(&refs))
+}
+
+/// DER of a v4 `SES_SealInfo`.
+pub fn encode_seal_info(p: &SealInfoParams) -> Result<Vec<u8>, SesError> {
+    let header = der::sequence(&[
+        &ia5("ES", "header.ID")?,
+        &der::integer(4),
+        &ia5(&p.vid, "header.Vid")?,
+    ]);
+    let certs: Vec<Vec<u8>> = p.certs.iter().map(|c| der::tlv(TAG_OCTET_STRING, c)).collect();
+    let cert_refs: Vec<&[u8]> = certs.iter().map(Vec::as_slice).collect();
+    let property = der::sequence(&[
+        &der::integer(p.seal_type),
+        &der::tlv(TAG_UTF8, p.name.as_bytes()),
+        &der::integer(1),
+        &der::sequence(&cert_refs),
+        &generalized(p.create_date)?,
+        &generalized(p.valid_start)?,
+        &generalized(p.valid_end)?,
+    ]);
+    let picture = der::sequence(&[
+        &ia5(&p.picture.kind, "picture.type")?,
+        &der::tlv(TAG_OCTET_STRING, &p.picture.data),
+        &der::integer(p.picture.width_mm),
+        &der::integer(p.picture.height_mm),
+    ]);
+    let ext = if p.ext_datas.is_empty() {
+        Vec::new()
+    } else {
+        ext_datas(&p.ext_datas)?
+    };
+    Ok(der::sequence(&[
+        &header,
+        &ia5(&p.es_id, "esID")?,
+        &property,
+        &picture,
+        &ext,
+    ]))
+}
+
+fn single_sequence<'a>(bytes: &'a [u8], what: &str) -> Result<&'a [u8], SesError> {
+    let tlv = Reader::single(bytes, "input")
+        .map_err(|e| SesError::Encode(format!("{what} is not one DER TLV: {e}")))?;
+    if tlv.tag != TAG_SEQUENCE {
+        return Err(SesError::Encode(format!("{what} is not a SEQUENCE")));
+    }
+    Ok(tlv.raw)
+}
+
+/// DER of a v4 `SESeal` from an encoded `SES_SealInfo` and the maker's signature over it.
+pub fn assemble_seal(
+    seal_info_der: &[u8],
+    maker_cert_der: &[u8],
+    sign_alg: &str,
+    signature_der: &[u8],
+) -> Result<Vec<u8>, SesError> {
+    let info = single_sequence(seal_info_der, "SES_SealInfo")?;
+    let sig = normalise_signature(sign_alg, signature_der);
+    let out = der::sequence(&[
+        info,
+        &der::tlv(TAG_OCTET_STRING, maker_cert_der),
+        &der::oid(sign_alg)?,
+        &der::bit_string(&sig),
+    ]);
+    let seal = Seal::from_der(&out)
+        .map_err(|e| SesError::Encode(format!("assembled seal does not decode: {e}")))?;
+    if seal.version() != SesVersion::V4 {
+        return Err(SesError::Encode("SES_SealInfo is not a v4 seal info".into()));
+    }
+    Ok(out)
+}
+
+/// DER of a v4 `TBS_Sign` (version 4, no extDatas).
+pub fn encode_tbs_sign(
+    seal_der: &[u8],
+    time_info: OffsetDateTime,
+    data_hash: &[u8],
+    property_info: &str,
+) -> Result<Vec<u8>, SesError> {
+    let seal = Seal::from_der(seal_der)
+        .map_err(|e| SesError::Encode(format!("seal does not decode: {e}")))?;
+    if seal.version() != SesVersion::V4 {
+        return Err(SesError::Encode("a v4 TBS_Sign needs a v4 seal".into()));
+    }
+    Ok(der::sequence(&[
+        &der::integer(4),
+        seal.der(),
+        &generalized(time_info)?,
+        &der::bit_string(data_hash),
+        &ia5(property_info, "propertyInfo")?,
+    ]))
+}
+
+/// DER of a v4 `SES_Signature` from an encoded `TBS_Sign` and the signer's signature over it.
+pub fn assemble_signature(
+    tbs_der: &[u8],
+    signer_cert_der: &[u8],
+    sign_alg: &str,
+    signature_der: &[u8],
+) -> Result<Vec<u8>, SesError> {
+    let tbs = single_sequence(tbs_der, "TBS_Sign")?;
+    let sig = normalise_signature(sign_alg, signature_der);
+    let out = der::sequence(&[
+        tbs,
+        &der::tlv(TAG_OCTET_STRING, signer_cert_der),
+        &der::oid(sign_alg)?,
+        &der::bit_string(&sig),
+    ]);
+    let decoded = Signature::from_der(&out)
+        .map_err(|e| SesError::Encode(format!("assembled signature does not decode: {e}")))?;
+    if decoded.version() != SesVersion::V4 {
+        return Err(SesError::Encode("TBS_Sign does not hold a v4 seal".into()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,112 @@
+//! The two cryptographic checks (maker over the seal, signer over `TBS_Sign`)
+//! and EC signature normalisation. No chains, trust or times here.
+
+use crate::crypto::{PublicKey, SignatureAlgorithm};
+
+use super::der::{self, Reader, TAG_INTEGER, TAG_SEQUENCE};
+use super::{Seal, SesError, Signature};
+
+/// SM2 with SM3 (GB/T 33560).
+const OID_SM2_SM3: &str = "1.2.156.10197.1.501";
+/// ecdsa-with-SHA256 (RFC 5758).
+const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
+/// sha256WithRSAEncryption (RFC 4055).
+const OID_RSA_SHA256: &str = "1.2.840.113549.1.1.11";
+
+/// Map an SES signature-algorithm OID to the crate's algorithm, if supported.
+pub fn signature_algorithm(oid: &str) -> Option<SignatureAlgorithm> {
+    match oid {
+        OID_SM2_SM3 => Some(SignatureAlgorithm::Sm2Sm3),
+        OID_ECDSA_SHA256 => Some(SignatureAlgorithm::EcdsaP256Sha256),
+        OID_RSA_SHA256 => Some(SignatureAlgorithm::RsaPkcs1Sha256),
+        _ => None,
+    }
+}
+
+/// The public key of a DER X.509 certificate.
+pub fn spki_of_cert(cert_der: &[u8]) -> Result<PublicKey, SesError> {
+    key_of("X.509", cert_der)
+}
+
+fn key_of(which: &'static str, cert_der: &[u8]) -> Result<PublicKey, SesError> {
+    let bad = |reason: String| SesError::Certificate { which, reason };
+    let (rest, cert) = x509_parser::parse_x509_certificate(cert_der)
+        .map_err(|e| bad(format!("not a DER X.509 certificate ({e})")))?;
+    if !rest.is_empty() {
+        return Err(bad(format!("{} bytes after the certificate", rest.len())));
+    }
+    PublicKey::from_spki_der(cert.tbs_certificate.subject_pki.raw).map_err(|e| bad(e.to_string()))
+}
+
+fn check(
+    which: &'static str,
+    cert: &[u8],
+    alg_oid: &str,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), SesError> {
+    let alg = signature_algorithm(alg_oid)
+        .ok_or_else(|| SesError::UnsupportedAlgorithm(alg_oid.to_owned()))?;
+    let key = key_of(which, cert)?;
+    if !key.key_type().supports(alg) {
+        return Err(SesError::KeyAlgorithmMismatch {
+            which,
+            alg: alg_oid.to_owned(),
+        });
+    }
+    key.verify(alg, message, signature)
+        .map_err(|_| SesError::BadSignature { which })
+}
+
+/// Verify the maker's signature over [`Seal::signed_bytes`] with the maker certificate's key.
+pub fn verify_maker_signature(seal: &Seal) -> Result<(), SesError> {
+    check(
+        "maker",
+        seal.maker_cert(),
+        seal.sign_alg(),
+        seal.signed_bytes(),
+        seal.maker_signature(),
+    )
+}
+
+/// Verify the signer's signature over the received `TBS_Sign` with the signer certificate's key.
+pub fn verify_signer_signature(sig: &Signature) -> Result<(), SesError> {
+    check(
+        "signer",
+        sig.signer_cert(),
+        sig.sign_alg(),
+        sig.tbs_bytes(),
+        sig.signature(),
+    )
+}
+
+fn is_ec(oid: &str) -> bool {
+    // SM2 and the ECDSA family (1.2.840.10045.4.*).
+    oid == OID_SM2_SM3 || oid.starts_with("1.2.840.10045.4.")
+}
+
+fn is_der_ec_signature(bytes: &[u8]) -> bool {
+    let parse = || -> Result<(), SesError> {
+        let tlv = Reader::single(bytes, "signature")?;
+        if tlv.tag != TAG_SEQUENCE {
+            return Err(SesError::Missing { at: "signature" });
+        }
+        let mut r = tlv.reader("signature")?;
+        r.expect(TAG_INTEGER, "INTEGER", "signature.r")?;
+        r.expect(TAG_INTEGER, "INTEGER", "signature.s")?;
+        r.finish("signature")
+    };
+    parse().is_ok()
+}
+
+/// EC signatures as DER `SEQUENCE{r,s}`: a raw 64-byte `r‖s` (written by
+/// some vendors instead of GB/T 35276 DER) is converted; anything else is
+/// kept as received so verification reports it.
+pub(crate) fn normalise_signature(alg_oid: &str, sig: &[u8]) -> Vec<u8> {
+    if is_ec(alg_oid) && sig.len() == 64 && !is_der_ec_signature(sig) {
+        let (r, s) = sig.split_at(32);
+        der::sequence(&[&der::unsigned_integer(r), &der::unsigned_integer(s)])
+    } else {
+        sig.to_vec()
+    }
+}
