@@ -48,7 +48,7 @@ fn standard_seal_looks_like_a_seal() {
     assert!(is_red_ink(rgba(&p, w / 2, mid)), "rim at 12 o'clock");
     assert!(is_red_ink(rgba(&p, w - 1 - mid, h / 2)), "rim at 3 o'clock");
     assert!(is_red_ink(rgba(&p, mid, h / 2)), "rim at 9 o'clock");
-    // Just inside the rim and just outside the star: empty at 2 o'clock between name and star.
+    // The name has ink in its band along the top arc (≈ 35 px inside the edge).
     let r_text = (w as f32 / 2.0) - 35.0; // ≈ middle of the name's band
     let ink = |x: u32, y: u32| rgba(&p, x, y)[3] > 0;
     let mut text_band_ink = 0;
