@@ -12,9 +12,7 @@
 
 use std::sync::OnceLock;
 
-use tiny_skia::{
-    Color, FillRule, Paint, Path, PathBuilder, Pixmap, Stroke, Transform,
-};
+use tiny_skia::{Color, FillRule, Paint, Path, PathBuilder, Pixmap, Stroke, Transform};
 use ttf_parser::{Face, GlyphId, OutlineBuilder};
 
 /// The embedded CJK font: Noto Serif SC Bold subset to GB2312, ASCII and common punctuation.
@@ -189,7 +187,9 @@ pub fn png_dimensions(png: &[u8]) -> Result<(u32, u32), RenderError> {
 fn png_header_size(png: &[u8]) -> Result<(u32, u32), RenderError> {
     const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
     let bad = |why: &str| RenderError::InvalidPng(why.to_owned());
-    let rest = png.strip_prefix(SIGNATURE).ok_or_else(|| bad("no PNG signature"))?;
+    let rest = png
+        .strip_prefix(SIGNATURE)
+        .ok_or_else(|| bad("no PNG signature"))?;
     let chunk_type = rest.get(4..8).ok_or_else(|| bad("truncated header"))?;
     if chunk_type != b"IHDR" {
         return Err(bad("the first chunk is not IHDR"));
@@ -249,10 +249,7 @@ impl Font {
                 if id.0 == 0 {
                     return Err(RenderError::MissingGlyph(c));
                 }
-                let advance = self
-                    .face
-                    .glyph_hor_advance(id)
-                    .map_or(self.upem, f32::from);
+                let advance = self.face.glyph_hor_advance(id).map_or(self.upem, f32::from);
                 let path = glyph_path(self.face, id);
                 Ok(Glyph { advance, path })
             })
@@ -370,7 +367,7 @@ fn image_side(diameter_mm: f32, dpi: f32) -> Result<u32, RenderError> {
 }
 
 /// Renders the seal into a pixmap (premultiplied RGBA).
-fn render_pixmap(spec: &SealImageSpec) -> Result<Pixmap, RenderError> {
+pub(crate) fn render_pixmap(spec: &SealImageSpec) -> Result<Pixmap, RenderError> {
     let texts = validate_texts(spec)?;
     let side = image_side(spec.diameter_mm, spec.dpi)?;
     let font = Font::embedded()?;
@@ -389,7 +386,12 @@ fn render_pixmap(spec: &SealImageSpec) -> Result<Pixmap, RenderError> {
         outer: side_f / 2.0 - 0.5,
     };
     let mut paint = Paint::default();
-    paint.set_color(Color::from_rgba8(SEAL_RED[0], SEAL_RED[1], SEAL_RED[2], 0xFF));
+    paint.set_color(Color::from_rgba8(
+        SEAL_RED[0],
+        SEAL_RED[1],
+        SEAL_RED[2],
+        0xFF,
+    ));
     paint.anti_alias = true;
 
     draw_rim(&mut pixmap, &paint, &geo);
@@ -461,8 +463,15 @@ struct ArcLayout {
     hscale: f32,
 }
 
-/// Spreads glyphs over an arc of radius `radius`: natural width if it fits within
-/// `max_span_deg`, compressed horizontally if not, spread out to `min_span_deg` if shorter.
+/// Narrowest a glyph is compressed to before the gaps between glyphs give way instead.
+const MIN_HSCALE: f32 = 0.3;
+
+/// Spreads glyphs over an arc: natural width if it fits within `max_span_deg`, compressed
+/// horizontally if not, spread out to `min_span_deg` if shorter.
+///
+/// `radius` is where glyph widths are measured; callers pass a radius near the glyphs' inner
+/// edge, where neighbours on an arc come closest. Compression narrows the glyphs and keeps the
+/// gaps (`tracking`, in pixels), as seal engravers do, so long names stay separate characters.
 fn arc_layout(
     glyphs: &[Glyph],
     scale: f32,
@@ -471,21 +480,25 @@ fn arc_layout(
     min_span_deg: f32,
     max_span_deg: f32,
 ) -> ArcLayout {
-    let widths: Vec<f32> = glyphs.iter().map(|g| g.advance * scale + tracking).collect();
-    let natural = widths.iter().sum::<f32>() / radius;
+    let n = glyphs.len().max(1) as f32;
+    let ink: f32 = glyphs.iter().map(|g| g.advance * scale).sum();
+    let natural = (ink + n * tracking) / radius;
     let max_span = max_span_deg.to_radians();
-    let (span, hscale) = if natural > max_span {
-        (max_span, max_span / natural)
+    let (span, hscale, gap) = if natural > max_span {
+        let hscale = ((max_span * radius - n * tracking) / ink).max(MIN_HSCALE);
+        // At the narrowest glyphs, what is left of the arc is shared out as (smaller) gaps.
+        let gap = (max_span * radius - ink * hscale) / n;
+        (max_span, hscale, gap)
     } else {
-        (natural.max(min_span_deg.to_radians()), 1.0)
+        // Spreading puts the extra angle into the gaps, never into the glyphs.
+        let span = natural.max(min_span_deg.to_radians());
+        (span, 1.0, (span * radius - ink) / n)
     };
-    // Spreading puts the extra angle into the gaps, never into the glyphs.
-    let extra = (span - natural * hscale) / glyphs.len().max(1) as f32;
     let mut angle = -span / 2.0;
-    let centres_deg = widths
+    let centres_deg = glyphs
         .iter()
-        .map(|w| {
-            let slot = w * hscale / radius + extra;
+        .map(|g| {
+            let slot = (g.advance * scale * hscale + gap) / radius;
             let centre = angle + slot / 2.0;
             angle += slot;
             centre.to_degrees()
@@ -507,22 +520,30 @@ fn rim_em(n: usize) -> f32 {
 }
 
 /// The organisation name, clockwise along the top arc, tops of the characters outward.
-fn draw_rim_text(pixmap: &mut Pixmap, paint: &Paint, geo: &Geometry, font: &Font, glyphs: &[Glyph]) {
+fn draw_rim_text(
+    pixmap: &mut Pixmap,
+    paint: &Paint,
+    geo: &Geometry,
+    font: &Font,
+    glyphs: &[Glyph],
+) {
     let em = rim_em(glyphs.len()) * geo.u;
     let s = em / font.upem;
     let top = geo.rim_inner() - RIM_TEXT_GAP * geo.u;
-    let mid = top - em / 2.0;
+    // Characters' inner ends (a fifth of the em above the box bottom, where CJK ink ends) are
+    // where neighbours on the arc come closest.
+    let inner = top - 0.8 * em;
     let natural_deg = glyphs
         .iter()
         .map(|g| g.advance * s + RIM_TEXT_TRACKING * em)
         .sum::<f32>()
-        / mid;
+        / inner;
     let min_span = RIM_TEXT_MIN_SPAN_DEG.min(natural_deg.to_degrees() * RIM_TEXT_MAX_SPREAD);
     let layout = arc_layout(
         glyphs,
         s,
         RIM_TEXT_TRACKING * em,
-        mid,
+        inner,
         min_span,
         RIM_TEXT_MAX_SPAN_DEG,
     );
@@ -530,7 +551,14 @@ fn draw_rim_text(pixmap: &mut Pixmap, paint: &Paint, geo: &Geometry, font: &Font
         let Some(path) = &glyph.path else { continue };
         let sx = s * layout.hscale;
         // Font units → upright at 12 o'clock, em-box top at radius `top` → rotated into place.
-        let local = Transform::from_row(sx, 0.0, 0.0, -s, -glyph.advance / 2.0 * sx, -top + font.em_top * s);
+        let local = Transform::from_row(
+            sx,
+            0.0,
+            0.0,
+            -s,
+            -glyph.advance / 2.0 * sx,
+            -top + font.em_top * s,
+        );
         let t = Transform::from_translate(geo.c, geo.c)
             .pre_rotate(*centre)
             .pre_concat(local);
