@@ -478,3 +478,492 @@ fn ext_data_critical_omitted_when_false() {
     let seal = assemble_seal(&info, b"not a cert", SM2_SM3, &[0x30, 0x00]).expect("seal");
     assert_eq!(Seal::from_der(&seal).expect("decode").ext_datas(), p.ext_datas.as_slice());
 }
+
+// ---------------------------------------------------------------- tolerance cases
+
+/// Knobs for a hand-built `SES_SealInfo`.
+struct Info {
+    v1: bool,
+    header_version: i64,
+    cert_list_type: i64,
+    cert_list: Vec<u8>,
+    valid_end: Option<Vec<u8>>,
+    ext: Option<Vec<u8>>,
+}
+
+impl Info {
+    fn v4() -> Info {
+        Info {
+            v1: false,
+            header_version: 4,
+            cert_list_type: 1,
+            cert_list: seq(&[der::tlv(0x04, b"cert")]),
+            valid_end: None,
+            ext: None,
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let t = |s: &str| {
+            if self.v1 {
+                der::tlv(0x17, &s.as_bytes()[2..])
+            } else {
+                der::tlv(0x18, s.as_bytes())
+            }
+        };
+        let header = seq(&[
+            der::tlv(0x16, b"ES"),
+            der::integer(self.header_version),
+            der::tlv(0x16, b"vid"),
+        ]);
+        let mut prop = vec![der::integer(1), der::tlv(0x0C, "名".as_bytes())];
+        if !self.v1 {
+            prop.push(der::integer(self.cert_list_type));
+        }
+        prop.push(self.cert_list.clone());
+        prop.push(t("20250101000000Z"));
+        prop.push(t("20250101000000Z"));
+        prop.push(self.valid_end.clone().unwrap_or_else(|| t("20300101000000Z")));
+        let pic = seq(&[
+            der::tlv(0x16, b"PNG"),
+            der::tlv(0x04, b"img"),
+            der::integer(10),
+            der::integer(10),
+        ]);
+        let mut parts = vec![header, der::tlv(0x16, b"id"), seq(&prop), pic];
+        parts.extend(self.ext.clone());
+        seq(&parts)
+    }
+}
+
+struct Keyed {
+    key: PrivateKey,
+    cert: Vec<u8>,
+}
+
+fn sm2() -> Keyed {
+    let key = PrivateKey::generate(KeyType::Sm2).expect("key");
+    let cert = make_cert(&key, SM2_SM3);
+    Keyed { key, cert }
+}
+
+impl Keyed {
+    fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        self.key.sign(SignatureAlgorithm::Sm2Sm3, msg).expect("sign")
+    }
+
+    /// A v4-layout seal over `info`, with an optional extra 5th element.
+    fn seal(&self, info: &[u8], extra: Option<Vec<u8>>) -> Vec<u8> {
+        let mut parts = vec![
+            info.to_vec(),
+            der::tlv(0x04, &self.cert),
+            der::oid(SM2_SM3).expect("oid"),
+            der::bit_string(&self.sign(info)),
+        ];
+        parts.extend(extra);
+        seq(&parts)
+    }
+
+    /// A v4-layout signature over a `TBS_Sign` built from `seal`.
+    fn signature(&self, tbs_version: i64, seal: &[u8], tbs_ext: Option<Vec<u8>>, extra: Option<Vec<u8>>) -> Vec<u8> {
+        let mut tbs = vec![
+            der::integer(tbs_version),
+            seal.to_vec(),
+            der::tlv(0x18, b"20250601120000Z"),
+            der::bit_string(&[7; 32]),
+            der::tlv(0x16, b"/Doc_0/Signs/Sign_0/Signature.xml"),
+        ];
+        tbs.extend(tbs_ext);
+        let tbs = seq(&tbs);
+        let mut parts = vec![
+            tbs.clone(),
+            der::tlv(0x04, &self.cert),
+            der::oid(SM2_SM3).expect("oid"),
+            der::bit_string(&self.sign(&tbs)),
+        ];
+        parts.extend(extra);
+        seq(&parts)
+    }
+}
+
+fn der_to_raw(sig: &[u8]) -> Vec<u8> {
+    let tlv = Reader::single(sig, "t").expect("sig");
+    let mut r = tlv.reader("t").expect("reader");
+    let mut raw = Vec::new();
+    for _ in 0..2 {
+        let int = r.any("t").expect("int").value;
+        let skip = int.iter().take_while(|&&b| b == 0).count();
+        let mag = &int[skip..];
+        raw.extend(std::iter::repeat_n(0u8, 32 - mag.len()));
+        raw.extend_from_slice(mag);
+    }
+    raw
+}
+
+#[test]
+fn raw_r_s_signatures_are_normalised() {
+    let k = sm2();
+    let info = Info::v4().bytes();
+    let der_sig = k.sign(&info);
+    let raw = der_to_raw(&der_sig);
+    assert_eq!(raw.len(), 64);
+    let seal = seq(&[
+        info.clone(),
+        der::tlv(0x04, &k.cert),
+        der::oid(SM2_SM3).expect("oid"),
+        der::bit_string(&raw),
+    ]);
+    let decoded = Seal::from_der(&seal).expect("raw seal");
+    assert_eq!(decoded.maker_signature(), der_sig.as_slice());
+    verify_maker_signature(&decoded).expect("raw maker signature verifies");
+
+    let good = Seal::from_der(&k.seal(&info, None)).expect("seal");
+    let tbs = seq(&[
+        der::integer(4),
+        good.der().to_vec(),
+        der::tlv(0x18, b"20250601120000Z"),
+        der::bit_string(&[1; 32]),
+        der::tlv(0x16, b"p"),
+    ]);
+    let raw = der_to_raw(&k.sign(&tbs));
+    let sig = seq(&[
+        tbs,
+        der::tlv(0x04, &k.cert),
+        der::oid(SM2_SM3).expect("oid"),
+        der::bit_string(&raw),
+    ]);
+    let decoded = Signature::from_der(&sig).expect("raw signature");
+    assert_eq!(decoded.signature()[0], 0x30);
+    verify_signer_signature(&decoded).expect("raw signer signature verifies");
+    // Encoders always emit DER even when handed r‖s.
+    let assembled = assemble_seal(&info, &k.cert, SM2_SM3, &der_to_raw(&der_sig)).expect("assemble");
+    assert!(find(&assembled, &der_sig) > 0);
+}
+
+#[test]
+fn versions_detected_by_structure() {
+    let k = sm2();
+    for (hv, expected) in [
+        (2, SesVersion::V4),
+        (3, SesVersion::V4),
+        (4, SesVersion::V4),
+        (11, SesVersion::V4),
+        (5, SesVersion::V5),
+    ] {
+        let info = Info {
+            header_version: hv,
+            ..Info::v4()
+        };
+        let seal = k.seal(&info.bytes(), None);
+        let s = Seal::from_der(&seal).expect("seal");
+        assert_eq!((s.version(), s.header_version()), (expected, hv));
+        verify_maker_signature(&s).expect("verifies");
+        let sig = Signature::from_der(&k.signature(3, &seal, None, None)).expect("signature");
+        assert_eq!((sig.version(), sig.tbs_version()), (expected, 3));
+        verify_signer_signature(&sig).expect("verifies");
+    }
+    // A v1 layout stays v1 whatever its header says.
+    let v1 = Info {
+        v1: true,
+        header_version: 4,
+        ..Info::v4()
+    }
+    .bytes();
+    let sign_info = seq(&[
+        der::tlv(0x04, &k.cert),
+        der::oid(SM2_SM3).expect("oid"),
+        der::bit_string(&[0x30, 0x00]),
+    ]);
+    let s = Seal::from_der(&seq(&[v1, sign_info])).expect("v1");
+    assert_eq!((s.version(), s.header_version()), (SesVersion::V1, 4));
+}
+
+#[test]
+fn timestamp_tag_variants() {
+    let k = sm2();
+    let seal = k.seal(&Info::v4().bytes(), None);
+    let bits = der::bit_string(&[0xAA, 0xBB]);
+    let variants = [
+        der::tlv(0xA0, &bits),
+        der::tlv(0x80, &[0x00, 0xAA, 0xBB]),
+        der::tlv(0x83, &[0x00, 0xAA, 0xBB]),
+    ];
+    for ts in variants {
+        let sig = Signature::from_der(&k.signature(4, &seal, None, Some(ts.clone()))).expect("sig");
+        assert_eq!(sig.timestamp(), Some(&[0xAA, 0xBB][..]));
+        verify_signer_signature(&sig).expect("verifies");
+        let v5 = Info {
+            header_version: 5,
+            ..Info::v4()
+        };
+        let s = Seal::from_der(&k.seal(&v5.bytes(), Some(ts))).expect("seal");
+        assert_eq!(s.timestamp(), Some(&[0xAA, 0xBB][..]));
+        verify_maker_signature(&s).expect("verifies");
+    }
+    let odd = der::tlv(0xA0, &der::tlv(0x03, &[0x01, 0xAA]));
+    assert_eq!(
+        Signature::from_der(&k.signature(4, &seal, None, Some(odd))).map(|_| ()),
+        Err(SesError::UnusedBits {
+            at: "SES_Signature.timeStamp",
+            unused: 1
+        })
+    );
+    let wrong = der::tlv(0xA1, &bits);
+    assert!(matches!(
+        Signature::from_der(&k.signature(4, &seal, None, Some(wrong))),
+        Err(SesError::UnexpectedTag { .. })
+    ));
+}
+
+#[test]
+fn ext_datas_variants() {
+    let k = sm2();
+    let e_plain = seq(&[der::oid("1.2.3").expect("oid"), der::tlv(0x04, b"a")]);
+    let e_false = seq(&[
+        der::oid("1.2.4").expect("oid"),
+        der::tlv(0x01, &[0x00]),
+        der::tlv(0x04, b"b"),
+    ]);
+    let e_true = seq(&[
+        der::oid("1.2.5").expect("oid"),
+        der::tlv(0x01, &[0xFF]),
+        der::tlv(0x04, b"c"),
+    ]);
+    let items = [e_plain.clone(), e_false.clone(), e_true.clone()].concat();
+    let list = der::tlv(TAG_SEQUENCE, &items);
+    let expected = vec![
+        ExtData {
+            oid: "1.2.3".into(),
+            critical: false,
+            value: b"a".to_vec(),
+        },
+        ExtData {
+            oid: "1.2.4".into(),
+            critical: false,
+            value: b"b".to_vec(),
+        },
+        ExtData {
+            oid: "1.2.5".into(),
+            critical: true,
+            value: b"c".to_vec(),
+        },
+    ];
+    let variants = [
+        list.clone(),                  // untagged (REAL)
+        der::tlv(0xA0, &list),         // explicit [0]
+        der::tlv(0xA0, &items),        // implicit [0], constructed
+        der::tlv(0x80, &items),        // implicit [0], primitive
+        der::tlv(0x04, &list),         // OCTET STRING wrapper
+    ];
+    for ext in variants {
+        let info = Info {
+            ext: Some(ext.clone()),
+            ..Info::v4()
+        }
+        .bytes();
+        let seal = k.seal(&info, None);
+        let s = Seal::from_der(&seal).expect("seal");
+        assert_eq!(s.ext_datas(), expected.as_slice(), "{}", hex::encode(&ext[..2]));
+        assert_eq!(s.signed_bytes(), info.as_slice());
+        verify_maker_signature(&s).expect("verifies over received bytes");
+        let sig = Signature::from_der(&k.signature(4, &seal, Some(ext), None)).expect("sig");
+        assert_eq!(sig.ext_datas(), expected.as_slice());
+        verify_signer_signature(&sig).expect("verifies");
+    }
+    // Explicit [0] around an empty list.
+    let info = Info {
+        ext: Some(der::tlv(0xA0, &seq(&[]))),
+        ..Info::v4()
+    };
+    let s = Seal::from_der(&k.seal(&info.bytes(), None)).expect("seal");
+    assert!(s.ext_datas().is_empty());
+}
+
+#[test]
+fn unused_bits_rejected_for_signatures_and_hashes() {
+    let k = sm2();
+    let info = Info::v4().bytes();
+    let mut sig_bits = vec![0x01];
+    sig_bits.extend(k.sign(&info));
+    let seal = seq(&[
+        info.clone(),
+        der::tlv(0x04, &k.cert),
+        der::oid(SM2_SM3).expect("oid"),
+        der::tlv(0x03, &sig_bits),
+    ]);
+    assert_eq!(
+        Seal::from_der(&seal).map(|_| ()),
+        Err(SesError::UnusedBits {
+            at: "SESeal.signedValue",
+            unused: 1
+        })
+    );
+    let good = k.seal(&info, None);
+    let tbs = seq(&[
+        der::integer(4),
+        good,
+        der::tlv(0x18, b"20250601120000Z"),
+        der::tlv(0x03, &[0x04, 1, 2, 3]),
+        der::tlv(0x16, b"p"),
+    ]);
+    let sig = seq(&[
+        tbs,
+        der::tlv(0x04, &k.cert),
+        der::oid(SM2_SM3).expect("oid"),
+        der::bit_string(&[0x30, 0x00]),
+    ]);
+    assert_eq!(
+        Signature::from_der(&sig).map(|_| ()),
+        Err(SesError::UnusedBits {
+            at: "TBS_Sign.dataHash",
+            unused: 4
+        })
+    );
+}
+
+#[test]
+fn cert_digest_list() {
+    let k = sm2();
+    let other = make_cert(&PrivateKey::generate(KeyType::Sm2).expect("key"), SM2_SM3);
+    let digests = seq(&[
+        seq(&[der::tlv(0x13, b"SM3"), der::tlv(0x04, &sm3(&k.cert))]),
+        seq(&[
+            der::tlv(0x13, b"SHA256"),
+            der::tlv(0x04, &crate::crypto::sha256(&other)),
+        ]),
+    ]);
+    let info = Info {
+        cert_list_type: 2,
+        cert_list: digests,
+        ..Info::v4()
+    };
+    let s = Seal::from_der(&k.seal(&info.bytes(), None)).expect("seal");
+    assert_eq!(s.cert_list_type(), 2);
+    let CertList::Digests(d) = s.cert_list() else {
+        panic!("expected digests")
+    };
+    assert_eq!(d[0].kind, "SM3");
+    assert!(s.cert_list().contains(&k.cert));
+    assert!(s.cert_list().contains(&other));
+    assert!(!s.cert_list().contains(b"something else"));
+
+    let bad = Info {
+        cert_list_type: 3,
+        ..Info::v4()
+    };
+    assert_eq!(
+        Seal::from_der(&k.seal(&bad.bytes(), None)).map(|_| ()),
+        Err(SesError::CertListType(3))
+    );
+}
+
+#[test]
+fn errors_name_the_field() {
+    let k = sm2();
+    let info = Info {
+        valid_end: Some(der::tlv(0x17, b"300101000000Z")),
+        ..Info::v4()
+    };
+    let err = Seal::from_der(&k.seal(&info.bytes(), None))
+        .map(|_| ())
+        .expect_err("UTCTime in a v4 seal");
+    assert_eq!(
+        err.to_string(),
+        "SES_SealInfo.property.validEnd: expected GeneralizedTime, found tag 0x17"
+    );
+    let info = Info {
+        valid_end: Some(der::tlv(0x18, b"20301301000000Z")),
+        ..Info::v4()
+    };
+    let err = Seal::from_der(&k.seal(&info.bytes(), None))
+        .map(|_| ())
+        .expect_err("month 13");
+    assert!(err.to_string().starts_with("SES_SealInfo.property.validEnd: invalid GeneralizedTime"));
+    // Errors inside the embedded seal say so.
+    let mut bad_seal = k.seal(&Info::v4().bytes(), None);
+    let pos = find(&bad_seal, b"\x16\x02ES");
+    bad_seal[pos] = 0x02;
+    let err = Signature::from_der(&k.signature(4, &bad_seal, None, None))
+        .map(|_| ())
+        .expect_err("bad header");
+    assert!(err.to_string().starts_with("TBS_Sign.eseal: SES_SealInfo.header.ID"), "{err}");
+}
+
+#[test]
+fn v1_signature_and_time_info() {
+    let k = sm2();
+    let build = |time_bits: Vec<u8>, seal: &[u8]| {
+        let tbs = seq(&[
+            der::integer(1),
+            seal.to_vec(),
+            der::tlv(0x03, &[vec![0], time_bits].concat()),
+            der::bit_string(&[9; 32]),
+            der::tlv(0x16, b"doc"),
+            der::tlv(0x04, &k.cert),
+            der::oid(SM2_SM3).expect("oid"),
+        ]);
+        let sig = k.sign(&tbs);
+        seq(&[tbs, der::bit_string(&sig)])
+    };
+    let when = datetime!(2020-04-22 02:18:07 UTC);
+    for (bits, expected) in [
+        (b"2020-04-22 10:18:07".to_vec(), TimeInfo::Time(when)),
+        (b"200422021807Z".to_vec(), TimeInfo::Time(when)),
+        (b"20200422021807Z".to_vec(), TimeInfo::Time(when)),
+        (der::tlv(0x17, b"200422021807Z"), TimeInfo::Time(when)),
+        (vec![1, 2, 3], TimeInfo::Opaque(vec![1, 2, 3])),
+    ] {
+        let sig = Signature::from_der(&build(bits, V1)).expect("v1 signature");
+        assert_eq!(sig.version(), SesVersion::V1);
+        assert_eq!(sig.time_info(), &expected);
+        assert_eq!(sig.signer_cert(), k.cert.as_slice());
+        assert_eq!(sig.property_info(), "doc");
+        verify_signer_signature(&sig).expect("v1 signer signature");
+        verify_maker_signature(sig.seal()).expect("v1 maker signature");
+    }
+    assert!(matches!(
+        Signature::from_der(&build(vec![], V4)),
+        Err(SesError::VersionMismatch { .. })
+    ));
+}
+
+#[test]
+fn algorithm_mapping() {
+    assert_eq!(signature_algorithm(SM2_SM3), Some(SignatureAlgorithm::Sm2Sm3));
+    assert_eq!(
+        signature_algorithm(ECDSA_SHA256),
+        Some(SignatureAlgorithm::EcdsaP256Sha256)
+    );
+    assert_eq!(
+        signature_algorithm("1.2.840.113549.1.1.11"),
+        Some(SignatureAlgorithm::RsaPkcs1Sha256)
+    );
+    assert_eq!(signature_algorithm("1.2.156.10197.501"), None);
+    // Algorithm/key mismatch and unknown OIDs are reported, not panics.
+    let k = sm2();
+    let info = Info::v4().bytes();
+    let seal = seq(&[
+        info.clone(),
+        der::tlv(0x04, &k.cert),
+        der::oid(ECDSA_SHA256).expect("oid"),
+        der::bit_string(&k.sign(&info)),
+    ]);
+    assert!(matches!(
+        verify_maker_signature(&Seal::from_der(&seal).expect("seal")),
+        Err(SesError::KeyAlgorithmMismatch { which: "maker", .. })
+    ));
+    let seal = seq(&[
+        info,
+        der::tlv(0x04, b"junk"),
+        der::oid("1.2.3.4").expect("oid"),
+        der::bit_string(&[0x30, 0x00]),
+    ]);
+    assert_eq!(
+        verify_maker_signature(&Seal::from_der(&seal).expect("seal")),
+        Err(SesError::UnsupportedAlgorithm("1.2.3.4".into()))
+    );
+    assert!(matches!(
+        spki_of_cert(b"junk"),
+        Err(SesError::Certificate { .. })
+    ));
+}
