@@ -184,7 +184,7 @@ pub fn rezip(zip_bytes: &[u8], entry: &str, edit: impl FnOnce(&mut Vec<u8>)) -> 
     let mut edit = Some(edit);
     for i in 0..archive.len() {
         let mut f = archive.by_index(i).expect("entry");
-        let name = f.name().to_owned();
+        let name = f.name().expect("utf-8 name").into_owned();
         let mut data = Vec::new();
         f.read_to_end(&mut data).expect("read entry");
         if name.trim_start_matches('/') == entry.trim_start_matches('/') {

@@ -246,7 +246,15 @@ async fn third_party_ofd_is_valid_with_its_certificates_as_anchors_and_tampering
         .expect("seal inside");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("Document.xml", rezip(OFD, "Doc_0/Document.xml", flip(100)), "reference:/Doc_0/Document.xml"),
-        ("Signature.xml", rezip(OFD, "Doc_0/Signs/Sign_0/Signature.xml", flip(200)), "signature.data_hash"),
+        (
+            "Signature.xml",
+            rezip(OFD, "Doc_0/Signs/Sign_0/Signature.xml", |d| {
+                // A letter of the Provider's company name: still well-formed XML.
+                let at = d.windows(12).position(|w| w == b"Company=\"BW\"").expect("provider");
+                d[at + 9] = b'C';
+            }),
+            "signature.data_hash",
+        ),
         (
             "SignedValue.dat signature",
             rezip(OFD, "Doc_0/Signs/Sign_0/SignedValue.dat", |d| {

@@ -54,6 +54,50 @@ code() { api "$@" -o /dev/null -w '%{http_code}'; }
 [ "$(code "$B" "/v1/keys/$SM2_ID/disable" -X POST)" = 404 ] && ok "B cannot disable A's key" || bad "B cannot disable A's key"
 [ "$(api "$A" "/v1/keys/$SM2_ID" | json "['status']")" = active ] && ok "A's key still active" || bad "A's key still active"
 
+# ---- Electronic seals: OpenSSL alone checks what sidian made ----
+# Top-level element N (1-based) of a DER file: "offset header_length length".
+elem() { openssl asn1parse -inform DER -in "$1" | awk -v n="$2" '/:d=1 /{c++; if (c==n) {split($1,o,":"); sub("hl=","",$2); sub("l=","",$3); print o[1], $2, $3}}'; }
+slice() { dd if="$1" of="$2" bs=1 skip="$3" count="$4" status=none; }
+# The whole TLV of element N, and the contents of a BIT STRING element N without its unused-bits byte.
+tlv() { read -r off hl len < <(elem "$1" "$2"); slice "$1" "$3" "$off" $((hl + len)); }
+bits() { read -r off hl len < <(elem "$1" "$2"); slice "$1" "$3" $((off + hl + 1)) $((len - 1)); }
+octets_as_cert_pubkey() { read -r off _ _ < <(elem "$1" "$2"); openssl asn1parse -inform DER -in "$1" -strparse "$off" -noout -out "$3.der" && openssl x509 -inform DER -in "$3.der" -pubkey -noout > "$3"; }
+SEAL=$(api "$A" /v1/seals -d '{"name":"某某市市场监督管理局合同专用章","type":"contract","holder":{"name":"某某市市场监督管理局","uscc":"11100000000013338W"},"valid_from":"2020-01-01","valid_to":"2030-12-31"}')
+SEAL_ID=$(echo "$SEAL" | json "['id']")
+echo "$SEAL" | json "['seal']" | base64 -d > "$WORK/seal.der"
+echo "$SEAL" | json "['cert_pem']" > "$WORK/holder.pem"
+openssl asn1parse -inform DER -in "$WORK/seal.der" >/dev/null && ok "openssl asn1parse decodes the SESeal" || bad "openssl asn1parse decodes the SESeal"
+tlv "$WORK/seal.der" 1 "$WORK/sealinfo.der"; bits "$WORK/seal.der" 4 "$WORK/maker.sig"; octets_as_cert_pubkey "$WORK/seal.der" 2 "$WORK/maker.pub"
+openssl pkeyutl -verify -pubin -inkey "$WORK/maker.pub" -rawin -digest sm3 -in "$WORK/sealinfo.der" -sigfile "$WORK/maker.sig" -pkeyopt distid:1234567812345678 >/dev/null 2>&1 \
+  && ok "openssl verifies the maker signature over SES_SealInfo" || bad "openssl verifies the maker signature over SES_SealInfo"
+SIG=$(api "$A" "/v1/seals/$SEAL_ID/sign" -d "{\"data\":\"$MSG64\",\"property_info\":\"msg\"}" | json "['signature']")
+echo "$SIG" | base64 -d > "$WORK/sessig.der"
+openssl asn1parse -inform DER -in "$WORK/sessig.der" >/dev/null && ok "openssl asn1parse decodes the SES_Signature" || bad "openssl asn1parse decodes the SES_Signature"
+tlv "$WORK/sessig.der" 1 "$WORK/tbs.der"; bits "$WORK/sessig.der" 4 "$WORK/signer.sig"; octets_as_cert_pubkey "$WORK/sessig.der" 2 "$WORK/signer.pub"
+openssl pkeyutl -verify -pubin -inkey "$WORK/signer.pub" -rawin -digest sm3 -in "$WORK/tbs.der" -sigfile "$WORK/signer.sig" -pkeyopt distid:1234567812345678 >/dev/null 2>&1 \
+  && ok "openssl verifies the signer signature over TBS_Sign" || bad "openssl verifies the signer signature over TBS_Sign"
+"$BIN" trust export --data "$DATA" "${DBARGS[@]}" > "$WORK/roots.pem"
+curl -s -H 'Accept: application/x-pem-file' "http://127.0.0.1:$PORT/v1/trust-list" > "$WORK/trust.pem"
+openssl verify -CAfile "$WORK/roots.pem" -untrusted "$WORK/trust.pem" -vfyopt distid:1234567812345678 "$WORK/holder.pem" >/dev/null 2>&1 \
+  && ok "openssl verify accepts the SM2 holder certificate against sidian trust export" || bad "openssl verify accepts the SM2 holder certificate"
+P256=$(api "$A" /v1/seals -d '{"name":"某某公司","holder":{"name":"某某公司","uscc":"91370406L24894136J"},"alg":"p256"}')
+echo "$P256" | json "['cert_pem']" > "$WORK/holder-p256.pem"
+openssl verify -CAfile "$WORK/roots.pem" -untrusted "$WORK/trust.pem" "$WORK/holder-p256.pem" >/dev/null 2>&1 \
+  && ok "openssl verify accepts the P-256 holder certificate" || bad "openssl verify accepts the P-256 holder certificate"
+[ "$(code "$B" "/v1/seals/$SEAL_ID/sign" -d "{\"data\":\"$MSG64\"}")" = 404 ] && ok "B cannot seal with A's seal" || bad "B cannot seal with A's seal"
+VERDICT=$(curl -s -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/v1/ses/verify" -d "{\"signature\":\"$SIG\",\"data\":\"$MSG64\"}" | json "['verdict']")
+[ "$VERDICT" = VALID ] && ok "sidian verifies its SES signature: VALID" || bad "SES signature verdict $VERDICT"
+[ "$(code "$A" "/v1/seals/$SEAL_ID/revoke" -d '{"reason":"lost"}')" = 200 ] && ok "A revokes the seal" || bad "A revokes the seal"
+[ "$(code "$A" "/v1/seals/$SEAL_ID/sign" -d "{\"data\":\"$MSG64\"}")" = 409 ] && ok "a revoked seal cannot sign" || bad "a revoked seal cannot sign"
+curl -s "http://127.0.0.1:$PORT/v1/pki/crl/sm2-issuing" > "$WORK/crl.der"
+SERIAL=$(openssl x509 -in "$WORK/holder.pem" -noout -serial | cut -d= -f2)
+openssl crl -inform DER -in "$WORK/crl.der" -noout -text | tr -d ' :' | grep -qi "SerialNumber$SERIAL" \
+  && ok "the CRL lists the revoked holder certificate" || bad "the CRL lists the revoked holder certificate"
+cp tests/data/ses/v4signed.ofd "$WORK/v4signed.ofd"
+if "$BIN" verify --data "$DATA" "${DBARGS[@]}" "$WORK/v4signed.ofd" > "$WORK/ofd.json"; then bad "third-party OFD is not trusted by default"; else
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['verdict']=='UNTRUSTED' and all(s['intact'] for s in r['signatures'])" "$WORK/ofd.json" \
+    && ok "sidian verify: v4signed.ofd intact, UNTRUSTED (exit 1)" || bad "sidian verify v4signed.ofd report"; fi
+
 kill -TERM "$SERVER"
 for _ in $(seq 100); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$SERVER" 2>/dev/null; then bad "graceful shutdown on SIGTERM within 10 s"; kill -KILL "$SERVER"; else ok "graceful shutdown on SIGTERM"; fi

@@ -15,7 +15,7 @@ use crate::verify::{Format, Report, SignatureReport};
 use crate::vault::Vault;
 
 /// Largest document `POST /v1/documents/verify` accepts.
-pub const MAX_DOCUMENT: usize = 32 << 20;
+pub(super) const MAX_DOCUMENT: usize = 32 << 20;
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()

@@ -15,7 +15,7 @@ use super::ledger::{Issuance, now_ms};
 use super::{key_aad, new_key_row, random_id};
 use crate::audit::{Action, Actor, Event};
 use crate::config::Config;
-use crate::crypto::{KeyType, MasterKey, PrivateKey, PublicKey};
+use crate::crypto::{KeyType, MasterKey, PrivateKey};
 use crate::error::{Error, Result};
 use crate::pki::{self, Certificate, Name, Profile, RevocationReason, RevokedEntry, TrustStore};
 use crate::store::{AuthorityRow, CertRow, KeyRow, Store};
@@ -280,7 +280,9 @@ pub(crate) async fn revocations(store: &Store, authorities: &Authorities) -> Res
     let own: HashSet<String> = authorities.iter().map(|a| a.cert.fingerprint_sha256()).collect();
     let mut revoked = HashMap::new();
     for row in store.revoked_certs().await? {
-        let at = OffsetDateTime::from_unix_timestamp(row.revoked_at.unwrap_or(0) / 1000).map_err(|e| Error::Corrupt(e.to_string()))?;
+        // Milliseconds kept: a signature made earlier in the same second stays valid.
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(row.revoked_at.unwrap_or(0)) * 1_000_000)
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
         let reason = row.revocation_reason.as_deref().and_then(|r| r.parse::<RevocationReason>().ok());
         revoked.insert(row.fingerprint, (at, reason));
     }
@@ -315,9 +317,4 @@ pub(crate) async fn crl(store: &Store, authorities: &Authorities, ca: &str) -> R
     // cRLNumber must grow with every CRL issued: the second of issue does, across restarts too.
     let number = u64::try_from(now.unix_timestamp()).unwrap_or(0);
     Ok(pki::build_crl(&authority.cert, &authority.key, &entries, now, now + Duration::days(1), number)?)
-}
-
-/// The public part of an authority, as listed in the trust list.
-pub(crate) fn public_key_of(a: &Authority) -> PublicKey {
-    a.key.public_key()
 }

@@ -268,7 +268,10 @@ impl Vault {
                 serial_number: Some(req.holder_uscc.clone()),
                 country: Some("CN".into()),
             };
-            let cert = pki::issue(&issuing.cert, &issuing.key, &holder_key, &subject, Profile::SealHolder, &pki::random_serial()?, valid_from, valid_to)?;
+            // A seal may be dated before the CA existed (paper seals being digitised); its
+            // certificate cannot, and nothing can be signed before now anyway.
+            let cert_from = valid_from.max(issuing.cert.not_before());
+            let cert = pki::issue(&issuing.cert, &issuing.key, &holder_key, &subject, Profile::SealHolder, &pki::random_serial()?, cert_from, valid_to)?;
             let (cert_row, cert_event) = cert_row(&cert, Some(&issuing.name), "seal-holder", &key_row.id, &inner.rng, actor.clone())?;
             let region = crate::ident::uscc_region(&req.holder_uscc).unwrap_or("000000");
             let es_id = format!("{region}{}", random_digits(&inner.rng, 8)?);
@@ -282,6 +285,7 @@ impl Vault {
                 valid_start: valid_from,
                 valid_end: valid_to,
                 picture: Picture { kind: "PNG".into(), data: image.clone(), width_mm: i64::from(size_mm), height_mm: i64::from(size_mm) },
+                ext_datas: Vec::new(),
             })?;
             let maker_alg = maker.key.key_type().default_signature_algorithm();
             let maker_sig = maker.key.sign(maker_alg, &info)?;

@@ -73,12 +73,16 @@ struct Tally {
     refused: bool,
     /// A chain did not reach a trust anchor.
     untrusted: bool,
+    /// Outside a validity period at the verification time, with no signing time to anchor it
+    /// (an expired seal checked on its own): not forged, not current — undecidable.
+    stale: bool,
     revoked_at: Option<OffsetDateTime>,
 }
 
 enum Kind {
     Integrity,
     Policy,
+    Currency,
 }
 
 impl Tally {
@@ -87,6 +91,7 @@ impl Tally {
             match kind {
                 Kind::Integrity => self.broken = true,
                 Kind::Policy => self.refused = true,
+                Kind::Currency => self.stale = true,
             }
         }
         self.checks.push(check);
@@ -101,6 +106,8 @@ impl Tally {
             Verdict::Invalid
         } else if self.untrusted {
             Verdict::Untrusted
+        } else if self.stale {
+            Verdict::Indeterminate
         } else {
             Verdict::Valid
         }
@@ -197,7 +204,9 @@ impl Verifier {
         Some(cert)
     }
 
-    fn seal_checks(&self, tally: &mut Tally, seal: &Seal, at: OffsetDateTime) {
+    /// The seal's own checks; `at` is the signing time, or the verification time when
+    /// `signed` is false (a seal on its own).
+    fn seal_checks(&self, tally: &mut Tally, seal: &Seal, at: OffsetDateTime, signed: bool) {
         let maker = ses::verify_maker_signature(seal);
         tally.push(
             Kind::Integrity,
@@ -215,7 +224,7 @@ impl Verifier {
         self.chain(tally, "seal.maker_chain", seal.maker_cert(), seal.create_date(), Usage::SealMaking);
         let ok = within(at, seal.valid_start(), seal.valid_end());
         tally.push(
-            Kind::Policy,
+            if signed { Kind::Policy } else { Kind::Currency },
             Check::new(
                 "seal.validity",
                 ok,
@@ -248,7 +257,7 @@ impl Verifier {
             Err(e) => return unreadable("ses-seal", "seal.format", &e.to_string()),
         };
         tally.note("seal.format", format!("SESeal {:?}, header version {}", seal.version(), seal.header_version()));
-        self.seal_checks(&mut tally, &seal, now);
+        self.seal_checks(&mut tally, &seal, now, false);
         SignatureReport {
             kind: format!("{}-seal", kind_name(seal.version())),
             intact: !tally.broken,
@@ -348,7 +357,7 @@ impl Verifier {
                 ),
             );
         }
-        self.seal_checks(&mut tally, sig.seal(), at);
+        self.seal_checks(&mut tally, sig.seal(), at, true);
         if sig.timestamp().is_some() {
             tally.note("signature.timestamp", "present; GB/T 20520 time-stamp tokens are not evaluated, timeInfo is used");
         }
