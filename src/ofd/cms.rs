@@ -82,7 +82,9 @@ impl<'a> Der<'a> {
             if n > 4 || rest.len() < n {
                 return Err("bad length".into());
             }
-            let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
             (len, &rest[n..])
         };
         if rest.len() < len {
@@ -90,19 +92,30 @@ impl<'a> Der<'a> {
         }
         let header = input.len() - rest.len();
         self.0 = &rest[len..];
-        Ok(Tlv { tag, content: &rest[..len], raw: &input[..header + len] })
+        Ok(Tlv {
+            tag,
+            content: &rest[..len],
+            raw: &input[..header + len],
+        })
     }
 
     fn expect(&mut self, tag: u8, what: &str) -> Result<Tlv<'a>, String> {
         let t = self.next().map_err(|e| format!("{what}: {e}"))?;
         if t.tag != tag {
-            return Err(format!("{what}: expected tag {tag:#04x}, found {:#04x}", t.tag));
+            return Err(format!(
+                "{what}: expected tag {tag:#04x}, found {:#04x}",
+                t.tag
+            ));
         }
         Ok(t)
     }
 
     fn next_if(&mut self, tag: u8) -> Result<Option<Tlv<'a>>, String> {
-        if self.0.first() == Some(&tag) { self.next().map(Some) } else { Ok(None) }
+        if self.0.first() == Some(&tag) {
+            self.next().map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -179,7 +192,12 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, String> {
     while !sis.is_empty() {
         signer_infos.push(parse_signer_info(sis.expect(SEQUENCE, "SignerInfo")?)?);
     }
-    Ok(Parsed { content_type, e_content, certificates, signer_infos })
+    Ok(Parsed {
+        content_type,
+        e_content,
+        certificates,
+        signer_infos,
+    })
 }
 
 fn parse_signer_info(si: Tlv<'_>) -> Result<SignerInfo<'_>, String> {
@@ -199,11 +217,27 @@ fn parse_signer_info(si: Tlv<'_>) -> Result<SignerInfo<'_>, String> {
     let auth_attrs = si.next_if(CTX0)?;
     let sig_alg = si.expect(SEQUENCE, "digestEncryptionAlgorithm")?;
     let signature = si.expect(OCTET_STRING, "encryptedDigest")?.content;
-    Ok(SignerInfo { issuer, serial, digest_alg, auth_attrs, sig_alg, signature })
+    Ok(SignerInfo {
+        issuer,
+        serial,
+        digest_alg,
+        auth_attrs,
+        sig_alg,
+        signature,
+    })
 }
 
-/// (issuer Name DER, serial INTEGER content, SubjectPublicKeyInfo DER) of a certificate.
-fn cert_fields(cert: &[u8]) -> Result<(&[u8], &[u8], &[u8]), String> {
+/// The parts of a certificate that identify it and its key (all borrowed from its DER).
+struct CertFields<'a> {
+    /// issuer Name, whole DER element.
+    issuer: &'a [u8],
+    /// serialNumber INTEGER content.
+    serial: &'a [u8],
+    /// SubjectPublicKeyInfo, whole DER element.
+    spki: &'a [u8],
+}
+
+fn cert_fields(cert: &[u8]) -> Result<CertFields<'_>, String> {
     let c = Der(cert).expect(SEQUENCE, "Certificate")?;
     let tbs = Der(c.content).expect(SEQUENCE, "tbsCertificate")?;
     let mut tbs = Der(tbs.content);
@@ -214,13 +248,19 @@ fn cert_fields(cert: &[u8]) -> Result<(&[u8], &[u8], &[u8]), String> {
     tbs.expect(SEQUENCE, "validity")?;
     tbs.expect(SEQUENCE, "subject")?;
     let spki = tbs.expect(SEQUENCE, "subjectPublicKeyInfo")?.raw;
-    Ok((issuer, serial, spki))
+    Ok(CertFields {
+        issuer,
+        serial,
+        spki,
+    })
 }
 
 /// A bare `SEQUENCE { INTEGER r, INTEGER s }`.
 fn is_bare_signature(bytes: &[u8]) -> bool {
     let mut top = Der(bytes);
-    let Ok(seq) = top.expect(SEQUENCE, "") else { return false };
+    let Ok(seq) = top.expect(SEQUENCE, "") else {
+        return false;
+    };
     let mut inner = Der(seq.content);
     top.is_empty()
         && inner.expect(INTEGER, "").is_ok()
@@ -298,8 +338,16 @@ fn read_attrs<'a>(attrs: &Tlv<'a>) -> Result<(Option<&'a [u8]>, Option<OffsetDat
 pub fn verify_sign_cms(signed_value: &[u8], signature_xml: &[u8]) -> SignCms {
     let mut out = SignCms::default();
     if is_bare_signature(signed_value) {
-        out.checks.push(Check::new("cms.parse", false, "a bare SM2 signature SEQUENCE{r, s}, not a CMS SignedData"));
-        out.checks.push(Check::new("cms.signer_certificate", false, "no signer certificate: cannot be verified"));
+        out.checks.push(Check::new(
+            "cms.parse",
+            false,
+            "a bare SM2 signature SEQUENCE{r, s}, not a CMS SignedData",
+        ));
+        out.checks.push(Check::new(
+            "cms.signer_certificate",
+            false,
+            "no signer certificate: cannot be verified",
+        ));
         return out;
     }
     let p = match parse(signed_value) {
@@ -309,15 +357,22 @@ pub fn verify_sign_cms(signed_value: &[u8], signature_xml: &[u8]) -> SignCms {
             return out;
         }
     };
-    out.checks.push(Check::new("cms.parse", true, "ContentInfo with SignedData"));
-    let ct_ok = is_oid(&p.content_type, &SM2_SIGNED_DATA) || is_oid(&p.content_type, &PKCS7_SIGNED_DATA);
-    out.checks.push(Check::new("cms.content_type", ct_ok, format!("contentType {}", oid_of(&p.content_type))));
+    out.checks
+        .push(Check::new("cms.parse", true, "ContentInfo with SignedData"));
+    let ct_ok =
+        is_oid(&p.content_type, &SM2_SIGNED_DATA) || is_oid(&p.content_type, &PKCS7_SIGNED_DATA);
+    out.checks.push(Check::new(
+        "cms.content_type",
+        ct_ok,
+        format!("contentType {}", oid_of(&p.content_type)),
+    ));
 
     let si = match p.signer_infos.as_slice() {
         [si] => si,
         other => {
             let detail = format!("{} signerInfos; exactly one is supported", other.len());
-            out.checks.push(Check::new("cms.signer_infos", false, detail));
+            out.checks
+                .push(Check::new("cms.signer_infos", false, detail));
             return out;
         }
     };
@@ -326,39 +381,48 @@ pub fn verify_sign_cms(signed_value: &[u8], signature_xml: &[u8]) -> SignCms {
     let mut spki = None;
     let mut cert_detail = String::new();
     for cert in &p.certificates {
-        if let (Ok((issuer, serial, key)), Some(want_issuer), Some(want_serial)) =
+        if let (Ok(f), Some(want_issuer), Some(want_serial)) =
             (cert_fields(cert), si.issuer, si.serial)
+            && f.issuer == want_issuer
+            && strip_zeros(f.serial) == strip_zeros(want_serial)
         {
-            if issuer == want_issuer && strip_zeros(serial) == strip_zeros(want_serial) {
-                out.signer_cert = Some(cert.to_vec());
-                spki = Some(key);
-                cert_detail = "matched by issuerAndSerialNumber".into();
-                break;
-            }
+            out.signer_cert = Some(cert.to_vec());
+            spki = Some(f.spki);
+            cert_detail = "matched by issuerAndSerialNumber".into();
+            break;
         }
     }
     if spki.is_none() {
         if let [only] = p.certificates.as_slice() {
             match cert_fields(only) {
-                Ok((_, _, key)) => {
+                Ok(f) => {
                     out.signer_cert = Some(only.to_vec());
-                    spki = Some(key);
-                    cert_detail = "the only certificate (signer identifier does not name it)".into();
+                    spki = Some(f.spki);
+                    cert_detail =
+                        "the only certificate (signer identifier does not name it)".into();
                 }
                 Err(e) => cert_detail = format!("certificate unreadable: {e}"),
             }
         } else if p.certificates.is_empty() {
             cert_detail = "no signer certificate: cannot be verified".into();
         } else {
-            cert_detail = format!("none of {} certificates matches the signer identifier", p.certificates.len());
+            cert_detail = format!(
+                "none of {} certificates matches the signer identifier",
+                p.certificates.len()
+            );
         }
     }
-    out.checks.push(Check::new("cms.signer_certificate", spki.is_some(), cert_detail));
+    out.checks.push(Check::new(
+        "cms.signer_certificate",
+        spki.is_some(),
+        cert_detail,
+    ));
 
     let digest_oid = alg_oid(&si.digest_alg, "digestAlgorithm");
     let digest_ok = digest_oid.as_ref().is_ok_and(|o| is_oid(o, &SM3));
     let detail = digest_oid.map_or_else(|e| e, |o| format!("digestAlgorithm {}", oid_of(&o)));
-    out.checks.push(Check::new("cms.digest_algorithm", digest_ok, detail));
+    out.checks
+        .push(Check::new("cms.digest_algorithm", digest_ok, detail));
 
     // The three accepted readings of "the content" (module doc).
     let xml_hash = sm3(signature_xml);
@@ -371,7 +435,11 @@ pub fn verify_sign_cms(signed_value: &[u8], signature_xml: &[u8]) -> SignCms {
     let contents: Vec<(&str, &[u8])> = match p.e_content {
         Some(ec) => match candidates.iter().find(|(_, c)| *c == ec) {
             Some(&(label, c)) => {
-                out.checks.push(Check::new("cms.content", true, format!("eContent is {label}")));
+                out.checks.push(Check::new(
+                    "cms.content",
+                    true,
+                    format!("eContent is {label}"),
+                ));
                 vec![(label, c)]
             }
             None => {
@@ -397,7 +465,8 @@ pub fn verify_sign_cms(signed_value: &[u8], signature_xml: &[u8]) -> SignCms {
                             None => (false, "messageDigest does not match the content".to_owned()),
                         },
                     };
-                    out.checks.push(Check::new("cms.message_digest", ok, detail));
+                    out.checks
+                        .push(Check::new("cms.message_digest", ok, detail));
                 }
                 Err(e) => out.checks.push(Check::new("cms.message_digest", false, e)),
             }
@@ -421,17 +490,26 @@ pub fn verify_sign_cms(signed_value: &[u8], signature_xml: &[u8]) -> SignCms {
     let sig_alg_ok = sig_oid
         .as_ref()
         .is_ok_and(|o| is_oid(o, &SM2_1) || is_oid(o, &SM2_SM3) || is_oid(o, &SM2_CURVE));
-    let detail = sig_oid.map_or_else(|e| e, |o| format!("digestEncryptionAlgorithm {}", oid_of(&o)));
-    out.checks.push(Check::new("cms.signature_algorithm", sig_alg_ok, detail));
+    let detail = sig_oid.map_or_else(
+        |e| e,
+        |o| format!("digestEncryptionAlgorithm {}", oid_of(&o)),
+    );
+    out.checks
+        .push(Check::new("cms.signature_algorithm", sig_alg_ok, detail));
 
     let Some(spki) = spki else {
-        out.checks.push(Check::new("cms.signature", false, "no signer public key"));
+        out.checks
+            .push(Check::new("cms.signature", false, "no signer public key"));
         return out;
     };
     let key = match PublicKey::from_spki_der(spki) {
         Ok(k) => k,
         Err(e) => {
-            out.checks.push(Check::new("cms.signature", false, format!("signer key unusable: {e}")));
+            out.checks.push(Check::new(
+                "cms.signature",
+                false,
+                format!("signer key unusable: {e}"),
+            ));
             return out;
         }
     };
@@ -442,11 +520,20 @@ pub fn verify_sign_cms(signed_value: &[u8], signature_xml: &[u8]) -> SignCms {
     };
     let verifies = |m: &[u8]| key.verify(SignatureAlgorithm::Sm2Sm3, m, &sig).is_ok();
     let (ok, detail) = match &signed_message {
-        Some(m) if verifies(m) => (true, "SM2 signature over the authenticated attributes verifies".to_owned()),
-        Some(_) => (false, "SM2 signature over the authenticated attributes does not verify".to_owned()),
+        Some(m) if verifies(m) => (
+            true,
+            "SM2 signature over the authenticated attributes verifies".to_owned(),
+        ),
+        Some(_) => (
+            false,
+            "SM2 signature over the authenticated attributes does not verify".to_owned(),
+        ),
         None => match content_for_sig.iter().find(|(_, c)| verifies(c)) {
             Some((label, _)) => (true, format!("SM2 signature over {label} verifies")),
-            None => (false, "SM2 signature over the content does not verify".to_owned()),
+            None => (
+                false,
+                "SM2 signature over the content does not verify".to_owned(),
+            ),
         },
     };
     out.checks.push(Check::new("cms.signature", ok, detail));

@@ -137,8 +137,10 @@ pub enum OfdError {
 /// Whether `bytes` look like an OFD: zip magic and an `OFD.xml` entry in the central directory.
 pub fn is_ofd(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
-        && zip::ZipArchive::new(std::io::Cursor::new(bytes))
-            .is_ok_and(|z| z.file_names().any(|n| n.is_ok_and(|n| n == "OFD.xml" || n == "/OFD.xml")))
+        && zip::ZipArchive::new(std::io::Cursor::new(bytes)).is_ok_and(|z| {
+            z.file_names()
+                .any(|n| n.is_ok_and(|n| n == "OFD.xml" || n == "/OFD.xml"))
+        })
 }
 
 #[cfg(test)]

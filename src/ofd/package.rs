@@ -50,7 +50,9 @@ struct State {
 
 impl std::fmt::Debug for Package {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Package").field("names", &self.names).finish_non_exhaustive()
+        f.debug_struct("Package")
+            .field("names", &self.names)
+            .finish_non_exhaustive()
     }
 }
 
@@ -106,7 +108,10 @@ impl Package {
             other => zip_err(other),
         })?;
         if archive.len() > limits.max_entries {
-            return Err(OfdError::TooManyEntries { count: archive.len(), limit: limits.max_entries });
+            return Err(OfdError::TooManyEntries {
+                count: archive.len(),
+                limit: limits.max_entries,
+            });
         }
         let mut index = HashMap::new();
         let mut declared_total: u64 = 0;
@@ -120,16 +125,31 @@ impl Package {
             let declared = e.size();
             let compressed = e.compressed_size();
             if declared > limits.max_entry_size {
-                return Err(OfdError::TooLarge { path: name, size: declared, limit: limits.max_entry_size });
+                return Err(OfdError::TooLarge {
+                    path: name,
+                    size: declared,
+                    limit: limits.max_entry_size,
+                });
             }
             declared_total = declared_total.saturating_add(declared);
             if declared_total > limits.max_total {
-                return Err(OfdError::TooLarge { path: name, size: declared_total, limit: limits.max_total });
+                return Err(OfdError::TooLarge {
+                    path: name,
+                    size: declared_total,
+                    limit: limits.max_total,
+                });
             }
             if declared > RATIO_FLOOR && declared / compressed.max(1) > limits.max_ratio {
-                return Err(OfdError::ZipBomb { path: name, ratio: declared / compressed.max(1) });
+                return Err(OfdError::ZipBomb {
+                    path: name,
+                    ratio: declared / compressed.max(1),
+                });
             }
-            let entry = Entry { index: i, declared, compressed };
+            let entry = Entry {
+                index: i,
+                declared,
+                compressed,
+            };
             if index.insert(name.clone(), entry).is_some() {
                 return Err(OfdError::DuplicateEntry(name));
             }
@@ -140,7 +160,11 @@ impl Package {
             limits: limits.clone(),
             index,
             names,
-            state: Mutex::new(State { archive, total: 0, cache: HashMap::new() }),
+            state: Mutex::new(State {
+                archive,
+                total: 0,
+                cache: HashMap::new(),
+            }),
         })
     }
 
@@ -158,7 +182,10 @@ impl Package {
     /// `..` may not leave the root, case-sensitive), bounded by the [`Limits`].
     pub fn read(&self, path: &str) -> Result<Vec<u8>, OfdError> {
         let name = normalize_path(path)?;
-        let entry = *self.index.get(&name).ok_or_else(|| OfdError::Missing(name.clone()))?;
+        let entry = *self
+            .index
+            .get(&name)
+            .ok_or_else(|| OfdError::Missing(name.clone()))?;
         // A poisoned lock only means another reader panicked; the archive is still usable.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(data) = state.cache.get(&entry.index) {
@@ -174,7 +201,10 @@ impl Package {
             match file.compression() {
                 CompressionMethod::Stored | CompressionMethod::Deflated => {}
                 other => {
-                    return Err(OfdError::UnsupportedCompression { path: name, method: format!("{other:?}") });
+                    return Err(OfdError::UnsupportedCompression {
+                        path: name,
+                        method: format!("{other:?}"),
+                    });
                 }
             }
             self.read_bounded(file, &name, entry, limit, budget)?
@@ -207,16 +237,31 @@ impl Package {
             out.extend_from_slice(&buf[..n]);
             let got = out.len() as u64;
             if got > self.limits.max_entry_size {
-                return Err(OfdError::TooLarge { path: name.to_owned(), size: got, limit: self.limits.max_entry_size });
+                return Err(OfdError::TooLarge {
+                    path: name.to_owned(),
+                    size: got,
+                    limit: self.limits.max_entry_size,
+                });
             }
             if got > budget {
-                return Err(OfdError::TooLarge { path: name.to_owned(), size: got, limit: self.limits.max_total });
+                return Err(OfdError::TooLarge {
+                    path: name.to_owned(),
+                    size: got,
+                    limit: self.limits.max_total,
+                });
             }
             if got > entry.declared {
-                return Err(OfdError::SizeMismatch { path: name.to_owned(), declared: entry.declared, actual: got });
+                return Err(OfdError::SizeMismatch {
+                    path: name.to_owned(),
+                    declared: entry.declared,
+                    actual: got,
+                });
             }
             if got > RATIO_FLOOR && got / entry.compressed.max(1) > self.limits.max_ratio {
-                return Err(OfdError::ZipBomb { path: name.to_owned(), ratio: got / entry.compressed.max(1) });
+                return Err(OfdError::ZipBomb {
+                    path: name.to_owned(),
+                    ratio: got / entry.compressed.max(1),
+                });
             }
         }
         if out.len() as u64 != entry.declared {
@@ -231,20 +276,46 @@ impl Package {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn normalisation() {
-        assert_eq!(normalize_path("/Doc_0/Document.xml").unwrap(), "Doc_0/Document.xml");
-        assert_eq!(normalize_path("Doc_0\\Signs\\.\\x.xml").unwrap(), "Doc_0/Signs/x.xml");
+        assert_eq!(
+            normalize_path("/Doc_0/Document.xml").unwrap(),
+            "Doc_0/Document.xml"
+        );
+        assert_eq!(
+            normalize_path("Doc_0\\Signs\\.\\x.xml").unwrap(),
+            "Doc_0/Signs/x.xml"
+        );
         assert_eq!(normalize_path("/a/b/../c").unwrap(), "a/c");
-        assert!(matches!(normalize_path("/../etc/passwd"), Err(OfdError::PathEscape(_))));
-        assert!(matches!(normalize_path("a/../../b"), Err(OfdError::PathEscape(_))));
+        assert!(matches!(
+            normalize_path("/../etc/passwd"),
+            Err(OfdError::PathEscape(_))
+        ));
+        assert!(matches!(
+            normalize_path("a/../../b"),
+            Err(OfdError::PathEscape(_))
+        ));
         assert!(normalize_path("/").is_err());
-        assert_eq!(resolve_path("/Doc_0/Signs/Sign_0/Signature.xml", "SignedValue.dat").unwrap(), "Doc_0/Signs/Sign_0/SignedValue.dat");
-        assert_eq!(resolve_path("OFD.xml", "Doc_0/Signs/Signatures.xml").unwrap(), "Doc_0/Signs/Signatures.xml");
-        assert_eq!(resolve_path("Doc_0/Signs/Signatures.xml", "/Doc_0/Signs/Sign_0/Signature.xml").unwrap(), "Doc_0/Signs/Sign_0/Signature.xml");
+        assert_eq!(
+            resolve_path("/Doc_0/Signs/Sign_0/Signature.xml", "SignedValue.dat").unwrap(),
+            "Doc_0/Signs/Sign_0/SignedValue.dat"
+        );
+        assert_eq!(
+            resolve_path("OFD.xml", "Doc_0/Signs/Signatures.xml").unwrap(),
+            "Doc_0/Signs/Signatures.xml"
+        );
+        assert_eq!(
+            resolve_path(
+                "Doc_0/Signs/Signatures.xml",
+                "/Doc_0/Signs/Sign_0/Signature.xml"
+            )
+            .unwrap(),
+            "Doc_0/Signs/Sign_0/Signature.xml"
+        );
         assert!(resolve_path("Doc_0/Signs/Signatures.xml", "../../../x").is_err());
     }
 }

@@ -108,7 +108,10 @@ pub fn read_signatures(bytes: &[u8], limits: &Limits) -> Result<OfdSignatures, O
     let ofd_xml = pkg.read("OFD.xml")?;
     let root = xml::parse(&ofd_xml, "OFD.xml", limits.max_xml_depth)?;
     if root.name != "OFD" {
-        return Err(OfdError::NotOfd(format!("root element of OFD.xml is <{}>", root.name)));
+        return Err(OfdError::NotOfd(format!(
+            "root element of OFD.xml is <{}>",
+            root.name
+        )));
     }
     let mut out = OfdSignatures::default();
 
@@ -126,10 +129,14 @@ pub fn read_signatures(bytes: &[u8], limits: &Limits) -> Result<OfdSignatures, O
 
     let mut listed: Vec<Listed> = Vec::new();
     for list in &lists {
-        let root = match pkg.read(list).and_then(|b| xml::parse(&b, list, limits.max_xml_depth)) {
+        let root = match pkg
+            .read(list)
+            .and_then(|b| xml::parse(&b, list, limits.max_xml_depth))
+        {
             Ok(r) => r,
             Err(e) => {
-                out.problems.push(format!("signature list /{list} unreadable: {e}"));
+                out.problems
+                    .push(format!("signature list /{list} unreadable: {e}"));
                 continue;
             }
         };
@@ -141,22 +148,29 @@ pub fn read_signatures(bytes: &[u8], limits: &Limits) -> Result<OfdSignatures, O
                 Some(other) => Err(other.to_owned()),
             };
             let Some(loc) = sig.attr("BaseLoc") else {
-                out.problems.push(format!("/{list}: Signature ID={id:?} has no BaseLoc"));
+                out.problems
+                    .push(format!("/{list}: Signature ID={id:?} has no BaseLoc"));
                 continue;
             };
             // Same lookup as references: relative, then root-relative if only that exists.
             let path = match locate(&pkg, list, loc) {
                 Ok(p) => Ok(p),
-                Err(e) if e.starts_with("missing") => resolve_path(list, loc).map_err(|e| e.to_string()),
+                Err(e) if e.starts_with("missing") => {
+                    resolve_path(list, loc).map_err(|e| e.to_string())
+                }
                 Err(e) => Err(e),
             };
             match path {
                 // One Signature.xml listed twice would be counted as two signatures.
                 Ok(path) if listed.iter().any(|l| l.path == path) => {
-                    out.problems.push(format!("/{list}: Signature ID={id:?} repeats BaseLoc /{path}"));
+                    out.problems.push(format!(
+                        "/{list}: Signature ID={id:?} repeats BaseLoc /{path}"
+                    ));
                 }
                 Ok(path) => listed.push(Listed { id, kind, path }),
-                Err(e) => out.problems.push(format!("/{list}: Signature ID={id:?}: {e}")),
+                Err(e) => out
+                    .problems
+                    .push(format!("/{list}: Signature ID={id:?}: {e}")),
             }
         }
     }
@@ -189,9 +203,16 @@ pub fn read_signatures(bytes: &[u8], limits: &Limits) -> Result<OfdSignatures, O
         let detail = if sig.unreferenced.is_empty() {
             "every package file outside the signatures is referenced".to_owned()
         } else {
-            format!("not protected by this signature: {}", sig.unreferenced.join(", "))
+            format!(
+                "not protected by this signature: {}",
+                sig.unreferenced.join(", ")
+            )
         };
-        sig.checks.push(Check::new("references.coverage", sig.unreferenced.is_empty(), detail));
+        sig.checks.push(Check::new(
+            "references.coverage",
+            sig.unreferenced.is_empty(),
+            detail,
+        ));
         out.signatures.push(sig);
     }
     Ok(out)
@@ -226,13 +247,21 @@ fn locate(pkg: &Package, base: &str, reference: &str) -> Result<String, String> 
     let primary = resolve_path(base, reference).map_err(|e| e.to_string())?;
     let reference = reference.trim();
     if reference.starts_with(['/', '\\']) {
-        return if pkg.contains(&primary) { Ok(primary) } else { Err(format!("missing file /{primary}")) };
+        return if pkg.contains(&primary) {
+            Ok(primary)
+        } else {
+            Err(format!("missing file /{primary}"))
+        };
     }
-    let from_root = resolve_path("", reference).ok().filter(|p| *p != primary && pkg.contains(p));
+    let from_root = resolve_path("", reference)
+        .ok()
+        .filter(|p| *p != primary && pkg.contains(p));
     match (pkg.contains(&primary), from_root) {
         (true, None) => Ok(primary),
         (false, Some(root)) => Ok(root),
-        (true, Some(root)) => Err(format!("ambiguous path {reference:?}: both /{primary} and /{root} exist")),
+        (true, Some(root)) => Err(format!(
+            "ambiguous path {reference:?}: both /{primary} and /{root} exist"
+        )),
         (false, None) => Err(format!("missing file /{primary}")),
     }
 }
@@ -240,10 +269,16 @@ fn locate(pkg: &Package, base: &str, reference: &str) -> Result<String, String> 
 /// Paths (normalised) of the files a Signature.xml names as its own: SignedValue and Seal.
 fn own_files(el: &Element, base: &str, pkg: &Package) -> Vec<String> {
     let mut v = Vec::new();
-    if let Some(p) = el.child_text("SignedValue").and_then(|t| locate(pkg, base, &t).ok()) {
+    if let Some(p) = el
+        .child_text("SignedValue")
+        .and_then(|t| locate(pkg, base, &t).ok())
+    {
         v.push(p);
     }
-    let seal = el.child("SignedInfo").and_then(|si| si.child("Seal")).and_then(|s| s.child_text("BaseLoc"));
+    let seal = el
+        .child("SignedInfo")
+        .and_then(|si| si.child("Seal"))
+        .and_then(|s| s.child_text("BaseLoc"));
     if let Some(p) = seal.and_then(|t| locate(pkg, base, &t).ok()) {
         v.push(p);
     }
@@ -281,12 +316,20 @@ fn read_one(
         checks: Vec::new(),
     };
     if let Err(t) = &listed.kind {
-        sig.checks.push(Check::new("signature.type", false, format!("unknown signature Type {t:?}")));
+        sig.checks.push(Check::new(
+            "signature.type",
+            false,
+            format!("unknown signature Type {t:?}"),
+        ));
     }
     match pkg.read(&listed.path) {
         Ok(b) => sig.signature_xml = b,
         Err(e) => {
-            sig.checks.push(Check::new("signature.xml", false, format!("cannot read {base}: {e}")));
+            sig.checks.push(Check::new(
+                "signature.xml",
+                false,
+                format!("cannot read {base}: {e}"),
+            ));
             return (sig, None);
         }
     }
@@ -298,7 +341,8 @@ fn read_one(
             return (sig, None);
         }
         Err(e) => {
-            sig.checks.push(Check::new("signature.xml", false, e.to_string()));
+            sig.checks
+                .push(Check::new("signature.xml", false, e.to_string()));
             return (sig, None);
         }
     };
@@ -307,30 +351,48 @@ fn read_one(
     if let Some(info) = info {
         sig.signature_method = info.child_text("SignatureMethod");
         sig.signature_date_time = info.child_text("SignatureDateTime");
-        sig.provider = info.child("Provider").and_then(|p| p.attr("ProviderName")).map(str::to_owned);
+        sig.provider = info
+            .child("Provider")
+            .and_then(|p| p.attr("ProviderName"))
+            .map(str::to_owned);
     } else {
-        sig.checks.push(Check::new("signature.xml", false, "no <SignedInfo>"));
+        sig.checks
+            .push(Check::new("signature.xml", false, "no <SignedInfo>"));
     }
 
     match el.child_text("SignedValue") {
-        None => sig.checks.push(Check::new("signed_value", false, "no <SignedValue>")),
-        Some(loc) => match locate(pkg, &base, &loc).and_then(|p| pkg.read(&p).map_err(|e| e.to_string())) {
-            Ok(b) => sig.signed_value = b,
-            Err(e) => sig.checks.push(Check::new("signed_value", false, e)),
-        },
+        None => sig
+            .checks
+            .push(Check::new("signed_value", false, "no <SignedValue>")),
+        Some(loc) => {
+            match locate(pkg, &base, &loc).and_then(|p| pkg.read(&p).map_err(|e| e.to_string())) {
+                Ok(b) => sig.signed_value = b,
+                Err(e) => sig.checks.push(Check::new("signed_value", false, e)),
+            }
+        }
     }
 
     if let Some(seal) = info.and_then(|i| i.child("Seal")) {
         match seal.child_text("BaseLoc") {
-            None => sig.checks.push(Check::new("seal.esl", false, "<Seal> without <BaseLoc>")),
-            Some(loc) => match locate(pkg, &base, &loc).and_then(|p| pkg.read(&p).map_err(|e| e.to_string())) {
+            None => sig
+                .checks
+                .push(Check::new("seal.esl", false, "<Seal> without <BaseLoc>")),
+            Some(loc) => match locate(pkg, &base, &loc)
+                .and_then(|p| pkg.read(&p).map_err(|e| e.to_string()))
+            {
                 Ok(b) => sig.seal_esl = Some(b),
                 Err(e) => sig.checks.push(Check::new("seal.esl", false, e)),
             },
         }
     }
 
-    check_references(pkg, &base, info.and_then(|i| i.child("References")), hashes, &mut sig.checks);
+    check_references(
+        pkg,
+        &base,
+        info.and_then(|i| i.child("References")),
+        hashes,
+        &mut sig.checks,
+    );
     (sig, Some(el))
 }
 
@@ -342,7 +404,11 @@ fn check_references(
     checks: &mut Vec<Check>,
 ) {
     let Some(refs) = refs else {
-        checks.push(Check::new("references.check_method", false, "no <References>: nothing is protected"));
+        checks.push(Check::new(
+            "references.check_method",
+            false,
+            "no <References>: nothing is protected",
+        ));
         return;
     };
     let method = refs.attr("CheckMethod").map(str::trim);
@@ -352,7 +418,11 @@ fn check_references(
         (None, None) => "no CheckMethod attribute".to_owned(),
         (Some(m), None) => format!("unsupported CheckMethod {m:?}"),
     };
-    checks.push(Check::new("references.check_method", alg.is_some(), detail.clone()));
+    checks.push(Check::new(
+        "references.check_method",
+        alg.is_some(),
+        detail.clone(),
+    ));
     let mut count = 0usize;
     for r in refs.children_named("Reference") {
         count += 1;
@@ -363,7 +433,8 @@ fn check_references(
         let (name, path) = match locate(pkg, base, file_ref) {
             Ok(p) => (format!("reference:/{p}"), Ok(p)),
             Err(e) => {
-                let shown = resolve_path(base, file_ref).map_or_else(|_| file_ref.to_owned(), |p| format!("/{p}"));
+                let shown = resolve_path(base, file_ref)
+                    .map_or_else(|_| file_ref.to_owned(), |p| format!("/{p}"));
                 (format!("reference:{shown}"), Err(e))
             }
         };
@@ -378,7 +449,9 @@ fn check_references(
             checks.push(Check::new(name, false, detail.clone()));
             continue;
         };
-        let expected = r.child("CheckValue").map(|c| c.text.split_whitespace().collect::<String>());
+        let expected = r
+            .child("CheckValue")
+            .map(|c| c.text.split_whitespace().collect::<String>());
         let expected = match expected.as_deref().map(|t| B64.decode(t)) {
             None => {
                 checks.push(Check::new(name, false, "no <CheckValue>"));
@@ -407,6 +480,10 @@ fn check_references(
         }
     }
     if count == 0 {
-        checks.push(Check::new("references", false, "<References> is empty: nothing is protected"));
+        checks.push(Check::new(
+            "references",
+            false,
+            "<References> is empty: nothing is protected",
+        ));
     }
 }

@@ -44,9 +44,15 @@ pub(crate) fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// copied unchanged, order kept). Panics if `name` is not an entry.
 pub(crate) fn rewrite_zip(bytes: &[u8], name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut entries = unzip(bytes);
-    let entry = entries.iter_mut().find(|(n, _)| n == name).expect("entry to rewrite");
+    let entry = entries
+        .iter_mut()
+        .find(|(n, _)| n == name)
+        .expect("entry to rewrite");
     edit(&mut entry.1);
-    let refs: Vec<(&str, &[u8])> = entries.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = entries
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
     build_zip(&refs)
 }
 
@@ -59,7 +65,10 @@ pub(crate) fn with_entries(bytes: &[u8], extra: &[(&str, &[u8])]) -> Vec<u8> {
             None => entries.push(((*name).to_owned(), data.to_vec())),
         }
     }
-    let refs: Vec<(&str, &[u8])> = entries.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = entries
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
     build_zip(&refs)
 }
 
@@ -67,7 +76,9 @@ pub(crate) fn with_entries(bytes: &[u8], extra: &[(&str, &[u8])]) -> Vec<u8> {
 /// (bounded memory).
 pub(crate) fn zeros_zip(name: &str, size: u64, level: i64) -> Vec<u8> {
     let mut w = ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = options().compression_level(Some(level)).large_file(size >= u64::from(u32::MAX));
+    let opts = options()
+        .compression_level(Some(level))
+        .large_file(size >= u64::from(u32::MAX));
     w.start_file(name, opts).unwrap();
     let chunk = vec![0u8; 1 << 20];
     let mut left = size;
@@ -84,8 +95,12 @@ pub(crate) fn patch_declared_size(zip: &mut [u8], size: u32) {
     let mut i = 0;
     while i + 4 <= zip.len() {
         match &zip[i..i + 4] {
-            b"PK\x03\x04" if i + 26 <= zip.len() => zip[i + 22..i + 26].copy_from_slice(&size.to_le_bytes()),
-            b"PK\x01\x02" if i + 28 <= zip.len() => zip[i + 24..i + 28].copy_from_slice(&size.to_le_bytes()),
+            b"PK\x03\x04" if i + 26 <= zip.len() => {
+                zip[i + 22..i + 26].copy_from_slice(&size.to_le_bytes())
+            }
+            b"PK\x01\x02" if i + 28 <= zip.len() => {
+                zip[i + 24..i + 28].copy_from_slice(&size.to_le_bytes())
+            }
             _ => {}
         }
         i += 1;

@@ -27,7 +27,10 @@ pub(crate) struct Element {
 impl Element {
     /// The value of the attribute with this local name.
     pub(crate) fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first child element with this local name.
@@ -36,13 +39,18 @@ impl Element {
     }
 
     /// Every child element with this local name.
-    pub(crate) fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    pub(crate) fn children_named<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Element> + 'a {
         self.children.iter().filter(move |c| c.name == name)
     }
 
     /// The trimmed text of the first child with this local name, if non-empty.
     pub(crate) fn child_text(&self, name: &str) -> Option<String> {
-        self.child(name).map(|c| c.text.trim().to_owned()).filter(|t| !t.is_empty())
+        self.child(name)
+            .map(|c| c.text.trim().to_owned())
+            .filter(|t| !t.is_empty())
     }
 }
 
@@ -52,7 +60,10 @@ fn local(qname: &str) -> &str {
 
 /// Parse `bytes` (UTF-8, optional BOM) into its root element; `file` names it in errors.
 pub(crate) fn parse(bytes: &[u8], file: &str, max_depth: usize) -> Result<Element, OfdError> {
-    let err = |msg: String| OfdError::Xml { file: file.to_owned(), msg };
+    let err = |msg: String| OfdError::Xml {
+        file: file.to_owned(),
+        msg,
+    };
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| err(format!("not UTF-8: {e}")))?;
     let mut reader = quick_xml::Reader::from_str(text);
@@ -70,7 +81,10 @@ pub(crate) fn parse(bytes: &[u8], file: &str, max_depth: usize) -> Result<Elemen
                 if stack.len() >= max_depth {
                     return Err(err(format!("nesting deeper than {max_depth}")));
                 }
-                let mut el = Element { name: local(start.name().as_ref()).to_owned(), ..Element::default() };
+                let mut el = Element {
+                    name: local(start.name().as_ref()).to_owned(),
+                    ..Element::default()
+                };
                 for attr in start.attributes() {
                     let attr = attr.map_err(|e| err(format!("attribute: {e}")))?;
                     let key: &str = attr.key.as_ref();
@@ -90,7 +104,9 @@ pub(crate) fn parse(bytes: &[u8], file: &str, max_depth: usize) -> Result<Elemen
             }
             Event::End(_) => {
                 // quick-xml checks that end names match start names.
-                let el = stack.pop().ok_or_else(|| err("unbalanced end tag".into()))?;
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| err("unbalanced end tag".into()))?;
                 close(el, &mut stack, &mut root);
             }
             Event::Text(t) => {
@@ -137,7 +153,7 @@ pub(crate) fn parse(bytes: &[u8], file: &str, max_depth: usize) -> Result<Elemen
     root.ok_or_else(|| err("no root element".into()))
 }
 
-fn close(el: Element, stack: &mut Vec<Element>, root: &mut Option<Element>) {
+fn close(el: Element, stack: &mut [Element], root: &mut Option<Element>) {
     match stack.last_mut() {
         Some(parent) => parent.children.push(el),
         None => *root = Some(el),
@@ -145,6 +161,7 @@ fn close(el: Element, stack: &mut Vec<Element>, root: &mut Option<Element>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -161,7 +178,10 @@ mod tests {
     #[test]
     fn hostile_xml_refused() {
         let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
-        assert!(matches!(parse(deep.as_bytes(), "d.xml", 64), Err(OfdError::Xml { .. })));
+        assert!(matches!(
+            parse(deep.as_bytes(), "d.xml", 64),
+            Err(OfdError::Xml { .. })
+        ));
         let lol = br#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><lolz>&lol2;</lolz>"#;
         assert!(parse(lol, "l.xml", 64).is_err());
         let xxe = br#"<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><foo>&xxe;</foo>"#;

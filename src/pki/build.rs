@@ -94,7 +94,9 @@ pub(crate) fn sign_structure(
 /// 126 random bits.
 pub fn random_serial() -> Result<[u8; 16], PkiError> {
     let mut serial = [0u8; 16];
-    SystemRandom::new().fill(&mut serial).map_err(|_| PkiError::Random)?;
+    SystemRandom::new()
+        .fill(&mut serial)
+        .map_err(|_| PkiError::Random)?;
     serial[0] = (serial[0] & 0x7F) | 0x40;
     Ok(serial)
 }
@@ -133,14 +135,26 @@ fn profile_extensions(
     let mut exts = vec![
         extension(OID_BASIC_CONSTRAINTS, true, &bc),
         extension(OID_KEY_USAGE, true, &der::named_bits(bits)),
-        extension(OID_SKI, false, &der::tlv(der::OCTET_STRING, &key_id(subject_key)?)),
+        extension(
+            OID_SKI,
+            false,
+            &der::tlv(der::OCTET_STRING, &key_id(subject_key)?),
+        ),
     ];
     if let Some(aki) = authority_key_id {
-        exts.push(extension(OID_AKI, false, &der::seq(&[&der::tlv(0x80, aki)])));
+        exts.push(extension(
+            OID_AKI,
+            false,
+            &der::seq(&[&der::tlv(0x80, aki)]),
+        ));
     }
     if profile == Profile::TimeStamping {
         // RFC 3161 §2.3: exactly id-kp-timeStamping, marked critical.
-        exts.push(extension(OID_EKU, true, &der::seq(&[&der::oid(OID_KP_TIME_STAMPING)])));
+        exts.push(extension(
+            OID_EKU,
+            true,
+            &der::seq(&[&der::oid(OID_KP_TIME_STAMPING)]),
+        ));
     }
     exts.push(extra.to_vec());
     Ok(der::tlv(0xA3, &der::seq(&[&exts.concat()])))
@@ -161,15 +175,21 @@ fn build(
 ) -> Result<Certificate, PkiError> {
     let magnitude = super::cert::strip_zeros(serial);
     if magnitude.iter().all(|b| *b == 0) {
-        return Err(PkiError::InvalidSerial("serial number must be positive".into()));
+        return Err(PkiError::InvalidSerial(
+            "serial number must be positive".into(),
+        ));
     }
     let serial_der = der::uint(magnitude);
     // INTEGER tag and length take 2 bytes here; RFC 5280 allows 20 content octets.
     if serial_der.len() > 22 {
-        return Err(PkiError::InvalidSerial("serial number longer than 20 octets".into()));
+        return Err(PkiError::InvalidSerial(
+            "serial number longer than 20 octets".into(),
+        ));
     }
     if not_after <= not_before {
-        return Err(PkiError::InvalidValidity("not_after must be after not_before".into()));
+        return Err(PkiError::InvalidValidity(
+            "not_after must be after not_before".into(),
+        ));
     }
     let (alg, alg_id) = algorithm_identifier(issuer_key.key_type());
     let validity = der::seq(&[&der::time(not_before)?, &der::time(not_after)?]);
@@ -230,9 +250,13 @@ pub fn issue(
     not_after: OffsetDateTime,
 ) -> Result<Certificate, PkiError> {
     if profile == Profile::Root {
-        return Err(PkiError::InvalidProfile("a root is made with self_signed".into()));
+        return Err(PkiError::InvalidProfile(
+            "a root is made with self_signed".into(),
+        ));
     }
     check_issuer(issuer, issuer_key)?;
+    // Certificates store whole seconds; compare what will actually be encoded.
+    let (not_before, not_after) = (whole_seconds(not_before), whole_seconds(not_after));
     if not_before < issuer.not_before() || not_after > issuer.not_after() {
         return Err(PkiError::InvalidValidity(format!(
             "validity must lie within the issuer's ({} to {})",
@@ -252,6 +276,10 @@ pub fn issue(
         not_after,
         &[],
     )
+}
+
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t - time::Duration::nanoseconds(i64::from(t.nanosecond()))
 }
 
 /// The issuer key must match the certificate and the certificate must be a signing CA.
@@ -279,8 +307,19 @@ pub(crate) fn test_issue_unchecked(
     let name = subject.to_der().expect("name");
     let serial = random_serial().expect("serial");
     let aki = issuer.key_id_bytes();
-    build(issuer.subject_der(), issuer_key, &name, subject_key, profile, Some(&aki), &serial, not_before, not_after, &[])
-        .expect("build")
+    build(
+        issuer.subject_der(),
+        issuer_key,
+        &name,
+        subject_key,
+        profile,
+        Some(&aki),
+        &serial,
+        not_before,
+        not_after,
+        &[],
+    )
+    .expect("build")
 }
 
 /// A seal-holder certificate carrying an extra critical extension 1.2.3.4 nobody understands.
@@ -296,6 +335,17 @@ pub(crate) fn test_issue_with_extra_extension(
     let serial = random_serial().expect("serial");
     let aki = issuer.key_id_bytes();
     let ext = extension("1.2.3.4", true, &der::tlv(der::NULL, &[]));
-    build(issuer.subject_der(), issuer_key, &name, subject_key, Profile::SealHolder, Some(&aki), &serial, not_before, not_after, &ext)
-        .expect("build")
+    build(
+        issuer.subject_der(),
+        issuer_key,
+        &name,
+        subject_key,
+        Profile::SealHolder,
+        Some(&aki),
+        &serial,
+        not_before,
+        not_after,
+        &ext,
+    )
+    .expect("build")
 }

@@ -159,7 +159,12 @@ impl Certificate {
                 ParsedExtension::ParseError { error } => parse_error = Some(error.to_string()),
                 _ => {}
             }
-            extensions.push(ExtensionInfo { oid, critical: ext.critical, understood, parse_error });
+            extensions.push(ExtensionInfo {
+                oid,
+                critical: ext.critical,
+                understood,
+                parse_error,
+            });
         }
 
         Ok(Certificate {
@@ -194,7 +199,9 @@ impl Certificate {
         let mut all = Self::parse_pem_bundle(pem)?;
         match all.len() {
             1 => Ok(all.remove(0)),
-            n => Err(PkiError::Pem(format!("expected one certificate, found {n}"))),
+            n => Err(PkiError::Pem(format!(
+                "expected one certificate, found {n}"
+            ))),
         }
     }
 
@@ -341,7 +348,9 @@ impl Certificate {
     }
 
     pub(crate) fn key_id_bytes(&self) -> Vec<u8> {
-        self.ski.clone().unwrap_or_else(|| derived_key_id(&self.key_bits).to_vec())
+        self.ski
+            .clone()
+            .unwrap_or_else(|| derived_key_id(&self.key_bits).to_vec())
     }
 
     /// SHA-256 of the DER, lowercase hex without separators.
@@ -366,7 +375,12 @@ impl Certificate {
 
     /// Whether issuer and subject are the same name.
     pub fn is_self_issued(&self) -> bool {
-        names_match(&self.issuer_der, &self.issuer, &self.subject_der, &self.subject)
+        names_match(
+            &self.issuer_der,
+            &self.issuer,
+            &self.subject_der,
+            &self.subject,
+        )
     }
 }
 
@@ -386,7 +400,11 @@ pub(crate) fn names_match(a_der: &[u8], a_str: &str, b_der: &[u8], b_str: &str) 
 
 pub(crate) fn strip_zeros(b: &[u8]) -> &[u8] {
     let skip = b.iter().take_while(|x| **x == 0).count();
-    if skip == b.len() { &b[b.len().saturating_sub(1)..] } else { &b[skip..] }
+    if skip == b.len() {
+        &b[b.len().saturating_sub(1)..]
+    } else {
+        &b[skip..]
+    }
 }
 
 pub(crate) fn pem_block(label: &str, der: &[u8]) -> String {

@@ -98,9 +98,7 @@ impl FromStr for RevocationReason {
         (0..=10)
             .filter_map(RevocationReason::from_code)
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                PkiError::UnknownReason(s.chars().take(40).collect())
-            })
+            .ok_or_else(|| PkiError::UnknownReason(s.chars().take(40).collect()))
     }
 }
 
@@ -130,14 +128,18 @@ pub fn build_crl(
 ) -> Result<Vec<u8>, PkiError> {
     check_issuer(issuer, issuer_key)?;
     if next_update <= this_update {
-        return Err(PkiError::InvalidValidity("next_update must be after this_update".into()));
+        return Err(PkiError::InvalidValidity(
+            "next_update must be after this_update".into(),
+        ));
     }
     let (alg, alg_id) = algorithm_identifier(issuer_key.key_type());
     let mut entries = Vec::new();
     for entry in revoked {
         let magnitude = strip_zeros(&entry.serial);
         if magnitude.iter().all(|b| *b == 0) || magnitude.len() > 20 {
-            return Err(PkiError::InvalidSerial("revoked serial must be 1–20 octets, positive".into()));
+            return Err(PkiError::InvalidSerial(
+                "revoked serial must be 1–20 octets, positive".into(),
+            ));
         }
         let serial = der::uint(magnitude);
         let when = der::time(entry.revoked_at)?;
@@ -287,17 +289,27 @@ impl Crl {
     /// Checks that `issuer` issued this CRL: matching names and a valid signature over the
     /// received TBS bytes, by a certificate whose keyUsage (when present) allows cRLSign (SM2 with the default ID, ECDSA P-256, RSA PKCS#1, Ed25519).
     pub fn verify_signature(&self, issuer: &Certificate) -> Result<(), PkiError> {
-        if !names_match(&self.issuer_der, &self.issuer, issuer.subject_der(), issuer.subject()) {
+        if !names_match(
+            &self.issuer_der,
+            &self.issuer,
+            issuer.subject_der(),
+            issuer.subject(),
+        ) {
             return Err(PkiError::IssuerMismatch {
                 expected: self.issuer.clone(),
                 found: issuer.subject().to_owned(),
             });
         }
-        if issuer.key_usage_bits().is_some_and(|b| b & ku::CRL_SIGN == 0) {
+        if issuer
+            .key_usage_bits()
+            .is_some_and(|b| b & ku::CRL_SIGN == 0)
+        {
             return Err(PkiError::NoCrlSign(issuer.subject().to_owned()));
         }
         if self.signature_oid != self.tbs_signature_oid {
-            return Err(PkiError::Malformed("CRL signature algorithms disagree".into()));
+            return Err(PkiError::Malformed(
+                "CRL signature algorithms disagree".into(),
+            ));
         }
         let alg = algorithm_from_oid(&self.signature_oid)
             .ok_or_else(|| PkiError::UnsupportedAlgorithm(self.signature_oid.clone()))?;
@@ -319,9 +331,16 @@ impl Crl {
 }
 
 fn normalize_serial_hex(s: &str) -> String {
-    let digits: String =
-        s.chars().filter(|c| *c != ':' && !c.is_whitespace()).collect::<String>().to_lowercase();
+    let digits: String = s
+        .chars()
+        .filter(|c| *c != ':' && !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase();
     let trimmed = digits.trim_start_matches('0');
     // Whole bytes: an odd count means the first byte lost its leading zero nibble.
-    if trimmed.len() % 2 == 1 { format!("0{trimmed}") } else { trimmed.to_owned() }
+    if trimmed.len() % 2 == 1 {
+        format!("0{trimmed}")
+    } else {
+        trimmed.to_owned()
+    }
 }

@@ -151,7 +151,9 @@ pub(crate) fn time(t: OffsetDateTime) -> Result<Vec<u8>, PkiError> {
     let t = t.to_offset(UtcOffset::UTC);
     let year = t.year();
     if !(0..=9999).contains(&year) {
-        return Err(PkiError::InvalidValidity(format!("year {year} cannot be encoded")));
+        return Err(PkiError::InvalidValidity(format!(
+            "year {year} cannot be encoded"
+        )));
     }
     let rest = format!(
         "{:02}{:02}{:02}{:02}{:02}Z",
@@ -203,7 +205,14 @@ pub(crate) fn read(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), PkiError> {
     }
     let header = input.len() - rest.len();
     let (content, after) = rest.split_at(len);
-    Ok((Tlv { tag, raw: &input[..header + len], content }, after))
+    Ok((
+        Tlv {
+            tag,
+            raw: &input[..header + len],
+            content,
+        },
+        after,
+    ))
 }
 
 /// All TLVs inside a constructed value's content.

@@ -25,7 +25,10 @@ pub struct Name {
 impl Name {
     /// A name with only a commonName.
     pub fn cn(common_name: impl Into<String>) -> Name {
-        Name { common_name: common_name.into(), ..Name::default() }
+        Name {
+            common_name: common_name.into(),
+            ..Name::default()
+        }
     }
 
     /// DER `Name` (RDNSequence).
@@ -37,7 +40,9 @@ impl Name {
         };
         if let Some(c) = &self.country {
             if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
-                return Err(PkiError::InvalidName(format!("country must be two letters, got {c:?}")));
+                return Err(PkiError::InvalidName(format!(
+                    "country must be two letters, got {c:?}"
+                )));
             }
             add(OID_C, der::PRINTABLE_STRING, c);
         }
@@ -146,7 +151,11 @@ pub(crate) fn rfc4514(name_der: &[u8]) -> Result<String, PkiError> {
 /// A name reduced for comparison when the DER differs (e.g. PrintableString vs UTF8String
 /// encodings of the same name): the RFC 4514 string, case-folded, inner whitespace collapsed.
 pub(crate) fn normalized(rfc4514: &str) -> String {
-    rfc4514.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    rfc4514
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 fn decode_string(tag: u8, content: &[u8]) -> Option<String> {
@@ -160,13 +169,15 @@ fn decode_string(tag: u8, content: &[u8]) -> Option<String> {
                 .unwrap_or_else(|_| content.iter().map(|b| char::from(*b)).collect()),
         ),
         // BMPString: UTF-16BE
-        0x1E if content.len() % 2 == 0 => {
-            let units: Vec<u16> =
-                content.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+        0x1E if content.len().is_multiple_of(2) => {
+            let units: Vec<u16> = content
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
             String::from_utf16(&units).ok()
         }
         // UniversalString: UTF-32BE
-        0x1C if content.len() % 4 == 0 => content
+        0x1C if content.len().is_multiple_of(4) => content
             .chunks_exact(4)
             .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
             .collect(),

@@ -4,10 +4,10 @@ use std::path::Path;
 
 use time::OffsetDateTime;
 
+use super::PkiError;
 use super::build::algorithm_from_oid;
 use super::cert::{Certificate, OID_ANY_EKU, OID_KP_TIME_STAMPING, ku, names_match};
 use super::crl::{Crl, RevocationReason};
-use super::PkiError;
 use crate::verify::Check;
 
 /// Longest path built, in certificates including the leaf and the anchor.
@@ -57,7 +57,10 @@ impl TrustStore {
         let mut files = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
             let path = entry.map_err(|e| io(dir, e))?.path();
-            let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
             if path.is_file() && matches!(ext.as_deref(), Some("pem" | "crt" | "cer")) {
                 files.push(path);
             }
@@ -145,13 +148,21 @@ impl CrlRevocation {
 impl RevocationSource for CrlRevocation {
     fn status(&self, cert: &Certificate, issuer: &Certificate) -> RevocationStatus {
         let mut covered = false;
-        for crl in self.crls.iter().filter(|c| c.verify_signature(issuer).is_ok()) {
+        for crl in self
+            .crls
+            .iter()
+            .filter(|c| c.verify_signature(issuer).is_ok())
+        {
             covered = true;
             if let Some((at, reason)) = crl.revoked(&cert.serial_hex()) {
                 return RevocationStatus::Revoked { at, reason };
             }
         }
-        if covered { RevocationStatus::Good } else { RevocationStatus::Unknown }
+        if covered {
+            RevocationStatus::Good
+        } else {
+            RevocationStatus::Unknown
+        }
     }
 }
 
@@ -225,7 +236,10 @@ pub fn validate(
 ) -> Validation {
     if store.anchors.contains(leaf) {
         let mut v = evaluate(&[leaf], at, usage, revocation);
-        v.checks.insert(0, Check::new("chain.path", true, "the certificate is a trust anchor"));
+        v.checks.insert(
+            0,
+            Check::new("chain.path", true, "the certificate is a trust anchor"),
+        );
         v.trusted = v.checks.iter().all(|c| c.ok);
         return v;
     }
@@ -236,7 +250,10 @@ pub fn validate(
         let mut checks = vec![Check::new(
             "chain.path",
             false,
-            format!("no path to a trust anchor: issuer {:?} not found", leaf.issuer()),
+            format!(
+                "no path to a trust anchor: issuer {:?} not found",
+                leaf.issuer()
+            ),
         )];
         checks.push(validity_check(0, leaf, at));
         return Validation {
@@ -274,10 +291,18 @@ pub fn validate(
 
 /// Whether `cand` can be the issuer of `child`.
 fn issued_by(child: &Certificate, cand: &Certificate) -> bool {
-    if !names_match(child.issuer_der(), child.issuer(), cand.subject_der(), cand.subject()) {
+    if !names_match(
+        child.issuer_der(),
+        child.issuer(),
+        cand.subject_der(),
+        cand.subject(),
+    ) {
         return false;
     }
-    match (child.authority_key_identifier(), cand.subject_key_identifier()) {
+    match (
+        child.authority_key_identifier(),
+        cand.subject_key_identifier(),
+    ) {
         (Some(aki), Some(ski)) => aki == ski,
         _ => true,
     }
@@ -289,7 +314,9 @@ fn extend<'a>(
     extra: &'a [Certificate],
     out: &mut Vec<Vec<&'a Certificate>>,
 ) {
-    let Some(cur) = path.last().copied() else { return };
+    let Some(cur) = path.last().copied() else {
+        return;
+    };
     if path.len() >= MAX_PATH_LEN {
         return;
     }
@@ -348,7 +375,11 @@ fn evaluate(
     let revocable = if n == 0 { 1 } else { n };
     for i in 0..revocable {
         let issuer = path.get(i + 1).copied().unwrap_or(path[i]);
-        let name = if i == 0 { "chain.revocation".to_owned() } else { format!("chain.revocation[{i}]") };
+        let name = if i == 0 {
+            "chain.revocation".to_owned()
+        } else {
+            format!("chain.revocation[{i}]")
+        };
         let (ok, detail) = match revocation.status(path[i], issuer) {
             RevocationStatus::Good => (true, "not revoked".to_owned()),
             RevocationStatus::Unknown => (true, "revocation status unknown".to_owned()),
@@ -356,9 +387,16 @@ fn evaluate(
                 revoked_at = Some(revoked_at.map_or(when, |r| r.min(when)));
                 let why = reason.map_or(String::new(), |r| format!(" ({r})"));
                 if when <= at {
-                    (false, format!("revoked at {when}{why}"))
+                    (false, format!("revoked at {}{why}", rfc3339(when)))
                 } else {
-                    (true, format!("revoked at {when}{why}, after the validation time {at}"))
+                    (
+                        true,
+                        format!(
+                            "revoked at {}{why}, after the validation time {}",
+                            rfc3339(when),
+                            rfc3339(at)
+                        ),
+                    )
                 }
             }
         };
@@ -377,21 +415,31 @@ fn check_signature(child: &Certificate, issuer: &Certificate) -> Result<String, 
     if oid != child.tbs_signature_algorithm_oid() {
         return Err("signatureAlgorithm differs from the algorithm inside tbsCertificate".into());
     }
-    let alg = algorithm_from_oid(oid).ok_or_else(|| format!("unsupported signature algorithm {oid}"))?;
-    let key = issuer.public_key().map_err(|e| format!("issuer public key: {e}"))?;
+    let alg =
+        algorithm_from_oid(oid).ok_or_else(|| format!("unsupported signature algorithm {oid}"))?;
+    let key = issuer
+        .public_key()
+        .map_err(|e| format!("issuer public key: {e}"))?;
     key.verify(alg, child.tbs_der(), child.signature_value())
         .map_err(|e| format!("{} signature does not verify: {e}", alg.as_str()))?;
-    Ok(format!("{} signature by {:?} verifies", alg.as_str(), issuer.subject()))
+    Ok(format!(
+        "{} signature by {:?} verifies",
+        alg.as_str(),
+        issuer.subject()
+    ))
 }
 
 fn validity_check(i: usize, cert: &Certificate, at: OffsetDateTime) -> Check {
     let (nb, na) = (cert.not_before(), cert.not_after());
     let (ok, detail) = if at < nb {
-        (false, format!("not valid before {nb}"))
+        (false, format!("not valid before {}", rfc3339(nb)))
     } else if at > na {
-        (false, format!("expired at {na}"))
+        (false, format!("expired at {}", rfc3339(na)))
     } else {
-        (true, format!("valid from {nb} to {na}"))
+        (
+            true,
+            format!("valid from {} to {}", rfc3339(nb), rfc3339(na)),
+        )
     };
     Check::new(format!("chain.validity[{i}]"), ok, detail)
 }
@@ -410,7 +458,11 @@ fn extensions_check(i: usize, cert: &Certificate) -> Check {
     } else {
         problems.join("; ")
     };
-    Check::new(format!("chain.extensions[{i}]"), problems.is_empty(), detail)
+    Check::new(
+        format!("chain.extensions[{i}]"),
+        problems.is_empty(),
+        detail,
+    )
 }
 
 fn ca_check(i: usize, cert: &Certificate, path: &[&Certificate], is_anchor: bool) -> Check {
@@ -438,22 +490,33 @@ fn usage_checks(leaf: &Certificate, usage: Usage) -> Vec<Check> {
         (_, Some(b)) if b & signing_bits != 0 => {
             (true, "digitalSignature or nonRepudiation set".to_owned())
         }
-        (_, Some(_)) => (false, "keyUsage has neither digitalSignature nor nonRepudiation".to_owned()),
+        (_, Some(_)) => (
+            false,
+            "keyUsage has neither digitalSignature nor nonRepudiation".to_owned(),
+        ),
     };
     let eku = leaf.extended_key_usage();
     let eku_check = match (usage, eku) {
         (Usage::Any, _) => (true, "no usage required".to_owned()),
-        (Usage::TimeStamping, Some((_, list))) if list.iter().any(|o| o == OID_KP_TIME_STAMPING) => {
+        (Usage::TimeStamping, Some((_, list)))
+            if list.iter().any(|o| o == OID_KP_TIME_STAMPING) =>
+        {
             (true, "id-kp-timeStamping present".to_owned())
         }
-        (Usage::TimeStamping, _) => (false, "extendedKeyUsage lacks id-kp-timeStamping".to_owned()),
+        (Usage::TimeStamping, _) => (
+            false,
+            "extendedKeyUsage lacks id-kp-timeStamping".to_owned(),
+        ),
         (_, Some((true, list)))
             if !list.iter().any(|o| o == OID_ANY_EKU)
                 && list
                     .iter()
                     .all(|o| o == OID_KP_TIME_STAMPING || o == "1.3.6.1.5.5.7.3.9") =>
         {
-            (false, "critical extendedKeyUsage restricts the key to time stamping / OCSP".to_owned())
+            (
+                false,
+                "critical extendedKeyUsage restricts the key to time stamping / OCSP".to_owned(),
+            )
         }
         (_, _) => (true, "extendedKeyUsage permits signing".to_owned()),
     };
@@ -461,4 +524,11 @@ fn usage_checks(leaf: &Certificate, usage: Usage) -> Vec<Check> {
         Check::new("chain.key_usage", ku_check.0, ku_check.1),
         Check::new("chain.extended_key_usage", eku_check.0, eku_check.1),
     ]
+}
+
+/// Times in check details, e.g. `2026-11-24T17:37:00Z`.
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }

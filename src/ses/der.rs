@@ -68,7 +68,6 @@ impl<'a> Tlv<'a> {
             depth,
         })
     }
-
 }
 
 /// Sequential reader over the content of one constructed value.
@@ -141,7 +140,9 @@ impl<'a> Reader<'a> {
                 return Err(SesError::BadLength { at });
             }
             let bytes = after_len.get(..n).ok_or(SesError::Truncated { at })?;
-            let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
             (len, n)
         };
         let header = 2 + len_octets;
@@ -251,7 +252,10 @@ impl<'a> Reader<'a> {
 }
 
 /// Data octets of BIT STRING content, requiring 0 unused bits.
-pub(crate) fn bit_string_octets<'a>(value: &'a [u8], at: &'static str) -> Result<&'a [u8], SesError> {
+pub(crate) fn bit_string_octets<'a>(
+    value: &'a [u8],
+    at: &'static str,
+) -> Result<&'a [u8], SesError> {
     match value.split_first() {
         None => Err(SesError::BadValue {
             at,
@@ -321,13 +325,14 @@ pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(content.len() + 6);
     out.push(tag);
     let len = content.len();
+    let bytes = len.to_be_bytes();
     if len < 0x80 {
-        out.push(len as u8);
+        out.push(bytes[bytes.len() - 1]);
     } else {
-        let bytes = len.to_be_bytes();
         let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        let n = bytes.len() - skip;
-        out.push(0x80 | n as u8);
+        // At most 8 length octets, so the count fits the low bits.
+        let n = (bytes.len() - skip).to_le_bytes()[0];
+        out.push(0x80 | n);
         out.extend_from_slice(&bytes[skip..]);
     }
     out.extend_from_slice(content);
@@ -415,7 +420,12 @@ mod tests {
 
     #[test]
     fn oid_round_trip() {
-        for s in ["1.2.156.10197.1.501", "1.2.840.10045.4.3.2", "2.999.3", "0.0"] {
+        for s in [
+            "1.2.156.10197.1.501",
+            "1.2.840.10045.4.3.2",
+            "2.999.3",
+            "0.0",
+        ] {
             let enc = oid(s).expect("encode");
             let t = Reader::single(&enc, "t").expect("tlv");
             assert_eq!(t.tag, TAG_OID);
@@ -429,7 +439,19 @@ mod tests {
 
     #[test]
     fn integers() {
-        for v in [0i64, 1, 127, 128, 255, 256, -1, -128, -129, i64::MAX, i64::MIN] {
+        for v in [
+            0i64,
+            1,
+            127,
+            128,
+            255,
+            256,
+            -1,
+            -128,
+            -129,
+            i64::MAX,
+            i64::MIN,
+        ] {
             let enc = integer(v);
             let tlv = Reader::single(&enc, "t").expect("tlv");
             assert_eq!(decode_i64(tlv.value, "t").expect("decode"), v, "{v}");

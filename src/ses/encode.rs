@@ -9,8 +9,8 @@
 use ::time::OffsetDateTime;
 
 use super::der::{
-    self, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_IA5, TAG_OCTET_STRING, TAG_UTF8, Reader,
-    TAG_SEQUENCE,
+    self, Reader, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_IA5, TAG_OCTET_STRING, TAG_SEQUENCE,
+    TAG_UTF8,
 };
 use super::time::format_generalized;
 use super::verify::normalise_signature;
@@ -43,7 +43,9 @@ pub struct SealInfoParams {
 
 fn ia5(s: &str, what: &str) -> Result<Vec<u8>, SesError> {
     if !s.is_ascii() {
-        return Err(SesError::Encode(format!("{what} must be ASCII (IA5String)")));
+        return Err(SesError::Encode(format!(
+            "{what} must be ASCII (IA5String)"
+        )));
     }
     Ok(der::tlv(TAG_IA5, s.as_bytes()))
 }
@@ -75,7 +77,11 @@ pub fn encode_seal_info(p: &SealInfoParams) -> Result<Vec<u8>, SesError> {
         &der::integer(4),
         &ia5(&p.vid, "header.Vid")?,
     ]);
-    let certs: Vec<Vec<u8>> = p.certs.iter().map(|c| der::tlv(TAG_OCTET_STRING, c)).collect();
+    let certs: Vec<Vec<u8>> = p
+        .certs
+        .iter()
+        .map(|c| der::tlv(TAG_OCTET_STRING, c))
+        .collect();
     let cert_refs: Vec<&[u8]> = certs.iter().map(Vec::as_slice).collect();
     let property = der::sequence(&[
         &der::integer(p.seal_type),
@@ -133,7 +139,9 @@ pub fn assemble_seal(
     let seal = Seal::from_der(&out)
         .map_err(|e| SesError::Encode(format!("assembled seal does not decode: {e}")))?;
     if seal.version() != SesVersion::V4 {
-        return Err(SesError::Encode("SES_SealInfo is not a v4 seal info".into()));
+        return Err(SesError::Encode(
+            "SES_SealInfo is not a v4 seal info".into(),
+        ));
     }
     Ok(out)
 }

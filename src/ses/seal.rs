@@ -184,7 +184,11 @@ pub(crate) fn parse_seal(tlv: Tlv<'_>) -> Result<Seal, SesError> {
             let info = parse_seal_info(info_r, TimeKind::Utc, false)?;
             let (_, mut si) = r.sequence("SESeal.signInfo")?;
             let cert = si.expect(TAG_OCTET_STRING, "OCTET STRING", "SES_SignInfo.cert")?;
-            let alg_tlv = si.expect(TAG_OID, "OBJECT IDENTIFIER", "SES_SignInfo.signatureAlgorithm")?;
+            let alg_tlv = si.expect(
+                TAG_OID,
+                "OBJECT IDENTIFIER",
+                "SES_SignInfo.signatureAlgorithm",
+            )?;
             let sign_alg = der::decode_oid(alg_tlv.value, "SES_SignInfo.signatureAlgorithm")?;
             let sig = si.bit_string("SES_SignInfo.signData")?;
             si.finish("SES_SignInfo")?;
@@ -374,7 +378,8 @@ pub(crate) fn read_time(
     kind: TimeKind,
     at: &'static str,
 ) -> Result<OffsetDateTime, SesError> {
-    let (tag, name, parse): (u8, &'static str, fn(&[u8]) -> Option<OffsetDateTime>) = match kind {
+    type Parser = fn(&[u8]) -> Option<OffsetDateTime>;
+    let (tag, name, parse): (u8, &'static str, Parser) = match kind {
         TimeKind::Utc => (TAG_UTC_TIME, "UTCTime", parse_utc),
         TimeKind::Generalized => (TAG_GENERALIZED_TIME, "GeneralizedTime", parse_generalized),
     };

@@ -65,7 +65,16 @@ impl Signature {
             });
         }
 
-        let (time_info, data_hash, property_info, ext_datas, signer_cert, sign_alg, signature, timestamp);
+        let (
+            time_info,
+            data_hash,
+            property_info,
+            ext_datas,
+            signer_cert,
+            sign_alg,
+            signature,
+            timestamp,
+        );
         if v1 {
             let ti = t.expect(TAG_BIT_STRING, "BIT STRING", "TBS_Sign.timeInfo")?;
             // The v1 time format is not interoperable: keep any unused-bit
@@ -84,7 +93,11 @@ impl Signature {
             signature = r.bit_string("SES_Signature.signature")?;
             timestamp = None;
         } else {
-            time_info = TimeInfo::Time(read_time(&mut t, TimeKind::Generalized, "TBS_Sign.timeInfo")?);
+            time_info = TimeInfo::Time(read_time(
+                &mut t,
+                TimeKind::Generalized,
+                "TBS_Sign.timeInfo",
+            )?);
             data_hash = t.bit_string("TBS_Sign.dataHash")?.to_vec();
             property_info = t.string("TBS_Sign.propertyInfo")?;
             ext_datas = if t.is_empty() {

@@ -56,7 +56,10 @@ fn user_v1_seal() {
     assert_eq!(seal.create_date(), datetime!(2020-04-22 02:18:07 UTC));
     assert_eq!(seal.valid_end(), datetime!(2022-04-22 02:18:07 UTC));
     assert_eq!(seal.picture().kind, "PNG");
-    assert_eq!((seal.picture().width_mm, seal.picture().height_mm), (40, 40));
+    assert_eq!(
+        (seal.picture().width_mm, seal.picture().height_mm),
+        (40, 40)
+    );
     assert!(matches!(seal.cert_list(), CertList::Certs(c) if c.len() == 1));
     assert_eq!(seal.sign_alg(), SM2_SM3);
     assert_eq!(seal.der(), V1);
@@ -72,8 +75,12 @@ fn user_v1_seal() {
     // The "SES_SealInfo only" hypothesis must fail (STANDARDS §1.5).
     let key = spki_of_cert(seal.maker_cert()).expect("key");
     assert!(
-        key.verify(SignatureAlgorithm::Sm2Sm3, &outer[0], seal.maker_signature())
-            .is_err()
+        key.verify(
+            SignatureAlgorithm::Sm2Sm3,
+            &outer[0],
+            seal.maker_signature()
+        )
+        .is_err()
     );
 }
 
@@ -144,7 +151,10 @@ fn real_ofd_signature() {
     assert_eq!(sig.seal().es_id(), "50011200000399");
     assert_eq!(sig.seal().picture().kind, "ofd");
     assert_eq!(
-        (sig.seal().picture().width_mm, sig.seal().picture().height_mm),
+        (
+            sig.seal().picture().width_mm,
+            sig.seal().picture().height_mm
+        ),
         (30, 20)
     );
     // The explicit `critical FALSE` that re-encoders drop.
@@ -156,7 +166,11 @@ fn real_ofd_signature() {
             value: b"2.1".to_vec(),
         }]
     );
-    assert!(sig.seal().signed_bytes().ends_with(&hex::decode("0101000403322e31").expect("hex")));
+    assert!(
+        sig.seal()
+            .signed_bytes()
+            .ends_with(&hex::decode("0101000403322e31").expect("hex"))
+    );
     verify_signer_signature(&sig).expect("signer signature");
     verify_maker_signature(sig.seal()).expect("maker signature");
     match sig.seal().cert_list() {
@@ -216,8 +230,14 @@ fn find(hay: &[u8], needle: &[u8]) -> usize {
 fn every_truncation_is_an_error() {
     for fixture in [V1, V4, V5, SV4, SV5] {
         for len in 0..fixture.len() {
-            assert!(Seal::from_der(&fixture[..len]).is_err(), "seal prefix {len}");
-            assert!(Signature::from_der(&fixture[..len]).is_err(), "sig prefix {len}");
+            assert!(
+                Seal::from_der(&fixture[..len]).is_err(),
+                "seal prefix {len}"
+            );
+            assert!(
+                Signature::from_der(&fixture[..len]).is_err(),
+                "sig prefix {len}"
+            );
         }
     }
 }
@@ -476,7 +496,10 @@ fn ext_data_critical_omitted_when_false() {
     let expected = hex::decode("3015300706022a03040161300a06022a040101ff040162").expect("hex");
     assert!(info.ends_with(&expected));
     let seal = assemble_seal(&info, b"not a cert", SM2_SM3, &[0x30, 0x00]).expect("seal");
-    assert_eq!(Seal::from_der(&seal).expect("decode").ext_datas(), p.ext_datas.as_slice());
+    assert_eq!(
+        Seal::from_der(&seal).expect("decode").ext_datas(),
+        p.ext_datas.as_slice()
+    );
 }
 
 // ---------------------------------------------------------------- tolerance cases
@@ -523,7 +546,11 @@ impl Info {
         prop.push(self.cert_list.clone());
         prop.push(t("20250101000000Z"));
         prop.push(t("20250101000000Z"));
-        prop.push(self.valid_end.clone().unwrap_or_else(|| t("20300101000000Z")));
+        prop.push(
+            self.valid_end
+                .clone()
+                .unwrap_or_else(|| t("20300101000000Z")),
+        );
         let pic = seq(&[
             der::tlv(0x16, b"PNG"),
             der::tlv(0x04, b"img"),
@@ -549,7 +576,9 @@ fn sm2() -> Keyed {
 
 impl Keyed {
     fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        self.key.sign(SignatureAlgorithm::Sm2Sm3, msg).expect("sign")
+        self.key
+            .sign(SignatureAlgorithm::Sm2Sm3, msg)
+            .expect("sign")
     }
 
     /// A v4-layout seal over `info`, with an optional extra 5th element.
@@ -565,7 +594,13 @@ impl Keyed {
     }
 
     /// A v4-layout signature over a `TBS_Sign` built from `seal`.
-    fn signature(&self, tbs_version: i64, seal: &[u8], tbs_ext: Option<Vec<u8>>, extra: Option<Vec<u8>>) -> Vec<u8> {
+    fn signature(
+        &self,
+        tbs_version: i64,
+        seal: &[u8],
+        tbs_ext: Option<Vec<u8>>,
+        extra: Option<Vec<u8>>,
+    ) -> Vec<u8> {
         let mut tbs = vec![
             der::integer(tbs_version),
             seal.to_vec(),
@@ -636,7 +671,8 @@ fn raw_r_s_signatures_are_normalised() {
     assert_eq!(decoded.signature()[0], 0x30);
     verify_signer_signature(&decoded).expect("raw signer signature verifies");
     // Encoders always emit DER even when handed r‖s.
-    let assembled = assemble_seal(&info, &k.cert, SM2_SM3, &der_to_raw(&der_sig)).expect("assemble");
+    let assembled =
+        assemble_seal(&info, &k.cert, SM2_SM3, &der_to_raw(&der_sig)).expect("assemble");
     assert!(find(&assembled, &der_sig) > 0);
 }
 
@@ -749,11 +785,11 @@ fn ext_datas_variants() {
         },
     ];
     let variants = [
-        list.clone(),                  // untagged (REAL)
-        der::tlv(0xA0, &list),         // explicit [0]
-        der::tlv(0xA0, &items),        // implicit [0], constructed
-        der::tlv(0x80, &items),        // implicit [0], primitive
-        der::tlv(0x04, &list),         // OCTET STRING wrapper
+        list.clone(),           // untagged (REAL)
+        der::tlv(0xA0, &list),  // explicit [0]
+        der::tlv(0xA0, &items), // implicit [0], constructed
+        der::tlv(0x80, &items), // implicit [0], primitive
+        der::tlv(0x04, &list),  // OCTET STRING wrapper
     ];
     for ext in variants {
         let info = Info {
@@ -763,7 +799,12 @@ fn ext_datas_variants() {
         .bytes();
         let seal = k.seal(&info, None);
         let s = Seal::from_der(&seal).expect("seal");
-        assert_eq!(s.ext_datas(), expected.as_slice(), "{}", hex::encode(&ext[..2]));
+        assert_eq!(
+            s.ext_datas(),
+            expected.as_slice(),
+            "{}",
+            hex::encode(&ext[..2])
+        );
         assert_eq!(s.signed_bytes(), info.as_slice());
         verify_maker_signature(&s).expect("verifies over received bytes");
         let sig = Signature::from_der(&k.signature(4, &seal, Some(ext), None)).expect("sig");
@@ -878,7 +919,10 @@ fn errors_name_the_field() {
     let err = Seal::from_der(&k.seal(&info.bytes(), None))
         .map(|_| ())
         .expect_err("month 13");
-    assert!(err.to_string().starts_with("SES_SealInfo.property.validEnd: invalid GeneralizedTime"));
+    assert!(
+        err.to_string()
+            .starts_with("SES_SealInfo.property.validEnd: invalid GeneralizedTime")
+    );
     // Errors inside the embedded seal say so.
     let mut bad_seal = k.seal(&Info::v4().bytes(), None);
     let pos = find(&bad_seal, b"\x16\x02ES");
@@ -886,7 +930,11 @@ fn errors_name_the_field() {
     let err = Signature::from_der(&k.signature(4, &bad_seal, None, None))
         .map(|_| ())
         .expect_err("bad header");
-    assert!(err.to_string().starts_with("TBS_Sign.eseal: SES_SealInfo.header.ID"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("TBS_Sign.eseal: SES_SealInfo.header.ID"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -929,7 +977,10 @@ fn v1_signature_and_time_info() {
 
 #[test]
 fn algorithm_mapping() {
-    assert_eq!(signature_algorithm(SM2_SM3), Some(SignatureAlgorithm::Sm2Sm3));
+    assert_eq!(
+        signature_algorithm(SM2_SM3),
+        Some(SignatureAlgorithm::Sm2Sm3)
+    );
     assert_eq!(
         signature_algorithm(ECDSA_SHA256),
         Some(SignatureAlgorithm::EcdsaP256Sha256)

@@ -8,7 +8,10 @@ fn digits(s: &[u8]) -> Option<u32> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(s.iter().fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0')))
+    Some(
+        s.iter()
+            .fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0')),
+    )
 }
 
 fn build(year: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<PrimitiveDateTime> {
@@ -100,7 +103,12 @@ pub(crate) fn parse_v1_time_info(v: &[u8]) -> Option<OffsetDateTime> {
             parse_generalized(body)
         };
     }
-    if v.len() == 19 && v[4] == b'-' && v[7] == b'-' && v[10] == b' ' && v[13] == b':' && v[16] == b':'
+    if v.len() == 19
+        && v[4] == b'-'
+        && v[7] == b'-'
+        && v[10] == b' '
+        && v[13] == b':'
+        && v[16] == b':'
     {
         let dt = build(
             i32::try_from(digits(&v[..4])?).ok()?,
