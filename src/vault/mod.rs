@@ -139,6 +139,9 @@ struct Inner {
     trust: Arc<crate::pki::TrustStore>,
     verifier: RwLock<(Instant, Arc<Verifier>)>,
     seals: RwLock<HashMap<String, Arc<seals::LoadedSeal>>>,
+    /// Bounds concurrent document verifications: each may hold up to the OFD reader's memory
+    /// budget (THREATS.md §3), so a burst of hostile files queues instead of exhausting memory.
+    verifying: tokio::sync::Semaphore,
 }
 
 /// The vault (cheap to clone: all clones share one state).
@@ -286,6 +289,9 @@ impl Vault {
                 trust,
                 verifier: RwLock::new((Instant::now(), Arc::new(verifier))),
                 seals: RwLock::default(),
+                verifying: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                ),
             }),
             ledger: None,
         };
@@ -786,6 +792,7 @@ impl Vault {
     /// Verifies a document (OFD, SES structure; format given or sniffed) at the current time.
     pub async fn verify_document(&self, bytes: Vec<u8>, format: Option<Format>) -> Result<Report> {
         let verifier = self.verifier().await?;
+        let _permit = self.inner.verifying.acquire().await.map_err(|_| Error::Unavailable)?;
         tokio::task::spawn_blocking(move || {
             verifier.verify_document(&bytes, format, time::OffsetDateTime::now_utc())
         })
@@ -796,6 +803,7 @@ impl Vault {
     /// Verifies a detached SES_Signature, against its original when given.
     pub async fn verify_ses(&self, signature: Vec<u8>, data: Option<Vec<u8>>) -> Result<SignatureReport> {
         let verifier = self.verifier().await?;
+        let _permit = self.inner.verifying.acquire().await.map_err(|_| Error::Unavailable)?;
         tokio::task::spawn_blocking(move || {
             let original = match &data {
                 Some(d) => crate::verify::Original::Data(d),
