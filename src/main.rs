@@ -68,8 +68,14 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum TrustCommand {
-    /// Write the vault's root certificates as PEM to stdout.
-    Export,
+    /// Write the vault's root certificates as PEM to stdout, then its issuing CAs (so that
+    /// `openssl verify -CAfile` can build chains without `-untrusted`; the SM2 issuing CA in
+    /// OpenSSL 3.0's rendering, see `pki::sm2_empty_id_rendering`).
+    Export {
+        /// Only the roots.
+        #[arg(long)]
+        roots_only: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,13 +229,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Trust(TrustCommand::Export) => {
+        Command::Trust(TrustCommand::Export { roots_only }) => {
             let vault = Vault::open(config, false).await?;
-            for entry in vault.trust_list() {
-                if entry.role == sidian::vault::Role::Root {
-                    print!("{}", entry.cert.to_pem());
-                }
-            }
+            print!("{}", vault.trust_export(roots_only)?);
             vault.close().await;
         }
         Command::Audit(AuditCommand::Verify) => {

@@ -574,6 +574,15 @@ impl PublicKey {
         }
     }
 
+    /// Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA) for another user ID; `None` for non-SM2
+    /// keys. Only for interoperating with software that does not use the default ID.
+    pub fn sm2_z(&self, id: &[u8]) -> Option<[u8; 32]> {
+        match &self.verifier {
+            Verifier::Sm2 { key, .. } => sm2_z(id, &key.to_sec1_bytes()[1..]).ok(),
+            _ => None,
+        }
+    }
+
     fn sm2_from_point(point: &[u8]) -> Result<PublicKey, CryptoError> {
         // Rejects off-curve points and the identity.
         let key = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_ID, point)
@@ -586,18 +595,7 @@ impl PublicKey {
         if point.len() != 65 || point[0] != 0x04 {
             return Err(invalid("SM2 point did not encode uncompressed"));
         }
-        let xy = &point[1..];
-        let mut h = sm3::Sm3::new();
-        let entl =
-            u16::try_from(SM2_DEFAULT_ID.len() * 8).map_err(|_| invalid("SM2 ID too long"))?;
-        h.update(entl.to_be_bytes());
-        h.update(SM2_DEFAULT_ID.as_bytes());
-        h.update(SM2_A);
-        h.update(SM2_B);
-        h.update(SM2_GX);
-        h.update(SM2_GY);
-        h.update(xy);
-        let z_a: [u8; 32] = h.finalize().into();
+        let z_a = sm2_z(SM2_DEFAULT_ID.as_bytes(), &point[1..])?;
         let spki = encode_spki(ID_EC_PUBLIC_KEY, Some(SM2_CURVE), &point)?;
         Ok(PublicKey {
             key_type: KeyType::Sm2,
@@ -718,6 +716,20 @@ fn spki_to_der(
     spki.to_der()
         .map(Vec::into_boxed_slice)
         .map_err(|_| invalid("cannot encode SubjectPublicKeyInfo"))
+}
+
+/// Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ x ‖ y) (GB/T 32918.2 §5.5) for the point `x ‖ y`.
+fn sm2_z(id: &[u8], xy: &[u8]) -> Result<[u8; 32], CryptoError> {
+    let entl = u16::try_from(id.len() * 8).map_err(|_| invalid("SM2 ID too long"))?;
+    let mut h = sm3::Sm3::new();
+    h.update(entl.to_be_bytes());
+    h.update(id);
+    h.update(SM2_A);
+    h.update(SM2_B);
+    h.update(SM2_GX);
+    h.update(SM2_GY);
+    h.update(xy);
+    Ok(h.finalize().into())
 }
 
 impl PartialEq for PublicKey {

@@ -89,6 +89,31 @@ pub(crate) fn sign_structure(
     Ok(der::seq(&[tbs, alg_id, &der::tlv(der::BIT_STRING, &bits)]))
 }
 
+/// The same certificate (identical TBS bytes) with its SM2 signature computed over an EMPTY user
+/// ID instead of the default `1234567812345678`.
+///
+/// OpenSSL 3.0 verifies the SM2 signatures of CA certificates in a chain with an empty ID (its
+/// `-vfyopt distid:` reaches only the certificate being verified, and its own `x509 -req`
+/// signs with an empty ID), so a GM/T 0015-conformant three-level chain fails `openssl verify`
+/// at depth 1. This rendering of an issuing CA lets `openssl verify -CAfile` accept the vault's
+/// chains; the conformant certificate stays the one the vault publishes and validates with.
+pub fn sm2_empty_id_rendering(cert: &Certificate, issuer_key: &PrivateKey) -> Result<Certificate, PkiError> {
+    let z = issuer_key
+        .public_key()
+        .sm2_z(b"")
+        .ok_or_else(|| PkiError::UnsupportedAlgorithm("the issuer key is not SM2".into()))?;
+    let mut message = Vec::with_capacity(32 + cert.tbs_der().len());
+    message.extend_from_slice(&z);
+    message.extend_from_slice(cert.tbs_der());
+    let e = crate::crypto::sm3(&message);
+    let sig = issuer_key.sign_digest(SignatureAlgorithm::Sm2Sm3, &e)?;
+    let (_, alg_id) = algorithm_identifier(KeyType::Sm2);
+    let mut bits = Vec::with_capacity(sig.len() + 1);
+    bits.push(0);
+    bits.extend_from_slice(&sig);
+    Certificate::from_der(&der::seq(&[cert.tbs_der(), &alg_id, &der::tlv(der::BIT_STRING, &bits)]))
+}
+
 /// A fresh 16-byte serial number: positive (top bit clear) and with a non-zero first byte,
 /// so it encodes as exactly 16 content octets, well inside RFC 5280's 20-octet limit, with
 /// 126 random bits.

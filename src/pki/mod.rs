@@ -17,7 +17,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use build::{Profile, issue, random_serial, self_signed};
+pub use build::{Profile, issue, random_serial, self_signed, sm2_empty_id_rendering};
 pub use cert::{Certificate, ExtensionInfo};
 pub use crl::{Crl, CrlEntry, RevocationReason, RevokedEntry, build_crl};
 pub use name::Name;

@@ -825,6 +825,30 @@ impl Vault {
             .collect()
     }
 
+    /// PEM for `openssl verify -CAfile`: the roots, then (unless `roots_only`) the issuing CAs,
+    /// SM2 ones re-signed over the same TBS with the empty ID OpenSSL 3.0 expects of CA
+    /// certificates ([`crate::pki::sm2_empty_id_rendering`]).
+    pub fn trust_export(&self, roots_only: bool) -> Result<String> {
+        let mut pem = String::new();
+        let authorities = &self.inner.authorities;
+        for a in authorities.iter().filter(|a| a.role == Role::Root) {
+            pem.push_str(&a.cert.to_pem());
+        }
+        if !roots_only {
+            for a in authorities.iter().filter(|a| a.role == Role::Issuing) {
+                let cert = match a.family {
+                    Family::Sm2 => {
+                        let root = authorities.get(Family::Sm2, Role::Root)?;
+                        crate::pki::sm2_empty_id_rendering(&a.cert, &root.key)?
+                    }
+                    Family::P256 => a.cert.clone(),
+                };
+                pem.push_str(&cert.to_pem());
+            }
+        }
+        Ok(pem)
+    }
+
     /// A freshly signed CRL (DER) of one of the vault's CAs.
     pub async fn crl(&self, ca: &str) -> Result<Vec<u8>> {
         pki::crl(&self.inner.store, &self.inner.authorities, ca).await
