@@ -1,0 +1,100 @@
+//! Speed of the seal paths in-process: verifying the third-party sealed OFD (issue goal:
+//! ≤ 2 ms per file) and building one SES_Signature v4 with an SM2 seal (what
+//! `POST /v1/seals/{id}/sign` does per request, before its audit commit).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use sidian::crypto::{KeyType, PrivateKey, SignatureAlgorithm, sm3};
+use sidian::pki::{self, Certificate, Name, TrustStore};
+use sidian::ses::{self, Picture, SealInfoParams};
+use sidian::verify::{Revocations, Verifier};
+use time::OffsetDateTime;
+
+const OFD: &[u8] = include_bytes!("../tests/data/ses/v4signed.ofd");
+
+fn fixture_anchors() -> TrustStore {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(OFD)).expect("zip");
+    let mut der = Vec::new();
+    zip.by_name("Doc_0/Signs/Sign_0/SignedValue.dat")
+        .expect("entry")
+        .read_to_end(&mut der)
+        .expect("read");
+    let sig = ses::Signature::from_der(&der).expect("signature");
+    let mut trust = TrustStore::new();
+    for cert in [sig.signer_cert(), sig.seal().maker_cert()] {
+        trust.add_anchor(Certificate::from_der(cert).expect("cert"));
+    }
+    trust
+}
+
+fn verify_ofd(c: &mut Criterion) {
+    let now = OffsetDateTime::now_utc();
+    let untrusted = Verifier::new(Arc::new(TrustStore::new()), Revocations::default());
+    let anchored = Verifier::new(Arc::new(fixture_anchors()), Revocations::default());
+    assert_eq!(
+        anchored.verify_document(OFD, None, now).verdict,
+        sidian::verify::Verdict::Valid
+    );
+    let mut g = c.benchmark_group("verify v4signed.ofd");
+    g.bench_function("no anchors (UNTRUSTED)", |b| {
+        b.iter(|| untrusted.verify_document(black_box(OFD), None, now))
+    });
+    g.bench_function("its certificates as anchors (VALID)", |b| {
+        b.iter(|| anchored.verify_document(black_box(OFD), None, now))
+    });
+    g.finish();
+}
+
+fn seal_sign(c: &mut Criterion) {
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).expect("time");
+    let ca_key = PrivateKey::generate(KeyType::Sm2).expect("key");
+    let ca = pki::self_signed(&ca_key, &Name::cn("bench CA"), now, now + time::Duration::days(30))
+        .expect("ca");
+    let holder = PrivateKey::generate(KeyType::Sm2).expect("key");
+    let cert = pki::issue(
+        &ca,
+        &ca_key,
+        &holder.public_key(),
+        &Name::cn("某某市市场监督管理局"),
+        pki::Profile::SealHolder,
+        &pki::random_serial().expect("serial"),
+        now,
+        now + time::Duration::days(10),
+    )
+    .expect("holder");
+    let image = sidian::render::render_official_seal(&sidian::render::SealImageSpec::new(
+        "某某市市场监督管理局",
+        "合同专用章",
+    ))
+    .expect("image");
+    let info = ses::encode_seal_info(&SealInfoParams {
+        vid: "sidian".into(),
+        es_id: "10000012345678".into(),
+        seal_type: 4,
+        name: "某某市市场监督管理局合同专用章".into(),
+        certs: vec![cert.der().to_vec()],
+        create_date: now,
+        valid_start: now,
+        valid_end: now + time::Duration::days(10),
+        picture: Picture { kind: "PNG".into(), data: image, width_mm: 42, height_mm: 42 },
+        ext_datas: Vec::new(),
+    })
+    .expect("seal info");
+    let maker_sig = ca_key.sign(SignatureAlgorithm::Sm2Sm3, &info).expect("sign");
+    let seal = ses::assemble_seal(&info, ca.der(), "1.2.156.10197.1.501", &maker_sig).expect("seal");
+    let data_hash = sm3(b"approval decision");
+    c.bench_function(&format!("SES_Signature v4, SM2, {} byte seal", seal.len()), |b| {
+        b.iter(|| {
+            let tbs = ses::encode_tbs_sign(black_box(&seal), now, &data_hash, "decision.xml")
+                .expect("tbs");
+            let sig = holder.sign(SignatureAlgorithm::Sm2Sm3, &tbs).expect("sign");
+            ses::assemble_signature(&tbs, cert.der(), "1.2.156.10197.1.501", &sig).expect("sig")
+        })
+    });
+}
+
+criterion_group!(benches, verify_ofd, seal_sign);
+criterion_main!(benches);
