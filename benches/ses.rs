@@ -49,10 +49,17 @@ fn verify_ofd(c: &mut Criterion) {
 }
 
 fn seal_sign(c: &mut Criterion) {
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).expect("time");
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("time");
     let ca_key = PrivateKey::generate(KeyType::Sm2).expect("key");
-    let ca = pki::self_signed(&ca_key, &Name::cn("bench CA"), now, now + time::Duration::days(30))
-        .expect("ca");
+    let ca = pki::self_signed(
+        &ca_key,
+        &Name::cn("bench CA"),
+        now,
+        now + time::Duration::days(30),
+    )
+    .expect("ca");
     let holder = PrivateKey::generate(KeyType::Sm2).expect("key");
     let cert = pki::issue(
         &ca,
@@ -79,21 +86,32 @@ fn seal_sign(c: &mut Criterion) {
         create_date: now,
         valid_start: now,
         valid_end: now + time::Duration::days(10),
-        picture: Picture { kind: "PNG".into(), data: image, width_mm: 42, height_mm: 42 },
+        picture: Picture {
+            kind: "PNG".into(),
+            data: image,
+            width_mm: 42,
+            height_mm: 42,
+        },
         ext_datas: Vec::new(),
     })
     .expect("seal info");
-    let maker_sig = ca_key.sign(SignatureAlgorithm::Sm2Sm3, &info).expect("sign");
-    let seal = ses::assemble_seal(&info, ca.der(), "1.2.156.10197.1.501", &maker_sig).expect("seal");
+    let maker_sig = ca_key
+        .sign(SignatureAlgorithm::Sm2Sm3, &info)
+        .expect("sign");
+    let seal =
+        ses::assemble_seal(&info, ca.der(), "1.2.156.10197.1.501", &maker_sig).expect("seal");
     let data_hash = sm3(b"approval decision");
-    c.bench_function(&format!("SES_Signature v4, SM2, {} byte seal", seal.len()), |b| {
-        b.iter(|| {
-            let tbs = ses::encode_tbs_sign(black_box(&seal), now, &data_hash, "decision.xml")
-                .expect("tbs");
-            let sig = holder.sign(SignatureAlgorithm::Sm2Sm3, &tbs).expect("sign");
-            ses::assemble_signature(&tbs, cert.der(), "1.2.156.10197.1.501", &sig).expect("sig")
-        })
-    });
+    c.bench_function(
+        &format!("SES_Signature v4, SM2, {} byte seal", seal.len()),
+        |b| {
+            b.iter(|| {
+                let tbs = ses::encode_tbs_sign(black_box(&seal), now, &data_hash, "decision.xml")
+                    .expect("tbs");
+                let sig = holder.sign(SignatureAlgorithm::Sm2Sm3, &tbs).expect("sign");
+                ses::assemble_signature(&tbs, cert.der(), "1.2.156.10197.1.501", &sig).expect("sig")
+            })
+        },
+    );
 }
 
 criterion_group!(benches, verify_ofd, seal_sign);

@@ -110,9 +110,11 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed => 405,
-            Error::KeyDisabled | Error::ClientExists(_) | Error::SealRevoked | Error::SealNotValid(_) | Error::Conflict(_) => {
-                409
-            }
+            Error::KeyDisabled
+            | Error::ClientExists(_)
+            | Error::SealRevoked
+            | Error::SealNotValid(_)
+            | Error::Conflict(_) => 409,
             Error::UnsupportedCharacter(_) => 422,
             Error::PayloadTooLarge(_) => 413,
             Error::UnsupportedMediaType => 415,

@@ -3,7 +3,9 @@
 /// The 31 characters of GB 32100 (no I, O, Z, S, V), in value order.
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// `3^(i-1) mod 31` for positions 1..=17.
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// Why a 统一社会信用代码 was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,7 +14,9 @@ pub enum UsccError {
     #[error("must be 18 characters, got {0}")]
     Length(usize),
     /// A character outside GB 32100's alphabet.
-    #[error("character {0:?} at position {1} is not allowed (digits and A–Y without I, O, S, V, Z)")]
+    #[error(
+        "character {0:?} at position {1} is not allowed (digits and A–Y without I, O, S, V, Z)"
+    )]
     Character(char, usize),
     /// The 18th character does not match.
     #[error("check character is {found}, expected {expected}")]
@@ -43,7 +47,11 @@ pub fn check_uscc(code: &str) -> Result<(), UsccError> {
             .ok_or(UsccError::Character(c, i + 1))?;
         values[i] = u32::try_from(v).unwrap_or(0);
     }
-    let sum: u32 = values[..17].iter().zip(USCC_WEIGHTS).map(|(v, w)| v * w).sum();
+    let sum: u32 = values[..17]
+        .iter()
+        .zip(USCC_WEIGHTS)
+        .map(|(v, w)| v * w)
+        .sum();
     let check = (31 - sum % 31) % 31;
     if values[17] != check {
         return Err(UsccError::Check {
@@ -56,7 +64,8 @@ pub fn check_uscc(code: &str) -> Result<(), UsccError> {
 
 /// The GB/T 2260 region code inside a 统一社会信用代码 (characters 3–8).
 pub fn uscc_region(code: &str) -> Option<&str> {
-    code.get(2..8).filter(|r| r.bytes().all(|b| b.is_ascii_digit()))
+    code.get(2..8)
+        .filter(|r| r.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -81,9 +90,18 @@ mod tests {
 
     #[test]
     fn bad_codes_fail_with_the_reason() {
-        assert_eq!(check_uscc("11100000000013338X"), Err(UsccError::Check { found: 'X', expected: 'W' }));
+        assert_eq!(
+            check_uscc("11100000000013338X"),
+            Err(UsccError::Check {
+                found: 'X',
+                expected: 'W'
+            })
+        );
         assert_eq!(check_uscc("1110000000001333"), Err(UsccError::Length(16)));
-        assert_eq!(check_uscc("1110000000001333IW"), Err(UsccError::Character('I', 17)));
+        assert_eq!(
+            check_uscc("1110000000001333IW"),
+            Err(UsccError::Character('I', 17))
+        );
         assert!(check_uscc("91370406l24894136J").is_err());
     }
 

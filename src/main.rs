@@ -204,8 +204,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             vault.close().await;
         }
         Command::Verify { file } => {
-            let bytes = std::fs::read(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let report = if config.data_dir.is_dir() {
                 let vault = Vault::open(config, false).await?;
                 let report = vault.verify_document(bytes, None).await?;

@@ -171,9 +171,20 @@ impl TestVault {
 }
 
 /// Sends raw bytes with a content type, unauthenticated.
-pub async fn post_raw(tv: &TestVault, path: &str, content_type: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
-    tv.call_with(Method::POST, path, None, Some(Body::from(bytes)), content_type)
-        .await
+pub async fn post_raw(
+    tv: &TestVault,
+    path: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
+    tv.call_with(
+        Method::POST,
+        path,
+        None,
+        Some(Body::from(bytes)),
+        content_type,
+    )
+    .await
 }
 
 /// Rebuilds a zip with one entry's bytes changed by `edit`.

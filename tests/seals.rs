@@ -13,7 +13,10 @@ const USCC: &str = "11100000000013338W";
 const OFD: &[u8] = include_bytes!("data/ses/v4signed.ofd");
 
 fn check<'a>(report: &'a Value, name: &str) -> Option<&'a Value> {
-    report["checks"].as_array()?.iter().find(|c| c["name"] == name)
+    report["checks"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == name)
 }
 
 fn failing(report: &Value) -> Vec<String> {
@@ -89,7 +92,11 @@ async fn seal_lifecycle(tv: &TestVault) {
                 axum::http::Method::POST,
                 "/v1/ses/verify",
                 None,
-                Some(json!({"signature": sig, "data": b64(&data)}).to_string().into()),
+                Some(
+                    json!({"signature": sig, "data": b64(&data)})
+                        .to_string()
+                        .into(),
+                ),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{report}");
@@ -97,6 +104,34 @@ async fn seal_lifecycle(tv: &TestVault) {
         assert_eq!(report["intact"], true);
         assert_eq!(report["trusted"], true);
         assert_eq!(report["seal"]["es_id"], es_id);
+        // Again, with the same and with another propertyInfo length (the signer caches the
+        // hash state of the seal prefix per TBS length header).
+        for property in [
+            "decision.xml",
+            "a/much/longer/property/info/path/of/the/decision.xml",
+        ] {
+            let (status, again) = tv
+                .post(
+                    &format!("/v1/seals/{id}/sign"),
+                    &a,
+                    json!({"data": b64(&data), "property_info": property}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{again}");
+            let (_, report) = tv
+                .call(
+                    axum::http::Method::POST,
+                    "/v1/ses/verify",
+                    None,
+                    Some(
+                        json!({"signature": again["signature"], "data": b64(&data)})
+                            .to_string()
+                            .into(),
+                    ),
+                )
+                .await;
+            assert_eq!(report["verdict"], "VALID", "{alg} {property}: {report:#}");
+        }
 
         // The wrong original: INVALID, naming dataHash.
         let (_, report) = tv
@@ -104,29 +139,50 @@ async fn seal_lifecycle(tv: &TestVault) {
                 axum::http::Method::POST,
                 "/v1/ses/verify",
                 None,
-                Some(json!({"signature": sig, "data": b64(b"other")}).to_string().into()),
+                Some(
+                    json!({"signature": sig, "data": b64(b"other")})
+                        .to_string()
+                        .into(),
+                ),
             )
             .await;
         assert_eq!(report["verdict"], "INVALID");
         assert_eq!(failing(&report), vec!["signature.data_hash".to_owned()]);
 
         // Another client: 404 for reading, signing, revoking.
-        assert_eq!(tv.get(&format!("/v1/seals/{id}"), &b).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            tv.get(&format!("/v1/seals/{id}"), &b).await.0,
+            StatusCode::NOT_FOUND
+        );
         let (status, _) = tv
-            .post(&format!("/v1/seals/{id}/sign"), &b, json!({"data": b64(b"x")}))
+            .post(
+                &format!("/v1/seals/{id}/sign"),
+                &b,
+                json!({"data": b64(b"x")}),
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (status, _) = tv.post(&format!("/v1/seals/{id}/revoke"), &b, json!({})).await;
+        let (status, _) = tv
+            .post(&format!("/v1/seals/{id}/revoke"), &b, json!({}))
+            .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
 
         // Revoke: no more signing; the older signature still verifies and reports the time.
         let (status, revoked) = tv
-            .post(&format!("/v1/seals/{id}/revoke"), &a, json!({"reason": "seal lost"}))
+            .post(
+                &format!("/v1/seals/{id}/revoke"),
+                &a,
+                json!({"reason": "seal lost"}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{revoked}");
         assert_eq!(revoked["status"], "revoked");
         let (status, err) = tv
-            .post(&format!("/v1/seals/{id}/sign"), &a, json!({"data": b64(b"x")}))
+            .post(
+                &format!("/v1/seals/{id}/sign"),
+                &a,
+                json!({"data": b64(b"x")}),
+            )
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{err}");
         assert_eq!(err["error"]["code"], "seal_revoked");
@@ -135,37 +191,85 @@ async fn seal_lifecycle(tv: &TestVault) {
                 axum::http::Method::POST,
                 "/v1/ses/verify",
                 None,
-                Some(json!({"signature": sig, "data": b64(&data)}).to_string().into()),
+                Some(
+                    json!({"signature": sig, "data": b64(&data)})
+                        .to_string()
+                        .into(),
+                ),
             )
             .await;
-        assert_eq!(report["verdict"], "VALID", "signed before revocation: {report:#}");
+        assert_eq!(
+            report["verdict"], "VALID",
+            "signed before revocation: {report:#}"
+        );
         assert!(report["revoked_at"].is_string(), "{report:#}");
     }
 
     // The CRL of the SM2 issuing CA lists the revoked holder certificate and verifies.
-    let (status, _) = tv.call(axum::http::Method::GET, "/v1/pki/crl/sm2-issuing", None, None).await;
+    let (status, _) = tv
+        .call(
+            axum::http::Method::GET,
+            "/v1/pki/crl/sm2-issuing",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let crl = tv.vault.crl("sm2-issuing").await.expect("crl");
     let crl = sidian::pki::Crl::from_der(&crl).expect("crl parses");
-    let issuing = tv.vault.trust_list().into_iter().find(|e| e.name == "sm2-issuing").expect("issuing");
+    let issuing = tv
+        .vault
+        .trust_list()
+        .into_iter()
+        .find(|e| e.name == "sm2-issuing")
+        .expect("issuing");
     crl.verify_signature(&issuing.cert).expect("crl signature");
-    let (status, _) = tv.call(axum::http::Method::GET, "/v1/pki/crl/nope", None, None).await;
+    let (status, _) = tv
+        .call(axum::http::Method::GET, "/v1/pki/crl/nope", None, None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Trust list: two roots, two issuing CAs.
-    let (status, list) = tv.call(axum::http::Method::GET, "/v1/trust-list", None, None).await;
+    let (status, list) = tv
+        .call(axum::http::Method::GET, "/v1/trust-list", None, None)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list["authorities"].as_array().map(Vec::len), Some(4), "{list}");
+    assert_eq!(
+        list["authorities"].as_array().map(Vec::len),
+        Some(4),
+        "{list}"
+    );
 
     // Bad input: a typed error each.
     for (body, code) in [
-        (json!({"name": "x", "holder": {"name": "x", "uscc": "11100000000013338X"}}), "invalid_uscc"),
-        (json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "alg": "ed25519"}), "invalid_request"),
-        (json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "type": "nope"}), "invalid_request"),
-        (json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "image": "!!"}), "invalid_base64"),
-        (json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "image": b64(b"not a png")}), "invalid_image"),
-        (json!({"name": "x", "holder": {"name": "𠮷野家", "uscc": USCC}}), "unsupported_character"),
-        (json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "valid_from": "2031-01-01", "valid_to": "2030-01-01"}), "invalid_request"),
+        (
+            json!({"name": "x", "holder": {"name": "x", "uscc": "11100000000013338X"}}),
+            "invalid_uscc",
+        ),
+        (
+            json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "alg": "ed25519"}),
+            "invalid_request",
+        ),
+        (
+            json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "type": "nope"}),
+            "invalid_request",
+        ),
+        (
+            json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "image": "!!"}),
+            "invalid_base64",
+        ),
+        (
+            json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "image": b64(b"not a png")}),
+            "invalid_image",
+        ),
+        (
+            json!({"name": "x", "holder": {"name": "𠮷野家", "uscc": USCC}}),
+            "unsupported_character",
+        ),
+        (
+            json!({"name": "x", "holder": {"name": "x", "uscc": USCC}, "valid_from": "2031-01-01", "valid_to": "2030-01-01"}),
+            "invalid_request",
+        ),
     ] {
         let (status, err) = tv.post("/v1/seals", &a, body.clone()).await;
         assert!(status.is_client_error(), "{body}: {status} {err}");
@@ -180,7 +284,9 @@ async fn seal_lifecycle_sqlite() {
 
 #[tokio::test]
 async fn seal_lifecycle_postgres() {
-    let Some(db) = PgDatabase::create().await else { return };
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
     seal_lifecycle(&TestVault::open(Some(db.url.clone())).await).await;
     db.drop_db().await;
 }
@@ -208,10 +314,20 @@ async fn third_party_ofd_is_intact_but_untrusted() {
         "signature.data_hash",
         "signature.signer_in_cert_list",
     ] {
-        assert_eq!(check(&sigs[0], name).map(|c| c["ok"].clone()), Some(json!(true)), "{name}: {report:#}");
+        assert_eq!(
+            check(&sigs[0], name).map(|c| c["ok"].clone()),
+            Some(json!(true)),
+            "{name}: {report:#}"
+        );
     }
     // Sniffed as octet-stream too.
-    let (_, sniffed) = post_raw(&tv, "/v1/documents/verify", "application/octet-stream", OFD.to_vec()).await;
+    let (_, sniffed) = post_raw(
+        &tv,
+        "/v1/documents/verify",
+        "application/octet-stream",
+        OFD.to_vec(),
+    )
+    .await;
     assert_eq!(sniffed["verdict"], "UNTRUSTED");
 }
 
@@ -220,8 +336,13 @@ fn trust_fixture_certs(dir: &std::path::Path) {
     let signed = unzip_entry(OFD, "Doc_0/Signs/Sign_0/SignedValue.dat");
     let sig = sidian::ses::Signature::from_der(&signed).expect("signature");
     std::fs::create_dir_all(dir).expect("mkdir");
-    for (name, der) in [("signer.pem", sig.signer_cert()), ("maker.pem", sig.seal().maker_cert())] {
-        let pem = sidian::pki::Certificate::from_der(der).expect("cert").to_pem();
+    for (name, der) in [
+        ("signer.pem", sig.signer_cert()),
+        ("maker.pem", sig.seal().maker_cert()),
+    ] {
+        let pem = sidian::pki::Certificate::from_der(der)
+            .expect("cert")
+            .to_pem();
         std::fs::write(dir.join(name), pem).expect("write");
     }
 }
@@ -245,12 +366,19 @@ async fn third_party_ofd_is_valid_with_its_certificates_as_anchors_and_tampering
         .position(|w| w == sig.seal().der())
         .expect("seal inside");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("Document.xml", rezip(OFD, "Doc_0/Document.xml", flip(100)), "reference:/Doc_0/Document.xml"),
+        (
+            "Document.xml",
+            rezip(OFD, "Doc_0/Document.xml", flip(100)),
+            "reference:/Doc_0/Document.xml",
+        ),
         (
             "Signature.xml",
             rezip(OFD, "Doc_0/Signs/Sign_0/Signature.xml", |d| {
                 // A letter of the Provider's company name: still well-formed XML.
-                let at = d.windows(12).position(|w| w == b"Company=\"BW\"").expect("provider");
+                let at = d
+                    .windows(12)
+                    .position(|w| w == b"Company=\"BW\"")
+                    .expect("provider");
                 d[at + 9] = b'C';
             }),
             "signature.data_hash",
@@ -265,7 +393,11 @@ async fn third_party_ofd_is_valid_with_its_certificates_as_anchors_and_tampering
         ),
         (
             "the seal inside SignedValue.dat",
-            rezip(OFD, "Doc_0/Signs/Sign_0/SignedValue.dat", flip(seal_at + 40)),
+            rezip(
+                OFD,
+                "Doc_0/Signs/Sign_0/SignedValue.dat",
+                flip(seal_at + 40),
+            ),
             "seal.maker_signature",
         ),
     ];
@@ -285,18 +417,39 @@ async fn third_party_ofd_is_valid_with_its_certificates_as_anchors_and_tampering
 async fn third_party_seals_and_signatures_verify() {
     let tv = TestVault::open(None).await;
     for (file, bytes) in [
-        ("UserV1.esl", include_bytes!("data/ses/UserV1.esl").as_slice()),
-        ("UserV4.esl", include_bytes!("data/ses/UserV4.esl").as_slice()),
-        ("SignedValueV4.dat", include_bytes!("data/ses/SignedValueV4.dat").as_slice()),
+        (
+            "UserV1.esl",
+            include_bytes!("data/ses/UserV1.esl").as_slice(),
+        ),
+        (
+            "UserV4.esl",
+            include_bytes!("data/ses/UserV4.esl").as_slice(),
+        ),
+        (
+            "SignedValueV4.dat",
+            include_bytes!("data/ses/SignedValueV4.dat").as_slice(),
+        ),
     ] {
-        let (_, report) = post_raw(&tv, "/v1/documents/verify", "application/octet-stream", bytes.to_vec()).await;
+        let (_, report) = post_raw(
+            &tv,
+            "/v1/documents/verify",
+            "application/octet-stream",
+            bytes.to_vec(),
+        )
+        .await;
         let sig = &report["signatures"][0];
         assert_eq!(sig["intact"], true, "{file}: {report:#}");
         assert_eq!(report["verdict"], "UNTRUSTED", "{file}: {report:#}");
         let mut broken = bytes.to_vec();
         let n = broken.len();
         broken[n - 8] ^= 0x01;
-        let (_, report) = post_raw(&tv, "/v1/documents/verify", "application/octet-stream", broken).await;
+        let (_, report) = post_raw(
+            &tv,
+            "/v1/documents/verify",
+            "application/octet-stream",
+            broken,
+        )
+        .await;
         assert_eq!(report["verdict"], "INVALID", "{file} tampered: {report:#}");
     }
 }
@@ -307,7 +460,10 @@ async fn hostile_documents_are_invalid_not_errors() {
     let mut cases: Vec<(&str, Vec<u8>)> = vec![
         ("garbage", b"hello world".to_vec()),
         ("truncated OFD", OFD[..OFD.len() / 2].to_vec()),
-        ("truncated DER", include_bytes!("data/ses/SignedValueV4.dat")[..500].to_vec()),
+        (
+            "truncated DER",
+            include_bytes!("data/ses/SignedValueV4.dat")[..500].to_vec(),
+        ),
         ("nested ASN.1", {
             let mut v = Vec::new();
             for _ in 0..50_000 {
@@ -333,10 +489,19 @@ async fn hostile_documents_are_invalid_not_errors() {
     assert!(bomb.len() < 4 << 20, "bomb is {} bytes", bomb.len());
     cases.push(("zip bomb", bomb));
     for (what, bytes) in cases {
-        let (status, report) = post_raw(&tv, "/v1/documents/verify", "application/octet-stream", bytes).await;
+        let (status, report) = post_raw(
+            &tv,
+            "/v1/documents/verify",
+            "application/octet-stream",
+            bytes,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{what}: {report}");
         assert_eq!(report["verdict"], "INVALID", "{what}: {report:#}");
-        let reason = report["problems"].as_array().map(|p| !p.is_empty()).unwrap_or(false)
+        let reason = report["problems"]
+            .as_array()
+            .map(|p| !p.is_empty())
+            .unwrap_or(false)
             || !failing(&report["signatures"][0]).is_empty();
         assert!(reason, "{what}: no reason given: {report:#}");
     }

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 
 use super::{ApiJson, ErrorBody, b64};
 use crate::error::Error;
-use crate::verify::{Format, Report, SignatureReport};
 use crate::vault::Vault;
+use crate::verify::{Format, Report, SignatureReport};
 
 /// Largest document `POST /v1/documents/verify` accepts.
 pub(super) const MAX_DOCUMENT: usize = 32 << 20;
@@ -30,9 +30,21 @@ pub(super) fn router() -> Router<Vault> {
 #[utoipa::path(post, path = "/v1/documents/verify", tag = "verify",
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = Report), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
-async fn verify_document(State(vault): State<Vault>, headers: HeaderMap, body: Bytes) -> Result<Json<Report>, Error> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
-    let base = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+async fn verify_document(
+    State(vault): State<Vault>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Report>, Error> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    let base = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let format = match base.as_str() {
         "application/octet-stream" | "" => None,
         _ => Some(Format::from_content_type(&base).ok_or(Error::UnsupportedMediaType)?),
@@ -54,7 +66,10 @@ pub(crate) struct SesVerifyRequest {
 /// Verify a GB/T 38540 / GM/T 0031 electronic signature: both signatures, certificate list, validity periods, chains and revocation, and dataHash against the original when given.
 #[utoipa::path(post, path = "/v1/ses/verify", tag = "verify", request_body = SesVerifyRequest,
     responses((status = 200, body = SignatureReport), (status = 400, body = ErrorBody)))]
-async fn verify_ses(State(vault): State<Vault>, ApiJson(req): ApiJson<SesVerifyRequest>) -> Result<Json<SignatureReport>, Error> {
+async fn verify_ses(
+    State(vault): State<Vault>,
+    ApiJson(req): ApiJson<SesVerifyRequest>,
+) -> Result<Json<SignatureReport>, Error> {
     let signature = b64(&req.signature, "signature")?;
     let data = req.data.as_deref().map(|d| b64(d, "data")).transpose()?;
     Ok(Json(vault.verify_ses(signature, data).await?))

@@ -52,7 +52,8 @@ pub(crate) struct TrustList {
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The vault's roots and issuing CAs (JSON; `Accept: application/x-pem-file` gives the PEM bundle).
@@ -82,7 +83,11 @@ async fn trust_list(State(vault): State<Vault>, headers: HeaderMap) -> Response 
     if wants_pem {
         ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response()
     } else {
-        Json(TrustList { authorities: entries, pem }).into_response()
+        Json(TrustList {
+            authorities: entries,
+            pem,
+        })
+        .into_response()
     }
 }
 

@@ -106,8 +106,13 @@ impl From<SealInfo> for SealResponse {
             id: r.id,
             es_id: r.es_id,
             name: r.name,
-            kind: s.kind.map_or_else(|| r.seal_type.to_string(), |k| k.as_str().to_owned()),
-            holder: Holder { name: r.holder_name, uscc: r.holder_uscc },
+            kind: s
+                .kind
+                .map_or_else(|| r.seal_type.to_string(), |k| k.as_str().to_owned()),
+            holder: Holder {
+                name: r.holder_name,
+                uscc: r.holder_uscc,
+            },
             alg: r.alg,
             status: r.status,
             valid_from: rfc3339(r.valid_from),
@@ -123,7 +128,11 @@ impl From<SealInfo> for SealResponse {
 }
 
 /// Parses RFC 3339, or a date (start of day for `from`, end of day otherwise).
-fn parse_time(value: &str, field: &'static str, start_of_day: bool) -> Result<OffsetDateTime, Error> {
+fn parse_time(
+    value: &str,
+    field: &'static str,
+    start_of_day: bool,
+) -> Result<OffsetDateTime, Error> {
     use time::format_description::well_known::Rfc3339;
     if let Ok(t) = OffsetDateTime::parse(value, &Rfc3339) {
         return Ok(t);
@@ -131,7 +140,11 @@ fn parse_time(value: &str, field: &'static str, start_of_day: bool) -> Result<Of
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(value, &fmt)
         .map_err(|_| Error::InvalidRequest(format!("`{field}` must be RFC 3339 or YYYY-MM-DD")))?;
-    let t = if start_of_day { time::Time::MIDNIGHT } else { time::macros::time!(23:59:59) };
+    let t = if start_of_day {
+        time::Time::MIDNIGHT
+    } else {
+        time::macros::time!(23:59:59)
+    };
     Ok(date.with_time(t).assume_utc())
 }
 
@@ -163,8 +176,16 @@ async fn create_seal(
         kind,
         holder_name: req.holder.name,
         holder_uscc: req.holder.uscc,
-        valid_from: req.valid_from.as_deref().map(|v| parse_time(v, "valid_from", true)).transpose()?,
-        valid_to: req.valid_to.as_deref().map(|v| parse_time(v, "valid_to", false)).transpose()?,
+        valid_from: req
+            .valid_from
+            .as_deref()
+            .map(|v| parse_time(v, "valid_from", true))
+            .transpose()?,
+        valid_to: req
+            .valid_to
+            .as_deref()
+            .map(|v| parse_time(v, "valid_to", false))
+            .transpose()?,
         image: req.image.as_deref().map(|i| b64(i, "image")).transpose()?,
         size_mm: req.size_mm,
         alg,
@@ -189,12 +210,20 @@ pub(crate) struct SealListItem {
 /// List the seals granted to you.
 #[utoipa::path(get, path = "/v1/seals", tag = "seals", security(("bearer" = [])),
     responses((status = 200, body = Vec<SealListItem>)))]
-async fn list_seals(State(vault): State<Vault>, client: AuthClient) -> Result<Json<Vec<SealListItem>>, Error> {
+async fn list_seals(
+    State(vault): State<Vault>,
+    client: AuthClient,
+) -> Result<Json<Vec<SealListItem>>, Error> {
     client.require("seals")?;
     let rows = vault.seals(&client).await?;
     Ok(Json(
         rows.into_iter()
-            .map(|r| SealListItem { id: r.id, es_id: r.es_id, name: r.name, status: r.status })
+            .map(|r| SealListItem {
+                id: r.id,
+                es_id: r.es_id,
+                name: r.name,
+                status: r.status,
+            })
             .collect(),
     ))
 }
@@ -203,7 +232,11 @@ async fn list_seals(State(vault): State<Vault>, client: AuthClient) -> Result<Js
 #[utoipa::path(get, path = "/v1/seals/{id}", tag = "seals", security(("bearer" = [])),
     params(("id" = String, Path, description = "seal id")),
     responses((status = 200, body = SealResponse), (status = 404, body = ErrorBody)))]
-async fn get_seal(State(vault): State<Vault>, client: AuthClient, Path(id): Path<String>) -> Result<Json<SealResponse>, Error> {
+async fn get_seal(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    Path(id): Path<String>,
+) -> Result<Json<SealResponse>, Error> {
     client.require("seals")?;
     Ok(Json(vault.seal(&client, &id).await?.into()))
 }
@@ -212,7 +245,11 @@ async fn get_seal(State(vault): State<Vault>, client: AuthClient, Path(id): Path
 #[utoipa::path(get, path = "/v1/seals/{id}/image.png", tag = "seals", security(("bearer" = [])),
     params(("id" = String, Path, description = "seal id")),
     responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody)))]
-async fn seal_image(State(vault): State<Vault>, client: AuthClient, Path(id): Path<String>) -> Result<impl IntoResponse, Error> {
+async fn seal_image(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, Error> {
     client.require("seals")?;
     let info = vault.seal(&client, &id).await?;
     Ok(([(header::CONTENT_TYPE, "image/png")], info.row.image))
@@ -286,7 +323,11 @@ async fn sign(
     let input = match (req.data, req.digest) {
         (Some(d), None) => SealInput::Data(b64(&d, "data")?),
         (None, Some(d)) => SealInput::Digest(b64(&d, "digest")?),
-        _ => return Err(Error::InvalidRequest("give exactly one of `data` and `digest`".into())),
+        _ => {
+            return Err(Error::InvalidRequest(
+                "give exactly one of `data` and `digest`".into(),
+            ));
+        }
     };
     let property = req.property_info.unwrap_or_else(|| "sidian".to_owned());
     let signed = vault.seal_sign(&client, &id, &input, &property).await?;

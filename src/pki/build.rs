@@ -97,7 +97,10 @@ pub(crate) fn sign_structure(
 /// signs with an empty ID), so a GM/T 0015-conformant three-level chain fails `openssl verify`
 /// at depth 1. This rendering of an issuing CA lets `openssl verify -CAfile` accept the vault's
 /// chains; the conformant certificate stays the one the vault publishes and validates with.
-pub fn sm2_empty_id_rendering(cert: &Certificate, issuer_key: &PrivateKey) -> Result<Certificate, PkiError> {
+pub fn sm2_empty_id_rendering(
+    cert: &Certificate,
+    issuer_key: &PrivateKey,
+) -> Result<Certificate, PkiError> {
     let z = issuer_key
         .public_key()
         .sm2_z(b"")
@@ -111,7 +114,11 @@ pub fn sm2_empty_id_rendering(cert: &Certificate, issuer_key: &PrivateKey) -> Re
     let mut bits = Vec::with_capacity(sig.len() + 1);
     bits.push(0);
     bits.extend_from_slice(&sig);
-    Certificate::from_der(&der::seq(&[cert.tbs_der(), &alg_id, &der::tlv(der::BIT_STRING, &bits)]))
+    Certificate::from_der(&der::seq(&[
+        cert.tbs_der(),
+        &alg_id,
+        &der::tlv(der::BIT_STRING, &bits),
+    ]))
 }
 
 /// A fresh 16-byte serial number: positive (top bit clear) and with a non-zero first byte,

@@ -155,9 +155,11 @@ fn seal_row(r: &AnyRow) -> Result<SealRow> {
 impl Store {
     /// The vault's authorities.
     pub async fn authorities(&self) -> Result<Vec<AuthorityRow>> {
-        let rows = sqlx::query("SELECT name, family, role, cert_id, key_id FROM authorities ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT name, family, role, cert_id, key_id FROM authorities ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(authority_row).collect()
     }
 

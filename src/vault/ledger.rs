@@ -238,7 +238,10 @@ async fn apply_issuance(tx: &mut AuditedTx, issuance: &Issuance, at: i64) -> Res
     if let Some((seal, _)) = &issuance.seal
         && tx.es_id_taken(&seal.es_id).await?
     {
-        return Err(Error::Conflict(format!("esID {} is taken; retry", seal.es_id)));
+        return Err(Error::Conflict(format!(
+            "esID {} is taken; retry",
+            seal.es_id
+        )));
     }
     let mut last = None;
     for (key, event) in &issuance.keys {
@@ -277,7 +280,10 @@ async fn revoke_seal(
         // Already revoked: revoking is idempotent and changes nothing.
         return Ok(None);
     }
-    if tx.revoke_cert(&seal.cert_id, at, "cessation_of_operation").await? {
+    if tx
+        .revoke_cert(&seal.cert_id, at, "cessation_of_operation")
+        .await?
+    {
         let event = Event::new(
             actor.clone(),
             Action::CertificateRevoked,
@@ -295,8 +301,10 @@ async fn revoke_seal(
         );
         tx.append(event, at);
     }
-    let event = Event::new(actor.clone(), Action::SealRevoked, format!("seal:{id}"))
-        .with("reason_sha256", hex::encode(crate::crypto::sha256(reason.as_bytes())));
+    let event = Event::new(actor.clone(), Action::SealRevoked, format!("seal:{id}")).with(
+        "reason_sha256",
+        hex::encode(crate::crypto::sha256(reason.as_bytes())),
+    );
     Ok(Some(tx.append(event, at)))
 }
 

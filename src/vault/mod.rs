@@ -782,17 +782,30 @@ impl Vault {
 
     async fn refresh_verifier(&self) -> Result<Arc<Verifier>> {
         let fresh = Arc::new(
-            pki::verifier(&self.inner.store, &self.inner.authorities, &self.inner.trust).await?,
+            pki::verifier(
+                &self.inner.store,
+                &self.inner.authorities,
+                &self.inner.trust,
+            )
+            .await?,
         );
-        *self.inner.verifier.write().map_err(|_| Error::Unavailable)? =
-            (Instant::now(), fresh.clone());
+        *self
+            .inner
+            .verifier
+            .write()
+            .map_err(|_| Error::Unavailable)? = (Instant::now(), fresh.clone());
         Ok(fresh)
     }
 
     /// Verifies a document (OFD, SES structure; format given or sniffed) at the current time.
     pub async fn verify_document(&self, bytes: Vec<u8>, format: Option<Format>) -> Result<Report> {
         let verifier = self.verifier().await?;
-        let _permit = self.inner.verifying.acquire().await.map_err(|_| Error::Unavailable)?;
+        let _permit = self
+            .inner
+            .verifying
+            .acquire()
+            .await
+            .map_err(|_| Error::Unavailable)?;
         tokio::task::spawn_blocking(move || {
             verifier.verify_document(&bytes, format, time::OffsetDateTime::now_utc())
         })
@@ -801,9 +814,18 @@ impl Vault {
     }
 
     /// Verifies a detached SES_Signature, against its original when given.
-    pub async fn verify_ses(&self, signature: Vec<u8>, data: Option<Vec<u8>>) -> Result<SignatureReport> {
+    pub async fn verify_ses(
+        &self,
+        signature: Vec<u8>,
+        data: Option<Vec<u8>>,
+    ) -> Result<SignatureReport> {
         let verifier = self.verifier().await?;
-        let _permit = self.inner.verifying.acquire().await.map_err(|_| Error::Unavailable)?;
+        let _permit = self
+            .inner
+            .verifying
+            .acquire()
+            .await
+            .map_err(|_| Error::Unavailable)?;
         tokio::task::spawn_blocking(move || {
             let original = match &data {
                 Some(d) => crate::verify::Original::Data(d),
@@ -821,7 +843,12 @@ impl Vault {
             .authorities
             .iter()
             .filter(|a| a.role != Role::Maker)
-            .map(|a| TrustEntry { name: a.name.clone(), family: a.family, role: a.role, cert: a.cert.clone() })
+            .map(|a| TrustEntry {
+                name: a.name.clone(),
+                family: a.family,
+                role: a.role,
+                cert: a.cert.clone(),
+            })
             .collect()
     }
 

@@ -110,7 +110,13 @@ impl Authorities {
         self.0
             .iter()
             .find(|a| a.family == family && a.role == role)
-            .ok_or_else(|| Error::Corrupt(format!("the {} {} authority is missing", family.as_str(), role.as_str())))
+            .ok_or_else(|| {
+                Error::Corrupt(format!(
+                    "the {} {} authority is missing",
+                    family.as_str(),
+                    role.as_str()
+                ))
+            })
     }
 
     pub(crate) fn by_name(&self, name: &str) -> Option<&Authority> {
@@ -139,12 +145,16 @@ pub(crate) fn cert_row(
     actor: Actor,
 ) -> Result<(CertRow, Event)> {
     let id = random_id(rng, "crt")?;
-    let event = Event::new(actor, Action::CertificateIssued, format!("certificate:{id}"))
-        .with("kind", kind)
-        .with("issuer", issuer.unwrap_or("self"))
-        .with("serial", cert.serial_hex())
-        .with("key", key_id)
-        .with("sha256", cert.fingerprint_sha256());
+    let event = Event::new(
+        actor,
+        Action::CertificateIssued,
+        format!("certificate:{id}"),
+    )
+    .with("kind", kind)
+    .with("issuer", issuer.unwrap_or("self"))
+    .with("serial", cert.serial_hex())
+    .with("key", key_id)
+    .with("sha256", cert.fingerprint_sha256());
     let row = CertRow {
         id,
         issuer: issuer.map(str::to_owned),
@@ -175,23 +185,42 @@ fn vault_name(cn: String, vault_id: &str) -> Name {
 }
 
 /// Generates the authorities of both families: keys, certificates and rows, ready to commit.
-pub(crate) fn plan_authorities(master: &MasterKey, rng: &SystemRandom, config: &Config, vault_id: &str) -> Result<Issuance> {
+pub(crate) fn plan_authorities(
+    master: &MasterKey,
+    rng: &SystemRandom,
+    config: &Config,
+    vault_id: &str,
+) -> Result<Issuance> {
     let mut plan = Issuance::default();
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
     // Back-dated an hour so that clocks a little behind ours accept fresh certificates.
     let start = now - Duration::hours(1);
     for family in [Family::Sm2, Family::P256] {
         let kt = family.key_type();
         let mut make = |purpose: &str| -> Result<(KeyRow, PrivateKey)> {
-            let (row, event) = new_key_row(master, rng, config, kt, "vault", purpose, Actor::Vault)?;
-            let key = PrivateKey::from_pkcs8_der(kt, &master.unwrap(&row.wrapped_private, &key_aad(&row.id, &row.owner, &row.key_type))?)?;
+            let (row, event) =
+                new_key_row(master, rng, config, kt, "vault", purpose, Actor::Vault)?;
+            let key = PrivateKey::from_pkcs8_der(
+                kt,
+                &master.unwrap(
+                    &row.wrapped_private,
+                    &key_aad(&row.id, &row.owner, &row.key_type),
+                )?,
+            )?;
             plan.keys.push((row.clone(), event));
             Ok((row, key))
         };
         let (root_row, root_key) = make("ca")?;
         let (issuing_row, issuing_key) = make("ca")?;
         let (maker_row, maker_key) = make("seal-maker")?;
-        let root = pki::self_signed(&root_key, &vault_name(format!("sidian {} Root CA", family.label()), vault_id), start, start + years(ROOT_YEARS))?;
+        let root = pki::self_signed(
+            &root_key,
+            &vault_name(format!("sidian {} Root CA", family.label()), vault_id),
+            start,
+            start + years(ROOT_YEARS),
+        )?;
         let issuing = pki::issue(
             &root,
             &root_key,
@@ -206,7 +235,10 @@ pub(crate) fn plan_authorities(master: &MasterKey, rng: &SystemRandom, config: &
             &issuing,
             &issuing_key,
             &maker_key.public_key(),
-            &vault_name(format!("sidian 电子印章制章者 ({})", family.label()), vault_id),
+            &vault_name(
+                format!("sidian 电子印章制章者 ({})", family.label()),
+                vault_id,
+            ),
             Profile::SealMaker,
             &pki::random_serial()?,
             start,
@@ -216,8 +248,20 @@ pub(crate) fn plan_authorities(master: &MasterKey, rng: &SystemRandom, config: &
         let issuing_name = format!("{}-issuing", family.as_str());
         for (cert, issuer, kind, key_row, role) in [
             (&root, None, "root", &root_row, Role::Root),
-            (&issuing, Some(root_name.as_str()), "issuing-ca", &issuing_row, Role::Issuing),
-            (&maker, Some(issuing_name.as_str()), "seal-maker", &maker_row, Role::Maker),
+            (
+                &issuing,
+                Some(root_name.as_str()),
+                "issuing-ca",
+                &issuing_row,
+                Role::Issuing,
+            ),
+            (
+                &maker,
+                Some(issuing_name.as_str()),
+                "seal-maker",
+                &maker_row,
+                Role::Maker,
+            ),
         ] {
             let (row, event) = cert_row(cert, issuer, kind, &key_row.id, rng, Actor::Vault)?;
             plan.authorities.push(AuthorityRow {
@@ -240,17 +284,43 @@ pub(crate) async fn load_authorities(store: &Store, master: &MasterKey) -> Resul
         let family = match row.family.as_str() {
             "sm2" => Family::Sm2,
             "p256" => Family::P256,
-            other => return Err(Error::Corrupt(format!("authority {} has unknown family {other}", row.name))),
+            other => {
+                return Err(Error::Corrupt(format!(
+                    "authority {} has unknown family {other}",
+                    row.name
+                )));
+            }
         };
-        let role = Role::parse(&row.role).ok_or_else(|| Error::Corrupt(format!("authority {} has unknown role", row.name)))?;
-        let cert_row = store.cert(&row.cert_id).await?.ok_or_else(|| Error::Corrupt(format!("certificate of {} is missing", row.name)))?;
-        let key_row = store.key(&row.key_id).await?.ok_or_else(|| Error::Corrupt(format!("key of {} is missing", row.name)))?;
+        let role = Role::parse(&row.role)
+            .ok_or_else(|| Error::Corrupt(format!("authority {} has unknown role", row.name)))?;
+        let cert_row = store
+            .cert(&row.cert_id)
+            .await?
+            .ok_or_else(|| Error::Corrupt(format!("certificate of {} is missing", row.name)))?;
+        let key_row = store
+            .key(&row.key_id)
+            .await?
+            .ok_or_else(|| Error::Corrupt(format!("key of {} is missing", row.name)))?;
         let key = super::unwrap_key(master, &key_row)?;
-        let cert = Certificate::from_der(&cert_row.der).map_err(|e| Error::Corrupt(format!("certificate of {}: {e}", row.name)))?;
-        if cert.public_key().map_err(|e| Error::Corrupt(e.to_string()))? != key.public_key() {
-            return Err(Error::Corrupt(format!("certificate and key of {} do not match", row.name)));
+        let cert = Certificate::from_der(&cert_row.der)
+            .map_err(|e| Error::Corrupt(format!("certificate of {}: {e}", row.name)))?;
+        if cert
+            .public_key()
+            .map_err(|e| Error::Corrupt(e.to_string()))?
+            != key.public_key()
+        {
+            return Err(Error::Corrupt(format!(
+                "certificate and key of {} do not match",
+                row.name
+            )));
         }
-        list.push(Authority { name: row.name, family, role, cert, key });
+        list.push(Authority {
+            name: row.name,
+            family,
+            role,
+            cert,
+            key,
+        });
     }
     Ok(Authorities(list))
 }
@@ -277,21 +347,36 @@ pub(crate) fn trust_store(authorities: &Authorities, config: &Config) -> Result<
 
 /// The revocation state of everything the vault issued.
 pub(crate) async fn revocations(store: &Store, authorities: &Authorities) -> Result<Revocations> {
-    let own: HashSet<String> = authorities.iter().map(|a| a.cert.fingerprint_sha256()).collect();
+    let own: HashSet<String> = authorities
+        .iter()
+        .map(|a| a.cert.fingerprint_sha256())
+        .collect();
     let mut revoked = HashMap::new();
     for row in store.revoked_certs().await? {
         // Milliseconds kept: a signature made earlier in the same second stays valid.
-        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(row.revoked_at.unwrap_or(0)) * 1_000_000)
-            .map_err(|e| Error::Corrupt(e.to_string()))?;
-        let reason = row.revocation_reason.as_deref().and_then(|r| r.parse::<RevocationReason>().ok());
+        let at = OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(row.revoked_at.unwrap_or(0)) * 1_000_000,
+        )
+        .map_err(|e| Error::Corrupt(e.to_string()))?;
+        let reason = row
+            .revocation_reason
+            .as_deref()
+            .and_then(|r| r.parse::<RevocationReason>().ok());
         revoked.insert(row.fingerprint, (at, reason));
     }
     Ok(Revocations::new(own, revoked))
 }
 
 /// A verifier over the vault's trust anchors and current revocation state.
-pub(crate) async fn verifier(store: &Store, authorities: &Authorities, trust: &Arc<TrustStore>) -> Result<Verifier> {
-    Ok(Verifier::new(trust.clone(), revocations(store, authorities).await?))
+pub(crate) async fn verifier(
+    store: &Store,
+    authorities: &Authorities,
+    trust: &Arc<TrustStore>,
+) -> Result<Verifier> {
+    Ok(Verifier::new(
+        trust.clone(),
+        revocations(store, authorities).await?,
+    ))
 }
 
 /// A signed CRL of one of the vault's CAs, covering every certificate it revoked.
@@ -307,14 +392,25 @@ pub(crate) async fn crl(store: &Store, authorities: &Authorities, ca: &str) -> R
         .filter(|r| r.issuer.as_deref() == Some(ca))
         .map(|r| -> Result<RevokedEntry> {
             Ok(RevokedEntry {
-                serial: hex::decode(&r.serial).map_err(|_| Error::Corrupt("certificate serial is not hex".into()))?,
-                revoked_at: OffsetDateTime::from_unix_timestamp(r.revoked_at.unwrap_or(0) / 1000).map_err(|e| Error::Corrupt(e.to_string()))?,
+                serial: hex::decode(&r.serial)
+                    .map_err(|_| Error::Corrupt("certificate serial is not hex".into()))?,
+                revoked_at: OffsetDateTime::from_unix_timestamp(r.revoked_at.unwrap_or(0) / 1000)
+                    .map_err(|e| Error::Corrupt(e.to_string()))?,
                 reason: r.revocation_reason.as_deref().and_then(|s| s.parse().ok()),
             })
         })
         .collect::<Result<_>>()?;
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
     // cRLNumber must grow with every CRL issued: the second of issue does, across restarts too.
     let number = u64::try_from(now.unix_timestamp()).unwrap_or(0);
-    Ok(pki::build_crl(&authority.cert, &authority.key, &entries, now, now + Duration::days(1), number)?)
+    Ok(pki::build_crl(
+        &authority.cert,
+        &authority.key,
+        &entries,
+        now,
+        now + Duration::days(1),
+        number,
+    )?)
 }

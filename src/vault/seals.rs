@@ -1,7 +1,8 @@
 //! Electronic seals: making them (holder key, holder certificate, GB/T 38540 SESeal signed by the
 //! maker), signing with them (SES_Signature v4, audited), revoking them, and reading them.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
 
@@ -163,6 +164,64 @@ pub(crate) struct LoadedSeal {
     seal_der: Vec<u8>,
     valid_from: i64,
     valid_to: i64,
+    /// Z_A of the holder key (SM2 seals).
+    z_a: Option<[u8; 32]>,
+    /// SM3 states after `Z_A ‖ TBS_Sign prefix up to the end of the seal`, keyed by the TBS
+    /// length header: the seal (tens of kilobytes with its picture) is the same in every
+    /// TBS_Sign of a seal, so a request hashes only its own tail.
+    prefixes: Mutex<HashMap<Vec<u8>, sm3::Sm3>>,
+}
+
+/// Length-header variants kept per seal (one per distinct TBS length class in use).
+const MAX_PREFIXES: usize = 16;
+
+impl LoadedSeal {
+    /// The digest the holder key signs for `tbs`: SM3(Z_A ‖ TBS) for SM2 (from the cached
+    /// prefix state when `tbs` is laid out as [`ses::encode_tbs_sign`] makes it), else the
+    /// algorithm's own message digest.
+    fn tbs_digest(&self, tbs: &[u8]) -> Result<[u8; 32]> {
+        use sm3::Digest;
+        let Some(z_a) = self.z_a else {
+            return Ok(self.key.public_key().message_digest(self.alg, tbs)?);
+        };
+        let header = match tbs.get(1) {
+            Some(&b) if b & 0x80 == 0 => 2,
+            Some(&b) => 2 + usize::from(b & 0x7f),
+            None => return Err(Error::Corrupt("empty TBS_Sign".into())),
+        };
+        let seal_at = header + 3;
+        let prefix_end = seal_at + self.seal_der.len();
+        let laid_out = tbs.get(header..seal_at) == Some(&[0x02, 0x01, 0x04][..])
+            && tbs.get(seal_at..prefix_end) == Some(&self.seal_der[..]);
+        let mut state = if laid_out {
+            let cached = self
+                .prefixes
+                .lock()
+                .map_err(|_| Error::Unavailable)?
+                .get(&tbs[..header])
+                .cloned();
+            match cached {
+                Some(state) => state,
+                None => {
+                    let mut state = sm3::Sm3::new();
+                    state.update(z_a);
+                    state.update(&tbs[..prefix_end]);
+                    let mut map = self.prefixes.lock().map_err(|_| Error::Unavailable)?;
+                    if map.len() < MAX_PREFIXES {
+                        map.insert(tbs[..header].to_vec(), state.clone());
+                    }
+                    state
+                }
+            }
+        } else {
+            let mut state = sm3::Sm3::new();
+            state.update(z_a);
+            state.update(&tbs[..prefix_end.min(tbs.len())]);
+            state
+        };
+        state.update(tbs.get(prefix_end..).unwrap_or_default());
+        Ok(state.finalize().into())
+    }
 }
 
 /// Vendor id written into SES_Header.
@@ -201,9 +260,12 @@ impl Vault {
     pub async fn create_seal(&self, client: &AuthClient, req: NewSeal) -> Result<SealInfo> {
         text_field("name", &req.name, 64)?;
         text_field("holder.name", &req.holder_name, 40)?;
-        crate::ident::check_uscc(&req.holder_uscc).map_err(|e| Error::InvalidUscc(e.to_string()))?;
+        crate::ident::check_uscc(&req.holder_uscc)
+            .map_err(|e| Error::InvalidUscc(e.to_string()))?;
         if !matches!(req.alg, KeyType::Sm2 | KeyType::P256 | KeyType::Rsa2048) {
-            return Err(Error::InvalidRequest("`alg` must be sm2, p256 or rsa2048".into()));
+            return Err(Error::InvalidRequest(
+                "`alg` must be sm2, p256 or rsa2048".into(),
+            ));
         }
         let size_mm = req.size_mm.unwrap_or(42);
         if !(10..=100).contains(&size_mm) {
@@ -211,15 +273,25 @@ impl Vault {
         }
         let now = seconds(OffsetDateTime::now_utc());
         let valid_from = seconds(req.valid_from.unwrap_or(now));
-        let valid_to = seconds(req.valid_to.unwrap_or(valid_from + Duration::days(5 * 365 + 1)));
+        let valid_to = seconds(
+            req.valid_to
+                .unwrap_or(valid_from + Duration::days(5 * 365 + 1)),
+        );
         if valid_to <= valid_from {
-            return Err(Error::InvalidRequest("`valid_to` must be after `valid_from`".into()));
+            return Err(Error::InvalidRequest(
+                "`valid_to` must be after `valid_from`".into(),
+            ));
         }
         if valid_to <= now {
             return Err(Error::InvalidRequest("`valid_to` is in the past".into()));
         }
         let family = Family::of(req.alg);
-        let issuing_until = self.inner.authorities.get(family, Role::Issuing)?.cert.not_after();
+        let issuing_until = self
+            .inner
+            .authorities
+            .get(family, Role::Issuing)?
+            .cert
+            .not_after();
         if valid_to > issuing_until {
             return Err(Error::InvalidRequest(format!(
                 "`valid_to` is after the issuing CA expires ({issuing_until})"
@@ -227,7 +299,9 @@ impl Vault {
         }
         if let Some(png) = &req.image {
             if png.len() > MAX_IMAGE {
-                return Err(Error::InvalidImage(format!("larger than {MAX_IMAGE} bytes")));
+                return Err(Error::InvalidImage(format!(
+                    "larger than {MAX_IMAGE} bytes"
+                )));
             }
             render::png_dimensions(png).map_err(|e| Error::InvalidImage(e.to_string()))?;
         }
@@ -252,12 +326,22 @@ impl Vault {
                         dpi: 300.0,
                     })
                     .map_err(|e| match e {
-                        render::RenderError::MissingGlyph(_) => Error::UnsupportedCharacter(e.to_string()),
+                        render::RenderError::MissingGlyph(_) => {
+                            Error::UnsupportedCharacter(e.to_string())
+                        }
                         other => Error::InvalidRequest(other.to_string()),
                     })?
                 }
             };
-            let (key_row, key_event) = new_key_row(&inner.master, &inner.rng, &inner.config, req.alg, &owner, "seal", actor.clone())?;
+            let (key_row, key_event) = new_key_row(
+                &inner.master,
+                &inner.rng,
+                &inner.config,
+                req.alg,
+                &owner,
+                "seal",
+                actor.clone(),
+            )?;
             let issuing = inner.authorities.get(family, Role::Issuing)?;
             let maker = inner.authorities.get(family, Role::Maker)?;
             let holder_key = crate::crypto::PublicKey::from_spki_der(&key_row.public_key)?;
@@ -271,8 +355,24 @@ impl Vault {
             // A seal may be dated before the CA existed (paper seals being digitised); its
             // certificate cannot, and nothing can be signed before now anyway.
             let cert_from = valid_from.max(issuing.cert.not_before());
-            let cert = pki::issue(&issuing.cert, &issuing.key, &holder_key, &subject, Profile::SealHolder, &pki::random_serial()?, cert_from, valid_to)?;
-            let (cert_row, cert_event) = cert_row(&cert, Some(&issuing.name), "seal-holder", &key_row.id, &inner.rng, actor.clone())?;
+            let cert = pki::issue(
+                &issuing.cert,
+                &issuing.key,
+                &holder_key,
+                &subject,
+                Profile::SealHolder,
+                &pki::random_serial()?,
+                cert_from,
+                valid_to,
+            )?;
+            let (cert_row, cert_event) = cert_row(
+                &cert,
+                Some(&issuing.name),
+                "seal-holder",
+                &key_row.id,
+                &inner.rng,
+                actor.clone(),
+            )?;
             let region = crate::ident::uscc_region(&req.holder_uscc).unwrap_or("000000");
             let es_id = format!("{region}{}", random_digits(&inner.rng, 8)?);
             let info = ses::encode_seal_info(&SealInfoParams {
@@ -284,12 +384,18 @@ impl Vault {
                 create_date: now,
                 valid_start: valid_from,
                 valid_end: valid_to,
-                picture: Picture { kind: "PNG".into(), data: image.clone(), width_mm: i64::from(size_mm), height_mm: i64::from(size_mm) },
+                picture: Picture {
+                    kind: "PNG".into(),
+                    data: image.clone(),
+                    width_mm: i64::from(size_mm),
+                    height_mm: i64::from(size_mm),
+                },
                 ext_datas: Vec::new(),
             })?;
             let maker_alg = maker.key.key_type().default_signature_algorithm();
             let maker_sig = maker.key.sign(maker_alg, &info)?;
-            let seal_der = ses::assemble_seal(&info, maker.cert.der(), alg_oid(maker_alg)?, &maker_sig)?;
+            let seal_der =
+                ses::assemble_seal(&info, maker.cert.der(), alg_oid(maker_alg)?, &maker_sig)?;
             let id = random_id(&inner.rng, "seal")?;
             let seal_event = Event::new(actor, Action::SealCreated, format!("seal:{id}"))
                 .with("es_id", es_id.as_str())
@@ -328,7 +434,11 @@ impl Vault {
         .await
         .map_err(|_| Error::Unavailable)??;
         self.apply(Op::Issue(Box::new(issuance))).await?;
-        Ok(SealInfo { kind: SealKind::of_number(seal_row.seal_type), row: seal_row, cert_pem })
+        Ok(SealInfo {
+            kind: SealKind::of_number(seal_row.seal_type),
+            row: seal_row,
+            cert_pem,
+        })
     }
 
     async fn seal_row(&self, client: &AuthClient, id: &str) -> Result<SealRow> {
@@ -341,9 +451,20 @@ impl Vault {
     /// A seal the client holds (any seal with `admin`).
     pub async fn seal(&self, client: &AuthClient, id: &str) -> Result<SealInfo> {
         let row = self.seal_row(client, id).await?;
-        let cert = self.inner.store.cert(&row.cert_id).await?.ok_or_else(|| Error::Corrupt(format!("certificate of seal {id} is missing")))?;
-        let cert_pem = Certificate::from_der(&cert.der).map_err(|e| Error::Corrupt(e.to_string()))?.to_pem();
-        Ok(SealInfo { kind: SealKind::of_number(row.seal_type), row, cert_pem })
+        let cert = self
+            .inner
+            .store
+            .cert(&row.cert_id)
+            .await?
+            .ok_or_else(|| Error::Corrupt(format!("certificate of seal {id} is missing")))?;
+        let cert_pem = Certificate::from_der(&cert.der)
+            .map_err(|e| Error::Corrupt(e.to_string()))?
+            .to_pem();
+        Ok(SealInfo {
+            kind: SealKind::of_number(row.seal_type),
+            row,
+            cert_pem,
+        })
     }
 
     /// The seals granted to the client.
@@ -352,9 +473,16 @@ impl Vault {
     }
 
     /// Revokes a seal, its holder certificate and its key in one audited transaction.
-    pub async fn revoke_seal(&self, client: &AuthClient, id: &str, reason: &str) -> Result<SealInfo> {
+    pub async fn revoke_seal(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        reason: &str,
+    ) -> Result<SealInfo> {
         if reason.chars().count() > 512 || reason.chars().any(char::is_control) {
-            return Err(Error::InvalidRequest("`reason` must be at most 512 characters without control characters".into()));
+            return Err(Error::InvalidRequest(
+                "`reason` must be at most 512 characters without control characters".into(),
+            ));
         }
         self.apply(Op::RevokeSeal {
             id: id.to_owned(),
@@ -363,43 +491,66 @@ impl Vault {
             actor: client.actor(),
         })
         .await?;
-        self.inner.seals.write().map_err(|_| Error::Unavailable)?.remove(id);
+        self.inner
+            .seals
+            .write()
+            .map_err(|_| Error::Unavailable)?
+            .remove(id);
         self.refresh_verifier().await?;
         self.seal(client, id).await
     }
 
     async fn loaded_seal(&self, client: &AuthClient, id: &str) -> Result<Arc<LoadedSeal>> {
-        let cached = self.inner.seals.read().map_err(|_| Error::Unavailable)?.get(id).cloned();
-        let loaded = match cached {
-            Some(s) => s,
-            None => {
-                let row = self.seal_row(client, id).await?;
-                if row.status != "active" {
-                    return Err(Error::SealRevoked);
+        let cached = self
+            .inner
+            .seals
+            .read()
+            .map_err(|_| Error::Unavailable)?
+            .get(id)
+            .cloned();
+        let loaded =
+            match cached {
+                Some(s) => s,
+                None => {
+                    let row = self.seal_row(client, id).await?;
+                    if row.status != "active" {
+                        return Err(Error::SealRevoked);
+                    }
+                    let key_row =
+                        self.inner.store.key(&row.key_id).await?.ok_or_else(|| {
+                            Error::Corrupt(format!("key of seal {id} is missing"))
+                        })?;
+                    if key_row.status != "active" {
+                        return Err(Error::SealRevoked);
+                    }
+                    let cert = self.inner.store.cert(&row.cert_id).await?.ok_or_else(|| {
+                        Error::Corrupt(format!("certificate of seal {id} is missing"))
+                    })?;
+                    let key = super::unwrap_key(&self.inner.master, &key_row)?;
+                    let alg = key.key_type().default_signature_algorithm();
+                    let z_a = key.public_key().sm2_z_a();
+                    let loaded = Arc::new(LoadedSeal {
+                        owner: row.owner,
+                        key_id: row.key_id,
+                        es_id: row.es_id,
+                        key,
+                        alg,
+                        alg_oid: alg_oid(alg)?,
+                        cert_der: cert.der,
+                        seal_der: row.seal_der,
+                        valid_from: row.valid_from,
+                        valid_to: row.valid_to,
+                        z_a,
+                        prefixes: Mutex::default(),
+                    });
+                    self.inner
+                        .seals
+                        .write()
+                        .map_err(|_| Error::Unavailable)?
+                        .insert(id.to_owned(), loaded.clone());
+                    loaded
                 }
-                let key_row = self.inner.store.key(&row.key_id).await?.ok_or_else(|| Error::Corrupt(format!("key of seal {id} is missing")))?;
-                if key_row.status != "active" {
-                    return Err(Error::SealRevoked);
-                }
-                let cert = self.inner.store.cert(&row.cert_id).await?.ok_or_else(|| Error::Corrupt(format!("certificate of seal {id} is missing")))?;
-                let key = super::unwrap_key(&self.inner.master, &key_row)?;
-                let alg = key.key_type().default_signature_algorithm();
-                let loaded = Arc::new(LoadedSeal {
-                    owner: row.owner,
-                    key_id: row.key_id,
-                    es_id: row.es_id,
-                    key,
-                    alg,
-                    alg_oid: alg_oid(alg)?,
-                    cert_der: cert.der,
-                    seal_der: row.seal_der,
-                    valid_from: row.valid_from,
-                    valid_to: row.valid_to,
-                });
-                self.inner.seals.write().map_err(|_| Error::Unavailable)?.insert(id.to_owned(), loaded.clone());
-                loaded
-            }
-        };
+            };
         if loaded.owner != client.id && !client.allows("admin") {
             return Err(Error::NotFound("seal"));
         }
@@ -408,8 +559,17 @@ impl Vault {
 
     /// Seals data (or its hash) with a seal the client holds: an SES_Signature v4 over
     /// TBS_Sign{4, seal, now, dataHash, propertyInfo}, released after its audit entry commits.
-    pub async fn seal_sign(&self, client: &AuthClient, id: &str, input: &SealInput, property_info: &str) -> Result<SealSigned> {
-        if property_info.is_empty() || property_info.len() > 1024 || !property_info.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    pub async fn seal_sign(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        input: &SealInput,
+        property_info: &str,
+    ) -> Result<SealSigned> {
+        if property_info.is_empty()
+            || property_info.len() > 1024
+            || !property_info.bytes().all(|b| (0x20..0x7f).contains(&b))
+        {
             return Err(Error::InvalidRequest(
                 "`property_info` must be 1–1024 printable ASCII characters (an IA5String)".into(),
             ));
@@ -427,25 +587,46 @@ impl Vault {
         let hash = match input {
             SealInput::Data(data) => data_hash(seal.alg_oid, data).to_vec(),
             SealInput::Digest(d) if d.len() == 32 => d.clone(),
-            SealInput::Digest(_) => return Err(crate::crypto::CryptoError::BadDigestLength { expected: 32 }.into()),
+            SealInput::Digest(_) => {
+                return Err(crate::crypto::CryptoError::BadDigestLength { expected: 32 }.into());
+            }
         };
         let tbs = ses::encode_tbs_sign(&seal.seal_der, now, &hash, property_info)?;
-        let sig = seal.key.sign(seal.alg, &tbs)?;
+        let digest = seal.tbs_digest(&tbs)?;
+        let sig = seal.key.sign_digest(seal.alg, &digest)?;
         let der = ses::assemble_signature(&tbs, &seal.cert_der, seal.alg_oid, &sig)?;
-        let event = Event::new(client.actor(), Action::SignatureCreated, format!("seal:{id}"))
-            .with("key", seal.key_id.as_str())
-            .with("alg", seal.alg.as_str())
-            .with("data_hash", hex::encode(&hash))
-            .with("signature_sm3", hex::encode(sm3(&der)));
+        // The signed digest commits to the whole TBS_Sign (seal, time, dataHash, propertyInfo).
+        let event = Event::new(
+            client.actor(),
+            Action::SignatureCreated,
+            format!("seal:{id}"),
+        )
+        .with("key", seal.key_id.as_str())
+        .with("alg", seal.alg.as_str())
+        .with("data_hash", hex::encode(&hash))
+        .with("tbs_digest", hex::encode(digest));
         let outcome = self
-            .apply(Op::RecordSignature { key_id: seal.key_id.clone(), owner: seal.owner.clone(), event })
+            .apply(Op::RecordSignature {
+                key_id: seal.key_id.clone(),
+                owner: seal.owner.clone(),
+                event,
+            })
             .await;
         match outcome {
-            Ok(Some(audit_index)) => Ok(SealSigned { signature: der, signed_at: now, es_id: seal.es_id.clone(), audit_index }),
+            Ok(Some(audit_index)) => Ok(SealSigned {
+                signature: der,
+                signed_at: now,
+                es_id: seal.es_id.clone(),
+                audit_index,
+            }),
             Ok(None) => Err(Error::Unavailable),
             Err(Error::KeyDisabled | Error::NotFound(_)) => {
                 // Revoked meanwhile (perhaps by another process): forget the cached key.
-                self.inner.seals.write().map_err(|_| Error::Unavailable)?.remove(id);
+                self.inner
+                    .seals
+                    .write()
+                    .map_err(|_| Error::Unavailable)?
+                    .remove(id);
                 Err(Error::SealRevoked)
             }
             Err(e) => Err(e),
@@ -458,7 +639,8 @@ fn random_digits(rng: &ring::rand::SystemRandom, n: usize) -> Result<String> {
     let mut out = String::with_capacity(n);
     while out.len() < n {
         let mut b = [0u8; 1];
-        rng.fill(&mut b).map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
+        rng.fill(&mut b)
+            .map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
         // Rejection sampling keeps the digits uniform.
         if b[0] < 250 {
             out.push(char::from(b'0' + b[0] % 10));

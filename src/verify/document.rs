@@ -34,7 +34,14 @@ impl Format {
 
     /// The format a Content-Type names; `None` for `application/octet-stream` and unknown types.
     pub fn from_content_type(ct: &str) -> Option<Format> {
-        match ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase().as_str() {
+        match ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "application/ofd" => Some(Format::Ofd),
             "application/pdf" => Some(Format::Pdf),
             _ => None,
@@ -69,18 +76,35 @@ fn fold(format: Format, signatures: Vec<SignatureReport>, mut problems: Vec<Stri
         }
         Verdict::Indeterminate
     } else {
-        signatures.iter().fold(Verdict::Valid, |v, s| v.worst(s.verdict))
+        signatures
+            .iter()
+            .fold(Verdict::Valid, |v, s| v.worst(s.verdict))
     };
-    Report { verdict, format: format.as_str().to_owned(), signatures, problems }
+    Report {
+        verdict,
+        format: format.as_str().to_owned(),
+        signatures,
+        problems,
+    }
 }
 
 fn invalid(format: &str, problem: String) -> Report {
-    Report { verdict: Verdict::Invalid, format: format.to_owned(), signatures: Vec::new(), problems: vec![problem] }
+    Report {
+        verdict: Verdict::Invalid,
+        format: format.to_owned(),
+        signatures: Vec::new(),
+        problems: vec![problem],
+    }
 }
 
 impl Verifier {
     /// Verifies a document of a given (or sniffed) format.
-    pub fn verify_document(&self, bytes: &[u8], format: Option<Format>, now: OffsetDateTime) -> Report {
+    pub fn verify_document(
+        &self,
+        bytes: &[u8],
+        format: Option<Format>,
+        now: OffsetDateTime,
+    ) -> Report {
         let Some(format) = format.or_else(|| Format::sniff(bytes)) else {
             return invalid("unknown", "not an OFD, PDF or DER SES structure".into());
         };
@@ -90,11 +114,15 @@ impl Verifier {
                 verdict: Verdict::Indeterminate,
                 format: "pdf".into(),
                 signatures: Vec::new(),
-                problems: vec!["PDF signature verification is not available in this version".into()],
+                problems: vec![
+                    "PDF signature verification is not available in this version".into(),
+                ],
             },
-            Format::SesSignature => {
-                fold(format, vec![self.verify_signature(bytes, Original::Absent, now)], Vec::new())
-            }
+            Format::SesSignature => fold(
+                format,
+                vec![self.verify_signature(bytes, Original::Absent, now)],
+                Vec::new(),
+            ),
             Format::SesSeal => fold(format, vec![self.verify_seal(bytes, now)], Vec::new()),
         }
     }
@@ -105,7 +133,11 @@ impl Verifier {
             Ok(f) => f,
             Err(e) => return invalid("ofd", format!("unreadable OFD package: {e}")),
         };
-        let signatures = found.signatures.iter().map(|s| self.ofd_signature(s, now)).collect();
+        let signatures = found
+            .signatures
+            .iter()
+            .map(|s| self.ofd_signature(s, now))
+            .collect();
         fold(Format::Ofd, signatures, found.problems)
     }
 
@@ -174,14 +206,29 @@ impl Verifier {
                 Ok(cert) => {
                     report.signer = Some(cert.subject().to_owned());
                     let at = cms.signed_at.unwrap_or(now);
-                    let v = crate::pki::validate(&cert, &[], self.trust(), at, Usage::Signing, self.revocations());
+                    let v = crate::pki::validate(
+                        &cert,
+                        &[],
+                        self.trust(),
+                        at,
+                        Usage::Signing,
+                        self.revocations(),
+                    );
                     report.trusted = v.trusted;
                     report.revoked_at = v.revoked_at;
-                    report.checks.extend(v.checks.into_iter().map(|c| Check::new(format!("signer_chain.{}", c.name), c.ok, c.detail)));
+                    report.checks.extend(
+                        v.checks.into_iter().map(|c| {
+                            Check::new(format!("signer_chain.{}", c.name), c.ok, c.detail)
+                        }),
+                    );
                 }
                 Err(e) => {
                     report.intact = false;
-                    report.checks.push(Check::new("signer_chain.certificate", false, e.to_string()));
+                    report.checks.push(Check::new(
+                        "signer_chain.certificate",
+                        false,
+                        e.to_string(),
+                    ));
                 }
             }
         }

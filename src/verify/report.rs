@@ -40,7 +40,11 @@ impl Verdict {
 
     /// The worse of two verdicts.
     pub fn worst(self, other: Verdict) -> Verdict {
-        if other.severity() > self.severity() { other } else { self }
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
     }
 }
 
@@ -58,7 +62,11 @@ pub struct Check {
 impl Check {
     /// A check with its outcome and detail.
     pub fn new(name: impl Into<String>, ok: bool, detail: impl Into<String>) -> Check {
-        Check { name: name.into(), ok, detail: detail.into() }
+        Check {
+            name: name.into(),
+            ok,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -80,7 +88,10 @@ pub struct SignatureReport {
     #[schema(value_type = Option<String>)]
     pub signed_at: Option<OffsetDateTime>,
     /// When the signer's certificate was revoked, if it was (RFC 3339, UTC).
-    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<String>)]
     pub revoked_at: Option<OffsetDateTime>,
     /// The verdict for this signature alone.

@@ -40,14 +40,20 @@ impl Revocations {
         authorities: HashSet<String>,
         revoked: HashMap<String, (OffsetDateTime, Option<RevocationReason>)>,
     ) -> Revocations {
-        Revocations { authorities, revoked }
+        Revocations {
+            authorities,
+            revoked,
+        }
     }
 }
 
 impl RevocationSource for Revocations {
     fn status(&self, cert: &Certificate, issuer: &Certificate) -> RevocationStatus {
         if let Some((at, reason)) = self.revoked.get(&cert.fingerprint_sha256()) {
-            RevocationStatus::Revoked { at: *at, reason: *reason }
+            RevocationStatus::Revoked {
+                at: *at,
+                reason: *reason,
+            }
         } else if self.authorities.contains(&issuer.fingerprint_sha256()) {
             RevocationStatus::Good
         } else {
@@ -156,11 +162,21 @@ impl Verifier {
     }
 
     /// Checks a certificate chain at `at` and records it under `prefix`.
-    fn chain(&self, tally: &mut Tally, prefix: &str, cert_der: &[u8], at: OffsetDateTime, usage: Usage) -> Option<Certificate> {
+    fn chain(
+        &self,
+        tally: &mut Tally,
+        prefix: &str,
+        cert_der: &[u8],
+        at: OffsetDateTime,
+        usage: Usage,
+    ) -> Option<Certificate> {
         let cert = match Certificate::from_der(cert_der) {
             Ok(c) => c,
             Err(e) => {
-                tally.push(Kind::Integrity, Check::new(format!("{prefix}.certificate"), false, e.to_string()));
+                tally.push(
+                    Kind::Integrity,
+                    Check::new(format!("{prefix}.certificate"), false, e.to_string()),
+                );
                 return None;
             }
         };
@@ -196,7 +212,9 @@ impl Verifier {
             );
         }
         for c in v.checks {
-            tally.checks.push(Check::new(format!("{prefix}.{}", c.name), c.ok, c.detail));
+            tally
+                .checks
+                .push(Check::new(format!("{prefix}.{}", c.name), c.ok, c.detail));
         }
         if !v.trusted {
             tally.untrusted = true;
@@ -214,14 +232,23 @@ impl Verifier {
                 "seal.maker_signature",
                 maker.is_ok(),
                 match &maker {
-                    Ok(()) => format!("maker signature ({}) verifies over SES_SealInfo", seal.sign_alg()),
+                    Ok(()) => format!(
+                        "maker signature ({}) verifies over SES_SealInfo",
+                        seal.sign_alg()
+                    ),
                     Err(e) => e.to_string(),
                 },
             ),
         );
         // The maker signed at createDate; a maker certificate that expired since does not
         // unmake the seal (GM/T 0031-2025 makes that explicit).
-        self.chain(tally, "seal.maker_chain", seal.maker_cert(), seal.create_date(), Usage::SealMaking);
+        self.chain(
+            tally,
+            "seal.maker_chain",
+            seal.maker_cert(),
+            seal.create_date(),
+            Usage::SealMaking,
+        );
         let ok = within(at, seal.valid_start(), seal.valid_end());
         tally.push(
             if signed { Kind::Policy } else { Kind::Currency },
@@ -237,7 +264,10 @@ impl Verifier {
             ),
         );
         if seal.timestamp().is_some() {
-            tally.note("seal.timestamp", "present; GB/T 20520 time-stamp tokens are not evaluated, createDate is used");
+            tally.note(
+                "seal.timestamp",
+                "present; GB/T 20520 time-stamp tokens are not evaluated, createDate is used",
+            );
         }
     }
 
@@ -256,13 +286,22 @@ impl Verifier {
             Ok(s) => s,
             Err(e) => return unreadable("ses-seal", "seal.format", &e.to_string()),
         };
-        tally.note("seal.format", format!("SESeal {:?}, header version {}", seal.version(), seal.header_version()));
+        tally.note(
+            "seal.format",
+            format!(
+                "SESeal {:?}, header version {}",
+                seal.version(),
+                seal.header_version()
+            ),
+        );
         self.seal_checks(&mut tally, &seal, now, false);
         SignatureReport {
             kind: format!("{}-seal", kind_name(seal.version())),
             intact: !tally.broken,
             trusted: !tally.untrusted,
-            signer: Certificate::from_der(seal.maker_cert()).ok().map(|c| c.subject().to_owned()),
+            signer: Certificate::from_der(seal.maker_cert())
+                .ok()
+                .map(|c| c.subject().to_owned()),
             seal: Some(Self::summary(&seal)),
             signed_at: Some(seal.create_date()),
             revoked_at: tally.revoked_at,
@@ -272,7 +311,12 @@ impl Verifier {
     }
 
     /// Verifies an SES_Signature against its original.
-    pub fn verify_signature(&self, der: &[u8], original: Original<'_>, now: OffsetDateTime) -> SignatureReport {
+    pub fn verify_signature(
+        &self,
+        der: &[u8],
+        original: Original<'_>,
+        now: OffsetDateTime,
+    ) -> SignatureReport {
         let sig = match Signature::from_der(der) {
             Ok(s) => s,
             Err(e) => return unreadable("ses", "signature.format", &e.to_string()),
@@ -281,11 +325,20 @@ impl Verifier {
     }
 
     /// Verifies a decoded SES_Signature against its original.
-    pub fn verify_parsed(&self, sig: &Signature, original: Original<'_>, now: OffsetDateTime) -> SignatureReport {
+    pub fn verify_parsed(
+        &self,
+        sig: &Signature,
+        original: Original<'_>,
+        now: OffsetDateTime,
+    ) -> SignatureReport {
         let mut tally = Tally::default();
         tally.note(
             "signature.format",
-            format!("SES_Signature {:?}, TBS_Sign version {}", sig.version(), sig.tbs_version()),
+            format!(
+                "SES_Signature {:?}, TBS_Sign version {}",
+                sig.version(),
+                sig.tbs_version()
+            ),
         );
         let at = match sig.time_info() {
             TimeInfo::Time(t) => *t,
@@ -301,7 +354,10 @@ impl Verifier {
                 "signature.signer_signature",
                 crypto.is_ok(),
                 match &crypto {
-                    Ok(()) => format!("signer signature ({}) verifies over TBS_Sign", sig.sign_alg()),
+                    Ok(()) => format!(
+                        "signer signature ({}) verifies over TBS_Sign",
+                        sig.sign_alg()
+                    ),
                     Err(e) => e.to_string(),
                 },
             ),
@@ -327,7 +383,10 @@ impl Verifier {
                     ),
                 );
             }
-            Original::Absent => tally.note("signature.data_hash", "original not supplied: dataHash not compared"),
+            Original::Absent => tally.note(
+                "signature.data_hash",
+                "original not supplied: dataHash not compared",
+            ),
         }
         let listed = sig.seal().cert_list().contains(sig.signer_cert());
         tally.push(
@@ -342,7 +401,13 @@ impl Verifier {
                 },
             ),
         );
-        let signer = self.chain(&mut tally, "signature.signer_chain", sig.signer_cert(), at, Usage::Signing);
+        let signer = self.chain(
+            &mut tally,
+            "signature.signer_chain",
+            sig.signer_cert(),
+            at,
+            Usage::Signing,
+        );
         if let Some(cert) = &signer {
             let fits = match (ses::signature_algorithm(sig.sign_alg()), cert.public_key()) {
                 (Some(alg), Ok(pk)) => pk.key_type().supports(alg),
@@ -353,13 +418,20 @@ impl Verifier {
                 Check::new(
                     "signature.algorithm",
                     fits,
-                    format!("signatureAlgID {} {} the signer key", sig.sign_alg(), if fits { "fits" } else { "does not fit" }),
+                    format!(
+                        "signatureAlgID {} {} the signer key",
+                        sig.sign_alg(),
+                        if fits { "fits" } else { "does not fit" }
+                    ),
                 ),
             );
         }
         self.seal_checks(&mut tally, sig.seal(), at, true);
         if sig.timestamp().is_some() {
-            tally.note("signature.timestamp", "present; GB/T 20520 time-stamp tokens are not evaluated, timeInfo is used");
+            tally.note(
+                "signature.timestamp",
+                "present; GB/T 20520 time-stamp tokens are not evaluated, timeInfo is used",
+            );
         }
         SignatureReport {
             kind: kind_name(sig.version()).to_owned(),
