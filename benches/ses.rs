@@ -10,6 +10,7 @@ use sidian::crypto::{KeyType, PrivateKey, SignatureAlgorithm, sm3};
 use sidian::pki::{self, Certificate, Name, TrustStore};
 use sidian::ses::{self, Picture, SealInfoParams};
 use sidian::verify::{Revocations, Verifier};
+use sm3::Digest as _;
 use time::OffsetDateTime;
 
 const OFD: &[u8] = include_bytes!("../tests/data/ses/v4signed.ofd");
@@ -101,17 +102,57 @@ fn seal_sign(c: &mut Criterion) {
     let seal =
         ses::assemble_seal(&info, ca.der(), "1.2.156.10197.1.501", &maker_sig).expect("seal");
     let data_hash = sm3(b"approval decision");
-    c.bench_function(
-        &format!("SES_Signature v4, SM2, {} byte seal", seal.len()),
-        |b| {
-            b.iter(|| {
-                let tbs = ses::encode_tbs_sign(black_box(&seal), now, &data_hash, "decision.xml")
-                    .expect("tbs");
-                let sig = holder.sign(SignatureAlgorithm::Sm2Sm3, &tbs).expect("sign");
-                ses::assemble_signature(&tbs, cert.der(), "1.2.156.10197.1.501", &sig).expect("sig")
-            })
-        },
+    let mut g = c.benchmark_group(format!("SES_Signature v4, SM2, {} byte seal", seal.len()));
+    g.bench_function("checked encoders", |b| {
+        b.iter(|| {
+            let tbs = ses::encode_tbs_sign(black_box(&seal), now, &data_hash, "decision.xml")
+                .expect("tbs");
+            let sig = holder.sign(SignatureAlgorithm::Sm2Sm3, &tbs).expect("sign");
+            ses::assemble_signature(&tbs, cert.der(), "1.2.156.10197.1.501", &sig).expect("sig")
+        })
+    });
+    // What the vault does per request: the seal decoded once, the hash state of
+    // Z_A ‖ TBS prefix cached, so only the tail is hashed.
+    let template = ses::SealTemplate::new(seal.clone()).expect("template");
+    let z_a = holder.public_key().sm2_z_a().expect("sm2");
+    let probe = template
+        .tbs_sign(now, &data_hash, "decision.xml")
+        .expect("tbs");
+    // The tail after the seal: timeInfo (17), dataHash (35), propertyInfo (2 + length).
+    let prefix_end = probe.der().len() - (17 + 35 + 2 + "decision.xml".len());
+    let prefix = {
+        let mut h = sm3::Sm3::new();
+        h.update(z_a);
+        h.update(&probe.der()[..prefix_end]);
+        h
+    };
+    let tail_digest = |tbs: &[u8]| -> [u8; 32] {
+        let mut h = prefix.clone();
+        h.update(&tbs[prefix_end..]);
+        h.finalize().into()
+    };
+    assert_eq!(
+        Ok(tail_digest(probe.der())),
+        holder
+            .public_key()
+            .message_digest(SignatureAlgorithm::Sm2Sm3, probe.der()),
+        "the cached prefix state gives the full digest"
     );
+    g.bench_function("template, cached prefix hash (the vault's path)", |b| {
+        b.iter(|| {
+            let tbs = template
+                .tbs_sign(now, &data_hash, "decision.xml")
+                .expect("tbs");
+            let e = tail_digest(tbs.der());
+            let sig = holder
+                .sign_digest(SignatureAlgorithm::Sm2Sm3, &e)
+                .expect("sign");
+            template
+                .signature(&tbs, cert.der(), "1.2.156.10197.1.501", &sig)
+                .expect("sig")
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, verify_ofd, seal_sign);

@@ -257,3 +257,23 @@ fn render_time() {
          (this build's profile)"
     );
 }
+
+#[test]
+fn png_is_indexed_seal_red_and_lossless() {
+    let spec = SealImageSpec::new("某某市市场监督管理局", "合同专用章");
+    let png = render_official_seal(&spec).expect("render");
+    // IHDR: bit depth 8, colour type 3 (indexed).
+    assert_eq!(&png[12..16], b"IHDR");
+    assert_eq!((png[24], png[25]), (8, 3));
+    assert!(png.len() < 32 * 1024, "{} bytes", png.len());
+    // Decoded, every pixel's coverage matches the RGBA drawing (premultiplication rounds by 1).
+    let drawn = render_pixmap(&spec).expect("pixmap");
+    let decoded = Pixmap::decode_png(&png).expect("decode");
+    let off = drawn
+        .pixels()
+        .iter()
+        .zip(decoded.pixels())
+        .filter(|(a, b)| a.alpha().abs_diff(b.alpha()) > 1)
+        .count();
+    assert_eq!(off, 0, "pixels whose coverage changed");
+}

@@ -4,7 +4,9 @@
 //! `[0]` tags are explicit, `ExtData.critical` is omitted when FALSE (true
 //! DER), times are GeneralizedTime in UTC without fractions, EC signatures are
 //! DER `SEQUENCE{r,s}`. Every assembled structure is decoded again before it
-//! is returned, so an encoder never hands out bytes the decoder rejects.
+//! is returned, so an encoder never hands out bytes the decoder rejects — except on the
+//! per-signature path of [`SealTemplate`], whose seal is decoded once and whose other parts are
+//! built from typed values (the vault's tests decode and verify what it makes).
 
 use ::time::OffsetDateTime;
 
@@ -146,25 +148,84 @@ pub fn assemble_seal(
     Ok(out)
 }
 
-/// DER of a v4 `TBS_Sign` (version 4, no extDatas).
+/// A v4 seal checked once, for making many signatures with it: the per-request path builds
+/// `TBS_Sign` and `SES_Signature` around its bytes without decoding the seal again.
+#[derive(Debug, Clone)]
+pub struct SealTemplate {
+    der: Vec<u8>,
+}
+
+/// DER of a `TBS_Sign` made by [`SealTemplate::tbs_sign`]: known to hold the template's v4 seal.
+#[derive(Debug, Clone)]
+pub struct TbsSign(Vec<u8>);
+
+impl TbsSign {
+    /// The DER bytes (what the signer signs).
+    pub fn der(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl SealTemplate {
+    /// Checks that `seal_der` is a v4 SESeal.
+    pub fn new(seal_der: Vec<u8>) -> Result<SealTemplate, SesError> {
+        let seal = Seal::from_der(&seal_der)
+            .map_err(|e| SesError::Encode(format!("seal does not decode: {e}")))?;
+        if seal.version() != SesVersion::V4 {
+            return Err(SesError::Encode("a v4 TBS_Sign needs a v4 seal".into()));
+        }
+        Ok(SealTemplate { der: seal_der })
+    }
+
+    /// The seal's DER.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// `TBS_Sign { 4, seal, timeInfo, dataHash, propertyInfo }`.
+    pub fn tbs_sign(
+        &self,
+        time_info: OffsetDateTime,
+        data_hash: &[u8],
+        property_info: &str,
+    ) -> Result<TbsSign, SesError> {
+        Ok(TbsSign(der::sequence(&[
+            &der::integer(4),
+            &self.der,
+            &generalized(time_info)?,
+            &der::bit_string(data_hash),
+            &ia5(property_info, "propertyInfo")?,
+        ])))
+    }
+
+    /// `SES_Signature { tbs, cert, signatureAlgID, signature }` (no timeStamp).
+    pub fn signature(
+        &self,
+        tbs: &TbsSign,
+        signer_cert_der: &[u8],
+        sign_alg: &str,
+        signature_der: &[u8],
+    ) -> Result<Vec<u8>, SesError> {
+        let sig = normalise_signature(sign_alg, signature_der);
+        Ok(der::sequence(&[
+            &tbs.0,
+            &der::tlv(TAG_OCTET_STRING, signer_cert_der),
+            &der::oid(sign_alg)?,
+            &der::bit_string(&sig),
+        ]))
+    }
+}
+
+/// DER of a v4 `TBS_Sign` over `seal_der` (which must be a v4 seal).
 pub fn encode_tbs_sign(
     seal_der: &[u8],
     time_info: OffsetDateTime,
     data_hash: &[u8],
     property_info: &str,
 ) -> Result<Vec<u8>, SesError> {
-    let seal = Seal::from_der(seal_der)
-        .map_err(|e| SesError::Encode(format!("seal does not decode: {e}")))?;
-    if seal.version() != SesVersion::V4 {
-        return Err(SesError::Encode("a v4 TBS_Sign needs a v4 seal".into()));
-    }
-    Ok(der::sequence(&[
-        &der::integer(4),
-        seal.der(),
-        &generalized(time_info)?,
-        &der::bit_string(data_hash),
-        &ia5(property_info, "propertyInfo")?,
-    ]))
+    Ok(SealTemplate::new(seal_der.to_vec())?
+        .tbs_sign(time_info, data_hash, property_info)?
+        .0)
 }
 
 /// DER of a v4 `SES_Signature` from an encoded `TBS_Sign` and the signer's signature over it.

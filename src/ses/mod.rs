@@ -26,7 +26,8 @@ mod tests;
 use ::time::OffsetDateTime;
 
 pub use encode::{
-    SealInfoParams, assemble_seal, assemble_signature, encode_seal_info, encode_tbs_sign,
+    SealInfoParams, SealTemplate, TbsSign, assemble_seal, assemble_signature, encode_seal_info,
+    encode_tbs_sign,
 };
 pub use seal::Seal;
 pub use signature::Signature;

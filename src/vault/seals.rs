@@ -161,7 +161,7 @@ pub(crate) struct LoadedSeal {
     alg: SignatureAlgorithm,
     alg_oid: &'static str,
     cert_der: Vec<u8>,
-    seal_der: Vec<u8>,
+    template: ses::SealTemplate,
     valid_from: i64,
     valid_to: i64,
     /// Z_A of the holder key (SM2 seals).
@@ -190,9 +190,9 @@ impl LoadedSeal {
             None => return Err(Error::Corrupt("empty TBS_Sign".into())),
         };
         let seal_at = header + 3;
-        let prefix_end = seal_at + self.seal_der.len();
+        let prefix_end = seal_at + self.template.der().len();
         let laid_out = tbs.get(header..seal_at) == Some(&[0x02, 0x01, 0x04][..])
-            && tbs.get(seal_at..prefix_end) == Some(&self.seal_der[..]);
+            && tbs.get(seal_at..prefix_end) == Some(self.template.der());
         let mut state = if laid_out {
             let cached = self
                 .prefixes
@@ -537,7 +537,7 @@ impl Vault {
                         alg,
                         alg_oid: alg_oid(alg)?,
                         cert_der: cert.der,
-                        seal_der: row.seal_der,
+                        template: ses::SealTemplate::new(row.seal_der)?,
                         valid_from: row.valid_from,
                         valid_to: row.valid_to,
                         z_a,
@@ -591,10 +591,12 @@ impl Vault {
                 return Err(crate::crypto::CryptoError::BadDigestLength { expected: 32 }.into());
             }
         };
-        let tbs = ses::encode_tbs_sign(&seal.seal_der, now, &hash, property_info)?;
-        let digest = seal.tbs_digest(&tbs)?;
+        let tbs = seal.template.tbs_sign(now, &hash, property_info)?;
+        let digest = seal.tbs_digest(tbs.der())?;
         let sig = seal.key.sign_digest(seal.alg, &digest)?;
-        let der = ses::assemble_signature(&tbs, &seal.cert_der, seal.alg_oid, &sig)?;
+        let der = seal
+            .template
+            .signature(&tbs, &seal.cert_der, seal.alg_oid, &sig)?;
         // The signed digest commits to the whole TBS_Sign (seal, time, dataHash, propertyInfo).
         let event = Event::new(
             client.actor(),
