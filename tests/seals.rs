@@ -101,9 +101,11 @@ async fn seal_lifecycle(tv: &TestVault) {
             .await;
         assert_eq!(status, StatusCode::OK, "{report}");
         assert_eq!(report["verdict"], "VALID", "{alg}: {report:#}");
-        assert_eq!(report["intact"], true);
-        assert_eq!(report["trusted"], true);
-        assert_eq!(report["seal"]["es_id"], es_id);
+        assert_eq!(report["format"], "ses-signature");
+        let sig0 = &report["signatures"][0];
+        assert_eq!(sig0["intact"], true);
+        assert_eq!(sig0["trusted"], true);
+        assert_eq!(sig0["seal"]["es_id"], es_id);
         // Again, with the same and with another propertyInfo length (the signer caches the
         // hash state of the seal prefix per TBS length header).
         for property in [
@@ -147,7 +149,10 @@ async fn seal_lifecycle(tv: &TestVault) {
             )
             .await;
         assert_eq!(report["verdict"], "INVALID");
-        assert_eq!(failing(&report), vec!["signature.data_hash".to_owned()]);
+        assert_eq!(
+            failing(&report["signatures"][0]),
+            vec!["signature.data_hash".to_owned()]
+        );
 
         // Another client: 404 for reading, signing, revoking.
         assert_eq!(
@@ -202,7 +207,10 @@ async fn seal_lifecycle(tv: &TestVault) {
             report["verdict"], "VALID",
             "signed before revocation: {report:#}"
         );
-        assert!(report["revoked_at"].is_string(), "{report:#}");
+        assert!(
+            report["signatures"][0]["revoked_at"].is_string(),
+            "{report:#}"
+        );
     }
 
     // The CRL of the SM2 issuing CA lists the revoked holder certificate and verifies.

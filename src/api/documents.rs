@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::{ApiJson, ErrorBody, b64};
 use crate::error::Error;
 use crate::vault::Vault;
-use crate::verify::{Format, Report, SignatureReport};
+use crate::verify::{Format, Report};
 
 /// Largest document `POST /v1/documents/verify` accepts.
 pub(super) const MAX_DOCUMENT: usize = 32 << 20;
@@ -63,13 +63,13 @@ pub(crate) struct SesVerifyRequest {
     data: Option<String>,
 }
 
-/// Verify a GB/T 38540 / GM/T 0031 electronic signature: both signatures, certificate list, validity periods, chains and revocation, and dataHash against the original when given.
+/// Verify a GB/T 38540 / GM/T 0031 electronic signature: both signatures, certificate list, validity periods, chains and revocation, and dataHash against the original when given. A SESeal in `signature` is verified as a seal on its own.
 #[utoipa::path(post, path = "/v1/ses/verify", tag = "verify", request_body = SesVerifyRequest,
-    responses((status = 200, body = SignatureReport), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Report), (status = 400, body = ErrorBody)))]
 async fn verify_ses(
     State(vault): State<Vault>,
     ApiJson(req): ApiJson<SesVerifyRequest>,
-) -> Result<Json<SignatureReport>, Error> {
+) -> Result<Json<Report>, Error> {
     let signature = b64(&req.signature, "signature")?;
     let data = req.data.as_deref().map(|d| b64(d, "data")).transpose()?;
     Ok(Json(vault.verify_ses(signature, data).await?))

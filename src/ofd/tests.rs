@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::testutil::*;
@@ -671,6 +672,27 @@ fn sign_signature_end_to_end() {
     assert_eq!(sig.kind, SignatureKind::Sign);
     assert!(sig.checks.iter().all(|c| c.ok), "{:?}", sig.checks);
     assert_all_ok(&verify_sign_cms(&sig.signed_value, &sig.signature_xml));
+
+    // The whole document through the verifier: UNTRUSTED without an anchor, VALID with the
+    // signer's certificate as one, MODIFIED_AFTER_SEALING when a protected file changes.
+    use crate::pki::{Certificate, TrustStore};
+    use crate::verify::{Revocations, Verdict, Verifier};
+    let now = time::OffsetDateTime::now_utc();
+    let bare = Verifier::new(Arc::new(TrustStore::new()), Revocations::default());
+    let report = bare.verify_document(&bytes, None, now);
+    assert_eq!(report.verdict, Verdict::Untrusted, "{report:?}");
+    assert_eq!(report.signatures[0].kind, "ofd-sign-cms");
+    assert!(report.signatures[0].intact);
+    let mut trust = TrustStore::new();
+    trust.add_anchor(Certificate::from_der(&s.cert).unwrap());
+    let anchored = Verifier::new(Arc::new(trust), Revocations::default());
+    assert_eq!(
+        anchored.verify_document(&bytes, None, now).verdict,
+        Verdict::Valid
+    );
+    let changed = rewrite_zip(&bytes, "Doc_0/Document.xml", |d| d[0] ^= 1);
+    let report = anchored.verify_document(&changed, None, now);
+    assert_eq!(report.verdict, Verdict::ModifiedAfterSealing, "{report:?}");
 }
 
 /// A zip64 end record claiming 2^39 entries in a 2^50-byte directory at offset 2^40 must fail

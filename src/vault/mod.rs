@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::crypto::{KeyType, MasterKey, PrivateKey, PublicKey, SignatureAlgorithm, sha256};
 use crate::error::{Error, Result};
 use crate::store::{ClientRow, KeyRow, Store};
-use crate::verify::{Format, Report, SignatureReport, Verifier};
+use crate::verify::{Format, Report, Verifier};
 use ledger::{Checkpointer, Ledger, Op, Outcome, apply_batch, checkpoint_now, now_ms};
 
 /// Scopes a client registered without `--scope` holds.
@@ -813,12 +813,8 @@ impl Vault {
         .map_err(|_| Error::Unavailable)
     }
 
-    /// Verifies a detached SES_Signature, against its original when given.
-    pub async fn verify_ses(
-        &self,
-        signature: Vec<u8>,
-        data: Option<Vec<u8>>,
-    ) -> Result<SignatureReport> {
+    /// Verifies a detached SES_Signature (or a SESeal on its own), against its original when given.
+    pub async fn verify_ses(&self, signature: Vec<u8>, data: Option<Vec<u8>>) -> Result<Report> {
         let verifier = self.verifier().await?;
         let _permit = self
             .inner
@@ -831,7 +827,7 @@ impl Vault {
                 Some(d) => crate::verify::Original::Data(d),
                 None => crate::verify::Original::Absent,
             };
-            verifier.verify_signature(&signature, original, time::OffsetDateTime::now_utc())
+            verifier.verify_ses(&signature, original, time::OffsetDateTime::now_utc())
         })
         .await
         .map_err(|_| Error::Unavailable)

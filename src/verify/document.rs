@@ -127,6 +127,23 @@ impl Verifier {
         }
     }
 
+    /// Verifies a DER SES_Signature against its original (or, if the bytes are a SESeal, the
+    /// seal on its own).
+    pub fn verify_ses(&self, der: &[u8], original: Original<'_>, now: OffsetDateTime) -> Report {
+        if Signature::from_der(der).is_err() && Seal::from_der(der).is_ok() {
+            return fold(
+                Format::SesSeal,
+                vec![self.verify_seal(der, now)],
+                Vec::new(),
+            );
+        }
+        fold(
+            Format::SesSignature,
+            vec![self.verify_signature(der, original, now)],
+            Vec::new(),
+        )
+    }
+
     /// Verifies every signature of an OFD package (GB/T 33190 §18).
     pub fn verify_ofd(&self, bytes: &[u8], now: OffsetDateTime) -> Report {
         let found = match ofd::read_signatures(bytes, &Limits::default()) {
