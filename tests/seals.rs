@@ -213,6 +213,43 @@ async fn seal_lifecycle(tv: &TestVault) {
         );
     }
 
+    // The seal authority (admin) makes a seal granted to B: B may use it, A may not; a client
+    // without admin cannot grant.
+    let authority = tv.client("seal-authority", &["admin"]).await;
+    let (status, granted) = tv
+        .post(
+            "/v1/seals",
+            &authority,
+            json!({"name": "某某公司", "holder": {"name": "某某公司", "uscc": "91370406L24894136J"}, "grant_to": "approval-b"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{granted}");
+    let gid = granted["id"].as_str().expect("id");
+    let (status, _) = tv
+        .post(
+            &format!("/v1/seals/{gid}/sign"),
+            &b,
+            json!({"data": b64(b"x")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = tv
+        .post(
+            &format!("/v1/seals/{gid}/sign"),
+            &a,
+            json!({"data": b64(b"x")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, err) = tv
+        .post(
+            "/v1/seals",
+            &a,
+            json!({"name": "x", "holder": {"name": "某某公司", "uscc": USCC}, "grant_to": "approval-b"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+
     // The CRL of the SM2 issuing CA lists the revoked holder certificate and verifies.
     let (status, _) = tv
         .call(

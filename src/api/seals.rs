@@ -59,6 +59,9 @@ pub(crate) struct CreateSealRequest {
     /// Holder key: `sm2` (default), `p256` or `rsa2048`.
     #[serde(default)]
     alg: Option<String>,
+    /// The approval system (client name) the seal is granted to; default: you. Another client needs the `admin` scope.
+    #[serde(default)]
+    grant_to: Option<String>,
 }
 
 /// A seal.
@@ -189,6 +192,7 @@ async fn create_seal(
         image: req.image.as_deref().map(|i| b64(i, "image")).transpose()?,
         size_mm: req.size_mm,
         alg,
+        grant_to: req.grant_to,
     };
     let info = vault.create_seal(&client, new).await?;
     Ok((StatusCode::CREATED, Json(info.into())))

@@ -323,6 +323,16 @@ impl Store {
         row.as_ref().map(client_row).transpose()
     }
 
+    /// The client of this name, active or not.
+    pub async fn client_by_name(&self, name: &str) -> Result<Option<ClientRow>> {
+        let sql = format!("SELECT {CLIENT_COLS} FROM clients WHERE name = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(client_row).transpose()
+    }
+
     /// All clients, by name.
     pub async fn clients(&self) -> Result<Vec<ClientRow>> {
         let sql = format!("SELECT {CLIENT_COLS} FROM clients ORDER BY name");

@@ -117,6 +117,9 @@ pub struct NewSeal {
     pub size_mm: Option<u32>,
     /// Holder key type: sm2 (default), p256 or rsa2048.
     pub alg: KeyType,
+    /// The approval system (client name) the seal is granted to; default the caller. Naming
+    /// another one needs the `admin` scope: that is the seal authority making seals for others.
+    pub grant_to: Option<String>,
 }
 
 /// A seal as shown to its holder.
@@ -306,7 +309,21 @@ impl Vault {
             render::png_dimensions(png).map_err(|e| Error::InvalidImage(e.to_string()))?;
         }
         let inner = self.inner.clone();
-        let owner = client.id.clone();
+        let owner = match &req.grant_to {
+            None => client.id.clone(),
+            Some(name) => {
+                client.require("admin")?;
+                match self.inner.store.client_by_name(name).await? {
+                    Some(c) if c.status == "active" => c.id,
+                    _ => {
+                        return Err(Error::InvalidRequest(format!(
+                            "`grant_to`: no active client named `{}`",
+                            name.chars().take(64).collect::<String>()
+                        )));
+                    }
+                }
+            }
+        };
         let actor = client.actor();
         // Key generation (RSA), rendering and two signatures: keep them off the async workers.
         let (issuance, seal_row, cert_pem) = tokio::task::spawn_blocking(move || -> Result<_> {
