@@ -248,11 +248,24 @@ fn ms_to_time(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// Invisible characters that make two names look alike or reorder what is shown
+/// (THREATS.md §6): zero-width, bidi embeddings, overrides and isolates, word joiners, BOM.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// A name that ends up in a certificate and a signed seal: bounded, no control or invisible
+/// characters, no surrounding spaces.
 fn text_field(name: &'static str, value: &str, max: usize) -> Result<()> {
     let n = value.chars().count();
-    if n == 0 || n > max || value.chars().any(char::is_control) || value.trim() != value {
+    if n == 0
+        || n > max
+        || value.chars().any(|c| c.is_control() || is_invisible(c))
+        || value.trim() != value
+    {
         return Err(Error::InvalidRequest(format!(
-            "`{name}` must be 1–{max} characters without control characters or surrounding spaces"
+            "`{name}` must be 1–{max} characters without control or invisible characters or surrounding spaces"
         )));
     }
     Ok(())
