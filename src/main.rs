@@ -206,23 +206,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify { file } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let report = if config.data_dir.is_dir() {
-                let vault = Vault::open(config, false).await?;
-                let report = vault.verify_document(bytes, None).await?;
-                vault.close().await;
-                report
-            } else {
-                // No vault here: only the anchors of the trust directory count.
-                let mut trust = sidian::pki::TrustStore::new();
-                let dir = config.trust_dir();
-                if dir.is_dir() {
-                    trust.load_pem_dir(&dir)?;
+            // The vault's roots and revocations count when there is a vault to open; without
+            // one (or without its master key) only the trust directory's anchors do.
+            let trust_dir = config.trust_dir();
+            let report = match Vault::open(config, false).await {
+                Ok(vault) => {
+                    let report = vault.verify_document(bytes, None).await?;
+                    vault.close().await;
+                    report
                 }
-                sidian::verify::Verifier::new(
-                    std::sync::Arc::new(trust),
-                    sidian::verify::Revocations::default(),
-                )
-                .verify_document(&bytes, None, time::OffsetDateTime::now_utc())
+                Err(e) => {
+                    eprintln!(
+                        "note: no vault opened ({e}); trusting only {}",
+                        trust_dir.display()
+                    );
+                    let mut trust = sidian::pki::TrustStore::new();
+                    if trust_dir.is_dir() {
+                        trust.load_pem_dir(&trust_dir)?;
+                    }
+                    sidian::verify::Verifier::new(
+                        std::sync::Arc::new(trust),
+                        sidian::verify::Revocations::default(),
+                    )
+                    .verify_document(
+                        &bytes,
+                        None,
+                        time::OffsetDateTime::now_utc(),
+                    )
+                }
             };
             println!("{}", serde_json::to_string_pretty(&report)?);
             if !report.verdict.is_accepted() {
