@@ -551,3 +551,36 @@ async fn hostile_documents_are_invalid_not_errors() {
         assert!(reason, "{what}: no reason given: {report:#}");
     }
 }
+
+async fn tsa_count(conn: &mut sqlx::SqliteConnection) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM authorities WHERE role = 'tsa'")
+        .fetch_one(conn)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn a_vault_without_time_stamping_authorities_gets_them_on_open() {
+    use sqlx::Connection;
+    let tv = TestVault::open(None).await;
+    let mut conn = sqlx::SqliteConnection::connect(&tv.config.database_url())
+        .await
+        .expect("connect");
+    assert_eq!(
+        tsa_count(&mut conn).await,
+        2,
+        "an SM2 and a P-256 TSA at init"
+    );
+    // As a vault made before TSAs existed:
+    sqlx::query("DELETE FROM authorities WHERE role = 'tsa'")
+        .execute(&mut conn)
+        .await
+        .expect("delete");
+    let reopened = sidian::Vault::open(tv.config.clone(), false)
+        .await
+        .expect("reopen");
+    assert_eq!(tsa_count(&mut conn).await, 2, "recreated on open");
+    // Their certificates are in the log, and it still verifies.
+    reopened.verify_audit_log().await.expect("audit log intact");
+    reopened.close().await;
+}

@@ -207,9 +207,10 @@ impl Store {
 }
 
 impl AuditedTx {
-    /// Whether the vault's authorities exist.
-    pub async fn has_authorities(&mut self) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 AS one FROM authorities LIMIT 1")
+    /// Whether an authority of this name exists.
+    pub async fn has_authority(&mut self, name: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM authorities WHERE name = $1")
+            .bind(name)
             .fetch_optional(&mut *self.tx)
             .await?;
         Ok(row.is_some())

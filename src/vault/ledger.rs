@@ -231,9 +231,11 @@ pub(crate) async fn apply_batch(store: &Store, ops: &[Op]) -> Result<Vec<Result<
 }
 
 async fn apply_issuance(tx: &mut AuditedTx, issuance: &Issuance, at: i64) -> Result<Outcome> {
-    if !issuance.authorities.is_empty() && tx.has_authorities().await? {
-        // Another process initialised the authorities first: theirs stand, ours are dropped.
-        return Ok(None);
+    for authority in &issuance.authorities {
+        if tx.has_authority(&authority.name).await? {
+            // Another process made these authorities first: theirs stand, ours are dropped.
+            return Ok(None);
+        }
     }
     if let Some((seal, _)) = &issuance.seal
         && tx.es_id_taken(&seal.es_id).await?

@@ -268,7 +268,14 @@ impl Vault {
                 r?;
             }
         }
-        let authorities = pki::load_authorities(&store, &master).await?;
+        let mut authorities = pki::load_authorities(&store, &master).await?;
+        if let Some(plan) = pki::plan_missing(&authorities, &master, &rng, &config, &vault_id)? {
+            // A vault made by an earlier version: add what it lacks (the TSAs).
+            for r in apply_batch(&store, &[Op::Issue(Box::new(plan))]).await? {
+                r?;
+            }
+            authorities = pki::load_authorities(&store, &master).await?;
+        }
         let trust = Arc::new(pki::trust_store(&authorities, &config)?);
         let verifier = pki::verifier(&store, &authorities, &trust).await?;
         let api_key_secret = ring::hmac::Key::new(
@@ -838,7 +845,7 @@ impl Vault {
         self.inner
             .authorities
             .iter()
-            .filter(|a| a.role != Role::Maker)
+            .filter(|a| matches!(a.role, Role::Root | Role::Issuing))
             .map(|a| TrustEntry {
                 name: a.name.clone(),
                 family: a.family,

@@ -71,6 +71,8 @@ pub enum Role {
     Issuing,
     /// Signs seals (制章者).
     Maker,
+    /// Signs RFC 3161 time-stamp tokens.
+    Tsa,
 }
 
 impl Role {
@@ -80,6 +82,7 @@ impl Role {
             Role::Root => "root",
             Role::Issuing => "issuing",
             Role::Maker => "maker",
+            Role::Tsa => "tsa",
         }
     }
 
@@ -88,6 +91,7 @@ impl Role {
             "root" => Some(Role::Root),
             "issuing" => Some(Role::Issuing),
             "maker" => Some(Role::Maker),
+            "tsa" => Some(Role::Tsa),
             _ => None,
         }
     }
@@ -214,7 +218,6 @@ pub(crate) fn plan_authorities(
         };
         let (root_row, root_key) = make("ca")?;
         let (issuing_row, issuing_key) = make("ca")?;
-        let (maker_row, maker_key) = make("seal-maker")?;
         let root = pki::self_signed(
             &root_key,
             &vault_name(format!("sidian {} Root CA", family.label()), vault_id),
@@ -231,21 +234,7 @@ pub(crate) fn plan_authorities(
             start,
             start + years(ISSUING_YEARS),
         )?;
-        let maker = pki::issue(
-            &issuing,
-            &issuing_key,
-            &maker_key.public_key(),
-            &vault_name(
-                format!("sidian 电子印章制章者 ({})", family.label()),
-                vault_id,
-            ),
-            Profile::SealMaker,
-            &pki::random_serial()?,
-            start,
-            start + years(ISSUING_YEARS) - Duration::days(1),
-        )?;
         let root_name = format!("{}-root", family.as_str());
-        let issuing_name = format!("{}-issuing", family.as_str());
         for (cert, issuer, kind, key_row, role) in [
             (&root, None, "root", &root_row, Role::Root),
             (
@@ -255,26 +244,148 @@ pub(crate) fn plan_authorities(
                 &issuing_row,
                 Role::Issuing,
             ),
-            (
-                &maker,
-                Some(issuing_name.as_str()),
-                "seal-maker",
-                &maker_row,
-                Role::Maker,
-            ),
         ] {
-            let (row, event) = cert_row(cert, issuer, kind, &key_row.id, rng, Actor::Vault)?;
-            plan.authorities.push(AuthorityRow {
-                name: format!("{}-{}", family.as_str(), role.as_str()),
-                family: family.as_str().to_owned(),
-                role: role.as_str().to_owned(),
-                cert_id: row.id.clone(),
-                key_id: key_row.id.clone(),
-            });
-            plan.certs.push((row, event));
+            push_authority(&mut plan, cert, issuer, kind, key_row, family, role, rng)?;
+        }
+        let issuer = Issuer {
+            family,
+            cert: &issuing,
+            key: &issuing_key,
+        };
+        for role in [Role::Maker, Role::Tsa] {
+            plan_leaf(
+                &mut plan, master, rng, config, vault_id, &issuer, role, start,
+            )?;
         }
     }
     Ok(plan)
+}
+
+/// An issuing CA about to certify one of the vault's own end-entity authorities.
+struct Issuer<'a> {
+    family: Family,
+    cert: &'a Certificate,
+    key: &'a PrivateKey,
+}
+
+/// Records an authority's certificate (with its audit event) and its row in `plan`.
+#[allow(clippy::too_many_arguments)]
+fn push_authority(
+    plan: &mut Issuance,
+    cert: &Certificate,
+    issuer: Option<&str>,
+    kind: &str,
+    key_row: &KeyRow,
+    family: Family,
+    role: Role,
+    rng: &SystemRandom,
+) -> Result<()> {
+    let (row, event) = cert_row(cert, issuer, kind, &key_row.id, rng, Actor::Vault)?;
+    plan.authorities.push(AuthorityRow {
+        name: format!("{}-{}", family.as_str(), role.as_str()),
+        family: family.as_str().to_owned(),
+        role: role.as_str().to_owned(),
+        cert_id: row.id.clone(),
+        key_id: key_row.id.clone(),
+    });
+    plan.certs.push((row, event));
+    Ok(())
+}
+
+/// Adds a seal maker or a time-stamping authority, certified by `issuer`, to `plan`.
+#[allow(clippy::too_many_arguments)]
+fn plan_leaf(
+    plan: &mut Issuance,
+    master: &MasterKey,
+    rng: &SystemRandom,
+    config: &Config,
+    vault_id: &str,
+    issuer: &Issuer<'_>,
+    role: Role,
+    start: OffsetDateTime,
+) -> Result<()> {
+    let (purpose, kind, label, profile) = match role {
+        Role::Maker => (
+            "seal-maker",
+            "seal-maker",
+            "电子印章制章者",
+            Profile::SealMaker,
+        ),
+        Role::Tsa => ("tsa", "tsa", "时间戳服务", Profile::TimeStamping),
+        Role::Root | Role::Issuing => {
+            return Err(Error::Corrupt("a CA is not planned as a leaf".into()));
+        }
+    };
+    let family = issuer.family;
+    let (key_row, event) = new_key_row(
+        master,
+        rng,
+        config,
+        family.key_type(),
+        "vault",
+        purpose,
+        Actor::Vault,
+    )?;
+    let public = crate::crypto::PublicKey::from_spki_der(&key_row.public_key)?;
+    let cert = pki::issue(
+        issuer.cert,
+        issuer.key,
+        &public,
+        &vault_name(format!("sidian {label} ({})", family.label()), vault_id),
+        profile,
+        &pki::random_serial()?,
+        start.max(issuer.cert.not_before()),
+        issuer.cert.not_after() - Duration::days(1),
+    )?;
+    plan.keys.push((key_row.clone(), event));
+    let issuer_name = format!("{}-issuing", family.as_str());
+    push_authority(
+        plan,
+        &cert,
+        Some(&issuer_name),
+        kind,
+        &key_row,
+        family,
+        role,
+        rng,
+    )
+}
+
+/// The authorities a vault made by an earlier version lacks (today: the time-stamping
+/// authorities), certified by its existing issuing CAs.
+pub(crate) fn plan_missing(
+    authorities: &Authorities,
+    master: &MasterKey,
+    rng: &SystemRandom,
+    config: &Config,
+    vault_id: &str,
+) -> Result<Option<Issuance>> {
+    let mut plan = Issuance::default();
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    for family in [Family::Sm2, Family::P256] {
+        if authorities.get(family, Role::Tsa).is_ok() {
+            continue;
+        }
+        let issuing = authorities.get(family, Role::Issuing)?;
+        let issuer = Issuer {
+            family,
+            cert: &issuing.cert,
+            key: &issuing.key,
+        };
+        plan_leaf(
+            &mut plan,
+            master,
+            rng,
+            config,
+            vault_id,
+            &issuer,
+            Role::Tsa,
+            now,
+        )?;
+    }
+    Ok((!plan.authorities.is_empty()).then_some(plan))
 }
 
 /// Loads the authorities with their private keys.
@@ -332,7 +443,7 @@ pub(crate) fn trust_store(authorities: &Authorities, config: &Config) -> Result<
         match a.role {
             Role::Root => trust.add_anchor(a.cert.clone()),
             Role::Issuing => trust.add_intermediate(a.cert.clone()),
-            Role::Maker => {}
+            Role::Maker | Role::Tsa => {}
         }
     }
     let dir = config.trust_dir();
@@ -383,7 +494,7 @@ pub(crate) async fn verifier(
 pub(crate) async fn crl(store: &Store, authorities: &Authorities, ca: &str) -> Result<Vec<u8>> {
     let authority = authorities
         .by_name(ca)
-        .filter(|a| a.role != Role::Maker)
+        .filter(|a| matches!(a.role, Role::Root | Role::Issuing))
         .ok_or(Error::NotFound("certificate authority"))?;
     let entries: Vec<RevokedEntry> = store
         .revoked_certs()
