@@ -158,9 +158,6 @@ pub enum TsaError {
     /// The request carries extensions, none of which this TSA supports.
     #[error("request extensions are not supported")]
     UnacceptedExtension,
-    /// The TSA key type cannot sign tokens.
-    #[error("the TSA key type cannot sign time-stamp tokens")]
-    UnsupportedKey,
     /// The serial number is empty or zero.
     #[error("invalid serial number")]
     InvalidSerial,
@@ -181,10 +178,9 @@ impl TsaError {
             TsaError::UnsupportedHash(_) => FailureInfo::BadAlg,
             TsaError::UnacceptedPolicy(_) => FailureInfo::UnacceptedPolicy,
             TsaError::UnacceptedExtension => FailureInfo::UnacceptedExtension,
-            TsaError::UnsupportedKey
-            | TsaError::InvalidSerial
-            | TsaError::Pki(_)
-            | TsaError::Crypto(_) => FailureInfo::SystemFailure,
+            TsaError::InvalidSerial | TsaError::Pki(_) | TsaError::Crypto(_) => {
+                FailureInfo::SystemFailure
+            }
         }
     }
 }

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::Command;
 
@@ -151,6 +153,12 @@ fn openssl_requests_are_granted_and_verify() {
         assert!(ok && text.contains("Verification: OK"), "{extra:?}: {text}");
 
         let req = TimeStampReq::from_der(&req_der).unwrap();
+        for n in 0..req_der.len() {
+            let resp = f
+                .tsa()
+                .respond(&req_der[..n], &serial(), OffsetDateTime::now_utc());
+            assert_eq!(decode_response(&resp).0, 2, "truncated to {n}");
+        }
         let (status, _, token) = decode_response(&resp);
         assert_eq!(status, 0);
         let token = token.unwrap();
@@ -263,8 +271,8 @@ fn verify_token_reports_tampering_by_name() {
 }
 
 #[test]
-fn sm2_and_rsa_tokens_verify() {
-    for key_type in [KeyType::Sm2, KeyType::Rsa2048] {
+fn sm2_rsa_and_ed25519_tokens_verify() {
+    for key_type in [KeyType::Sm2, KeyType::Rsa2048, KeyType::Ed25519] {
         let f = fixture(key_type, Profile::TimeStamping);
         for hash in [HashAlg::Sm3, HashAlg::Sha256] {
             let req = request(hash, b"document");
