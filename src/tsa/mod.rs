@@ -135,8 +135,8 @@ impl FailureInfo {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TsaError {
-    /// The request is not well-formed DER of the expected shape.
-    #[error("malformed request: {0}")]
+    /// A request (or a token's TSTInfo) is not well-formed DER of the expected shape.
+    #[error("malformed: {0}")]
     Malformed(String),
     /// The request version is not 1.
     #[error("unsupported request version {0}")]

@@ -10,7 +10,8 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use super::request::{hash_algorithm, message_imprint};
 use super::{
     HashAlg, OID_CONTENT_TYPE, OID_KP_TIME_STAMPING, OID_MESSAGE_DIGEST, OID_SIGNED_DATA,
-    OID_SIGNING_CERTIFICATE, OID_SIGNING_CERTIFICATE_V2, OID_SM2_1, OID_TST_INFO,
+    OID_SIGNING_CERTIFICATE, OID_SIGNING_CERTIFICATE_V2, OID_SM2_1, OID_TST_INFO, TsaError,
+    malformed,
 };
 use crate::crypto::SignatureAlgorithm;
 use crate::pki::{self, Certificate, der, der::Tlv};
@@ -35,30 +36,31 @@ pub struct TstInfo {
 
 impl TstInfo {
     /// Parses TSTInfo DER (version 1; accuracy, ordering, tsa and extensions are skipped).
-    pub fn from_der(input: &[u8]) -> Result<TstInfo, String> {
-        let (outer, rest) = der::read(input).map_err(|e| e.to_string())?;
+    pub fn from_der(input: &[u8]) -> Result<TstInfo, TsaError> {
+        let (outer, rest) = der::read(input).map_err(malformed)?;
         if outer.tag != der::SEQUENCE || !rest.is_empty() {
-            return Err("TSTInfo is not one SEQUENCE".into());
+            return Err(TsaError::Malformed("TSTInfo is not one SEQUENCE".into()));
         }
-        let parts = der::children(outer.content).map_err(|e| e.to_string())?;
+        let parts = der::children(outer.content).map_err(malformed)?;
         let [version, policy, imprint, serial, gen_time, optional @ ..] = parts.as_slice() else {
-            return Err("TSTInfo has too few fields".into());
+            return Err(TsaError::Malformed("TSTInfo has too few fields".into()));
         };
         if version.tag != der::INTEGER || version.content != [1] {
-            return Err("TSTInfo version is not 1".into());
+            return Err(TsaError::Malformed("TSTInfo version is not 1".into()));
         }
         let policy = (policy.tag == der::OID)
             .then(|| der::oid_to_string(policy.content))
             .flatten()
-            .ok_or("TSTInfo policy is not an OID")?;
+            .ok_or_else(|| TsaError::Malformed("TSTInfo policy is not an OID".into()))?;
         if imprint.tag != der::SEQUENCE {
-            return Err("TSTInfo messageImprint".into());
+            return Err(TsaError::Malformed("TSTInfo messageImprint".into()));
         }
-        let (hash_alg, hashed_message) = message_imprint(imprint).map_err(|e| e.to_string())?;
+        let (hash_alg, hashed_message) = message_imprint(imprint)?;
         if serial.tag != der::INTEGER || serial.content.is_empty() {
-            return Err("TSTInfo serialNumber".into());
+            return Err(TsaError::Malformed("TSTInfo serialNumber".into()));
         }
-        let gen_time = parse_generalized_time(gen_time).ok_or("TSTInfo genTime")?;
+        let gen_time = parse_generalized_time(gen_time)
+            .ok_or_else(|| TsaError::Malformed("TSTInfo genTime".into()))?;
         let nonce = optional
             .iter()
             .find(|t| t.tag == der::INTEGER)
@@ -187,7 +189,9 @@ pub fn verify_token(
             }
             out.tst_info = Some(info);
         }
-        Err(e) => out.checks.push(Check::new("tsa.tst_info", false, e)),
+        Err(e) => out
+            .checks
+            .push(Check::new("tsa.tst_info", false, e.to_string())),
     }
 
     let signer = find_signer(&p.sid, &p.certificates, extra_certs);
