@@ -14,6 +14,7 @@ pub mod pki;
 pub mod render;
 pub mod ses;
 pub mod store;
+pub mod tsa;
 pub mod vault;
 pub mod verify;
 

@@ -148,6 +148,23 @@ pub(crate) fn named_bits(bits: &[u8]) -> Vec<u8> {
 /// X.509 Time: UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5280 §4.1.2.5), always
 /// in UTC and to the second.
 pub(crate) fn time(t: OffsetDateTime) -> Result<Vec<u8>, PkiError> {
+    let (year, rest) = utc_digits(t)?;
+    Ok(if (1950..2050).contains(&year) {
+        tlv(UTC_TIME, format!("{:02}{rest}", year % 100).as_bytes())
+    } else {
+        tlv(GENERALIZED_TIME, format!("{year:04}{rest}").as_bytes())
+    })
+}
+
+/// GeneralizedTime in UTC to the second (`YYYYMMDDHHMMSSZ`), whatever the year, as RFC 3161
+/// genTime requires.
+pub(crate) fn generalized_time(t: OffsetDateTime) -> Result<Vec<u8>, PkiError> {
+    let (year, rest) = utc_digits(t)?;
+    Ok(tlv(GENERALIZED_TIME, format!("{year:04}{rest}").as_bytes()))
+}
+
+/// The UTC year and the `MMDDHHMMSSZ` digits shared by both time encodings.
+fn utc_digits(t: OffsetDateTime) -> Result<(i32, String), PkiError> {
     let t = t.to_offset(UtcOffset::UTC);
     let year = t.year();
     if !(0..=9999).contains(&year) {
@@ -163,11 +180,7 @@ pub(crate) fn time(t: OffsetDateTime) -> Result<Vec<u8>, PkiError> {
         t.minute(),
         t.second()
     );
-    Ok(if (1950..2050).contains(&year) {
-        tlv(UTC_TIME, format!("{:02}{rest}", year % 100).as_bytes())
-    } else {
-        tlv(GENERALIZED_TIME, format!("{year:04}{rest}").as_bytes())
-    })
+    Ok((year, rest))
 }
 
 /// One decoded TLV: its tag, the whole encoding, and the content.

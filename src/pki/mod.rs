@@ -10,7 +10,7 @@
 mod build;
 mod cert;
 mod crl;
-mod der;
+pub(crate) mod der;
 mod name;
 mod validate;
 
@@ -18,6 +18,7 @@ mod validate;
 mod tests;
 
 pub use build::{Profile, issue, random_serial, self_signed, sm2_empty_id_rendering};
+pub(crate) use build::{algorithm_from_oid, algorithm_identifier};
 pub use cert::{Certificate, ExtensionInfo};
 pub use crl::{Crl, CrlEntry, RevocationReason, RevokedEntry, build_crl};
 pub use name::Name;
