@@ -51,8 +51,8 @@ pub enum Error {
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
     /// The body is not `application/json`.
-    #[error("expected Content-Type: application/json")]
-    UnsupportedMediaType,
+    #[error("expected Content-Type: {0}")]
+    UnsupportedMediaType(&'static str),
     /// The body exceeds the route's limit.
     #[error("request body exceeds {0} bytes")]
     PayloadTooLarge(usize),
@@ -117,7 +117,7 @@ impl Error {
             | Error::Conflict(_) => 409,
             Error::UnsupportedCharacter(_) => 422,
             Error::PayloadTooLarge(_) => 413,
-            Error::UnsupportedMediaType => 415,
+            Error::UnsupportedMediaType(_) => 415,
             Error::InvalidBase64(_)
             | Error::InvalidRequest(_)
             | Error::MalformedJson(_)
@@ -152,7 +152,7 @@ impl Error {
             Error::InvalidImage(_) => "invalid_image",
             Error::UnsupportedCharacter(_) => "unsupported_character",
             Error::PayloadTooLarge(_) => "payload_too_large",
-            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::InvalidBase64(_) => "invalid_base64",
             Error::InvalidRequest(_) => "invalid_request",
             Error::MalformedJson(_) => "malformed_json",

@@ -429,15 +429,16 @@ async fn bad_input(tv: &TestVault, a: &str) {
         (st, code(&v).as_deref()),
         (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
     );
-    let (st, v) = tv
-        .call_with(
+    let (st, v) = common::json_answer(
+        tv.send(
             Method::POST,
             &sign,
             Some(a),
             raw(json!({"data": ""}).to_string()),
             "text/plain",
         )
-        .await;
+        .await,
+    );
     assert_eq!(
         (st, code(&v).as_deref()),
         (

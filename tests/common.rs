@@ -124,18 +124,18 @@ impl TestVault {
         key: Option<&str>,
         body: Option<Body>,
     ) -> (StatusCode, Value) {
-        self.call_with(method, path, key, body, "application/json")
-            .await
+        json_answer(self.send(method, path, key, body, "application/json").await)
     }
 
-    pub async fn call_with(
+    /// Sends a request through the router; returns the status and the raw body.
+    pub async fn send(
         &self,
         method: Method,
         path: &str,
         key: Option<&str>,
         body: Option<Body>,
         content_type: &str,
-    ) -> (StatusCode, Value) {
+    ) -> (StatusCode, Vec<u8>) {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(k) = key {
             req = req.header("authorization", format!("Bearer {k}"));
@@ -150,9 +150,7 @@ impl TestVault {
             .expect("infallible");
         let status = resp.status();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, value)
+        (status, bytes.to_vec())
     }
 
     pub async fn post(&self, path: &str, key: &str, json: Value) -> (StatusCode, Value) {
@@ -170,6 +168,24 @@ impl TestVault {
     }
 }
 
+/// Sends raw bytes with a content type (and an API key when given); returns the raw answer.
+pub async fn call_bytes(
+    tv: &TestVault,
+    path: &str,
+    key: Option<&str>,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Vec<u8>) {
+    tv.send(
+        Method::POST,
+        path,
+        key,
+        Some(Body::from(bytes)),
+        content_type,
+    )
+    .await
+}
+
 /// Sends raw bytes with a content type, unauthenticated.
 pub async fn post_raw(
     tv: &TestVault,
@@ -177,14 +193,14 @@ pub async fn post_raw(
     content_type: &str,
     bytes: Vec<u8>,
 ) -> (StatusCode, Value) {
-    tv.call_with(
-        Method::POST,
-        path,
-        None,
-        Some(Body::from(bytes)),
-        content_type,
-    )
-    .await
+    json_answer(call_bytes(tv, path, None, content_type, bytes).await)
+}
+
+/// The answer's body as JSON (or as a JSON string when it is not JSON).
+pub fn json_answer((status, bytes): (StatusCode, Vec<u8>)) -> (StatusCode, Value) {
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, value)
 }
 
 /// Rebuilds a zip with one entry's bytes changed by `edit`.

@@ -80,6 +80,10 @@ openssl pkeyutl -verify -pubin -inkey "$WORK/signer.pub" -rawin -digest sm3 -in 
 curl -s -H 'Accept: application/x-pem-file' "http://127.0.0.1:$PORT/v1/trust-list" > "$WORK/trust.pem"
 openssl verify -CAfile "$WORK/roots.pem" -vfyopt distid:1234567812345678 "$WORK/holder.pem" >/dev/null 2>&1 \
   && ok "openssl verify accepts the SM2 holder certificate against sidian trust export" || bad "openssl verify accepts the SM2 holder certificate"
+openssl ts -query -data "$WORK/msg" -sha256 -cert -out "$WORK/q.tsq" 2>/dev/null
+curl -s -H "Authorization: Bearer $A" -H 'Content-Type: application/timestamp-query' --data-binary @"$WORK/q.tsq" "http://127.0.0.1:$PORT/v1/tsa" -o "$WORK/r.tsr"
+openssl ts -verify -data "$WORK/msg" -in "$WORK/r.tsr" -CAfile "$WORK/roots.pem" >/dev/null 2>&1 \
+  && ok "openssl ts -verify accepts a token from /v1/tsa" || bad "openssl ts -verify accepts a token from /v1/tsa"
 P256=$(api "$A" /v1/seals -d '{"name":"某某公司","holder":{"name":"某某公司","uscc":"91370406L24894136J"},"alg":"p256"}')
 echo "$P256" | json "['cert_pem']" > "$WORK/holder-p256.pem"
 openssl verify -CAfile "$WORK/roots.pem" "$WORK/holder-p256.pem" >/dev/null 2>&1 \

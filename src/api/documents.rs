@@ -47,7 +47,11 @@ async fn verify_document(
         .to_ascii_lowercase();
     let format = match base.as_str() {
         "application/octet-stream" | "" => None,
-        _ => Some(Format::from_content_type(&base).ok_or(Error::UnsupportedMediaType)?),
+        _ => Some(
+            Format::from_content_type(&base).ok_or(Error::UnsupportedMediaType(
+                "application/ofd, application/pdf or application/octet-stream",
+            ))?,
+        ),
     };
     Ok(Json(vault.verify_document(body.to_vec(), format).await?))
 }

@@ -8,6 +8,7 @@ mod keys;
 mod openapi;
 mod pki;
 mod seals;
+mod tsa;
 mod verify;
 
 use std::time::Duration;
@@ -41,6 +42,7 @@ pub fn app(vault: Vault) -> Router {
         .merge(seals::router())
         .merge(pki::router())
         .merge(documents::router())
+        .merge(tsa::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -111,7 +113,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(Error::UnsupportedMediaType),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(Error::UnsupportedMediaType("application/json"))
+            }
             Err(JsonRejection::JsonSyntaxError(e)) => Err(Error::MalformedJson(e.body_text())),
             Err(JsonRejection::JsonDataError(e)) => Err(Error::InvalidRequest(e.body_text())),
             Err(JsonRejection::BytesRejection(e))

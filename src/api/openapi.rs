@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         super::pki::crl,
         super::documents::verify_document,
         super::documents::verify_ses,
+        super::tsa::timestamp,
     ),
     components(schemas(super::ErrorBody, super::ErrorDetail)),
     modifiers(&BearerAuth),

@@ -49,6 +49,8 @@ pub enum Action {
     SealCreated,
     /// An electronic seal was revoked.
     SealRevoked,
+    /// A time-stamp token was issued (RFC 3161).
+    TimestampIssued,
 }
 
 impl Action {
@@ -66,6 +68,7 @@ impl Action {
             Action::CertificateRevoked => "certificate.revoked",
             Action::SealCreated => "seal.created",
             Action::SealRevoked => "seal.revoked",
+            Action::TimestampIssued => "timestamp.issued",
         }
     }
 }

@@ -54,7 +54,8 @@ pub(crate) fn seq(parts: &[&[u8]]) -> Vec<u8> {
 /// An OBJECT IDENTIFIER from its dotted form (our own constants only, so a bad one is a bug
 /// caught by the tests rather than input to validate).
 pub(crate) fn oid(dotted: &str) -> Vec<u8> {
-    let arcs: Vec<u64> = dotted.split('.').filter_map(|a| a.parse().ok()).collect();
+    // u128 arcs: UUID-derived OIDs under 2.25 (ITU-T X.667) carry a 128-bit arc.
+    let arcs: Vec<u128> = dotted.split('.').filter_map(|a| a.parse().ok()).collect();
     let mut content = Vec::new();
     if arcs.len() >= 2 {
         push_base128(&mut content, arcs[0] * 40 + arcs[1]);
@@ -65,8 +66,8 @@ pub(crate) fn oid(dotted: &str) -> Vec<u8> {
     tlv(OID, &content)
 }
 
-fn push_base128(out: &mut Vec<u8>, mut v: u64) {
-    let mut tmp = [0u8; 10];
+fn push_base128(out: &mut Vec<u8>, mut v: u128) {
+    let mut tmp = [0u8; 19];
     let mut i = tmp.len();
     loop {
         i -= 1;
@@ -87,13 +88,13 @@ pub(crate) fn oid_to_string(content: &[u8]) -> Option<String> {
     if content.is_empty() || content.last().is_some_and(|b| b & 0x80 != 0) {
         return None;
     }
-    let mut arcs: Vec<u64> = Vec::new();
-    let mut v: u64 = 0;
+    let mut arcs: Vec<u128> = Vec::new();
+    let mut v: u128 = 0;
     for b in content {
-        if v > (u64::MAX >> 7) {
+        if v > (u128::MAX >> 7) {
             return None;
         }
-        v = (v << 7) | u64::from(b & 0x7F);
+        v = (v << 7) | u128::from(b & 0x7F);
         if b & 0x80 == 0 {
             arcs.push(v);
             v = 0;

@@ -20,7 +20,7 @@ mod verify;
 mod tests;
 
 pub use request::TimeStampReq;
-pub use token::Tsa;
+pub use token::{Tsa, granted_token};
 pub use verify::{TokenCheck, TstInfo, verify_token};
 
 use crate::crypto::CryptoError;

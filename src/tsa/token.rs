@@ -214,6 +214,14 @@ fn issuer_serial(cert: &Certificate) -> Vec<u8> {
     ])
 }
 
+/// The time-stamp token of a granted TimeStampResp (`None` for a rejection or malformed bytes).
+pub fn granted_token(resp: &[u8]) -> Option<&[u8]> {
+    let (outer, _) = der::read(resp).ok()?;
+    let parts = der::children(outer.content).ok()?;
+    let status = der::children(parts.first()?.content).ok()?;
+    (status.first()?.content == [STATUS_GRANTED]).then_some(parts.get(1)?.raw)
+}
+
 /// PKIStatusInfo { rejection, statusString, failInfo } for `e`.
 fn rejection(e: &TsaError) -> Vec<u8> {
     let info: FailureInfo = e.failure_info();

@@ -5,9 +5,11 @@
 mod ledger;
 mod pki;
 mod seals;
+mod timestamps;
 
 pub use pki::{Family, Role};
 pub use seals::{NewSeal, SealInfo, SealInput, SealKind, SealSigned};
+pub use timestamps::TSA_POLICY;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

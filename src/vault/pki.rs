@@ -104,6 +104,7 @@ pub(crate) struct Authority {
     pub(crate) role: Role,
     pub(crate) cert: Certificate,
     pub(crate) key: PrivateKey,
+    pub(crate) key_id: String,
 }
 
 /// The vault's authorities.
@@ -431,6 +432,7 @@ pub(crate) async fn load_authorities(store: &Store, master: &MasterKey) -> Resul
             role,
             cert,
             key,
+            key_id: row.key_id,
         });
     }
     Ok(Authorities(list))
