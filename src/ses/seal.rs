@@ -17,19 +17,7 @@ use super::{CertDigest, CertList, ExtData, Picture, SesError, SesVersion};
 pub struct Seal {
     der: Vec<u8>,
     version: SesVersion,
-    header_id: String,
-    header_version: i64,
-    vid: String,
-    es_id: String,
-    seal_type: i64,
-    name: String,
-    cert_list_type: i64,
-    cert_list: CertList,
-    create_date: OffsetDateTime,
-    valid_start: OffsetDateTime,
-    valid_end: OffsetDateTime,
-    picture: Picture,
-    ext_datas: Vec<ExtData>,
+    info: SealInfo,
     maker_cert: Vec<u8>,
     sign_alg: String,
     maker_signature: Vec<u8>,
@@ -70,67 +58,67 @@ impl Seal {
 
     /// `SES_Header.ID` (normally "ES"; not enforced).
     pub fn header_id(&self) -> &str {
-        &self.header_id
+        &self.info.header_id
     }
 
     /// `SES_Header.version` as written (may be 1, 2, 3, 4, 5, 11, ...).
     pub fn header_version(&self) -> i64 {
-        self.header_version
+        self.info.header_version
     }
 
     /// `SES_Header.Vid`, the vendor identifier.
     pub fn vid(&self) -> &str {
-        &self.vid
+        &self.info.vid
     }
 
     /// `esID`, the seal code.
     pub fn es_id(&self) -> &str {
-        &self.es_id
+        &self.info.es_id
     }
 
     /// `property.type`, the seal type.
     pub fn seal_type(&self) -> i64 {
-        self.seal_type
+        self.info.seal_type
     }
 
     /// `property.name`.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.info.name
     }
 
     /// `property.certListType` (1 for v1 seals, which only list certificates).
     pub fn cert_list_type(&self) -> i64 {
-        self.cert_list_type
+        self.info.cert_list_type
     }
 
     /// `property.certList`, the certificates allowed to use this seal.
     pub fn cert_list(&self) -> &CertList {
-        &self.cert_list
+        &self.info.cert_list
     }
 
     /// `property.createDate`.
     pub fn create_date(&self) -> OffsetDateTime {
-        self.create_date
+        self.info.create_date
     }
 
     /// `property.validStart`.
     pub fn valid_start(&self) -> OffsetDateTime {
-        self.valid_start
+        self.info.valid_start
     }
 
     /// `property.validEnd`.
     pub fn valid_end(&self) -> OffsetDateTime {
-        self.valid_end
+        self.info.valid_end
     }
 
     /// The seal image.
     pub fn picture(&self) -> &Picture {
-        &self.picture
+        &self.info.picture
     }
 
     /// `SES_SealInfo.extDatas` (empty when absent).
     pub fn ext_datas(&self) -> &[ExtData] {
-        &self.ext_datas
+        &self.info.ext_datas
     }
 
     /// DER X.509 certificate of the seal maker (制章者).
@@ -194,15 +182,16 @@ pub(crate) fn parse_seal(tlv: Tlv<'_>) -> Result<Seal, SesError> {
             si.finish("SES_SignInfo")?;
             r.finish("SESeal")?;
             let signed = der::sequence(&[info_tlv.raw, cert.raw, alg_tlv.raw]);
-            Ok(info.into_seal(
-                tlv.raw.to_vec(),
-                SesVersion::V1,
-                cert.value.to_vec(),
-                sign_alg.clone(),
-                normalise_signature(&sign_alg, sig),
-                Signed::Built(signed),
-                None,
-            ))
+            Ok(Seal {
+                der: tlv.raw.to_vec(),
+                version: SesVersion::V1,
+                info,
+                maker_cert: cert.value.to_vec(),
+                maker_signature: normalise_signature(&sign_alg, sig),
+                sign_alg,
+                signed: Signed::Built(signed),
+                timestamp: None,
+            })
         }
         4 | 5 => {
             let info = parse_seal_info(info_r, TimeKind::Generalized, true)?;
@@ -221,15 +210,16 @@ pub(crate) fn parse_seal(tlv: Tlv<'_>) -> Result<Seal, SesError> {
                 SesVersion::V4
             };
             let range = info_tlv.offset - base..info_tlv.offset - base + info_tlv.raw.len();
-            Ok(info.into_seal(
-                tlv.raw.to_vec(),
+            Ok(Seal {
+                der: tlv.raw.to_vec(),
                 version,
-                cert.to_vec(),
-                sign_alg.clone(),
-                normalise_signature(&sign_alg, sig),
-                Signed::Received(range),
+                info,
+                maker_cert: cert.to_vec(),
+                maker_signature: normalise_signature(&sign_alg, sig),
+                sign_alg,
+                signed: Signed::Received(range),
                 timestamp,
-            ))
+            })
         }
         n => Err(SesError::UnknownStructure {
             at: "SESeal",
@@ -238,7 +228,8 @@ pub(crate) fn parse_seal(tlv: Tlv<'_>) -> Result<Seal, SesError> {
     }
 }
 
-/// The decoded `SES_SealInfo` fields, before the outer seal is known.
+/// The decoded `SES_SealInfo` fields.
+#[derive(Debug, Clone)]
 struct SealInfo {
     header_id: String,
     header_version: i64,
@@ -253,43 +244,6 @@ struct SealInfo {
     valid_end: OffsetDateTime,
     picture: Picture,
     ext_datas: Vec<ExtData>,
-}
-
-impl SealInfo {
-    #[allow(clippy::too_many_arguments)]
-    fn into_seal(
-        self,
-        der: Vec<u8>,
-        version: SesVersion,
-        maker_cert: Vec<u8>,
-        sign_alg: String,
-        maker_signature: Vec<u8>,
-        signed: Signed,
-        timestamp: Option<Vec<u8>>,
-    ) -> Seal {
-        Seal {
-            der,
-            version,
-            header_id: self.header_id,
-            header_version: self.header_version,
-            vid: self.vid,
-            es_id: self.es_id,
-            seal_type: self.seal_type,
-            name: self.name,
-            cert_list_type: self.cert_list_type,
-            cert_list: self.cert_list,
-            create_date: self.create_date,
-            valid_start: self.valid_start,
-            valid_end: self.valid_end,
-            picture: self.picture,
-            ext_datas: self.ext_datas,
-            maker_cert,
-            sign_alg,
-            maker_signature,
-            signed,
-            timestamp,
-        }
-    }
 }
 
 fn parse_seal_info(
