@@ -31,6 +31,18 @@ fn failing(report: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `POST /v1/ses/verify` with a signature (base64, as a JSON value) and its original.
+async fn ses_verify(tv: &TestVault, signature: &Value, data: String) -> (StatusCode, Value) {
+    let body = json!({"signature": signature, "data": data}).to_string();
+    tv.call(
+        axum::http::Method::POST,
+        "/v1/ses/verify",
+        None,
+        Some(body.into()),
+    )
+    .await
+}
+
 async fn create_seal(tv: &TestVault, key: &str, alg: &str) -> Value {
     let (status, seal) = tv
         .post(
@@ -86,19 +98,9 @@ async fn seal_lifecycle(tv: &TestVault) {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{signed}");
-        let sig = signed["signature"].as_str().expect("signature").to_owned();
-        let (status, report) = tv
-            .call(
-                axum::http::Method::POST,
-                "/v1/ses/verify",
-                None,
-                Some(
-                    json!({"signature": sig, "data": b64(&data)})
-                        .to_string()
-                        .into(),
-                ),
-            )
-            .await;
+        let sig = signed["signature"].clone();
+        assert!(sig.is_string(), "{signed}");
+        let (status, report) = ses_verify(tv, &sig, b64(&data)).await;
         assert_eq!(status, StatusCode::OK, "{report}");
         assert_eq!(report["verdict"], "VALID", "{alg}: {report:#}");
         assert_eq!(report["format"], "ses-signature");
@@ -120,34 +122,12 @@ async fn seal_lifecycle(tv: &TestVault) {
                 )
                 .await;
             assert_eq!(status, StatusCode::OK, "{again}");
-            let (_, report) = tv
-                .call(
-                    axum::http::Method::POST,
-                    "/v1/ses/verify",
-                    None,
-                    Some(
-                        json!({"signature": again["signature"], "data": b64(&data)})
-                            .to_string()
-                            .into(),
-                    ),
-                )
-                .await;
+            let (_, report) = ses_verify(tv, &again["signature"], b64(&data)).await;
             assert_eq!(report["verdict"], "VALID", "{alg} {property}: {report:#}");
         }
 
         // The wrong original: INVALID, naming dataHash.
-        let (_, report) = tv
-            .call(
-                axum::http::Method::POST,
-                "/v1/ses/verify",
-                None,
-                Some(
-                    json!({"signature": sig, "data": b64(b"other")})
-                        .to_string()
-                        .into(),
-                ),
-            )
-            .await;
+        let (_, report) = ses_verify(tv, &sig, b64(b"other")).await;
         assert_eq!(report["verdict"], "INVALID");
         assert_eq!(
             failing(&report["signatures"][0]),
@@ -191,18 +171,7 @@ async fn seal_lifecycle(tv: &TestVault) {
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{err}");
         assert_eq!(err["error"]["code"], "seal_revoked");
-        let (_, report) = tv
-            .call(
-                axum::http::Method::POST,
-                "/v1/ses/verify",
-                None,
-                Some(
-                    json!({"signature": sig, "data": b64(&data)})
-                        .to_string()
-                        .into(),
-                ),
-            )
-            .await;
+        let (_, report) = ses_verify(tv, &sig, b64(&data)).await;
         assert_eq!(
             report["verdict"], "VALID",
             "signed before revocation: {report:#}"
