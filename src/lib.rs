@@ -14,6 +14,8 @@ pub mod pki;
 pub mod render;
 pub mod ses;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod tsa;
 pub mod vault;
 pub mod verify;

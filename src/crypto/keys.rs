@@ -491,19 +491,7 @@ impl PublicKey {
 
     /// PEM `PUBLIC KEY` block: 64-column base64 with a trailing newline.
     pub fn to_pem(&self) -> String {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.spki);
-        let mut pem = String::with_capacity(b64.len() + b64.len() / 64 + 60);
-        pem.push_str("-----BEGIN PUBLIC KEY-----\n");
-        let mut rest = b64.as_str();
-        while !rest.is_empty() {
-            // Base64 output is ASCII, so every byte index is a char boundary.
-            let (line, tail) = rest.split_at(rest.len().min(64));
-            pem.push_str(line);
-            pem.push('\n');
-            rest = tail;
-        }
-        pem.push_str("-----END PUBLIC KEY-----\n");
-        pem
+        super::pem_block("PUBLIC KEY", &self.spki)
     }
 
     /// Verify `signature` over `message`.

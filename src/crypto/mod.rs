@@ -73,6 +73,24 @@ pub enum CryptoError {
     Random,
 }
 
+/// A PEM block (RFC 7468): `label`, 64-column base64 of `der`, a trailing newline.
+pub fn pem_block(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 32);
+    pem.push_str(&format!("-----BEGIN {label}-----\n"));
+    let mut rest = b64.as_str();
+    while !rest.is_empty() {
+        // Base64 output is ASCII, so every byte index is a char boundary.
+        let (line, tail) = rest.split_at(rest.len().min(64));
+        pem.push_str(line);
+        pem.push('\n');
+        rest = tail;
+    }
+    pem.push_str(&format!("-----END {label}-----\n"));
+    pem
+}
+
 /// Bounds attacker-controlled names echoed back in [`CryptoError::UnknownAlgorithm`].
 fn unknown_name(name: &str) -> CryptoError {
     CryptoError::UnknownAlgorithm(name.chars().take(64).collect())

@@ -237,7 +237,7 @@ impl Certificate {
 
     /// PEM `CERTIFICATE` block, 64-column base64, trailing newline.
     pub fn to_pem(&self) -> String {
-        pem_block("CERTIFICATE", &self.der)
+        crate::crypto::pem_block("CERTIFICATE", &self.der)
     }
 
     /// The signed part (tbsCertificate) exactly as received.
@@ -405,19 +405,4 @@ pub(crate) fn strip_zeros(b: &[u8]) -> &[u8] {
     } else {
         &b[skip..]
     }
-}
-
-pub(crate) fn pem_block(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = format!("-----BEGIN {label}-----\n");
-    let mut rest = b64.as_str();
-    while !rest.is_empty() {
-        // Base64 is ASCII, so every index is a char boundary.
-        let (line, tail) = rest.split_at(rest.len().min(64));
-        pem.push_str(line);
-        pem.push('\n');
-        rest = tail;
-    }
-    pem.push_str(&format!("-----END {label}-----\n"));
-    pem
 }

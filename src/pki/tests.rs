@@ -1,9 +1,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::Command;
 
 use time::{Duration, OffsetDateTime};
+
+use crate::testutil::{openssl, openssl_available};
 
 use super::*;
 use crate::crypto::{KeyType, PrivateKey};
@@ -114,32 +115,6 @@ fn check<'a>(v: &'a Validation, name: &str) -> &'a crate::verify::Check {
         .iter()
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("no check {name}: {v:#?}"))
-}
-
-fn have_openssl() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("openssl not found: skipping the OpenSSL cross-check");
-    }
-    ok
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("$ openssl {}\n{text}", args.join(" "));
-    (out.status.success(), text)
 }
 
 fn write_chain(dir: &Path, c: &Chain) {
@@ -461,7 +436,7 @@ fn foreign_certificate_trusted_only_as_anchor() {
 const DISTID: &str = "distid:1234567812345678";
 
 fn openssl_chain(c: &Chain, sm2: bool) {
-    if !have_openssl() {
+    if !openssl_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -639,7 +614,7 @@ fn openssl_accepts_ed25519_chain() {
 #[test]
 fn openssl_accepts_time_stamping_leaf() {
     let c = chain(KeyType::P256, KeyType::P256, Profile::TimeStamping);
-    if !have_openssl() {
+    if !openssl_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -1,9 +1,8 @@
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::Command;
-
 use time::{Duration, OffsetDateTime};
+
+use crate::testutil::{openssl, openssl_available};
 
 use super::*;
 use crate::crypto::{KeyType, PrivateKey};
@@ -47,31 +46,6 @@ impl Fixture {
             policy: POLICY,
         }
     }
-}
-
-fn openssl_available() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("openssl not found: skipping the OpenSSL interoperability checks");
-    }
-    ok
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 /// Status and failure bits of a TimeStampResp, and the token if any.

@@ -1,5 +1,4 @@
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use sm2::pkcs8::EncodePrivateKey as _;
@@ -500,28 +499,10 @@ fn rsa_modulus_sizes_are_checked() {
 
 // ---- OpenSSL interoperability -------------------------------------------
 
-fn openssl_available() -> bool {
-    Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use crate::testutil::openssl_available;
 
 fn openssl(dir: &Path, args: &[&str]) -> bool {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl");
-    if !out.status.success() {
-        eprintln!(
-            "openssl {} failed:\n{}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    out.status.success()
+    crate::testutil::openssl(dir, args).0
 }
 
 /// Verifies `sig` over `msg` with the exact OpenSSL commands from the design doc.
