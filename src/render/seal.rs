@@ -568,20 +568,38 @@ fn draw_rim_text(
         min_span,
         RIM_TEXT_MAX_SPAN_DEG,
     );
+    // Upright at 12 o'clock with the em-box top at radius `top`, turned clockwise into place.
+    fill_on_arc(
+        pixmap,
+        paint,
+        geo,
+        glyphs,
+        &layout,
+        s,
+        -top + font.em_top * s,
+        1.0,
+    );
+}
+
+/// Fills glyphs along an arc: each one centred on its angle, upright towards (or away from)
+/// the centre, its em box placed `dy` from the centre before turning by `turn × angle`.
+#[allow(clippy::too_many_arguments)]
+fn fill_on_arc(
+    pixmap: &mut Pixmap,
+    paint: &Paint,
+    geo: &Geometry,
+    glyphs: &[Glyph],
+    layout: &ArcLayout,
+    s: f32,
+    dy: f32,
+    turn: f32,
+) {
+    let sx = s * layout.hscale;
     for (glyph, centre) in glyphs.iter().zip(&layout.centres_deg) {
         let Some(path) = &glyph.path else { continue };
-        let sx = s * layout.hscale;
-        // Font units → upright at 12 o'clock, em-box top at radius `top` → rotated into place.
-        let local = Transform::from_row(
-            sx,
-            0.0,
-            0.0,
-            -s,
-            -glyph.advance / 2.0 * sx,
-            -top + font.em_top * s,
-        );
+        let local = Transform::from_row(sx, 0.0, 0.0, -s, -glyph.advance / 2.0 * sx, dy);
         let t = Transform::from_translate(geo.c, geo.c)
-            .pre_rotate(*centre)
+            .pre_rotate(turn * *centre)
             .pre_concat(local);
         pixmap.fill_path(path, paint, FillRule::Winding, t, None);
     }
@@ -621,22 +639,8 @@ fn draw_code(pixmap: &mut Pixmap, paint: &Paint, geo: &Geometry, font: &Font, gl
     let bottom = geo.rim_inner() - CODE_GAP * geo.u;
     let mid = bottom - em / 2.0;
     let layout = arc_layout(glyphs, s, CODE_TRACKING * em, mid, 0.0, CODE_MAX_SPAN_DEG);
-    for (glyph, centre) in glyphs.iter().zip(&layout.centres_deg) {
-        let Some(path) = &glyph.path else { continue };
-        let sx = s * layout.hscale;
-        // Upright at 6 o'clock with the em-box bottom at radius `bottom`; a positive arc angle
-        // is to the right, which at the bottom is a counter-clockwise turn.
-        let local = Transform::from_row(
-            sx,
-            0.0,
-            0.0,
-            -s,
-            -glyph.advance / 2.0 * sx,
-            bottom - em + font.em_top * s,
-        );
-        let t = Transform::from_translate(geo.c, geo.c)
-            .pre_rotate(-*centre)
-            .pre_concat(local);
-        pixmap.fill_path(path, paint, FillRule::Winding, t, None);
-    }
+    // Upright at 6 o'clock with the em-box bottom at radius `bottom`; a positive arc angle is
+    // to the right, which at the bottom is a counter-clockwise turn.
+    let dy = bottom - em + font.em_top * s;
+    fill_on_arc(pixmap, paint, geo, glyphs, &layout, s, dy, -1.0);
 }
