@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod cms;
 pub mod config;
 pub mod crypto;
 pub mod error;

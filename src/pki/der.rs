@@ -4,7 +4,7 @@
 //! exact bytes under our control (the signature covers them) without bending a generic builder
 //! around SM2, whose signing goes through `crate::crypto`.
 
-use time::{OffsetDateTime, UtcOffset};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::PkiError;
 
@@ -81,6 +81,16 @@ fn push_base128(out: &mut Vec<u8>, mut v: u128) {
     for (j, b) in tmp.iter().enumerate().skip(i) {
         out.push(if j == last { *b } else { *b | 0x80 });
     }
+}
+
+/// An OID from a dotted string that comes from outside (a configured policy, a caller's
+/// content type): `None` unless it round-trips, since [`oid`] trusts its input.
+pub(crate) fn checked_oid(dotted: &str) -> Option<Vec<u8>> {
+    let encoded = oid(dotted);
+    let round_trip = read(&encoded)
+        .ok()
+        .and_then(|(t, _)| oid_to_string(t.content));
+    (round_trip.as_deref() == Some(dotted)).then_some(encoded)
 }
 
 /// Dotted form of an OID's content bytes; `None` if malformed.
@@ -261,4 +271,45 @@ pub(crate) fn spki_key_bits(spki: &[u8]) -> Result<&[u8], PkiError> {
         [_, bits] if bits.tag == BIT_STRING && !bits.content.is_empty() => Ok(&bits.content[1..]),
         _ => Err(PkiError::Malformed("SubjectPublicKeyInfo".into())),
     }
+}
+
+/// A UTCTime (`YYMMDDHHMMSSZ`, years 1950–2049 as RFC 5280 reads them) or GeneralizedTime
+/// (`YYYYMMDDHHMMSS[.f…]Z`) in their DER forms: UTC only.
+pub(crate) fn parse_time(t: &Tlv<'_>) -> Option<OffsetDateTime> {
+    let s = std::str::from_utf8(t.content).ok()?.strip_suffix('Z')?;
+    let (main, frac) = match s.split_once('.') {
+        Some((m, f)) if t.tag == GENERALIZED_TIME => (m, Some(f)),
+        Some(_) => return None,
+        None => (s, None),
+    };
+    let main = match t.tag {
+        UTC_TIME if main.len() == 12 => {
+            let century = if main.get(0..2)? < "50" { "20" } else { "19" };
+            format!("{century}{main}")
+        }
+        GENERALIZED_TIME if main.len() == 14 => main.to_string(),
+        _ => return None,
+    };
+    if !main.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| main.get(r)?.parse::<u32>().ok();
+    let year = i32::try_from(n(0..4)?).ok()?;
+    let month = Month::try_from(u8::try_from(n(4..6)?).ok()?).ok()?;
+    let date = Date::from_calendar_date(year, month, u8::try_from(n(6..8)?).ok()?).ok()?;
+    let nanos = match frac {
+        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
+            f.parse::<u32>().ok()? * 10u32.pow(u32::try_from(9 - f.len()).ok()?)
+        }
+        Some(_) => return None,
+        None => 0,
+    };
+    let time = Time::from_hms_nano(
+        u8::try_from(n(8..10)?).ok()?,
+        u8::try_from(n(10..12)?).ok()?,
+        u8::try_from(n(12..14)?).ok()?,
+        nanos,
+    )
+    .ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_utc())
 }

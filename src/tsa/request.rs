@@ -128,28 +128,7 @@ pub(super) fn message_imprint(imprint: &Tlv<'_>) -> Result<(HashAlg, Vec<u8>), T
 
 /// A hash AlgorithmIdentifier: a supported OID with absent or NULL parameters.
 pub(super) fn hash_algorithm(alg: &Tlv<'_>) -> Result<HashAlg, TsaError> {
-    if alg.tag != der::SEQUENCE {
-        return Err(TsaError::Malformed("AlgorithmIdentifier".into()));
-    }
-    let parts = der::children(alg.content).map_err(malformed)?;
-    let (oid, params) = match parts.as_slice() {
-        [oid] => (oid, None),
-        [oid, params] => (oid, Some(params)),
-        _ => return Err(TsaError::Malformed("AlgorithmIdentifier".into())),
-    };
-    if oid.tag != der::OID {
-        return Err(TsaError::Malformed("AlgorithmIdentifier OID".into()));
-    }
-    let dotted = der::oid_to_string(oid.content)
-        .ok_or_else(|| TsaError::Malformed("AlgorithmIdentifier OID".into()))?;
-    let hash = HashAlg::from_oid(&dotted).ok_or(TsaError::UnsupportedHash(dotted))?;
-    if params.is_some_and(|p| p.tag != der::NULL || !p.content.is_empty()) {
-        return Err(TsaError::UnsupportedHash(format!(
-            "{} with parameters",
-            hash.oid()
-        )));
-    }
-    Ok(hash)
+    Ok(crate::cms::digest_alg_from_identifier(alg)?)
 }
 
 /// The next element, which must carry `tag`.

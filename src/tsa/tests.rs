@@ -1,48 +1,24 @@
 #![allow(clippy::unwrap_used)]
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
+use crate::cms::tests::{Fixture, failing_names, fixture};
 use crate::testutil::{openssl, openssl_available};
 
 use super::*;
-use crate::crypto::{KeyType, PrivateKey};
-use crate::pki::{self, Certificate, Name, Profile, der};
+use crate::crypto::KeyType;
+use crate::pki::{Certificate, Profile, der};
 
 const POLICY: &str = "1.2.3.4.1";
 
-struct Fixture {
-    root: Certificate,
-    key: PrivateKey,
-    cert: Certificate,
-}
-
-fn fixture(key_type: KeyType, profile: Profile) -> Fixture {
-    let now = OffsetDateTime::now_utc();
-    let (nb, na) = (now - Duration::days(1), now + Duration::days(365));
-    let root_key = PrivateKey::generate(key_type).unwrap();
-    let root = pki::self_signed(&root_key, &Name::cn("sidian test root"), nb, na).unwrap();
-    let key = PrivateKey::generate(key_type).unwrap();
-    let serial = pki::random_serial().unwrap();
-    let cert = pki::issue(
-        &root,
-        &root_key,
-        &key.public_key(),
-        &Name::cn("sidian TSA"),
-        profile,
-        &serial,
-        nb,
-        na,
-    )
-    .unwrap();
-    Fixture { root, key, cert }
-}
-
 impl Fixture {
+    /// The fixture's CMS signer (leaf, key, root as chain) as a TSA with [`POLICY`].
     fn tsa(&self) -> Tsa<'_> {
+        let s = self.signer();
         Tsa {
-            cert: &self.cert,
-            key: &self.key,
-            chain: std::slice::from_ref(&self.root),
+            cert: s.cert,
+            key: s.key,
+            chain: s.chain,
             policy: POLICY,
         }
     }
@@ -171,12 +147,7 @@ fn flip(bytes: &[u8], at: usize) -> Vec<u8> {
 }
 
 fn failing(check: &TokenCheck) -> Vec<&str> {
-    check
-        .checks
-        .iter()
-        .filter(|c| !c.ok)
-        .map(|c| c.name.as_str())
-        .collect()
+    failing_names(&check.checks)
 }
 
 #[test]

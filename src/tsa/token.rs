@@ -1,16 +1,14 @@
 //! Producing responses and tokens: `TimeStampResp` (RFC 3161 §2.4.2) around a CMS
-//! `SignedData` (RFC 5652) whose content is a `TSTInfo`, with an ESS signingCertificateV2
-//! attribute (RFC 5816).
+//! `SignedData` (RFC 5652, written by [`crate::cms`]) whose content is a `TSTInfo`, with an
+//! ESS signingCertificateV2 attribute (RFC 5816).
 
 use time::OffsetDateTime;
 
 use super::request::{TimeStampReq, imprint_der};
-use super::{
-    FailureInfo, HashAlg, OID_CONTENT_TYPE, OID_MESSAGE_DIGEST, OID_SIGNED_DATA,
-    OID_SIGNING_CERTIFICATE_V2, OID_SIGNING_TIME, OID_TST_INFO, TsaError,
-};
-use crate::crypto::{KeyType, PrivateKey};
-use crate::pki::{self, Certificate, der};
+use super::{FailureInfo, OID_TST_INFO, TsaError};
+use crate::cms;
+use crate::crypto::PrivateKey;
+use crate::pki::{Certificate, der};
 
 /// PKIStatus values used in responses.
 const STATUS_GRANTED: u8 = 0;
@@ -65,54 +63,25 @@ impl Tsa<'_> {
                 found: req.hashed_message.len(),
             });
         }
-        if self.cert.public_key()? != self.key.public_key() {
-            return Err(TsaError::Pki(pki::PkiError::KeyMismatch));
-        }
         let policy = policy_oid(self.policy)?;
-        let key_type = self.key.key_type();
-        let digest_alg = digest_algorithm(key_type);
-        let (sig_alg, sig_alg_id) = pki::algorithm_identifier(key_type);
-
         let tst_info = self.tst_info(req, &policy, serial, gen_time)?;
-        let signed_attrs = self.signed_attributes(digest_alg, &tst_info, gen_time)?;
-        let signature = self.key.sign(sig_alg, &signed_attrs)?;
-
-        let digest_alg_id = digest_alg.algorithm_identifier();
-        let mut implicit_attrs = signed_attrs;
-        // signedAttrs [0] IMPLICIT: same content, context tag instead of SET.
-        implicit_attrs[0] = 0xA0;
-        let signer_info = der::seq(&[
-            &der::tlv(der::INTEGER, &[1]),
-            &issuer_and_serial(self.cert),
-            &digest_alg_id,
-            &implicit_attrs,
-            &sig_alg_id,
-            &der::tlv(der::OCTET_STRING, &signature),
-        ]);
-        let encap = der::seq(&[
-            &der::oid(OID_TST_INFO),
-            &der::tlv(0xA0, &der::tlv(der::OCTET_STRING, &tst_info)),
-        ]);
-        let mut signed_data = vec![
-            der::tlv(der::INTEGER, &[3]),
-            der::tlv(der::SET, &digest_alg_id),
-            encap,
-        ];
-        if req.cert_req {
-            let mut certs: Vec<&[u8]> = std::iter::once(self.cert)
-                .chain(self.chain)
-                .map(Certificate::der)
-                .collect();
-            // DER orders the elements of a SET OF by their encodings.
-            certs.sort_unstable();
-            signed_data.push(der::tlv(0xA0, &certs.concat()));
-        }
-        signed_data.push(der::tlv(der::SET, &signer_info));
-        let signed_data = der::tlv(der::SEQUENCE, &signed_data.concat());
-        Ok(der::seq(&[
-            &der::oid(OID_SIGNED_DATA),
-            &der::tlv(0xA0, &signed_data),
-        ]))
+        let signer = cms::SignerInput {
+            cert: self.cert,
+            key: self.key,
+            chain: self.chain,
+            include_certs: req.cert_req,
+        };
+        let opts = cms::SignOptions {
+            content_type: OID_TST_INFO,
+            signing_time: Some(gen_time),
+            ess_signing_certificate_v2: true,
+            extra_signed_attrs: &[],
+        };
+        Ok(cms::sign(
+            &signer,
+            cms::Content::Attached { content: &tst_info },
+            &opts,
+        )?)
     }
 
     /// TSTInfo DER: version 1, policy, the request's imprint, serial, genTime (whole seconds),
@@ -140,78 +109,12 @@ impl Tsa<'_> {
         parts.push(der::tlv(0xA0, &der::tlv(0xA4, self.cert.subject_der())));
         Ok(der::tlv(der::SEQUENCE, &parts.concat()))
     }
-
-    /// The signed attributes as DER SET OF (tag 0x31, elements sorted), i.e. the exact bytes
-    /// the signature covers.
-    fn signed_attributes(
-        &self,
-        digest_alg: HashAlg,
-        tst_info: &[u8],
-        gen_time: OffsetDateTime,
-    ) -> Result<Vec<u8>, TsaError> {
-        let attr =
-            |oid: &str, value: &[u8]| der::seq(&[&der::oid(oid), &der::tlv(der::SET, value)]);
-        let ess_cert_id = der::seq(&[
-            // hashAlgorithm omitted: SHA-256 is the DEFAULT.
-            &der::tlv(der::OCTET_STRING, &crate::crypto::sha256(self.cert.der())),
-            &issuer_serial(self.cert),
-        ]);
-        let mut attrs = [
-            attr(OID_CONTENT_TYPE, &der::oid(OID_TST_INFO)),
-            attr(OID_SIGNING_TIME, &der::time(gen_time)?),
-            attr(
-                OID_MESSAGE_DIGEST,
-                &der::tlv(der::OCTET_STRING, &digest_alg.digest(tst_info)),
-            ),
-            attr(
-                OID_SIGNING_CERTIFICATE_V2,
-                &der::seq(&[&der::seq(&[&ess_cert_id])]),
-            ),
-        ];
-        // DER SET OF ordering; verifiers such as OpenSSL re-encode the attributes sorted
-        // before checking the signature, so an unsorted set would not verify there.
-        attrs.sort_unstable();
-        Ok(der::tlv(der::SET, &attrs.concat()))
-    }
 }
 
-/// The digest algorithm of the SignedData for a TSA key type: SM3 with SM2 (GM/T 0010),
-/// SHA-512 with Ed25519 (RFC 8419), SHA-256 otherwise.
-fn digest_algorithm(key_type: KeyType) -> HashAlg {
-    match key_type {
-        KeyType::Sm2 => HashAlg::Sm3,
-        KeyType::Ed25519 => HashAlg::Sha512,
-        KeyType::P256 | KeyType::Rsa2048 | KeyType::Rsa3072 => HashAlg::Sha256,
-    }
-}
-
-/// The policy as a DER OID, refusing a string that does not round-trip as a dotted OID
-/// (`der::oid` trusts its input).
+/// The policy as a DER OID, refusing a string that does not round-trip as a dotted OID.
 fn policy_oid(policy: &str) -> Result<Vec<u8>, TsaError> {
-    let encoded = der::oid(policy);
-    let round_trip = der::read(&encoded)
-        .ok()
-        .and_then(|(t, _)| der::oid_to_string(t.content));
-    if round_trip.as_deref() == Some(policy) {
-        Ok(encoded)
-    } else {
-        Err(TsaError::UnacceptedPolicy(
-            policy.chars().take(64).collect(),
-        ))
-    }
-}
-
-/// IssuerAndSerialNumber (RFC 5652 §10.2.4) of `cert`.
-fn issuer_and_serial(cert: &Certificate) -> Vec<u8> {
-    der::seq(&[cert.issuer_der(), &der::uint(cert.serial())])
-}
-
-/// ESS IssuerSerial (RFC 5035): GeneralNames { directoryName issuer } and the serial.
-fn issuer_serial(cert: &Certificate) -> Vec<u8> {
-    der::seq(&[
-        &der::seq(&[&der::tlv(0xA4, cert.issuer_der())]),
-        &der::uint(cert.serial()),
-    ])
+    der::checked_oid(policy)
+        .ok_or_else(|| TsaError::UnacceptedPolicy(policy.chars().take(64).collect()))
 }
 
 /// The time-stamp token of a granted TimeStampResp (`None` for a rejection or malformed bytes).
