@@ -806,8 +806,12 @@ impl Vault {
         Ok(fresh)
     }
 
-    /// Verifies a document (OFD, SES structure; format given or sniffed) at the current time.
-    pub async fn verify_document(&self, bytes: Vec<u8>, format: Option<Format>) -> Result<Report> {
+    /// Runs one verification on a blocking thread, at most one per core at once, with the
+    /// current trust anchors and revocation state.
+    async fn verifying<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Verifier, time::OffsetDateTime) -> T + Send + 'static,
+    ) -> Result<T> {
         let verifier = self.verifier().await?;
         let _permit = self
             .inner
@@ -815,31 +819,27 @@ impl Vault {
             .acquire()
             .await
             .map_err(|_| Error::Unavailable)?;
-        tokio::task::spawn_blocking(move || {
-            verifier.verify_document(&bytes, format, time::OffsetDateTime::now_utc())
-        })
-        .await
-        .map_err(|_| Error::Unavailable)
+        tokio::task::spawn_blocking(move || job(&verifier, time::OffsetDateTime::now_utc()))
+            .await
+            .map_err(|_| Error::Unavailable)
+    }
+
+    /// Verifies a document (OFD, SES structure; format given or sniffed) at the current time.
+    pub async fn verify_document(&self, bytes: Vec<u8>, format: Option<Format>) -> Result<Report> {
+        self.verifying(move |v, now| v.verify_document(&bytes, format, now))
+            .await
     }
 
     /// Verifies a detached SES_Signature (or a SESeal on its own), against its original when given.
     pub async fn verify_ses(&self, signature: Vec<u8>, data: Option<Vec<u8>>) -> Result<Report> {
-        let verifier = self.verifier().await?;
-        let _permit = self
-            .inner
-            .verifying
-            .acquire()
-            .await
-            .map_err(|_| Error::Unavailable)?;
-        tokio::task::spawn_blocking(move || {
+        self.verifying(move |v, now| {
             let original = match &data {
                 Some(d) => crate::verify::Original::Data(d),
                 None => crate::verify::Original::Absent,
             };
-            verifier.verify_ses(&signature, original, time::OffsetDateTime::now_utc())
+            v.verify_ses(&signature, original, now)
         })
         .await
-        .map_err(|_| Error::Unavailable)
     }
 
     /// The vault's roots and issuing CAs.
