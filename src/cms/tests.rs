@@ -42,7 +42,7 @@ fn issue(
     cn: &str,
     profile: Profile,
 ) -> Certificate {
-    let now = OffsetDateTime::now_utc();
+    // The root's own validity: a fresh `now` could cross a second boundary and end after it.
     pki::issue(
         root,
         root_key,
@@ -50,8 +50,8 @@ fn issue(
         &Name::cn(cn),
         profile,
         &pki::random_serial().unwrap(),
-        now - Duration::days(1),
-        now + Duration::days(365),
+        root.not_before(),
+        root.not_after(),
     )
     .unwrap()
 }
