@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod error;
 pub mod ident;
 pub mod ofd;
+pub mod pdf;
 pub mod pki;
 pub mod render;
 pub mod ses;
