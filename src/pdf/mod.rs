@@ -7,14 +7,20 @@
 //! verification facts ([`signatures`], [`diff`]) are turned into verdicts by `crate::verify`.
 
 mod file;
+mod image;
 mod object;
 mod parse;
+mod policy;
+mod stamp;
 
 #[cfg(test)]
 pub(crate) mod tests;
 
 pub use file::{Entry, PdfFile, Section, XrefKind};
+pub use image::{ImageError, SealImage, seal_image};
 pub use object::{Dict, Object, Ref, Stream};
+pub use policy::Existing;
+pub use stamp::{Certify, PT_PER_MM, Placement, Prepared, StampOptions, SubFilter, prepare};
 
 /// Bounds applied to every PDF read; a hostile file fails one of them instead of exhausting
 /// memory or time (THREATS.md §3).

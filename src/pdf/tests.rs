@@ -36,3 +36,84 @@ fn refuses_broken_structure() {
     let moved = format!("{}startxref\n{}\n%%EOF\n", &s[..at], n + 1);
     assert!(PdfFile::open(moved.as_bytes(), &l).is_err());
 }
+
+/// A seal picture rendered the way the vault renders official seals (40 mm).
+pub(crate) fn seal_picture() -> SealImage {
+    let png = crate::render::render_official_seal(&crate::render::SealImageSpec::new(
+        "某某市市场监督管理局",
+        "合同专用章",
+    ))
+    .unwrap();
+    seal_image(&crate::ses::Picture {
+        kind: "PNG".into(),
+        data: png,
+        width_mm: 40,
+        height_mm: 40,
+    })
+    .unwrap()
+}
+
+/// Stamps `doc` with a fresh key of `key_type` (certificate from the cms test fixture).
+pub(crate) fn stamp_with(
+    doc: &[u8],
+    fx: &crate::cms::tests::Fixture,
+    certify: Certify,
+    placement: Placement,
+) -> Vec<u8> {
+    use crate::cms::{Content, OID_DATA, SignOptions, digest_algorithm, sign};
+    let image = seal_picture();
+    let opts = StampOptions {
+        placement,
+        image: &image,
+        certify,
+        sub_filter: SubFilter::CadesDetached,
+        signer_name: "某某公司",
+        signing_time: time::OffsetDateTime::now_utc(),
+        capacity: 8192,
+    };
+    let p = prepare(doc, &opts, &Limits::default()).unwrap();
+    let alg = digest_algorithm(fx.key.key_type());
+    let cms = sign(
+        &fx.signer(),
+        Content::Detached {
+            digest: &p.digest(alg),
+        },
+        &SignOptions {
+            content_type: OID_DATA,
+            signing_time: Some(opts.signing_time),
+            ess_signing_certificate_v2: true,
+            extra_signed_attrs: &[],
+        },
+    )
+    .unwrap();
+    p.finish(&cms).unwrap()
+}
+
+#[test]
+fn stamps_by_incremental_update() {
+    use crate::crypto::KeyType;
+    use crate::pki::Profile;
+    let fx = crate::cms::tests::fixture(KeyType::P256, Profile::SealHolder);
+    for doc in [DOC_1P, DOC_200P] {
+        let out = stamp_with(
+            doc,
+            &fx,
+            Certify::None,
+            Placement {
+                page: 1,
+                x: Some(100.0),
+                y: Some(100.0),
+            },
+        );
+        assert_eq!(&out[..doc.len()], doc, "original bytes untouched");
+        let f = PdfFile::open(&out, &Limits::default()).unwrap();
+        assert_eq!(f.sections().len(), 2);
+        assert_eq!(f.sections()[1].eof + 1, out.len());
+        f.check_all_objects().unwrap();
+        if let Ok(dir) = std::env::var("SIDIAN_PDF_OUT") {
+            let name = format!("{dir}/stamped-{}.pdf", doc.len());
+            std::fs::write(name, &out).unwrap();
+            std::fs::write(format!("{dir}/root.pem"), fx.root.to_pem()).unwrap();
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! What the vault will seal (THREATS.md §2): a foreign PDF must not carry active content or
+//! hidden material that a later update could reveal. Refused: encryption, JavaScript, launch
+//! actions, embedded files, XFA, interactive form fields (we do not flatten forms; refusing is
+//! the safe half of "normalise or refuse"). Normalised: an unsigned file with several
+//! revisions or unreferenced objects is rewritten as one revision of its reachable objects.
+//! A file that already carries signatures is never rewritten: it gets another revision.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::file::{Entry, PdfFile};
+use super::object::{Dict, Object, Ref};
+use super::PdfError;
+
+/// What an existing document already holds.
+#[derive(Debug, Clone, Default)]
+pub struct Existing {
+    /// Whether a signature field has a value.
+    pub signed: bool,
+    /// The DocMDP level of a certification signature, when there is one.
+    pub mdp: Option<u8>,
+    /// One revision and every listed object reachable from the trailer.
+    pub normal: bool,
+    /// Names of the top-level fields.
+    pub field_names: Vec<String>,
+}
+
+impl Existing {
+    /// `SealN` with the smallest N not already a field name.
+    pub fn free_field_name(&self) -> String {
+        (1..)
+            .map(|n| format!("Seal{n}"))
+            .find(|n| !self.field_names.contains(n))
+            .unwrap_or_default()
+    }
+}
+
+/// Walks every object reachable from the trailer, refusing active content, and reports the
+/// signatures, certification level and whether the file is already normal.
+pub(crate) fn inspect(file: &PdfFile<'_>) -> Result<Existing, PdfError> {
+    let trailer = file.trailer();
+    if trailer.get(b"Encrypt").is_some() {
+        return Err(PdfError::Refused("encrypted PDFs cannot be sealed".into()));
+    }
+    let reachable = reachable(file)?;
+    let (_, catalog) = file.catalog_at(file.sections().len())?;
+    for key in [&b"OpenAction"[..], b"AA"] {
+        if catalog.get(key).is_some() {
+            return Err(refused(&format!("an /{}", String::from_utf8_lossy(key))));
+        }
+    }
+    let mut out = Existing::default();
+    if let Some(form) = catalog.get(b"AcroForm") {
+        let form = file.resolve_at(form, usize::MAX)?;
+        if let Some(form) = form.as_dict() {
+            if form.get(b"XFA").is_some() {
+                return Err(refused("an XFA form"));
+            }
+            let fields = match form.get(b"Fields") {
+                Some(f) => file.resolve_at(f, usize::MAX)?,
+                None => Object::Array(Vec::new()),
+            };
+            for f in fields.as_array().unwrap_or_default() {
+                let Object::Dict(field) = file.resolve_at(f, usize::MAX)? else {
+                    continue;
+                };
+                if let Some(Object::String { bytes, .. }) = field.get(b"T") {
+                    out.field_names.push(String::from_utf8_lossy(bytes).into_owned());
+                }
+                if field.name(b"FT") != Some(b"Sig") {
+                    return Err(refused("interactive form fields"));
+                }
+                if field.get(b"V").is_some() {
+                    out.signed = true;
+                }
+            }
+        }
+    }
+    if let Some(perms) = catalog.get(b"Perms") {
+        let perms = file.resolve_at(perms, usize::MAX)?;
+        if let Some(sig) = perms.as_dict().and_then(|p| p.get(b"DocMDP")) {
+            out.mdp = Some(mdp_level(file, sig)?);
+        }
+    }
+    let listed = file
+        .sections()
+        .iter()
+        .flat_map(|s| s.entries.iter())
+        .filter(|(n, e)| **n != 0 && !matches!(e, Entry::Free(_)))
+        .count();
+    out.normal = file.sections().len() == 1 && listed == reachable.len();
+    Ok(out)
+}
+
+fn refused(what: &str) -> PdfError {
+    PdfError::Refused(format!(
+        "the PDF carries {what}; the vault seals only documents without active or hidden content (THREATS.md §2)"
+    ))
+}
+
+/// The `/P` of a DocMDP transform on a signature dictionary (default 2, §12.8.2.2).
+fn mdp_level(file: &PdfFile<'_>, sig: &Object) -> Result<u8, PdfError> {
+    let sig = file.resolve_at(sig, usize::MAX)?;
+    let refs = sig
+        .as_dict()
+        .and_then(|d| d.get(b"Reference"))
+        .map(|r| file.resolve_at(r, usize::MAX))
+        .transpose()?;
+    for r in refs.as_ref().and_then(Object::as_array).unwrap_or_default() {
+        let r = file.resolve_at(r, usize::MAX)?;
+        let Some(d) = r.as_dict() else { continue };
+        if d.name(b"TransformMethod") == Some(b"DocMDP") {
+            let p = d
+                .get(b"TransformParams")
+                .map(|t| file.resolve_at(t, usize::MAX))
+                .transpose()?
+                .and_then(|t| t.as_dict().and_then(|t| t.get(b"P")).and_then(Object::as_int));
+            return Ok(match p {
+                Some(1) => 1,
+                Some(3) => 3,
+                _ => 2,
+            });
+        }
+    }
+    Ok(2)
+}
+
+/// Every object reachable from `/Root` and `/Info`, refusing JavaScript, launch actions and
+/// embedded files wherever they hang.
+fn reachable(file: &PdfFile<'_>) -> Result<BTreeMap<Ref, Object>, PdfError> {
+    let trailer = file.trailer();
+    let mut seen: BTreeMap<Ref, Object> = BTreeMap::new();
+    let mut stack: Vec<Ref> = [&b"Root"[..], b"Info"]
+        .iter()
+        .filter_map(|k| trailer.get(k).and_then(Object::as_ref))
+        .collect();
+    let mut pending = HashSet::new();
+    while let Some(r) = stack.pop() {
+        if seen.contains_key(&r) {
+            continue;
+        }
+        let o = file.get(r)?;
+        scan(&o, &mut |child| {
+            if !seen.contains_key(&child) && pending.insert(child) {
+                stack.push(child);
+            }
+        })?;
+        pending.remove(&r);
+        seen.insert(r, o);
+    }
+    Ok(seen)
+}
+
+/// Calls `found` for each reference inside `o`; refuses active content.
+fn scan(o: &Object, found: &mut dyn FnMut(Ref)) -> Result<(), PdfError> {
+    let mut stack = vec![o];
+    while let Some(o) = stack.pop() {
+        match o {
+            Object::Ref(r) => found(*r),
+            Object::Array(a) => stack.extend(a.iter()),
+            Object::Dict(d) => {
+                check_dict(d)?;
+                stack.extend(d.0.iter().map(|(_, v)| v));
+            }
+            Object::Stream(s) => {
+                check_dict(&s.dict)?;
+                stack.extend(s.dict.0.iter().map(|(_, v)| v));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_dict(d: &Dict) -> Result<(), PdfError> {
+    match d.name(b"S") {
+        Some(b"JavaScript") => return Err(refused("JavaScript")),
+        Some(b"Launch") => return Err(refused("a launch action")),
+        _ => {}
+    }
+    if d.get(b"JS").is_some() || d.get(b"JavaScript").is_some() {
+        return Err(refused("JavaScript"));
+    }
+    if d.get(b"EmbeddedFiles").is_some() || d.is_type(b"EmbeddedFile") || d.get(b"EF").is_some()
+    {
+        return Err(refused("embedded files"));
+    }
+    Ok(())
+}
+
+/// The file rewritten as one revision of its reachable objects (numbers kept), a classic xref
+/// table and a trailer with `/Root`, `/Info` and `/ID`.
+pub(crate) fn normalise(file: &PdfFile<'_>) -> Result<Vec<u8>, PdfError> {
+    let objects = reachable(file)?;
+    let src = file.bytes();
+    let header_end = src
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .unwrap_or(8)
+        .min(16);
+    let mut out = Vec::with_capacity(src.len());
+    out.extend_from_slice(&src[..header_end]);
+    out.extend_from_slice(b"\n%\xE2\xE3\xCF\xD3\n");
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (r, o) in &objects {
+        offsets.push((*r, out.len()));
+        out.extend_from_slice(format!("{} {} obj\n", r.num, r.generation).as_bytes());
+        o.write(&mut out);
+        if let Object::Stream(s) = o {
+            out.extend_from_slice(b"\nstream\n");
+            out.extend_from_slice(&src[s.data.clone()]);
+            out.extend_from_slice(b"\nendstream");
+        }
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let size = objects.keys().last().map_or(1, |r| r.num + 1);
+    let xref_at = out.len();
+    out.extend_from_slice(format!("xref\n0 {size}\n").as_bytes());
+    let mut next = offsets.iter().peekable();
+    for num in 0..size {
+        match next.peek() {
+            Some((r, off)) if r.num == num => {
+                out.extend_from_slice(format!("{off:010} {:05} n\r\n", r.generation).as_bytes());
+                next.next();
+            }
+            _ if num == 0 => out.extend_from_slice(b"0000000000 65535 f\r\n"),
+            _ => out.extend_from_slice(b"0000000000 00001 f\r\n"),
+        }
+    }
+    let mut trailer = Dict::default();
+    trailer.set(b"Size", Object::Int(i64::from(size)));
+    for key in [&b"Root"[..], b"Info", b"ID"] {
+        if let Some(v) = file.trailer().get(key) {
+            trailer.set(key, v.clone());
+        }
+    }
+    out.extend_from_slice(b"trailer\n");
+    trailer.write(&mut out);
+    out.extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+    Ok(out)
+}

@@ -1,0 +1,611 @@
+//! Sealing a PDF by incremental update (ISO 32000-1 §7.5.6, §12.8; ETSI EN 319 142-1 PAdES):
+//! the original bytes stay untouched, a new revision adds the signature field and its widget
+//! with the seal image, and a `/Contents` hole that [`Prepared::finish`] fills with the CMS.
+//!
+//! Two steps so that the caller, who holds the key, signs between them:
+//! [`prepare`] → [`Prepared::digest`] → sign → [`Prepared::finish`].
+
+use std::ops::Range;
+
+use time::OffsetDateTime;
+
+use super::file::{PdfFile, XrefKind};
+use super::image::SealImage;
+use super::object::{Dict, Object, Ref};
+use super::policy::{self, Existing};
+use super::{Limits, PdfError};
+use crate::cms::DigestAlg;
+
+/// Points per millimetre.
+pub const PT_PER_MM: f64 = 72.0 / 25.4;
+
+/// Certification of the document by this signature (DocMDP, §12.8.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Certify {
+    /// An approval signature (no DocMDP).
+    None,
+    /// No changes allowed after this signature.
+    NoChanges,
+    /// Form filling and further signatures allowed.
+    FormFillAndSign,
+}
+
+/// `/SubFilter` of the signature dictionary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubFilter {
+    /// `ETSI.CAdES.detached` (PAdES baseline).
+    CadesDetached,
+    /// `adbe.pkcs7.detached` (for older readers).
+    Pkcs7Detached,
+}
+
+impl SubFilter {
+    fn name(self) -> &'static [u8] {
+        match self {
+            SubFilter::CadesDetached => b"ETSI.CAdES.detached",
+            SubFilter::Pkcs7Detached => b"adbe.pkcs7.detached",
+        }
+    }
+}
+
+/// Where the seal goes: page (1-based) and the lower-left corner of the image, in points from
+/// the lower-left corner of the page's crop box; `None` puts it 15 mm from the bottom-right.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
+    /// 1-based page number.
+    pub page: usize,
+    /// Horizontal offset in points, or `None` for the default.
+    pub x: Option<f64>,
+    /// Vertical offset in points, or `None` for the default.
+    pub y: Option<f64>,
+}
+
+/// What to stamp.
+#[derive(Debug, Clone, Copy)]
+pub struct StampOptions<'a> {
+    /// Page and position.
+    pub placement: Placement,
+    /// The seal picture and its size.
+    pub image: &'a SealImage,
+    /// DocMDP certification.
+    pub certify: Certify,
+    /// `/SubFilter`.
+    pub sub_filter: SubFilter,
+    /// `/Name` of the signer (shown by readers), e.g. the seal name.
+    pub signer_name: &'a str,
+    /// `/M`, the claimed signing time.
+    pub signing_time: OffsetDateTime,
+    /// Bytes reserved for the CMS in `/Contents`.
+    pub capacity: usize,
+}
+
+/// A sealed revision laid out, waiting for its CMS.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    bytes: Vec<u8>,
+    hole: Range<usize>,
+    /// Whether the input was rewritten into one clean revision first (THREATS.md §2).
+    pub normalised: bool,
+    /// The field name given to the seal.
+    pub field_name: String,
+    /// The widget rectangle `[x1 y1 x2 y2]` in default user space.
+    pub rect: [f64; 4],
+}
+
+impl Prepared {
+    /// `/ByteRange`: everything but the hole.
+    pub fn byte_range(&self) -> [usize; 4] {
+        [
+            0,
+            self.hole.start,
+            self.hole.end,
+            self.bytes.len() - self.hole.end,
+        ]
+    }
+
+    /// The digest of the two signed ranges.
+    pub fn digest(&self, alg: DigestAlg) -> Vec<u8> {
+        let (a, b) = (&self.bytes[..self.hole.start], &self.bytes[self.hole.end..]);
+        match alg {
+            DigestAlg::Sm3 => {
+                use sm3::Digest;
+                let mut h = sm3::Sm3::new();
+                h.update(a);
+                h.update(b);
+                h.finalize().to_vec()
+            }
+            other => {
+                let mut ctx = ring::digest::Context::new(match other {
+                    DigestAlg::Sha384 => &ring::digest::SHA384,
+                    DigestAlg::Sha512 => &ring::digest::SHA512,
+                    _ => &ring::digest::SHA256,
+                });
+                ctx.update(a);
+                ctx.update(b);
+                ctx.finish().as_ref().to_vec()
+            }
+        }
+    }
+
+    /// Bytes available for the CMS.
+    pub fn capacity(&self) -> usize {
+        (self.hole.len() - 2) / 2
+    }
+
+    /// Writes `cms` (hex, zero-padded) into the hole and returns the sealed file.
+    pub fn finish(mut self, cms: &[u8]) -> Result<Vec<u8>, PdfError> {
+        if cms.len() > self.capacity() {
+            return Err(PdfError::PlaceholderTooSmall {
+                needed: cms.len(),
+                capacity: self.capacity(),
+            });
+        }
+        let start = self.hole.start + 1;
+        let hex = hex::encode_upper(cms);
+        self.bytes[start..start + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(self.bytes)
+    }
+}
+
+/// Lays out the sealed revision of `input`: normalises an unsigned foreign file first (one
+/// revision, unreachable objects dropped) or refuses it, then appends the update.
+pub fn prepare(
+    input: &[u8],
+    opts: &StampOptions<'_>,
+    limits: &Limits,
+) -> Result<Prepared, PdfError> {
+    let file = PdfFile::open(input, limits)?;
+    let existing = policy::inspect(&file)?;
+    if existing.signed && opts.certify != Certify::None {
+        return Err(PdfError::Refused(
+            "only the first signature of a document can certify it".into(),
+        ));
+    }
+    if existing.mdp == Some(1) {
+        return Err(PdfError::Refused(
+            "the document is certified with no changes allowed (DocMDP P1)".into(),
+        ));
+    }
+    if !existing.signed && !existing.normal {
+        let normal = policy::normalise(&file)?;
+        drop(file);
+        let file = PdfFile::open(&normal, limits)?;
+        let existing = policy::inspect(&file)?;
+        let mut p = append(&file, &existing, opts)?;
+        p.normalised = true;
+        return Ok(p);
+    }
+    append(&file, &existing, opts)
+}
+
+/// Object numbers handed out in the update.
+struct Numbers(u32);
+
+impl Numbers {
+    fn next(&mut self) -> Ref {
+        self.0 += 1;
+        Ref::new(self.0 - 1)
+    }
+}
+
+fn append(
+    file: &PdfFile<'_>,
+    existing: &Existing,
+    opts: &StampOptions<'_>,
+) -> Result<Prepared, PdfError> {
+    let input = file.bytes();
+    let upto = file.sections().len();
+    let pages = file.pages_at(upto)?;
+    let page_ref = *pages
+        .get(opts.placement.page.wrapping_sub(1))
+        .ok_or_else(|| {
+            PdfError::Refused(format!(
+                "page {} does not exist (the document has {})",
+                opts.placement.page,
+                pages.len()
+            ))
+        })?;
+    let Object::Dict(mut page) = file.get_at(page_ref, upto)? else {
+        return Err(PdfError::Structure("page is not a dictionary".into()));
+    };
+    let bbox = match file.inherited(&page, b"CropBox", upto)? {
+        Some(b) => rect(&b),
+        None => None,
+    }
+    .or(match file.inherited(&page, b"MediaBox", upto)? {
+        Some(b) => rect(&b),
+        None => None,
+    })
+    .ok_or_else(|| PdfError::Structure("page without a usable /MediaBox".into()))?;
+
+    let (w, h) = (
+        opts.image.width_mm * PT_PER_MM,
+        opts.image.height_mm * PT_PER_MM,
+    );
+    let margin = 15.0 * PT_PER_MM;
+    let x = opts.placement.x.unwrap_or(bbox[2] - bbox[0] - w - margin);
+    let y = opts.placement.y.unwrap_or(margin);
+    let r = [bbox[0] + x, bbox[1] + y, bbox[0] + x + w, bbox[1] + y + h];
+    let eps = 0.01;
+    if !(r[0] >= bbox[0] - eps && r[1] >= bbox[1] - eps && r[2] <= bbox[2] + eps && r[3] <= bbox[3] + eps)
+    {
+        return Err(PdfError::Refused(format!(
+            "a {:.0}×{:.0} mm seal at ({:.1}, {:.1}) mm does not fit on page {} ({:.0}×{:.0} mm)",
+            opts.image.width_mm,
+            opts.image.height_mm,
+            x / PT_PER_MM,
+            y / PT_PER_MM,
+            opts.placement.page,
+            (bbox[2] - bbox[0]) / PT_PER_MM,
+            (bbox[3] - bbox[1]) / PT_PER_MM
+        )));
+    }
+
+    let trailer = file.trailer();
+    let size = trailer
+        .get(b"Size")
+        .and_then(Object::as_int)
+        .and_then(|s| u32::try_from(s).ok())
+        .ok_or_else(|| PdfError::Structure("trailer without /Size".into()))?;
+    let mut nums = Numbers(size);
+    let sig = nums.next();
+    let widget = nums.next();
+    let ap = nums.next();
+    let img = nums.next();
+    let smask = opts.image.smask.as_ref().map(|_| nums.next());
+
+    let mut out = input.to_vec();
+    if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
+        out.push(b'\n');
+    }
+    let mut offsets: Vec<(Ref, usize)> = Vec::new();
+
+    // The signature dictionary, written by hand to know where the hole and ByteRange are.
+    offsets.push((sig, out.len()));
+    out.extend_from_slice(format!("{} 0 obj\n<</Type /Sig/Filter /Adobe.PPKLite/SubFilter ", sig.num).as_bytes());
+    Object::name(opts.sub_filter.name()).write(&mut out);
+    out.extend_from_slice(b"/ByteRange ");
+    let byte_range_at = out.len();
+    out.extend_from_slice(&[b' '; 40]);
+    out.extend_from_slice(b"/Contents ");
+    let hole_start = out.len();
+    out.push(b'<');
+    out.resize(out.len() + opts.capacity * 2, b'0');
+    out.push(b'>');
+    let hole = hole_start..out.len();
+    out.extend_from_slice(b"/M ");
+    Object::string(pdf_date(opts.signing_time).as_bytes()).write(&mut out);
+    out.extend_from_slice(b"/Name ");
+    text_string(opts.signer_name).write(&mut out);
+    if let Some(p) = mdp_level(opts.certify) {
+        out.extend_from_slice(
+            format!(
+                "/Reference [<</Type /SigRef/TransformMethod /DocMDP/TransformParams <</Type /TransformParams/P {p}/V /1.2>>>>]"
+            )
+            .as_bytes(),
+        );
+    }
+    out.extend_from_slice(b">>\nendobj\n");
+
+    // The field and its widget, merged (§12.7.3.1).
+    let field_name = existing.free_field_name();
+    let mut wd = Dict::default();
+    wd.set(b"Type", Object::name(b"Annot"));
+    wd.set(b"Subtype", Object::name(b"Widget"));
+    wd.set(b"FT", Object::name(b"Sig"));
+    wd.set(b"T", text_string(&field_name));
+    wd.set(b"V", Object::Ref(sig));
+    // Print + Locked: shown when printed, not movable in a reader.
+    wd.set(b"F", Object::Int(132));
+    wd.set(b"Rect", Object::Array(r.iter().map(|&v| Object::Real(v)).collect()));
+    wd.set(b"P", Object::Ref(page_ref));
+    let mut apd = Dict::default();
+    apd.set(b"N", Object::Ref(ap));
+    wd.set(b"AP", Object::Dict(apd));
+    write_obj(&mut out, &mut offsets, widget, &Object::Dict(wd));
+
+    // The appearance: the image scaled to the seal's size.
+    let content = format!(
+        "q {} 0 0 {} 0 0 cm /Im0 Do Q",
+        super::object::format_real(w),
+        super::object::format_real(h)
+    );
+    let mut apx = Dict::default();
+    apx.set(b"Type", Object::name(b"XObject"));
+    apx.set(b"Subtype", Object::name(b"Form"));
+    apx.set(
+        b"BBox",
+        Object::Array(vec![
+            Object::Int(0),
+            Object::Int(0),
+            Object::Real(w),
+            Object::Real(h),
+        ]),
+    );
+    let mut xo = Dict::default();
+    xo.set(b"Im0", Object::Ref(img));
+    let mut res = Dict::default();
+    res.set(b"XObject", Object::Dict(xo));
+    apx.set(b"Resources", Object::Dict(res));
+    write_stream(&mut out, &mut offsets, ap, apx, content.as_bytes());
+
+    let im = opts.image;
+    let mut imd = Dict::default();
+    imd.set(b"Type", Object::name(b"XObject"));
+    imd.set(b"Subtype", Object::name(b"Image"));
+    imd.set(b"Width", Object::Int(i64::from(im.width)));
+    imd.set(b"Height", Object::Int(i64::from(im.height)));
+    imd.set(b"ColorSpace", Object::name(im.color_space.as_bytes()));
+    imd.set(b"BitsPerComponent", Object::Int(i64::from(im.bits_per_component)));
+    imd.set(b"Filter", Object::name(im.filter.as_bytes()));
+    if let Some(s) = smask {
+        imd.set(b"SMask", Object::Ref(s));
+    }
+    write_stream(&mut out, &mut offsets, img, imd, &im.data);
+    if let (Some(s), Some(alpha)) = (smask, &im.smask) {
+        let mut sd = Dict::default();
+        sd.set(b"Type", Object::name(b"XObject"));
+        sd.set(b"Subtype", Object::name(b"Image"));
+        sd.set(b"Width", Object::Int(i64::from(im.width)));
+        sd.set(b"Height", Object::Int(i64::from(im.height)));
+        sd.set(b"ColorSpace", Object::name(b"DeviceGray"));
+        sd.set(b"BitsPerComponent", Object::Int(8));
+        sd.set(b"Filter", Object::name(b"FlateDecode"));
+        write_stream(&mut out, &mut offsets, s, sd, alpha);
+    }
+
+    // The page's /Annots gains the widget: the indirect array if there is one, else the page.
+    match page.get(b"Annots") {
+        Some(Object::Ref(arr)) => {
+            let arr = *arr;
+            let mut items = match file.get_at(arr, upto)? {
+                Object::Array(a) => a,
+                Object::Null => Vec::new(),
+                _ => return Err(PdfError::Structure("page /Annots is not an array".into())),
+            };
+            items.push(Object::Ref(widget));
+            write_obj(&mut out, &mut offsets, arr, &Object::Array(items));
+        }
+        other => {
+            let mut items = match other {
+                Some(Object::Array(a)) => a.clone(),
+                None | Some(Object::Null) => Vec::new(),
+                Some(_) => return Err(PdfError::Structure("page /Annots is not an array".into())),
+            };
+            items.push(Object::Ref(widget));
+            page.set(b"Annots", Object::Array(items));
+            write_obj(&mut out, &mut offsets, page_ref, &Object::Dict(page));
+        }
+    }
+
+    // The AcroForm gains the field; the catalog changes only if it must.
+    let (root, mut catalog) = file.catalog_at(upto)?;
+    let mut catalog_changed = false;
+    let add_field = |form: &mut Dict| -> Result<Option<(Ref, Vec<Object>)>, PdfError> {
+        form.set(b"SigFlags", Object::Int(3));
+        match form.get(b"Fields") {
+            Some(Object::Ref(arr)) => {
+                let arr = *arr;
+                let mut items = match file.get_at(arr, upto)? {
+                    Object::Array(a) => a,
+                    _ => return Err(PdfError::Structure("/Fields is not an array".into())),
+                };
+                items.push(Object::Ref(widget));
+                Ok(Some((arr, items)))
+            }
+            Some(Object::Array(a)) => {
+                let mut items = a.clone();
+                items.push(Object::Ref(widget));
+                form.set(b"Fields", Object::Array(items));
+                Ok(None)
+            }
+            _ => {
+                form.set(b"Fields", Object::Array(vec![Object::Ref(widget)]));
+                Ok(None)
+            }
+        }
+    };
+    match catalog.get(b"AcroForm").cloned() {
+        Some(Object::Ref(form_ref)) => {
+            let Object::Dict(mut form) = file.get_at(form_ref, upto)? else {
+                return Err(PdfError::Structure("/AcroForm is not a dictionary".into()));
+            };
+            if let Some((arr, items)) = add_field(&mut form)? {
+                write_obj(&mut out, &mut offsets, arr, &Object::Array(items));
+            }
+            write_obj(&mut out, &mut offsets, form_ref, &Object::Dict(form));
+        }
+        Some(Object::Dict(mut form)) => {
+            if let Some((arr, items)) = add_field(&mut form)? {
+                write_obj(&mut out, &mut offsets, arr, &Object::Array(items));
+            }
+            catalog.set(b"AcroForm", Object::Dict(form));
+            catalog_changed = true;
+        }
+        _ => {
+            let form_ref = nums.next();
+            let mut form = Dict::default();
+            add_field(&mut form)?;
+            write_obj(&mut out, &mut offsets, form_ref, &Object::Dict(form));
+            catalog.set(b"AcroForm", Object::Ref(form_ref));
+            catalog_changed = true;
+        }
+    }
+    if opts.certify != Certify::None {
+        let mut perms = Dict::default();
+        perms.set(b"DocMDP", Object::Ref(sig));
+        catalog.set(b"Perms", Object::Dict(perms));
+        catalog_changed = true;
+    }
+    if catalog_changed {
+        write_obj(&mut out, &mut offsets, root, &Object::Dict(catalog));
+    }
+
+    let prev = file.sections()[upto - 1].xref_offset;
+    write_xref(&mut out, file.sections()[upto - 1].kind, trailer, &mut offsets, &mut nums, prev)?;
+
+    // ByteRange, now that the length is known; padded with spaces inside its fixed slot.
+    let len = out.len();
+    let br = format!(
+        "[0 {} {} {}]",
+        hole.start,
+        hole.end,
+        len - hole.end
+    );
+    if br.len() > 40 {
+        return Err(PdfError::TooLarge("file"));
+    }
+    out[byte_range_at..byte_range_at + br.len()].copy_from_slice(br.as_bytes());
+    Ok(Prepared {
+        bytes: out,
+        hole,
+        normalised: false,
+        field_name,
+        rect: r,
+    })
+}
+
+fn mdp_level(c: Certify) -> Option<u8> {
+    match c {
+        Certify::None => None,
+        Certify::NoChanges => Some(1),
+        Certify::FormFillAndSign => Some(2),
+    }
+}
+
+fn rect(o: &Object) -> Option<[f64; 4]> {
+    let a = o.as_array()?;
+    if a.len() != 4 {
+        return None;
+    }
+    let v: Vec<f64> = a.iter().map(Object::as_number).collect::<Option<_>>()?;
+    let r = [v[0].min(v[2]), v[1].min(v[3]), v[0].max(v[2]), v[1].max(v[3])];
+    (r[2] > r[0] && r[3] > r[1]).then_some(r)
+}
+
+/// A text string (§7.9.2.2): ASCII as is, anything else UTF-16BE with a BOM.
+fn text_string(s: &str) -> Object {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Object::string(s.as_bytes());
+    }
+    let mut bytes = vec![0xfe, 0xff];
+    for u in s.encode_utf16() {
+        bytes.extend_from_slice(&u.to_be_bytes());
+    }
+    Object::String { bytes, hex: true }
+}
+
+/// `D:YYYYMMDDHHmmSS+00'00'` in UTC.
+fn pdf_date(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn write_obj(out: &mut Vec<u8>, offsets: &mut Vec<(Ref, usize)>, r: Ref, o: &Object) {
+    offsets.push((r, out.len()));
+    out.extend_from_slice(format!("{} {} obj\n", r.num, r.generation).as_bytes());
+    o.write(out);
+    out.extend_from_slice(b"\nendobj\n");
+}
+
+fn write_stream(
+    out: &mut Vec<u8>,
+    offsets: &mut Vec<(Ref, usize)>,
+    r: Ref,
+    mut dict: Dict,
+    data: &[u8],
+) {
+    offsets.push((r, out.len()));
+    out.extend_from_slice(format!("{} {} obj\n", r.num, r.generation).as_bytes());
+    dict.set(b"Length", Object::Int(i64::try_from(data.len()).unwrap_or(i64::MAX)));
+    dict.write(out);
+    out.extend_from_slice(b"\nstream\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+}
+
+/// The update's cross-reference section, of the same kind as the previous one (a table after a
+/// table or hybrid, a stream after a stream), then `startxref` and `%%EOF`.
+fn write_xref(
+    out: &mut Vec<u8>,
+    prev_kind: XrefKind,
+    prev_trailer: &Dict,
+    offsets: &mut Vec<(Ref, usize)>,
+    nums: &mut Numbers,
+    prev: usize,
+) -> Result<(), PdfError> {
+    let mut trailer = Dict::default();
+    for key in [&b"Root"[..], b"Info", b"ID"] {
+        if let Some(v) = prev_trailer.get(key) {
+            trailer.set(key, v.clone());
+        }
+    }
+    trailer.set(b"Prev", Object::Int(i64::try_from(prev).unwrap_or(i64::MAX)));
+    if prev_kind == XrefKind::Stream {
+        let me = nums.next();
+        let at = out.len();
+        offsets.push((me, at));
+        offsets.sort_unstable();
+        let (index, rows) = subsections(offsets);
+        let mut data = Vec::with_capacity(rows.len() * 7);
+        for (_, off) in &rows {
+            data.push(1);
+            data.extend_from_slice(&u32::try_from(*off).map_err(|_| PdfError::TooLarge("file"))?.to_be_bytes());
+            data.extend_from_slice(&[0, 0]);
+        }
+        let mut d = Dict::default();
+        d.set(b"Type", Object::name(b"XRef"));
+        d.set(b"Size", Object::Int(i64::from(nums.0)));
+        d.set(
+            b"W",
+            Object::Array(vec![Object::Int(1), Object::Int(4), Object::Int(2)]),
+        );
+        d.set(
+            b"Index",
+            Object::Array(index.iter().flat_map(|&(s, n)| [Object::Int(i64::from(s)), Object::Int(n)]).collect()),
+        );
+        for (k, v) in trailer.0 {
+            d.set(&k, v);
+        }
+        let mut ignore = Vec::new();
+        write_stream(out, &mut ignore, me, d, &data);
+        out.extend_from_slice(format!("startxref\n{at}\n%%EOF\n").as_bytes());
+        return Ok(());
+    }
+    offsets.sort_unstable();
+    let at = out.len();
+    out.extend_from_slice(b"xref\n");
+    let (index, rows) = subsections(offsets);
+    let mut rows = rows.iter();
+    for (start, n) in index {
+        out.extend_from_slice(format!("{start} {n}\n").as_bytes());
+        for (r, off) in rows.by_ref().take(usize::try_from(n).unwrap_or(0)) {
+            out.extend_from_slice(format!("{off:010} {:05} n\r\n", r.generation).as_bytes());
+        }
+    }
+    trailer.set(b"Size", Object::Int(i64::from(nums.0)));
+    out.extend_from_slice(b"trailer\n");
+    trailer.write(out);
+    out.extend_from_slice(format!("\nstartxref\n{at}\n%%EOF\n").as_bytes());
+    Ok(())
+}
+
+/// Consecutive runs of object numbers: (first, count) and the rows in order.
+fn subsections(offsets: &[(Ref, usize)]) -> (Vec<(u32, i64)>, Vec<(Ref, usize)>) {
+    let mut index: Vec<(u32, i64)> = Vec::new();
+    for (r, _) in offsets {
+        match index.last_mut() {
+            Some((s, n)) if u64::from(*s) + u64::try_from(*n).unwrap_or(0) == u64::from(r.num) => *n += 1,
+            _ => index.push((r.num, 1)),
+        }
+    }
+    (index, offsets.to_vec())
+}
