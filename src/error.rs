@@ -97,6 +97,12 @@ pub enum Error {
     /// Encoding a seal or signature failed.
     #[error("seal structure: {0}")]
     Ses(#[from] crate::ses::SesError),
+    /// A PDF could not be read, or the vault will not seal it.
+    #[error("PDF: {0}")]
+    Pdf(#[from] crate::pdf::PdfError),
+    /// A CMS structure could not be written.
+    #[error("CMS: {0}")]
+    Cms(crate::cms::CmsError),
     /// A file could not be read or written.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -131,6 +137,8 @@ impl Error {
                 | CryptoError::UnknownAlgorithm(_) => 400,
                 _ => 500,
             },
+            Error::Pdf(crate::pdf::PdfError::PlaceholderTooSmall { .. }) => 500,
+            Error::Pdf(_) => 422,
             Error::Unavailable => 503,
             _ => 500,
         }
@@ -165,6 +173,9 @@ impl Error {
                 CryptoError::UnknownAlgorithm(_) => "unknown_algorithm",
                 _ => "internal",
             },
+            Error::Pdf(crate::pdf::PdfError::Refused(_)) => "pdf_refused",
+            Error::Pdf(crate::pdf::PdfError::PlaceholderTooSmall { .. }) => "internal",
+            Error::Pdf(_) => "invalid_pdf",
             Error::Unavailable => "unavailable",
             _ => "internal",
         }

@@ -55,6 +55,39 @@ enum Command {
     Audit(AuditCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Seal a PDF with a seal of the vault (PAdES, visible seal), without a server: for operators
+    /// and benchmarks. Position in `--unit` (default mm) from the page's bottom-left corner;
+    /// default 15 mm from the bottom-right.
+    Stamp {
+        /// Seal id.
+        #[arg(long)]
+        seal: String,
+        /// 1-based page.
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+        /// Left edge of the seal.
+        #[arg(long)]
+        x: Option<f64>,
+        /// Bottom edge of the seal.
+        #[arg(long)]
+        y: Option<f64>,
+        /// `mm` or `pt`.
+        #[arg(long, default_value = "mm")]
+        unit: String,
+        /// `none`, `p1` or `p2` (DocMDP certification).
+        #[arg(long, default_value = "none")]
+        certify: String,
+        /// `b-b` or `b-t` (with a timestamp from the vault's TSA).
+        #[arg(long, default_value = "b-b")]
+        level: String,
+        /// `cades` (ETSI.CAdES.detached) or `pkcs7` (adbe.pkcs7.detached).
+        #[arg(long, default_value = "cades")]
+        subfilter: String,
+        /// The PDF to seal.
+        input: PathBuf,
+        /// Where to write the sealed PDF.
+        output: PathBuf,
+    },
     /// Verify a signed document (OFD, or a DER SES_Signature / SESeal) and print the JSON report;
     /// exit 0 only if the verdict is VALID or VALID_WITH_ALLOWED_LATER_CHANGES.
     Verify {
@@ -118,7 +151,11 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 fn operator() -> Actor {
-    Actor::Operator(std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+    Actor::Operator(operator_name())
+}
+
+fn operator_name() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
 }
 
 async fn shutdown_signal() {
@@ -202,6 +239,44 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             vault.revoke_client(&name, operator()).await?;
             println!("revoked client {name}");
             vault.close().await;
+        }
+        Command::Stamp {
+            seal,
+            page,
+            x,
+            y,
+            unit,
+            certify,
+            level,
+            subfilter,
+            input,
+            output,
+        } => {
+            let req = sidian::vault::StampRequest::parse(
+                Some(page),
+                x,
+                y,
+                Some(&unit),
+                Some(&certify),
+                Some(&level),
+                Some(&subfilter),
+            )?;
+            let pdf = std::fs::read(&input)
+                .with_context(|| format!("cannot read {}", input.display()))?;
+            let vault = Vault::open(config, false).await?;
+            let client = sidian::vault::AuthClient::operator(&operator_name());
+            let stamped = vault.stamp_pdf(&client, &seal, pdf, req).await;
+            vault.close().await;
+            let stamped = stamped?;
+            std::fs::write(&output, &stamped.pdf)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "sealed {} → {} (field {}, audit entry {})",
+                input.display(),
+                output.display(),
+                stamped.field,
+                stamped.audit_index
+            );
         }
         Command::Verify { file } => {
             let bytes =

@@ -8,6 +8,7 @@ mod keys;
 mod openapi;
 mod pki;
 mod seals;
+mod stamp;
 mod tsa;
 mod verify;
 
@@ -40,6 +41,7 @@ pub fn app(vault: Vault) -> Router {
         .merge(verify::router())
         .merge(audit::router())
         .merge(seals::router())
+        .merge(stamp::router())
         .merge(pki::router())
         .merge(documents::router())
         .merge(tsa::router())

@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "sidian", description = "四电 trust service: keys, signatures, audit log, electronic seals, document verification", version = "1"),
+    info(title = "sidian", description = "四电 trust service: keys, signatures, audit log, electronic seals, PDF stamping, document verification", version = "1"),
     paths(
         super::healthz,
         super::keys::create_key,
@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::seals::seal_image,
         super::seals::revoke_seal,
         super::seals::sign,
+        super::stamp::stamp,
         super::pki::trust_list,
         super::pki::crl,
         super::documents::verify_document,

@@ -59,6 +59,17 @@ impl KeyType {
         }
     }
 
+    /// The longest signature value a key of this type makes (DER ECDSA/SM2 with both integers
+    /// at full length plus a sign byte; RSA the modulus length).
+    pub fn max_signature_len(&self) -> usize {
+        match self {
+            KeyType::Sm2 | KeyType::P256 => 72,
+            KeyType::Ed25519 => 64,
+            KeyType::Rsa2048 => 256,
+            KeyType::Rsa3072 => 384,
+        }
+    }
+
     /// Whether a key of this type can produce / verify `alg` signatures.
     pub fn supports(&self, alg: SignatureAlgorithm) -> bool {
         matches!(

@@ -7,9 +7,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use super::PdfError;
 use super::file::{Entry, PdfFile};
 use super::object::{Dict, Object, Ref};
-use super::PdfError;
 
 /// What an existing document already holds.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +64,8 @@ pub(crate) fn inspect(file: &PdfFile<'_>) -> Result<Existing, PdfError> {
                     continue;
                 };
                 if let Some(Object::String { bytes, .. }) = field.get(b"T") {
-                    out.field_names.push(String::from_utf8_lossy(bytes).into_owned());
+                    out.field_names
+                        .push(String::from_utf8_lossy(bytes).into_owned());
                 }
                 if field.name(b"FT") != Some(b"Sig") {
                     return Err(refused("interactive form fields"));
@@ -113,7 +114,11 @@ fn mdp_level(file: &PdfFile<'_>, sig: &Object) -> Result<u8, PdfError> {
                 .get(b"TransformParams")
                 .map(|t| file.resolve_at(t, usize::MAX))
                 .transpose()?
-                .and_then(|t| t.as_dict().and_then(|t| t.get(b"P")).and_then(Object::as_int));
+                .and_then(|t| {
+                    t.as_dict()
+                        .and_then(|t| t.get(b"P"))
+                        .and_then(Object::as_int)
+                });
             return Ok(match p {
                 Some(1) => 1,
                 Some(3) => 3,
@@ -180,8 +185,7 @@ fn check_dict(d: &Dict) -> Result<(), PdfError> {
     if d.get(b"JS").is_some() || d.get(b"JavaScript").is_some() {
         return Err(refused("JavaScript"));
     }
-    if d.get(b"EmbeddedFiles").is_some() || d.is_type(b"EmbeddedFile") || d.get(b"EF").is_some()
-    {
+    if d.get(b"EmbeddedFiles").is_some() || d.is_type(b"EmbeddedFile") || d.get(b"EF").is_some() {
         return Err(refused("embedded files"));
     }
     Ok(())

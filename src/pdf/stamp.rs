@@ -227,7 +227,10 @@ fn append(
     let y = opts.placement.y.unwrap_or(margin);
     let r = [bbox[0] + x, bbox[1] + y, bbox[0] + x + w, bbox[1] + y + h];
     let eps = 0.01;
-    if !(r[0] >= bbox[0] - eps && r[1] >= bbox[1] - eps && r[2] <= bbox[2] + eps && r[3] <= bbox[3] + eps)
+    if !(r[0] >= bbox[0] - eps
+        && r[1] >= bbox[1] - eps
+        && r[2] <= bbox[2] + eps
+        && r[3] <= bbox[3] + eps)
     {
         return Err(PdfError::Refused(format!(
             "a {:.0}×{:.0} mm seal at ({:.1}, {:.1}) mm does not fit on page {} ({:.0}×{:.0} mm)",
@@ -262,7 +265,13 @@ fn append(
 
     // The signature dictionary, written by hand to know where the hole and ByteRange are.
     offsets.push((sig, out.len()));
-    out.extend_from_slice(format!("{} 0 obj\n<</Type /Sig/Filter /Adobe.PPKLite/SubFilter ", sig.num).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "{} 0 obj\n<</Type /Sig/Filter /Adobe.PPKLite/SubFilter ",
+            sig.num
+        )
+        .as_bytes(),
+    );
     Object::name(opts.sub_filter.name()).write(&mut out);
     out.extend_from_slice(b"/ByteRange ");
     let byte_range_at = out.len();
@@ -297,7 +306,10 @@ fn append(
     wd.set(b"V", Object::Ref(sig));
     // Print + Locked: shown when printed, not movable in a reader.
     wd.set(b"F", Object::Int(132));
-    wd.set(b"Rect", Object::Array(r.iter().map(|&v| Object::Real(v)).collect()));
+    wd.set(
+        b"Rect",
+        Object::Array(r.iter().map(|&v| Object::Real(v)).collect()),
+    );
     wd.set(b"P", Object::Ref(page_ref));
     let mut apd = Dict::default();
     apd.set(b"N", Object::Ref(ap));
@@ -336,7 +348,10 @@ fn append(
     imd.set(b"Width", Object::Int(i64::from(im.width)));
     imd.set(b"Height", Object::Int(i64::from(im.height)));
     imd.set(b"ColorSpace", Object::name(im.color_space.as_bytes()));
-    imd.set(b"BitsPerComponent", Object::Int(i64::from(im.bits_per_component)));
+    imd.set(
+        b"BitsPerComponent",
+        Object::Int(i64::from(im.bits_per_component)),
+    );
     imd.set(b"Filter", Object::name(im.filter.as_bytes()));
     if let Some(s) = smask {
         imd.set(b"SMask", Object::Ref(s));
@@ -442,16 +457,18 @@ fn append(
     }
 
     let prev = file.sections()[upto - 1].xref_offset;
-    write_xref(&mut out, file.sections()[upto - 1].kind, trailer, &mut offsets, &mut nums, prev)?;
+    write_xref(
+        &mut out,
+        file.sections()[upto - 1].kind,
+        trailer,
+        &mut offsets,
+        &mut nums,
+        prev,
+    )?;
 
     // ByteRange, now that the length is known; padded with spaces inside its fixed slot.
     let len = out.len();
-    let br = format!(
-        "[0 {} {} {}]",
-        hole.start,
-        hole.end,
-        len - hole.end
-    );
+    let br = format!("[0 {} {} {}]", hole.start, hole.end, len - hole.end);
     if br.len() > 40 {
         return Err(PdfError::TooLarge("file"));
     }
@@ -479,7 +496,12 @@ fn rect(o: &Object) -> Option<[f64; 4]> {
         return None;
     }
     let v: Vec<f64> = a.iter().map(Object::as_number).collect::<Option<_>>()?;
-    let r = [v[0].min(v[2]), v[1].min(v[3]), v[0].max(v[2]), v[1].max(v[3])];
+    let r = [
+        v[0].min(v[2]),
+        v[1].min(v[3]),
+        v[0].max(v[2]),
+        v[1].max(v[3]),
+    ];
     (r[2] > r[0] && r[3] > r[1]).then_some(r)
 }
 
@@ -525,7 +547,10 @@ fn write_stream(
 ) {
     offsets.push((r, out.len()));
     out.extend_from_slice(format!("{} {} obj\n", r.num, r.generation).as_bytes());
-    dict.set(b"Length", Object::Int(i64::try_from(data.len()).unwrap_or(i64::MAX)));
+    dict.set(
+        b"Length",
+        Object::Int(i64::try_from(data.len()).unwrap_or(i64::MAX)),
+    );
     dict.write(out);
     out.extend_from_slice(b"\nstream\n");
     out.extend_from_slice(data);
@@ -548,7 +573,10 @@ fn write_xref(
             trailer.set(key, v.clone());
         }
     }
-    trailer.set(b"Prev", Object::Int(i64::try_from(prev).unwrap_or(i64::MAX)));
+    trailer.set(
+        b"Prev",
+        Object::Int(i64::try_from(prev).unwrap_or(i64::MAX)),
+    );
     if prev_kind == XrefKind::Stream {
         let me = nums.next();
         let at = out.len();
@@ -558,7 +586,11 @@ fn write_xref(
         let mut data = Vec::with_capacity(rows.len() * 7);
         for (_, off) in &rows {
             data.push(1);
-            data.extend_from_slice(&u32::try_from(*off).map_err(|_| PdfError::TooLarge("file"))?.to_be_bytes());
+            data.extend_from_slice(
+                &u32::try_from(*off)
+                    .map_err(|_| PdfError::TooLarge("file"))?
+                    .to_be_bytes(),
+            );
             data.extend_from_slice(&[0, 0]);
         }
         let mut d = Dict::default();
@@ -570,7 +602,12 @@ fn write_xref(
         );
         d.set(
             b"Index",
-            Object::Array(index.iter().flat_map(|&(s, n)| [Object::Int(i64::from(s)), Object::Int(n)]).collect()),
+            Object::Array(
+                index
+                    .iter()
+                    .flat_map(|&(s, n)| [Object::Int(i64::from(s)), Object::Int(n)])
+                    .collect(),
+            ),
         );
         for (k, v) in trailer.0 {
             d.set(&k, v);
@@ -603,7 +640,9 @@ fn subsections(offsets: &[(Ref, usize)]) -> (Vec<(u32, i64)>, Vec<(Ref, usize)>)
     let mut index: Vec<(u32, i64)> = Vec::new();
     for (r, _) in offsets {
         match index.last_mut() {
-            Some((s, n)) if u64::from(*s) + u64::try_from(*n).unwrap_or(0) == u64::from(r.num) => *n += 1,
+            Some((s, n)) if u64::from(*s) + u64::try_from(*n).unwrap_or(0) == u64::from(r.num) => {
+                *n += 1
+            }
             _ => index.push((r.num, 1)),
         }
     }

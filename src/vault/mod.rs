@@ -5,10 +5,12 @@
 mod ledger;
 mod pki;
 mod seals;
+mod stamping;
 mod timestamps;
 
 pub use pki::{Family, Role};
 pub use seals::{NewSeal, SealInfo, SealInput, SealKind, SealSigned};
+pub use stamping::{Level, StampRequest, Stamped};
 pub use timestamps::TSA_POLICY;
 
 use std::collections::HashMap;
@@ -61,8 +63,23 @@ impl AuthClient {
         }
     }
 
+    /// An operator at the CLI, acting with every scope on every client's objects; the audit log
+    /// names the operator, not a client.
+    pub fn operator(user: &str) -> AuthClient {
+        AuthClient {
+            id: String::new(),
+            name: user.to_owned(),
+            scopes: vec!["admin".to_owned()],
+        }
+    }
+
     fn actor(&self) -> Actor {
-        Actor::Client(self.id.clone())
+        // Client ids are never empty: only `operator` makes one without an id.
+        if self.id.is_empty() {
+            Actor::Operator(self.name.clone())
+        } else {
+            Actor::Client(self.id.clone())
+        }
     }
 }
 

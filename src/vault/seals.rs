@@ -2,7 +2,7 @@
 //! maker), signing with them (SES_Signature v4, audited), revoking them, and reading them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use time::{Duration, OffsetDateTime};
 
@@ -12,6 +12,7 @@ use super::{AuthClient, Vault, new_key_row, random_id};
 use crate::audit::{Action, Event};
 use crate::crypto::{KeyType, PrivateKey, SignatureAlgorithm, sm3};
 use crate::error::{Error, Result};
+use crate::pdf;
 use crate::pki::{self, Certificate, Name, Profile};
 use crate::render::{self, SealImageSpec};
 use crate::ses::{self, Picture, SealInfoParams};
@@ -169,6 +170,12 @@ pub(crate) struct LoadedSeal {
     valid_to: i64,
     /// Z_A of the holder key (SM2 seals).
     z_a: Option<[u8; 32]>,
+    /// The holder certificate, parsed.
+    cert: Certificate,
+    /// The seal name (SESeal `name`).
+    name: String,
+    /// The seal picture as a PDF image, made on first use.
+    pdf_image: OnceLock<Arc<pdf::SealImage>>,
     /// SM3 states after `Z_A ‖ TBS_Sign prefix up to the end of the seal`, keyed by the TBS
     /// length header: the seal (tens of kilobytes with its picture) is the same in every
     /// TBS_Sign of a seal, so a request hashes only its own tail.
@@ -179,6 +186,56 @@ pub(crate) struct LoadedSeal {
 const MAX_PREFIXES: usize = 16;
 
 impl LoadedSeal {
+    /// Refuses use outside the seal's validity period.
+    pub(crate) fn check_valid_at(&self, now: OffsetDateTime) -> Result<()> {
+        let now_ms = now.unix_timestamp() * 1000;
+        if now_ms < self.valid_from || now_ms > self.valid_to {
+            return Err(Error::SealNotValid(format!(
+                "valid {} to {}",
+                ms_to_time(self.valid_from),
+                ms_to_time(self.valid_to)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The seal picture as a PDF image XObject, converted once per loaded seal.
+    pub(crate) fn pdf_image(&self) -> Result<Arc<pdf::SealImage>> {
+        if let Some(i) = self.pdf_image.get() {
+            return Ok(i.clone());
+        }
+        let seal = ses::Seal::from_der(self.template.der())?;
+        let image = Arc::new(
+            pdf::seal_image(seal.picture()).map_err(|e| Error::InvalidImage(e.to_string()))?,
+        );
+        Ok(self.pdf_image.get_or_init(|| image).clone())
+    }
+
+    /// The holder certificate.
+    pub(crate) fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+
+    /// The holder key.
+    pub(crate) fn key(&self) -> &PrivateKey {
+        &self.key
+    }
+
+    /// The holder key's type.
+    pub(crate) fn key_type(&self) -> crate::crypto::KeyType {
+        self.key.key_type()
+    }
+
+    /// The id of the holder key.
+    pub(crate) fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The seal's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The digest the holder key signs for `tbs`: SM3(Z_A ‖ TBS) for SM2 (from the cached
     /// prefix state when `tbs` is laid out as [`ses::encode_tbs_sign`] makes it), else the
     /// algorithm's own message digest.
@@ -530,7 +587,11 @@ impl Vault {
         self.seal(client, id).await
     }
 
-    async fn loaded_seal(&self, client: &AuthClient, id: &str) -> Result<Arc<LoadedSeal>> {
+    pub(crate) async fn loaded_seal(
+        &self,
+        client: &AuthClient,
+        id: &str,
+    ) -> Result<Arc<LoadedSeal>> {
         let cached = self
             .inner
             .seals
@@ -559,7 +620,11 @@ impl Vault {
                     let key = super::unwrap_key(&self.inner.master, &key_row)?;
                     let alg = key.key_type().default_signature_algorithm();
                     let z_a = key.public_key().sm2_z_a();
+                    let parsed = Certificate::from_der(&cert.der)?;
                     let loaded = Arc::new(LoadedSeal {
+                        cert: parsed,
+                        name: row.name.clone(),
+                        pdf_image: OnceLock::new(),
                         owner: row.owner,
                         key_id: row.key_id,
                         es_id: row.es_id,
@@ -606,14 +671,7 @@ impl Vault {
         }
         let seal = self.loaded_seal(client, id).await?;
         let now = seconds(OffsetDateTime::now_utc());
-        let now_ms = now.unix_timestamp() * 1000;
-        if now_ms < seal.valid_from || now_ms > seal.valid_to {
-            return Err(Error::SealNotValid(format!(
-                "valid {} to {}",
-                ms_to_time(seal.valid_from),
-                ms_to_time(seal.valid_to)
-            )));
-        }
+        seal.check_valid_at(now)?;
         let hash = match input {
             SealInput::Data(data) => data_hash(seal.alg_oid, data).to_vec(),
             SealInput::Digest(d) if d.len() == 32 => d.clone(),
@@ -637,6 +695,23 @@ impl Vault {
         .with("alg", seal.alg.as_str())
         .with("data_hash", hex::encode(&hash))
         .with("tbs_digest", hex::encode(digest));
+        let audit_index = self.record_seal_use(&seal, id, event).await?;
+        Ok(SealSigned {
+            signature: der,
+            signed_at: now,
+            es_id: seal.es_id.clone(),
+            audit_index,
+        })
+    }
+
+    /// Records one use of a seal; the result may be released only after this returns `Ok`.
+    /// A seal revoked meanwhile (perhaps by another process) is dropped from the cache.
+    pub(crate) async fn record_seal_use(
+        &self,
+        seal: &LoadedSeal,
+        id: &str,
+        event: Event,
+    ) -> Result<u64> {
         let outcome = self
             .apply(Op::RecordSignature {
                 key_id: seal.key_id.clone(),
@@ -645,15 +720,9 @@ impl Vault {
             })
             .await;
         match outcome {
-            Ok(Some(audit_index)) => Ok(SealSigned {
-                signature: der,
-                signed_at: now,
-                es_id: seal.es_id.clone(),
-                audit_index,
-            }),
+            Ok(Some(audit_index)) => Ok(audit_index),
             Ok(None) => Err(Error::Unavailable),
             Err(Error::KeyDisabled | Error::NotFound(_)) => {
-                // Revoked meanwhile (perhaps by another process): forget the cached key.
                 self.inner
                     .seals
                     .write()

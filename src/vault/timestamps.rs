@@ -18,41 +18,87 @@ impl Vault {
     /// Answers a TimeStampReq (DER) with a TimeStampResp (DER): a token from the SM2 TSA for an
     /// SM3 imprint, from the P-256 TSA otherwise (what PDF software checks), or a rejection.
     pub async fn timestamp(&self, client: &AuthClient, req_der: &[u8]) -> Result<Vec<u8>> {
-        let family = match TimeStampReq::from_der(req_der) {
+        let req = TimeStampReq::from_der(req_der);
+        let family = match &req {
             Ok(req) if req.hash_alg == HashAlg::Sm3 => Family::Sm2,
             _ => Family::P256,
         };
-        let authority = self.inner.authorities.get(family, Role::Tsa)?;
-        let issuing = self.inner.authorities.get(family, Role::Issuing)?;
+        let (authority, issuing) = self.tsa(family)?;
         let serial = crate::pki::random_serial()?;
-        let now = OffsetDateTime::now_utc();
         let tsa = Tsa {
             cert: &authority.cert,
             key: &authority.key,
             chain: std::slice::from_ref(&issuing.cert),
             policy: TSA_POLICY,
         };
-        let response = tsa.respond(req_der, &serial, now);
+        let response = tsa.respond(req_der, &serial, OffsetDateTime::now_utc());
         let Some(token) = granted_token(&response) else {
             // A rejection signs nothing: nothing to record.
             return Ok(response);
         };
+        self.record_token(client, &authority.name, &authority.key_id, &serial, token)
+            .await?;
+        Ok(response)
+    }
+
+    /// A token (ContentInfo DER) for a request the vault made itself, e.g. a PDF signature
+    /// timestamp; recorded like any other.
+    pub(crate) async fn timestamp_token(
+        &self,
+        client: &AuthClient,
+        req: &TimeStampReq,
+    ) -> Result<Vec<u8>> {
+        let family = match req.hash_alg {
+            HashAlg::Sm3 => Family::Sm2,
+            _ => Family::P256,
+        };
+        let (authority, issuing) = self.tsa(family)?;
+        let serial = crate::pki::random_serial()?;
+        let tsa = Tsa {
+            cert: &authority.cert,
+            key: &authority.key,
+            chain: std::slice::from_ref(&issuing.cert),
+            policy: TSA_POLICY,
+        };
+        let token = tsa
+            .token(req, &serial, OffsetDateTime::now_utc())
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        self.record_token(client, &authority.name, &authority.key_id, &serial, &token)
+            .await?;
+        Ok(token)
+    }
+
+    fn tsa(&self, family: Family) -> Result<(&super::pki::Authority, &super::pki::Authority)> {
+        Ok((
+            self.inner.authorities.get(family, Role::Tsa)?,
+            self.inner.authorities.get(family, Role::Issuing)?,
+        ))
+    }
+
+    async fn record_token(
+        &self,
+        client: &AuthClient,
+        authority: &str,
+        key_id: &str,
+        serial: &[u8],
+        token: &[u8],
+    ) -> Result<()> {
         let event = Event::new(
             client.actor(),
             Action::TimestampIssued,
-            format!("tsa:{}", authority.name),
+            format!("tsa:{authority}"),
         )
         .with("serial", hex::encode(serial))
         .with("token_sha256", hex::encode(crate::crypto::sha256(token)));
         match self
             .apply(Op::RecordSignature {
-                key_id: authority.key_id.clone(),
+                key_id: key_id.to_owned(),
                 owner: "vault".into(),
                 event,
             })
             .await?
         {
-            Some(_) => Ok(response),
+            Some(_) => Ok(()),
             None => Err(Error::Unavailable),
         }
     }

@@ -1,0 +1,100 @@
+//! `POST /v1/seals/{id}/stamp`: seal a PDF (PAdES, visible seal) with a seal granted to you.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::ErrorBody;
+use super::documents::MAX_DOCUMENT;
+use crate::error::Error;
+use crate::vault::{AuthClient, StampRequest, Vault};
+
+pub(super) fn router() -> Router<Vault> {
+    Router::new().route(
+        "/v1/seals/{id}/stamp",
+        post(stamp).layer(DefaultBodyLimit::max(MAX_DOCUMENT)),
+    )
+}
+
+/// Where and how to stamp.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct StampQuery {
+    /// 1-based page (default 1).
+    page: Option<usize>,
+    /// Distance of the seal's left edge from the page's left edge (default: 15 mm from the right).
+    x: Option<f64>,
+    /// Distance of the seal's bottom edge from the page's bottom edge (default 15 mm).
+    y: Option<f64>,
+    /// `mm` (default) or `pt`.
+    unit: Option<String>,
+    /// `none` (default), `p1` (certify, no changes) or `p2` (certify, form filling and signing allowed).
+    certify: Option<String>,
+    /// `b-b` (default) or `b-t` (with a signature timestamp from the vault's TSA).
+    level: Option<String>,
+    /// `cades` (ETSI.CAdES.detached, default) or `pkcs7` (adbe.pkcs7.detached).
+    subfilter: Option<String>,
+}
+
+/// Seal a PDF: the body is the PDF, the answer the sealed PDF (an incremental update with the seal image in a signature field and a PAdES B-B or B-T signature). Unsigned documents with several revisions or unreferenced objects are normalised first; documents with JavaScript, embedded files, forms or encryption are refused (422 `pdf_refused`).
+#[utoipa::path(post, path = "/v1/seals/{id}/stamp", tag = "seals", security(("bearer" = [])),
+    params(("id" = String, Path, description = "seal id"), StampQuery),
+    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn stamp(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    Path(id): Path<String>,
+    query: Result<Query<StampQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    client.require("sign")?;
+    let Query(q) = query.map_err(|e| Error::InvalidRequest(e.body_text()))?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let base = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if base != "application/pdf" && base != "application/octet-stream" {
+        return Err(Error::UnsupportedMediaType("application/pdf"));
+    }
+    let req = StampRequest::parse(
+        q.page,
+        q.x,
+        q.y,
+        q.unit.as_deref(),
+        q.certify.as_deref(),
+        q.level.as_deref(),
+        q.subfilter.as_deref(),
+    )?;
+    let stamped = vault.stamp_pdf(&client, &id, body.to_vec(), req).await?;
+    let mut response = ([(header::CONTENT_TYPE, "application/pdf")], stamped.pdf).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&stamped.field) {
+        h.insert("x-sidian-field", v);
+    }
+    h.insert(
+        "x-sidian-audit-index",
+        HeaderValue::from(stamped.audit_index),
+    );
+    h.insert(
+        "x-sidian-normalised",
+        HeaderValue::from_static(if stamped.normalised { "true" } else { "false" }),
+    );
+    Ok(response)
+}

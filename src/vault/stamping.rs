@@ -1,0 +1,265 @@
+//! Sealing PDFs with a seal the client holds: the PDF laid out off the async threads (it is
+//! untrusted input), a PAdES CMS signed by the seal's key and released only after its audit
+//! entry commits, and for B-T a signature timestamp from the vault's own TSA.
+
+use time::OffsetDateTime;
+
+use super::pki::{Family, Role};
+use super::seals::LoadedSeal;
+use super::{AuthClient, Vault};
+use crate::audit::{Action, Event};
+use crate::cms::{
+    self, Content, OID_DATA, OID_SIGNATURE_TIME_STAMP_TOKEN, SignOptions, SignerInput,
+};
+use crate::crypto::KeyType;
+use crate::error::{Error, Result};
+use crate::pdf::{self, Certify, Limits, PdfError, Placement, StampOptions, SubFilter};
+use crate::pki::Certificate;
+use crate::tsa::TimeStampReq;
+
+/// PAdES baseline level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// B-B: signed attributes only.
+    BB,
+    /// B-T: plus an RFC 3161 signature timestamp.
+    BT,
+}
+
+/// How to stamp a PDF.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StampRequest {
+    /// Page and position (points).
+    pub placement: Placement,
+    /// DocMDP certification.
+    pub certify: Certify,
+    /// PAdES level.
+    pub level: Level,
+    /// `/SubFilter`.
+    pub sub_filter: SubFilter,
+}
+
+impl StampRequest {
+    /// Reads the options as the API and CLI spell them: `page` (1-based, default 1), `x`/`y`
+    /// (default: 15 mm from the bottom-right corner) in `unit` `mm` (default) or `pt`,
+    /// `certify` `none`|`p1`|`p2`, `level` `b-b`|`b-t`, `subfilter` `cades`|`pkcs7`.
+    pub fn parse(
+        page: Option<usize>,
+        x: Option<f64>,
+        y: Option<f64>,
+        unit: Option<&str>,
+        certify: Option<&str>,
+        level: Option<&str>,
+        subfilter: Option<&str>,
+    ) -> Result<StampRequest> {
+        let bad = |m: &str| Error::InvalidRequest(m.to_owned());
+        let scale = match unit.unwrap_or("mm") {
+            "mm" => pdf::PT_PER_MM,
+            "pt" => 1.0,
+            _ => return Err(bad("`unit` must be `mm` or `pt`")),
+        };
+        let coord = |v: Option<f64>, name: &str| -> Result<Option<f64>> {
+            match v {
+                Some(v) if !v.is_finite() || !(0.0..=20_000.0).contains(&v) => {
+                    Err(bad(&format!("`{name}` must be a number from 0 to 20000")))
+                }
+                v => Ok(v.map(|v| v * scale)),
+            }
+        };
+        let page = page.unwrap_or(1);
+        if page == 0 {
+            return Err(bad("`page` counts from 1"));
+        }
+        Ok(StampRequest {
+            placement: Placement {
+                page,
+                x: coord(x, "x")?,
+                y: coord(y, "y")?,
+            },
+            certify: match certify.unwrap_or("none") {
+                "none" => Certify::None,
+                "p1" => Certify::NoChanges,
+                "p2" => Certify::FormFillAndSign,
+                _ => return Err(bad("`certify` must be `none`, `p1` or `p2`")),
+            },
+            level: match level.unwrap_or("b-b") {
+                "b-b" => Level::BB,
+                "b-t" => Level::BT,
+                _ => return Err(bad("`level` must be `b-b` or `b-t`")),
+            },
+            sub_filter: match subfilter.unwrap_or("cades") {
+                "cades" | "ETSI.CAdES.detached" => SubFilter::CadesDetached,
+                "pkcs7" | "adbe.pkcs7.detached" => SubFilter::Pkcs7Detached,
+                _ => return Err(bad("`subfilter` must be `cades` or `pkcs7`")),
+            },
+        })
+    }
+}
+
+/// A sealed PDF.
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    /// The sealed file.
+    pub pdf: Vec<u8>,
+    /// The signature field's name.
+    pub field: String,
+    /// The claimed signing time (`/M`, signingTime).
+    pub signed_at: OffsetDateTime,
+    /// Whether the input was rewritten as one clean revision first.
+    pub normalised: bool,
+    /// Index of the signature's audit entry.
+    pub audit_index: u64,
+}
+
+/// Room in `/Contents` beyond certificates and signature values: attributes, algorithm
+/// identifiers, names and headers take well under this.
+const CMS_OVERHEAD: usize = 2048;
+
+impl Vault {
+    /// Seals `input` with seal `id`: a new revision with the seal image and a PAdES signature.
+    pub async fn stamp_pdf(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        input: Vec<u8>,
+        req: StampRequest,
+    ) -> Result<Stamped> {
+        let seal = self.loaded_seal(client, id).await?;
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        seal.check_valid_at(now)?;
+        let image = seal.pdf_image()?;
+        let holder = seal.certificate().clone();
+        let family = match seal.key_type() {
+            KeyType::Sm2 => Family::Sm2,
+            _ => Family::P256,
+        };
+        let issuing = self
+            .inner
+            .authorities
+            .get(family, Role::Issuing)?
+            .cert
+            .clone();
+        let tsa = match req.level {
+            Level::BB => None,
+            Level::BT => Some(self.inner.authorities.get(family, Role::Tsa)?),
+        };
+        let mut capacity = CMS_OVERHEAD
+            + holder.der().len()
+            + issuing.der().len()
+            + seal.key_type().max_signature_len()
+            + tsa.map_or(0, |t| {
+                CMS_OVERHEAD + t.cert.der().len() + issuing.der().len() + 512
+            });
+        for _ in 0..2 {
+            let (prepared, cms, digest) = {
+                let (seal, image, holder, issuing) =
+                    (seal.clone(), image.clone(), holder.clone(), issuing.clone());
+                let input = input.clone();
+                self.verifying(move |_, _| {
+                    sign_prepared(
+                        &seal, &image, &holder, &issuing, &input, &req, now, capacity,
+                    )
+                })
+                .await??
+            };
+            let event = Event::new(
+                client.actor(),
+                Action::SignatureCreated,
+                format!("seal:{id}"),
+            )
+            .with("key", seal.key_id())
+            .with("format", "pdf")
+            .with("field", prepared.field_name.as_str())
+            .with("data_hash", hex::encode(&digest));
+            let audit_index = self.record_seal_use(&seal, id, event).await?;
+            let cms = match tsa {
+                None => cms,
+                Some(_) => {
+                    let value = cms::signature_value(&cms).map_err(Error::Cms)?;
+                    let alg = cms::digest_algorithm(seal.key_type());
+                    let token = self
+                        .timestamp_token(
+                            client,
+                            &TimeStampReq {
+                                hash_alg: alg,
+                                hashed_message: alg.digest(&value),
+                                policy: None,
+                                nonce: None,
+                                cert_req: true,
+                            },
+                        )
+                        .await?;
+                    cms::add_unsigned_attribute(&cms, OID_SIGNATURE_TIME_STAMP_TOKEN, &token)
+                        .map_err(Error::Cms)?
+                }
+            };
+            let field = prepared.field_name.clone();
+            let normalised = prepared.normalised;
+            match prepared.finish(&cms) {
+                Ok(pdf) => {
+                    return Ok(Stamped {
+                        pdf,
+                        field,
+                        signed_at: now,
+                        normalised,
+                        audit_index,
+                    });
+                }
+                // Never expected (the estimate is an upper bound); one more try with the size
+                // now known rather than a failure.
+                Err(PdfError::PlaceholderTooSmall { needed, .. }) => capacity = needed + 1024,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Pdf(PdfError::PlaceholderTooSmall {
+            needed: capacity,
+            capacity,
+        }))
+    }
+}
+
+/// Lays out the update and signs its byte ranges (runs on a blocking thread).
+#[allow(clippy::too_many_arguments)]
+fn sign_prepared(
+    seal: &LoadedSeal,
+    image: &pdf::SealImage,
+    holder: &Certificate,
+    issuing: &Certificate,
+    input: &[u8],
+    req: &StampRequest,
+    now: OffsetDateTime,
+    capacity: usize,
+) -> Result<(pdf::Prepared, Vec<u8>, Vec<u8>)> {
+    let opts = StampOptions {
+        placement: req.placement,
+        image,
+        certify: req.certify,
+        sub_filter: req.sub_filter,
+        signer_name: seal.name(),
+        signing_time: now,
+        capacity,
+    };
+    let prepared = pdf::prepare(input, &opts, &Limits::default())?;
+    let alg = cms::digest_algorithm(seal.key_type());
+    let digest = prepared.digest(alg);
+    let signer = SignerInput {
+        cert: holder,
+        key: seal.key(),
+        chain: std::slice::from_ref(issuing),
+        include_certs: true,
+    };
+    let cms = cms::sign(
+        &signer,
+        Content::Detached { digest: &digest },
+        &SignOptions {
+            content_type: OID_DATA,
+            signing_time: Some(now),
+            ess_signing_certificate_v2: true,
+            extra_signed_attrs: &[],
+        },
+    )
+    .map_err(Error::Cms)?;
+    Ok((prepared, cms, digest))
+}
