@@ -703,37 +703,4 @@ mod tests {
         let image = seal_image(&p).unwrap();
         assert_eq!((image.width_mm, image.height_mm), (1.0, 200.0));
     }
-
-    #[test]
-    fn zz_timing() {
-        let png = render_official_seal(&SealImageSpec::new("某某市市场监督管理局", "合同专用章"))
-            .unwrap();
-        let p = picture("PNG", png.clone());
-        let _ = seal_image(&p).unwrap();
-        let n = 20;
-        let t = std::time::Instant::now();
-        let mut img = None;
-        for _ in 0..n {
-            img = Some(seal_image(&p).unwrap());
-        }
-        let img = img.unwrap();
-        eprintln!(
-            "TIMING seal_image: {:?} per call; png {} B, {}x{}, data {} B, smask {} B",
-            t.elapsed() / n,
-            png.len(),
-            img.width,
-            img.height,
-            img.data.len(),
-            img.smask.as_ref().unwrap().len()
-        );
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            let _ = render_official_seal(&SealImageSpec::new("某某市市场监督管理局", "合同专用章"))
-                .unwrap();
-        }
-        eprintln!(
-            "TIMING render_official_seal: {:?} per call",
-            t.elapsed() / n
-        );
-    }
 }
