@@ -33,6 +33,8 @@ pub struct Config {
     pub wrap_alg: WrapAlgorithm,
     /// Directory of extra trust anchors (PEM); `None` means `certs/trusted/` in the data directory.
     pub trust_dir: Option<PathBuf>,
+    /// An external RFC 3161 TSA (`http://…`) for PAdES B-T; `None` means the vault's own TSA.
+    pub tsa_url: Option<String>,
 }
 
 impl Config {
@@ -45,6 +47,7 @@ impl Config {
             database_url: None,
             wrap_alg: WrapAlgorithm::Sm4Gcm,
             trust_dir: None,
+            tsa_url: None,
         }
     }
 

@@ -97,6 +97,9 @@ pub enum Error {
     /// Encoding a seal or signature failed.
     #[error("seal structure: {0}")]
     Ses(#[from] crate::ses::SesError),
+    /// The external time-stamping authority gave no usable token.
+    #[error("time-stamping authority: {0}")]
+    TsaUnavailable(String),
     /// A PDF could not be read, or the vault will not seal it.
     #[error("PDF: {0}")]
     Pdf(#[from] crate::pdf::PdfError),
@@ -137,6 +140,7 @@ impl Error {
                 | CryptoError::UnknownAlgorithm(_) => 400,
                 _ => 500,
             },
+            Error::TsaUnavailable(_) => 502,
             Error::Pdf(crate::pdf::PdfError::PlaceholderTooSmall { .. }) => 500,
             Error::Pdf(_) => 422,
             Error::Unavailable => 503,
@@ -173,6 +177,7 @@ impl Error {
                 CryptoError::UnknownAlgorithm(_) => "unknown_algorithm",
                 _ => "internal",
             },
+            Error::TsaUnavailable(_) => "tsa_unavailable",
             Error::Pdf(crate::pdf::PdfError::Refused(_)) => "pdf_refused",
             Error::Pdf(crate::pdf::PdfError::PlaceholderTooSmall { .. }) => "internal",
             Error::Pdf(_) => "invalid_pdf",

@@ -33,6 +33,9 @@ struct Cli {
     /// (default: certs/trusted/ in the data directory).
     #[arg(long, global = true, env = "SIDIAN_TRUST_DIR")]
     trust_dir: Option<PathBuf>,
+    /// External RFC 3161 TSA (`http://host[:port]/path`) for B-T seals; default: the vault's own.
+    #[arg(long, global = true, env = "SIDIAN_TSA_URL")]
+    tsa_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -144,6 +147,7 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
         .parse::<WrapAlgorithm>()
         .map_err(|e| anyhow::anyhow!("--wrap-alg: {e}"))?;
     config.trust_dir = cli.trust_dir.clone();
+    config.tsa_url = cli.tsa_url.clone();
     if std::env::var_os(MASTER_KEY_ENV).is_some() {
         config.master_key = MasterKeySource::Env(MASTER_KEY_ENV.to_owned());
     }

@@ -227,3 +227,80 @@ async fn stamping_postgres() {
     stamping(&TestVault::open(Some(db.url.clone())).await).await;
     db.drop_db().await;
 }
+
+/// With `tsa_url` set, B-T seals carry a token from that TSA (a local RFC 3161 server here),
+/// and an unreachable TSA is a typed 502, not a seal without its timestamp.
+#[tokio::test]
+async fn b_t_with_an_external_tsa() {
+    use sidian::crypto::{KeyType, PrivateKey};
+    use sidian::pki::{self, Name, Profile};
+    use time::{Duration, OffsetDateTime};
+
+    let now = OffsetDateTime::now_utc();
+    let root_key = PrivateKey::generate(KeyType::P256).expect("key");
+    let root = pki::self_signed(
+        &root_key,
+        &Name::cn("external TSA root"),
+        now - Duration::days(1),
+        now + Duration::days(30),
+    )
+    .expect("root");
+    let tsa_key = PrivateKey::generate(KeyType::P256).expect("key");
+    let tsa_cert = pki::issue(
+        &root,
+        &root_key,
+        &tsa_key.public_key(),
+        &Name::cn("external TSA"),
+        Profile::TimeStamping,
+        &pki::random_serial().expect("serial"),
+        root.not_before(),
+        root.not_after(),
+    )
+    .expect("tsa cert");
+    let (cert, key) = (tsa_cert.clone(), std::sync::Arc::new(tsa_key));
+    let app = axum::Router::new().route(
+        "/tsa",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let (cert, key) = (cert.clone(), key.clone());
+            async move {
+                let tsa = sidian::tsa::Tsa {
+                    cert: &cert,
+                    key: &key,
+                    chain: &[],
+                    policy: "1.2.3.4",
+                };
+                let serial = pki::random_serial().expect("serial");
+                tsa.respond(&body, &serial, OffsetDateTime::now_utc())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let tv = TestVault::open_with(None, |c, _| {
+        c.tsa_url = Some(format!("http://{addr}/tsa"));
+    })
+    .await;
+    let a = tv.client("approval-a", &[]).await;
+    let seal = create_seal(&tv, &a, "p256").await;
+    let out = stamp_ok(&tv, &a, &seal, "level=b-t", DOC_1P).await;
+    let tsa_hex = hex::encode_upper(tsa_cert.der());
+    assert!(
+        out.windows(tsa_hex.len()).any(|w| w == tsa_hex.as_bytes()),
+        "the external TSA's certificate is in the signature's token"
+    );
+
+    let down = TestVault::open_with(None, |c, _| {
+        c.tsa_url = Some("http://127.0.0.1:9/tsa".into());
+    })
+    .await;
+    let a = down.client("approval-a", &[]).await;
+    let seal = create_seal(&down, &a, "p256").await;
+    assert_eq!(
+        error_code(&down, &a, &seal, "level=b-t", DOC_1P).await,
+        (StatusCode::BAD_GATEWAY, "tsa_unavailable".into())
+    );
+}

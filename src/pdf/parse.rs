@@ -299,7 +299,6 @@ impl<'a> Lexer<'a> {
     }
 
     fn number_or_ref(&mut self) -> Result<Object, PdfError> {
-        let start = self.pos;
         let first = self.number()?;
         if let Object::Int(num) = first
             && num >= 0
@@ -307,20 +306,17 @@ impl<'a> Lexer<'a> {
             // `n g R`: look ahead without committing.
             let after = self.pos;
             self.skip_ws();
-            if matches!(self.peek(), Some(b'0'..=b'9')) {
-                if let Ok(Object::Int(generation)) = self.number()
-                    && self.eat_keyword(b"R")
-                {
-                    let num =
-                        u32::try_from(num).map_err(|_| self.err("object number too large"))?;
-                    let generation = u16::try_from(generation)
-                        .map_err(|_| self.err("generation number too large"))?;
-                    return Ok(Object::Ref(Ref { num, generation }));
-                }
+            if matches!(self.peek(), Some(b'0'..=b'9'))
+                && let Ok(Object::Int(generation)) = self.number()
+                && self.eat_keyword(b"R")
+            {
+                let num = u32::try_from(num).map_err(|_| self.err("object number too large"))?;
+                let generation = u16::try_from(generation)
+                    .map_err(|_| self.err("generation number too large"))?;
+                return Ok(Object::Ref(Ref { num, generation }));
             }
             self.pos = after;
         }
-        let _ = start;
         Ok(first)
     }
 

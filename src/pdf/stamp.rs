@@ -582,9 +582,9 @@ fn write_xref(
         let at = out.len();
         offsets.push((me, at));
         offsets.sort_unstable();
-        let (index, rows) = subsections(offsets);
-        let mut data = Vec::with_capacity(rows.len() * 7);
-        for (_, off) in &rows {
+        let index = subsections(offsets);
+        let mut data = Vec::with_capacity(offsets.len() * 7);
+        for (_, off) in offsets.iter() {
             data.push(1);
             data.extend_from_slice(
                 &u32::try_from(*off)
@@ -620,8 +620,8 @@ fn write_xref(
     offsets.sort_unstable();
     let at = out.len();
     out.extend_from_slice(b"xref\n");
-    let (index, rows) = subsections(offsets);
-    let mut rows = rows.iter();
+    let index = subsections(offsets);
+    let mut rows = offsets.iter();
     for (start, n) in index {
         out.extend_from_slice(format!("{start} {n}\n").as_bytes());
         for (r, off) in rows.by_ref().take(usize::try_from(n).unwrap_or(0)) {
@@ -635,16 +635,14 @@ fn write_xref(
     Ok(())
 }
 
-/// Consecutive runs of object numbers: (first, count) and the rows in order.
-fn subsections(offsets: &[(Ref, usize)]) -> (Vec<(u32, i64)>, Vec<(Ref, usize)>) {
+/// Consecutive runs of object numbers in sorted `offsets`: (first, count).
+fn subsections(offsets: &[(Ref, usize)]) -> Vec<(u32, i64)> {
     let mut index: Vec<(u32, i64)> = Vec::new();
     for (r, _) in offsets {
         match index.last_mut() {
-            Some((s, n)) if u64::from(*s) + u64::try_from(*n).unwrap_or(0) == u64::from(r.num) => {
-                *n += 1
-            }
+            Some((s, n)) if i64::from(*s) + *n == i64::from(r.num) => *n += 1,
             _ => index.push((r.num, 1)),
         }
     }
-    (index, offsets.to_vec())
+    index
 }

@@ -9,6 +9,7 @@
 //! SignedData implementation the service has (see there why it is hand-written); this module
 //! adds what RFC 3161 asks on top: the TSTInfo, the timeStamping EKU, the response envelope.
 
+mod client;
 mod request;
 mod token;
 mod verify;
@@ -16,6 +17,7 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
+pub use client::{TsaClientError, fetch_token};
 pub use request::TimeStampReq;
 pub use token::{Tsa, granted_token};
 pub use verify::{TokenCheck, TstInfo, verify_token};

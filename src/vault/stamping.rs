@@ -115,6 +115,12 @@ pub struct Stamped {
 /// identifiers, names and headers take well under this.
 const CMS_OVERHEAD: usize = 2048;
 
+/// How long an external TSA may take.
+const TSA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Room for a token from an external TSA (its certificates are not known in advance).
+const EXTERNAL_TOKEN: usize = 12 * 1024;
+
 impl Vault {
     /// Seals `input` with seal `id`: a new revision with the seal image and a PAdES signature.
     pub async fn stamp_pdf(
@@ -149,9 +155,12 @@ impl Vault {
             + holder.der().len()
             + issuing.der().len()
             + seal.key_type().max_signature_len()
-            + tsa.map_or(0, |t| {
-                CMS_OVERHEAD + t.cert.der().len() + issuing.der().len() + 512
-            });
+            + match (tsa, &self.config().tsa_url) {
+                (None, _) => 0,
+                // An external TSA's certificates are unknown until it answers.
+                (Some(_), Some(_)) => EXTERNAL_TOKEN,
+                (Some(t), None) => CMS_OVERHEAD + t.cert.der().len() + issuing.der().len() + 512,
+            };
         for _ in 0..2 {
             let (prepared, cms, digest) = {
                 let (seal, image, holder, issuing) =
@@ -179,18 +188,19 @@ impl Vault {
                 Some(_) => {
                     let value = cms::signature_value(&cms).map_err(Error::Cms)?;
                     let alg = cms::digest_algorithm(seal.key_type());
-                    let token = self
-                        .timestamp_token(
-                            client,
-                            &TimeStampReq {
-                                hash_alg: alg,
-                                hashed_message: alg.digest(&value),
-                                policy: None,
-                                nonce: None,
-                                cert_req: true,
-                            },
-                        )
-                        .await?;
+                    let ts_req = TimeStampReq {
+                        hash_alg: alg,
+                        hashed_message: alg.digest(&value),
+                        policy: None,
+                        nonce: Some(crate::pki::random_serial()?.to_vec()),
+                        cert_req: true,
+                    };
+                    let token = match &self.config().tsa_url {
+                        Some(url) => crate::tsa::fetch_token(url, &ts_req, TSA_TIMEOUT)
+                            .await
+                            .map_err(|e| Error::TsaUnavailable(e.to_string()))?,
+                        None => self.timestamp_token(client, &ts_req).await?,
+                    };
                     cms::add_unsigned_attribute(&cms, OID_SIGNATURE_TIME_STAMP_TOKEN, &token)
                         .map_err(Error::Cms)?
                 }
