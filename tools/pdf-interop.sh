@@ -167,9 +167,9 @@ done
 stamp() {
   local st
   st=$(curl -s -o "$3" -w '%{http_code} %{content_type}' -H "Authorization: Bearer $A" -H 'Content-Type: application/pdf' \
-       --data-binary @"$2" "http://127.0.0.1:$PORT/v1/seals/${SEAL[$1]}/stamp?$4")
+       --data-binary @"$2" "http://127.0.0.1:$PORT/v1/seals/${SEAL[$1]}/stamp?$4") || st="$st (curl exit $?)"
   if [[ $st == "200 application/pdf"* ]] && head -c 5 "$3" | grep -q '%PDF-'; then ok "API stamp $1 $(basename "$3") ($4)"
-  else bad "API stamp $1 $(basename "$3") ($4): $st $(head -c 300 "$3")"; rm -f "$3"; fi
+  else bad "API stamp $1 $(basename "$3") ($4): $st $(head -c 300 "$3" 2>/dev/null)"; rm -f "$3"; fi
 }
 # P-256 and RSA, 1 page (on page 1) and 200 pages (on the last page), PAdES B-B and B-T.
 for alg in p256 rsa2048; do
