@@ -27,6 +27,7 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
+for c in pdfsig qpdf certutil python3; do need "$c" || { echo "install.sh: $c is still missing" >&2; exit 1; }; done
 
 venv_complete() {
   [ -x "$VENV/bin/python" ] && [ -x "$VENV/bin/pyhanko" ] && cmp -s "$REQ" "$STAMP" &&
