@@ -2,8 +2,8 @@
 # PDF seals checked by validators nobody here wrote: sidian stamps sample PDFs (through the API and
 # the `sidian stamp` CLI) with P-256, RSA and SM2 seals, and tools/pdf-validate/validate.sh checks
 # every result with pyHanko (difference analysis included), poppler's pdfsig (NSS) and OpenSSL
-# (cms_check.py), against the roots of `sidian trust export --roots-only` alone; `sidian verify`
-# must accept them too. Tampered copies (a flipped byte, an incremental update changing the page)
+# (cms_check.py), against the roots of `sidian trust export --roots-only` alone (SM2, which only
+# OpenSSL can check, against the whole export: see cms_ok); `sidian verify` must accept them too. Tampered copies (a flipped byte, an incremental update changing the page)
 # must fail everywhere.
 #
 # usage: tools/pdf-interop.sh [DATABASE_URL]     (default: the embedded SQLite file)
