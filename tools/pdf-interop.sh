@@ -289,4 +289,26 @@ for t in flip incr; do
   if "$PY" "$PV/cms_check.py" "$f" "$WORK/trust-all.pem" >"$f.cms" 2>&1; then bad "sm2 tampered ($t): cms_check.py passes it"; else ok "sm2 tampered ($t): cms_check.py FAIL"; fi
   verify_rejects "sm2 tampered ($t)" "$f"
 done
+# ---- Part 3: hostile PDFs against the running server (THREATS.md §3) ----
+# A 1 GiB decompression bomb, a /Pages cycle and a 20,000-deep array: each must be INVALID within
+# 2 s, the server's peak memory must stay under 256 MB, and it must go on serving.
+python3 tools/hostile_pdfs.py "$WORK/hostile"
+"$BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" "${DBARGS[@]}" >"$WORK/serve2.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+for h in bomb cycle deep; do
+  out=$(curl -s -o "$WORK/hostile/$h.json" -w '%{http_code} %{time_total}' -H 'Content-Type: application/pdf' \
+        --data-binary @"$WORK/hostile/$h.pdf" "http://127.0.0.1:$PORT/v1/documents/verify")
+  code=${out% *}; secs=${out#* }
+  verdict=$(json "['verdict']" <"$WORK/hostile/$h.json" 2>/dev/null || echo "?")
+  if [ "$code" = 200 ] && [ "$verdict" = INVALID ] && python3 -c "import sys; sys.exit(0 if float('$secs') < 2 else 1)"; then
+    ok "hostile $h.pdf: INVALID in ${secs}s"
+  else
+    bad "hostile $h.pdf: HTTP $code, verdict $verdict, ${secs}s: $(head -c 300 "$WORK/hostile/$h.json")"
+  fi
+done
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
+check "server peak memory ${hwm} kB < 256 MB after the hostile PDFs" test "$hwm" -lt 262144
+check "server still answers /healthz" curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz"
+kill -TERM "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 summary
