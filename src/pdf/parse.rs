@@ -307,16 +307,14 @@ impl<'a> Lexer<'a> {
             // `n g R`: look ahead without committing.
             let after = self.pos;
             self.skip_ws();
-            if matches!(self.peek(), Some(b'0'..=b'9')) {
-                if let Ok(Object::Int(generation)) = self.number()
-                    && self.eat_keyword(b"R")
-                {
-                    let num =
-                        u32::try_from(num).map_err(|_| self.err("object number too large"))?;
-                    let generation = u16::try_from(generation)
-                        .map_err(|_| self.err("generation number too large"))?;
-                    return Ok(Object::Ref(Ref { num, generation }));
-                }
+            if matches!(self.peek(), Some(b'0'..=b'9'))
+                && let Ok(Object::Int(generation)) = self.number()
+                && self.eat_keyword(b"R")
+            {
+                let num = u32::try_from(num).map_err(|_| self.err("object number too large"))?;
+                let generation = u16::try_from(generation)
+                    .map_err(|_| self.err("generation number too large"))?;
+                return Ok(Object::Ref(Ref { num, generation }));
             }
             self.pos = after;
         }
