@@ -6,15 +6,22 @@
 //! ([`stamp`]) lays out an update with a `/Contents` hole and fills it with CMS the caller made;
 //! verification facts ([`signatures`], [`diff`]) are turned into verdicts by `crate::verify`.
 
+mod diff;
 mod file;
 mod object;
 mod parse;
+mod signatures;
 
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use diff::{LaterChanges, later_changes};
 pub use file::{Entry, PdfFile, Section, XrefKind};
 pub use object::{Dict, Object, Ref, Stream};
+pub use signatures::{
+    ByteRange, FormField, PdfSignature, SigType, SubFilter, Widget, find_signatures, form_fields,
+    parse_date, text_string,
+};
 
 /// Bounds applied to every PDF read; a hostile file fails one of them instead of exhausting
 /// memory or time (THREATS.md §3).
