@@ -694,7 +694,8 @@ fn unpredict(data: Vec<u8>, parms: &Dict) -> Result<Vec<u8>, PdfError> {
                         0 => row[i],
                         1 => row[i].wrapping_add(left),
                         2 => row[i].wrapping_add(up),
-                        3 => row[i].wrapping_add(left / 2 + up / 2 + (left & up & 1)),
+                        // The floor of the mean of two bytes is a byte (the halving bit-trick).
+                        3 => row[i].wrapping_add((left & up) + ((left ^ up) >> 1)),
                         4 => row[i].wrapping_add(paeth(left, up, up_left)),
                         _ => return Err(PdfError::Structure("bad PNG predictor type".into())),
                     };

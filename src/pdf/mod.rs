@@ -6,21 +6,28 @@
 //! ([`stamp`]) lays out an update with a `/Contents` hole and fills it with CMS the caller made;
 //! verification facts ([`signatures`], [`diff`]) are turned into verdicts by `crate::verify`.
 
+mod diff;
 mod file;
 mod image;
 mod object;
 mod parse;
 mod policy;
+mod signatures;
 mod stamp;
 
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use diff::{LaterChanges, later_changes};
 pub use file::{Entry, PdfFile, Section, XrefKind};
 pub use image::{ImageError, SealImage, seal_image};
 pub use object::{Dict, Object, Ref, Stream};
 pub use policy::Existing;
-pub use stamp::{Certify, PT_PER_MM, Placement, Prepared, StampOptions, SubFilter, prepare};
+pub use signatures::{
+    ByteRange, FormField, PdfSignature, SigType, SubFilter, Widget, find_signatures, form_fields,
+    parse_date, text_string,
+};
+pub use stamp::{Certify, PT_PER_MM, Placement, Prepared, StampOptions, prepare};
 
 /// Bounds applied to every PDF read; a hostile file fails one of them instead of exhausting
 /// memory or time (THREATS.md §3).

@@ -13,6 +13,7 @@ use super::file::{PdfFile, XrefKind};
 use super::image::SealImage;
 use super::object::{Dict, Object, Ref};
 use super::policy::{self, Existing};
+use super::signatures::SubFilter;
 use super::{Limits, PdfError};
 use crate::cms::DigestAlg;
 
@@ -28,24 +29,6 @@ pub enum Certify {
     NoChanges,
     /// Form filling and further signatures allowed.
     FormFillAndSign,
-}
-
-/// `/SubFilter` of the signature dictionary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubFilter {
-    /// `ETSI.CAdES.detached` (PAdES baseline).
-    CadesDetached,
-    /// `adbe.pkcs7.detached` (for older readers).
-    Pkcs7Detached,
-}
-
-impl SubFilter {
-    fn name(self) -> &'static [u8] {
-        match self {
-            SubFilter::CadesDetached => b"ETSI.CAdES.detached",
-            SubFilter::Pkcs7Detached => b"adbe.pkcs7.detached",
-        }
-    }
 }
 
 /// Where the seal goes: page (1-based) and the lower-left corner of the image, in points from
@@ -154,6 +137,11 @@ pub fn prepare(
     opts: &StampOptions<'_>,
     limits: &Limits,
 ) -> Result<Prepared, PdfError> {
+    if opts.sub_filter == SubFilter::Rfc3161 {
+        return Err(PdfError::Refused(
+            "a seal is a CMS signature, not a document timestamp".into(),
+        ));
+    }
     let file = PdfFile::open(input, limits)?;
     let existing = policy::inspect(&file)?;
     if existing.signed && opts.certify != Certify::None {

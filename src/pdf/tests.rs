@@ -117,3 +117,74 @@ fn stamps_by_incremental_update() {
         }
     }
 }
+
+const TWO_SEALS: &[u8] = include_bytes!("../../tests/data/pdf/two-seals.pdf");
+const CERTIFIED_P1: &[u8] = include_bytes!("../../tests/data/pdf/certified-p1-then-seal.pdf");
+const PAGES_200: &[u8] = include_bytes!("../../tests/data/pdf/200p-3sigs.pdf");
+
+#[test]
+fn signature_facts_of_a_pyhanko_document() {
+    let f = PdfFile::open(TWO_SEALS, &Limits::default()).unwrap();
+    let first_page = f.pages_at(3).unwrap()[0];
+    let sigs = find_signatures(&f).unwrap();
+    assert_eq!(sigs.len(), 2);
+    let (a, b) = (&sigs[0], &sigs[1]);
+    assert!(a.structure_ok() && b.structure_ok(), "{:#?}", a.checks);
+    assert_eq!(
+        (a.field.name.as_str(), b.field.name.as_str()),
+        ("Seal1", "Seal2")
+    );
+    assert_eq!((a.revision, b.revision), (Some(1), Some(2)));
+    assert_eq!(a.sig_type, Some(SigType::Signature));
+    assert_eq!(a.sub_filter, Some(SubFilter::CadesDetached));
+    assert!(!a.covers_whole_file && b.covers_whole_file);
+    assert_eq!(a.name.as_deref(), Some("Test Seal EC"));
+    assert_eq!(a.reason.as_deref(), Some("sidian test fixture"));
+    assert!(a.claimed_time.is_some());
+    assert_eq!(a.doc_mdp, None);
+    assert_eq!(a.field.widgets[0].page, Some(first_page));
+    assert_eq!(a.field.widgets[0].rect, Some([380.0, 40.0, 540.0, 120.0]));
+    // The CMS is cut at its DER length: one SEQUENCE, no padding.
+    let cms = a.contents.as_deref().unwrap();
+    assert_eq!(cms[0], 0x30);
+    assert!(crate::cms::parse(cms).is_ok());
+    let br = a.byte_range.as_ref().unwrap();
+    assert_eq!(br.end, f.sections()[1].eof + 1);
+    assert_eq!(&TWO_SEALS[br.hole.start..br.hole.start + 1], b"<");
+
+    let later = later_changes(&f, &sigs);
+    let first = later[0].as_ref().unwrap();
+    assert_eq!(first.added_signatures, [b.sig_ref.unwrap()]);
+    assert!(first.disallowed.is_empty(), "{first:#?}");
+    assert!(!first.beyond_signatures);
+    assert_eq!(later[1], Some(LaterChanges::default()));
+
+    // The form as of each revision.
+    assert!(form_fields(&f, 1).unwrap().is_empty());
+    assert_eq!(form_fields(&f, 2).unwrap().len(), 1);
+    assert_eq!(form_fields(&f, 3).unwrap().len(), 2);
+}
+
+#[test]
+fn certification_and_document_time_stamps() {
+    let f = PdfFile::open(CERTIFIED_P1, &Limits::default()).unwrap();
+    let sigs = find_signatures(&f).unwrap();
+    assert_eq!(sigs[0].doc_mdp, Some(1));
+    assert_eq!(sigs[1].doc_mdp, None);
+    let later = later_changes(&f, &sigs);
+    let first = later[0].as_ref().unwrap();
+    assert!(first.disallowed[0].contains("DocMDP P1"), "{first:#?}");
+
+    let f = PdfFile::open(PAGES_200, &Limits::default()).unwrap();
+    let sigs = find_signatures(&f).unwrap();
+    assert_eq!(sigs.len(), 3);
+    assert_eq!(sigs[2].sig_type, Some(SigType::DocTimeStamp));
+    assert_eq!(sigs[2].sub_filter, Some(SubFilter::Rfc3161));
+    // Seal2 sits on the last page.
+    assert_eq!(
+        sigs[1].field.widgets[0].page,
+        f.pages_at(4).unwrap().last().copied()
+    );
+    let later = later_changes(&f, &sigs);
+    assert_eq!(later[0].as_ref().unwrap().added_signatures.len(), 2);
+}

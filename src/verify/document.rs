@@ -88,7 +88,7 @@ fn fold(format: Format, signatures: Vec<SignatureReport>, mut problems: Vec<Stri
     }
 }
 
-fn invalid(format: &str, problem: String) -> Report {
+pub(super) fn invalid(format: &str, problem: String) -> Report {
     Report {
         verdict: Verdict::Invalid,
         format: format.to_owned(),
@@ -110,14 +110,7 @@ impl Verifier {
         };
         match format {
             Format::Ofd => self.verify_ofd(bytes, now),
-            Format::Pdf => Report {
-                verdict: Verdict::Indeterminate,
-                format: "pdf".into(),
-                signatures: Vec::new(),
-                problems: vec![
-                    "PDF signature verification is not available in this version".into(),
-                ],
-            },
+            Format::Pdf => self.verify_pdf(bytes, now),
             Format::SesSignature => fold(
                 format,
                 vec![self.verify_signature(bytes, Original::Absent, now)],

@@ -1,6 +1,7 @@
-//! Verification of signed artefacts (SES seals and signatures, OFD and, later, PDF documents) into one report shape.
+//! Verification of signed artefacts (SES seals and signatures, OFD and PDF documents) into one report shape.
 
 pub mod document;
+mod pdf;
 pub mod report;
 pub mod ses;
 
