@@ -58,6 +58,9 @@ pub struct Section {
     pub eof: usize,
 }
 
+/// Largest stream decoded into memory (xref and object streams).
+const MAX_DECODED_STREAM: usize = 32 << 20;
+
 /// A decoded object stream: its data and where each object starts.
 struct ObjStm {
     data: Vec<u8>,
@@ -479,10 +482,12 @@ impl<'a> PdfFile<'a> {
             },
             Some(_) => return Err(PdfError::Unsupported("filter chain".into())),
         };
+        // What is decoded into memory (xref and object streams) is small in real files.
         let budget = self
             .limits
             .max_decompressed
-            .saturating_sub(self.inflated.get());
+            .saturating_sub(self.inflated.get())
+            .min(MAX_DECODED_STREAM);
         let data = match filter {
             None => {
                 if raw.len() > budget {
@@ -510,6 +515,35 @@ impl<'a> PdfFile<'a> {
         }
     }
 
+    /// Inflates a stream into nothing, charging its size to the budget: the bomb check without
+    /// holding the output (memory stays flat however large the budget).
+    fn check_decodes(&self, s: &Stream) -> Result<(), PdfError> {
+        let filter = match s.dict.get(b"Filter") {
+            Some(Object::Name(n)) => Some(n.as_slice()),
+            Some(Object::Array(a)) if a.len() == 1 => match &a[0] {
+                Object::Name(n) => Some(n.as_slice()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if filter != Some(b"FlateDecode") {
+            return self.decode(s).map(|_| ());
+        }
+        let budget = self.limits.max_decompressed.saturating_sub(self.inflated.get());
+        let cap = u64::try_from(budget).unwrap_or(u64::MAX).saturating_add(1);
+        let n = std::io::copy(
+            &mut flate2::read::ZlibDecoder::new(&self.buf[s.data.clone()]).take(cap),
+            &mut std::io::sink(),
+        )
+        .map_err(|e| PdfError::Structure(format!("bad Flate data: {e}")))?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        if n > budget {
+            return Err(PdfError::TooLarge("decompressed data"));
+        }
+        self.inflated.set(self.inflated.get() + n);
+        Ok(())
+    }
+
     /// Decodes every stream of every object the sections list, within the budget: the check
     /// that a file is whole and holds no bomb anywhere, not only where a reader looks.
     pub fn check_all_objects(&self) -> Result<usize, PdfError> {
@@ -527,7 +561,7 @@ impl<'a> PdfFile<'a> {
                             )));
                         }
                         if let Object::Stream(s) = &ind.object {
-                            match self.decode(s) {
+                            match self.check_decodes(s) {
                                 Ok(_) | Err(PdfError::Unsupported(_)) => {}
                                 Err(e) => return Err(e),
                             }
