@@ -64,11 +64,15 @@ fn image() -> SealImage {
 
 /// One seal: what `Vault::stamp_pdf` does per request before its audit commit.
 fn stamp(doc: &[u8], s: &Signer, image: &SealImage) -> Vec<u8> {
+    stamp_at(doc, s, image, 100.0)
+}
+
+fn stamp_at(doc: &[u8], s: &Signer, image: &SealImage, x: f64) -> Vec<u8> {
     let now = OffsetDateTime::now_utc();
     let opts = StampOptions {
         placement: Placement {
             page: 1,
-            x: Some(100.0),
+            x: Some(x),
             y: Some(100.0),
         },
         image,
@@ -114,5 +118,32 @@ fn stamping(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stamping);
+/// The full verdict (CMS, chain, coverage, difference analysis of every later revision) of a
+/// 200-page PDF with three seals, each its own revision. The file and its root are written to
+/// `target/bench-pdf/` so that `tools/bench-pdf.sh` gives pyHanko the very same file.
+fn verification(c: &mut Criterion) {
+    use sidian::verify::{Revocations, Verdict, Verifier};
+    let image = image();
+    let s = signer(KeyType::P256);
+    let mut doc = DOC_200P.to_vec();
+    for x in [20.0, 200.0, 380.0] {
+        doc = stamp_at(&doc, &s, &image, x);
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-pdf");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("200p-3seals.pdf"), &doc).expect("write");
+    std::fs::write(dir.join("root.pem"), s.ca.to_pem()).expect("write");
+    let mut trust = sidian::pki::TrustStore::new();
+    trust.add_anchor(s.ca.clone());
+    let verifier = Verifier::new(std::sync::Arc::new(trust), Revocations::default());
+    let now = OffsetDateTime::now_utc();
+    let report = verifier.verify_document(&doc, None, now);
+    assert_eq!(report.verdict, Verdict::Valid, "{report:?}");
+    assert_eq!(report.signatures.len(), 3);
+    c.bench_function("verify/200-page, 3 P-256 seals", |b| {
+        b.iter(|| verifier.verify_document(black_box(&doc), None, now))
+    });
+}
+
+criterion_group!(benches, stamping, verification);
 criterion_main!(benches);

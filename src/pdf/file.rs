@@ -63,6 +63,8 @@ const MAX_DECODED_STREAM: usize = 32 << 20;
 
 /// A decoded object stream: its data and where each object starts.
 struct ObjStm {
+    /// Offset of the object stream in the file (its identity).
+    offset: usize,
     data: Vec<u8>,
     objects: Vec<(u32, usize)>,
 }
@@ -75,6 +77,8 @@ pub struct PdfFile<'a> {
     limits: Limits,
     inflated: Cell<usize>,
     objstms: RefCell<HashMap<usize, Rc<ObjStm>>>,
+    file_cache: RefCell<HashMap<usize, (Ref, Rc<Object>)>>,
+    stm_cache: RefCell<HashMap<(usize, usize), Rc<Object>>>,
 }
 
 impl std::fmt::Debug for PdfFile<'_> {
@@ -112,6 +116,8 @@ impl<'a> PdfFile<'a> {
             limits: limits.clone(),
             inflated: Cell::new(0),
             objstms: RefCell::new(HashMap::new()),
+            file_cache: RefCell::new(HashMap::new()),
+            stm_cache: RefCell::new(HashMap::new()),
         };
         let mut seen = HashSet::new();
         let mut total = 0usize;
@@ -349,24 +355,29 @@ impl<'a> PdfFile<'a> {
 
     /// The object `r` as of the first `upto` sections; `Null` when free or absent (§7.3.10).
     pub fn get_at(&self, r: Ref, upto: usize) -> Result<Object, PdfError> {
+        self.shared_at(r, upto).map(|o| (*o).clone())
+    }
+
+    /// [`PdfFile::get_at`] without copying: the parsed object as the cache holds it.
+    pub fn shared_at(&self, r: Ref, upto: usize) -> Result<Rc<Object>, PdfError> {
         match self.entry(r.num, upto) {
-            None | Some(Entry::Free(_)) => Ok(Object::Null),
+            None | Some(Entry::Free(_)) => Ok(Rc::new(Object::Null)),
             Some(Entry::InFile { offset, generation }) => {
                 if generation != r.generation {
-                    return Ok(Object::Null);
+                    return Ok(Rc::new(Object::Null));
                 }
-                let ind = self.indirect(offset, upto)?;
-                if ind.id != r {
+                let (id, object) = self.parsed(offset, upto)?;
+                if id != r {
                     return Err(PdfError::Structure(format!(
                         "xref says object {} is at {offset}, but {} {} is there",
-                        r.num, ind.id.num, ind.id.generation
+                        r.num, id.num, id.generation
                     )));
                 }
-                Ok(ind.object)
+                Ok(object)
             }
             Some(Entry::InStream { stream, index }) => {
                 if r.generation != 0 {
-                    return Ok(Object::Null);
+                    return Ok(Rc::new(Object::Null));
                 }
                 let stm = self.objstm(stream, upto)?;
                 let &(num, at) = stm.objects.get(index).ok_or_else(|| {
@@ -378,10 +389,35 @@ impl<'a> PdfFile<'a> {
                         r.num
                     )));
                 }
-                let mut lx = Lexer::new(&stm.data, at);
-                lx.object(0)
+                let key = (stm.offset, index);
+                if let Some(o) = self.stm_cache.borrow().get(&key) {
+                    return Ok(o.clone());
+                }
+                let o = Rc::new(Lexer::new(&stm.data, at).object(0)?);
+                self.stm_cache.borrow_mut().insert(key, o.clone());
+                Ok(o)
             }
         }
+    }
+
+    /// The indirect object at `offset` (its number and the object), parsed once: every
+    /// revision and every check reads the same bytes, and parsing dominated verification before
+    /// this cache. A stream whose `/Length` is indirect is not cached, since that length may
+    /// differ between revisions.
+    fn parsed(&self, offset: usize, upto: usize) -> Result<(Ref, Rc<Object>), PdfError> {
+        if let Some(hit) = self.file_cache.borrow().get(&offset) {
+            return Ok(hit.clone());
+        }
+        let ind = self.indirect(offset, upto)?;
+        let indirect_length = matches!(
+            &ind.object,
+            Object::Stream(s) if matches!(s.dict.get(b"Length"), Some(Object::Ref(_)))
+        );
+        let hit = (ind.id, Rc::new(ind.object));
+        if !indirect_length {
+            self.file_cache.borrow_mut().insert(offset, hit.clone());
+        }
+        Ok(hit)
     }
 
     /// The object `r` in the newest revision.
@@ -463,7 +499,11 @@ impl<'a> PdfFile<'a> {
                 .ok_or_else(|| PdfError::Structure("object stream offset out of range".into()))?;
             objects.push((num, at));
         }
-        let stm = Rc::new(ObjStm { data, objects });
+        let stm = Rc::new(ObjStm {
+            offset,
+            data,
+            objects,
+        });
         self.objstms.borrow_mut().insert(offset, stm.clone());
         Ok(stm)
     }
@@ -529,7 +569,10 @@ impl<'a> PdfFile<'a> {
         if filter != Some(b"FlateDecode") {
             return self.decode(s).map(|_| ());
         }
-        let budget = self.limits.max_decompressed.saturating_sub(self.inflated.get());
+        let budget = self
+            .limits
+            .max_decompressed
+            .saturating_sub(self.inflated.get());
         let cap = u64::try_from(budget).unwrap_or(u64::MAX).saturating_add(1);
         let n = std::io::copy(
             &mut flate2::read::ZlibDecoder::new(&self.buf[s.data.clone()]).take(cap),
@@ -553,14 +596,14 @@ impl<'a> PdfFile<'a> {
             for (&num, entry) in &section.entries {
                 match *entry {
                     Entry::InFile { offset, .. } => {
-                        let ind = self.indirect(offset, k + 1)?;
-                        if ind.id.num != num {
+                        let (id, object) = self.parsed(offset, k + 1)?;
+                        if id.num != num {
                             return Err(PdfError::Structure(format!(
                                 "xref says object {num} is at {offset}, but {} is there",
-                                ind.id.num
+                                id.num
                             )));
                         }
-                        if let Object::Stream(s) = &ind.object {
+                        if let Object::Stream(s) = &*object {
                             match self.check_decodes(s) {
                                 Ok(_) | Err(PdfError::Unsupported(_)) => {}
                                 Err(e) => return Err(e),

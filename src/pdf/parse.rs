@@ -192,7 +192,16 @@ impl<'a> Lexer<'a> {
     }
 
     fn name_body(&mut self) -> Result<Vec<u8>, PdfError> {
-        let mut out = Vec::new();
+        let rest = &self.buf[self.pos..];
+        let len = rest
+            .iter()
+            .position(|&b| is_whitespace(b) || is_delimiter(b))
+            .unwrap_or(rest.len());
+        if !rest[..len].contains(&b'#') {
+            self.pos += len;
+            return Ok(rest[..len].to_vec());
+        }
+        let mut out = Vec::with_capacity(len);
         while let Some(b) = self.peek() {
             if is_whitespace(b) || is_delimiter(b) {
                 break;

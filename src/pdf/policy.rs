@@ -5,7 +5,7 @@
 //! revisions or unreferenced objects is rewritten as one revision of its reachable objects.
 //! A file that already carries signatures is never rewritten: it gets another revision.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use super::PdfError;
 use super::file::{Entry, PdfFile};
@@ -131,26 +131,26 @@ fn mdp_level(file: &PdfFile<'_>, sig: &Object) -> Result<u8, PdfError> {
 
 /// Every object reachable from `/Root` and `/Info`, refusing JavaScript, launch actions and
 /// embedded files wherever they hang.
-fn reachable(file: &PdfFile<'_>) -> Result<BTreeMap<Ref, Object>, PdfError> {
+fn reachable(file: &PdfFile<'_>) -> Result<BTreeSet<Ref>, PdfError> {
     let trailer = file.trailer();
-    let mut seen: BTreeMap<Ref, Object> = BTreeMap::new();
+    let mut seen: BTreeSet<Ref> = BTreeSet::new();
     let mut stack: Vec<Ref> = [&b"Root"[..], b"Info"]
         .iter()
         .filter_map(|k| trailer.get(k).and_then(Object::as_ref))
         .collect();
     let mut pending = HashSet::new();
     while let Some(r) = stack.pop() {
-        if seen.contains_key(&r) {
+        if seen.contains(&r) {
             continue;
         }
-        let o = file.get(r)?;
+        let o = file.shared_at(r, usize::MAX)?;
         scan(&o, &mut |child| {
-            if !seen.contains_key(&child) && pending.insert(child) {
+            if !seen.contains(&child) && pending.insert(child) {
                 stack.push(child);
             }
         })?;
         pending.remove(&r);
-        seen.insert(r, o);
+        seen.insert(r);
     }
     Ok(seen)
 }
@@ -205,18 +205,19 @@ pub(crate) fn normalise(file: &PdfFile<'_>) -> Result<Vec<u8>, PdfError> {
     out.extend_from_slice(&src[..header_end]);
     out.extend_from_slice(b"\n%\xE2\xE3\xCF\xD3\n");
     let mut offsets = Vec::with_capacity(objects.len());
-    for (r, o) in &objects {
+    for r in &objects {
+        let o = file.shared_at(*r, usize::MAX)?;
         offsets.push((*r, out.len()));
         out.extend_from_slice(format!("{} {} obj\n", r.num, r.generation).as_bytes());
         o.write(&mut out);
-        if let Object::Stream(s) = o {
+        if let Object::Stream(s) = &*o {
             out.extend_from_slice(b"\nstream\n");
             out.extend_from_slice(&src[s.data.clone()]);
             out.extend_from_slice(b"\nendstream");
         }
         out.extend_from_slice(b"\nendobj\n");
     }
-    let size = objects.keys().last().map_or(1, |r| r.num + 1);
+    let size = objects.iter().last().map_or(1, |r| r.num + 1);
     let xref_at = out.len();
     out.extend_from_slice(format!("xref\n0 {size}\n").as_bytes());
     let mut next = offsets.iter().peekable();
