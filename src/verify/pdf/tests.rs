@@ -1270,3 +1270,51 @@ fn a_field_tree_cycle_is_invalid() {
     assert_eq!(r.verdict, Verdict::Invalid);
     assert!(r.problems[0].contains("twice"), "{:?}", r.problems);
 }
+
+/// Random damage to signed files never panics: every outcome is a report. A smoke test of the
+/// property a fuzz target would check (`PDF_MUTATIONS=n` runs more).
+#[test]
+fn mutated_files_never_panic() {
+    let runs: usize = std::env::var("PDF_MUTATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(60);
+    let v = verifier(&[ROOT, SM2_ROOT], &[]);
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move |bound: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        usize::try_from(seed % u64::try_from(bound.max(1)).unwrap()).unwrap()
+    };
+    let bases = [EC_BT, TWO_SEALS, CERTIFIED_P2, EC_THEN_SM2, TAMPERED];
+    for i in 0..runs {
+        let mut pdf = bases[i % bases.len()].to_vec();
+        for _ in 0..=next(3) {
+            if pdf.is_empty() {
+                break;
+            }
+            let at = next(pdf.len());
+            match next(5) {
+                0 => pdf[at] = u8::try_from(next(256)).unwrap(),
+                1 => pdf.truncate(at.max(16)),
+                2 => {
+                    let len = next(64).min(pdf.len() - at);
+                    let copy = pdf[at..at + len].to_vec();
+                    let to = next(pdf.len());
+                    pdf.splice(to..to, copy);
+                }
+                3 => {
+                    // Digits are what offsets and lengths are made of.
+                    pdf[at] = b"0123456789"[next(10)];
+                }
+                _ => {
+                    let len = next(32).min(pdf.len() - at);
+                    pdf.drain(at..at + len);
+                }
+            }
+        }
+        let r = v.verify_pdf(&pdf, AT);
+        assert!(!r.format.is_empty());
+    }
+}
