@@ -222,8 +222,7 @@ fn with_annot(page: &Dict, annot: Ref) -> Vec<u8> {
 }
 
 /// An approval signature made here with `signer` in a new field `name` on page 1 at `rect`
-/// (`ETSI.CAdES.detached`, signingTime now, ESS signingCertificateV2), after `extra` objects
-/// that go into the same revision.
+/// (`ETSI.CAdES.detached`, signingTime now, ESS signingCertificateV2), in a new revision.
 fn sign_here(base: &[u8], signer: &Fixture, name: &str, rect: [i32; 4]) -> Vec<u8> {
     let d = doc(base);
     let f = PdfFile::open(base, &Limits::default()).unwrap();
@@ -271,15 +270,18 @@ fn sign_here(base: &[u8], signer: &Fixture, name: &str, rect: [i32; 4]) -> Vec<u
     );
     objects.push((sig, placeholder.into_bytes()));
     objects.sort_by_key(|(n, _)| *n);
-    let mut out = update(base, &objects, &[], &[]);
-    let hole_start = out.windows(10).rposition(|w| w == b"/Contents ").unwrap() + 10;
+    let unsigned = update(base, &objects, &[], &[]);
+    let hole_start = unsigned
+        .windows(10)
+        .rposition(|w| w == b"/Contents ")
+        .unwrap()
+        + 10;
     let hole_end = hole_start + 8194;
-    let end = out.len();
-    let mut out2 = set_byte_range(
-        &out,
-        &format!("/ByteRange [0 {hole_start} {hole_end} {}]", end - hole_end),
+    let rest = unsigned.len() - hole_end;
+    let mut out = set_byte_range(
+        &unsigned,
+        &format!("/ByteRange [0 {hole_start} {hole_end} {rest}]"),
     );
-    std::mem::swap(&mut out, &mut out2);
     let digest = crate::crypto::sha256(&[&out[..hole_start], &out[hole_end..]].concat());
     let cms = crate::cms::sign(
         &signer.signer(),
@@ -725,10 +727,10 @@ fn a_transplanted_cms_is_invalid() {
 
 #[test]
 fn data_after_the_cms_in_contents_is_invalid() {
-    let [_, a, b, _] = byte_range_numbers(EC_BT);
+    // The padding after the DER is unsigned: it must stay zeros.
+    let [_, _, b, _] = byte_range_numbers(EC_BT);
     let mut pdf = EC_BT.to_vec();
     pdf[b - 3] = b'1';
-    let _ = a;
     assert_eq!(failing(&verify(&pdf).signatures[0]), ["pdf.contents"]);
 }
 
