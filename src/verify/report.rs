@@ -73,8 +73,7 @@ impl Check {
 /// Everything found about one signature in a document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SignatureReport {
-    /// What kind of signature: `ses-v1`, `ses-v4`, `ses-v5`, `ofd-sign-cms`, `pdf-cades`,
-    /// `pdf-pkcs7`, `pdf-doc-timestamp`…
+    /// What kind of signature: `ses-v1`, `ses-v4`, `ses-v5`, `ofd-sign-cms`, `pdf-cms`…
     pub kind: String,
     /// Every cryptographic and hash check passed.
     pub intact: bool,
@@ -115,9 +114,7 @@ pub struct SealSummary {
 /// The report for one document or one detached signature.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Report {
-    /// The verdict for the whole document: the worst of its signatures (in a PDF, a signature
-    /// followed only by later signatures valid for the document counts as valid), or
-    /// INVALID/INDETERMINATE.
+    /// The verdict for the whole document: the worst of its signatures, or INVALID/INDETERMINATE.
     pub verdict: Verdict,
     /// Document format found: `ofd`, `pdf`, `ses-signature`, `ses-seal`.
     pub format: String,
