@@ -608,15 +608,15 @@ impl Judge<'_, '_> {
             return;
         }
         let ty = match self.file.get_at(*v, self.upto) {
-            Ok(Object::Dict(d)) if d.is_type(b"Sig") => SigType::Signature,
-            Ok(Object::Dict(d)) if d.is_type(b"DocTimeStamp") => SigType::DocTimeStamp,
-            _ => {
-                self.deny(format!(
-                    "revision {rev} {verb} signature field {:?} whose value is not a signature dictionary",
-                    f.name
-                ));
-                return;
-            }
+            Ok(Object::Dict(d)) => SigType::of(&d),
+            _ => None,
+        };
+        let Some(ty) = ty else {
+            self.deny(format!(
+                "revision {rev} {verb} signature field {:?} whose value is not a signature dictionary",
+                f.name
+            ));
+            return;
         };
         self.roots.push(*v);
         self.roots.extend(f.chain.iter().copied());

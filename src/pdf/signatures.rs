@@ -78,6 +78,19 @@ pub enum SigType {
     DocTimeStamp,
 }
 
+impl SigType {
+    /// The type of a signature dictionary: `/Type` is optional for `/Sig` (§12.8.1, Table 255)
+    /// and required for `/DocTimeStamp`; any other `/Type` is no signature dictionary.
+    pub fn of(dict: &Dict) -> Option<SigType> {
+        match dict.get(b"Type") {
+            None => Some(SigType::Signature),
+            Some(Object::Name(n)) if n == b"Sig" => Some(SigType::Signature),
+            Some(Object::Name(n)) if n == b"DocTimeStamp" => Some(SigType::DocTimeStamp),
+            Some(_) => None,
+        }
+    }
+}
+
 /// The `/SubFilter`s this verifier reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubFilter {
@@ -558,11 +571,7 @@ fn read_signature(file: &PdfFile<'_>, field: FormField) -> PdfSignature {
             return sig;
         }
     };
-    sig.sig_type = match dict.name(b"Type") {
-        Some(b"Sig") => Some(SigType::Signature),
-        Some(b"DocTimeStamp") => Some(SigType::DocTimeStamp),
-        _ => None,
-    };
+    sig.sig_type = SigType::of(&dict);
     let Some(sig_type) = sig.sig_type else {
         sig.fail(
             "pdf.signature_dictionary",
@@ -1055,6 +1064,29 @@ mod tests {
             .is_err()
         );
         assert!(byte_range(None, 100).is_err());
+    }
+
+    #[test]
+    fn signature_dictionary_types() {
+        let with = |t: Option<Object>| {
+            let mut d = Dict::default();
+            if let Some(t) = t {
+                d.set(b"Type", t);
+            }
+            SigType::of(&d)
+        };
+        assert_eq!(
+            with(None),
+            Some(SigType::Signature),
+            "/Type is optional for /Sig"
+        );
+        assert_eq!(with(Some(Object::name(b"Sig"))), Some(SigType::Signature));
+        assert_eq!(
+            with(Some(Object::name(b"DocTimeStamp"))),
+            Some(SigType::DocTimeStamp)
+        );
+        assert_eq!(with(Some(Object::name(b"Annot"))), None);
+        assert_eq!(with(Some(Object::string(b"Sig"))), None);
     }
 
     #[test]

@@ -37,7 +37,8 @@ impl Verifier {
     /// intact and trusted → MODIFIED_AFTER_SEALING; allowed later changes →
     /// VALID_WITH_ALLOWED_LATER_CHANGES. The document takes the worst verdict, except that a
     /// signature whose later changes are only later signatures valid for the document counts
-    /// as VALID; without signatures it is INDETERMINATE.
+    /// as VALID; without signatures it is INDETERMINATE. Signature kinds: `pdf-cades`
+    /// (`ETSI.CAdES.detached`), `pdf-pkcs7` (`adbe.pkcs7.detached`), `pdf-doc-timestamp`.
     pub fn verify_pdf(&self, bytes: &[u8], now: OffsetDateTime) -> Report {
         let file = match PdfFile::open(bytes, &Limits::default()) {
             Ok(f) => f,

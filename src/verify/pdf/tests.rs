@@ -22,6 +22,7 @@ const CERTIFIED_P2: &[u8] = include_bytes!("../../../tests/data/pdf/certified-p2
 const EC_THEN_SM2: &[u8] = include_bytes!("../../../tests/data/pdf/ec-then-sm2.pdf");
 const PAGES_200: &[u8] = include_bytes!("../../../tests/data/pdf/200p-3sigs.pdf");
 const TAMPERED: &[u8] = include_bytes!("../../../tests/data/pdf/rsa-pkcs7-incr.pdf");
+const XREF_STREAMS: &[u8] = include_bytes!("../../../tests/data/pdf/xref-streams.pdf");
 const ROOT: &str = include_str!("../../../tests/data/pdf/root.pem");
 const SM2_ROOT: &str = include_str!("../../../tests/data/pdf/sm2-root.pem");
 const DOC_1P: &[u8] = include_bytes!("../../../tests/data/pdf/doc-1p.pdf");
@@ -221,8 +222,7 @@ fn with_annot(page: &Dict, annot: Ref) -> Vec<u8> {
 }
 
 /// An approval signature made here with `signer` in a new field `name` on page 1 at `rect`
-/// (`ETSI.CAdES.detached`, signingTime now, ESS signingCertificateV2), after `extra` objects
-/// that go into the same revision.
+/// (`ETSI.CAdES.detached`, signingTime now, ESS signingCertificateV2), in a new revision.
 fn sign_here(base: &[u8], signer: &Fixture, name: &str, rect: [i32; 4]) -> Vec<u8> {
     let d = doc(base);
     let f = PdfFile::open(base, &Limits::default()).unwrap();
@@ -270,15 +270,18 @@ fn sign_here(base: &[u8], signer: &Fixture, name: &str, rect: [i32; 4]) -> Vec<u
     );
     objects.push((sig, placeholder.into_bytes()));
     objects.sort_by_key(|(n, _)| *n);
-    let mut out = update(base, &objects, &[], &[]);
-    let hole_start = out.windows(10).rposition(|w| w == b"/Contents ").unwrap() + 10;
+    let unsigned = update(base, &objects, &[], &[]);
+    let hole_start = unsigned
+        .windows(10)
+        .rposition(|w| w == b"/Contents ")
+        .unwrap()
+        + 10;
     let hole_end = hole_start + 8194;
-    let end = out.len();
-    let mut out2 = set_byte_range(
-        &out,
-        &format!("/ByteRange [0 {hole_start} {hole_end} {}]", end - hole_end),
+    let rest = unsigned.len() - hole_end;
+    let mut out = set_byte_range(
+        &unsigned,
+        &format!("/ByteRange [0 {hole_start} {hole_end} {rest}]"),
     );
-    std::mem::swap(&mut out, &mut out2);
     let digest = crate::crypto::sha256(&[&out[..hole_start], &out[hole_end..]].concat());
     let cms = crate::cms::sign(
         &signer.signer(),
@@ -483,6 +486,157 @@ fn a_signer_revoked_before_signing_is_invalid() {
     }
 }
 
+#[test]
+fn xref_streams_and_object_streams_in_the_original() {
+    let r = verify(XREF_STREAMS);
+    assert_eq!(
+        verdicts(&r),
+        [Verdict::ValidWithAllowedLaterChanges, Verdict::Valid],
+        "{r:#?}"
+    );
+    assert_eq!(r.verdict, Verdict::Valid);
+}
+
+/// Appends an update written as a cross-reference stream: `objects` in the file, and
+/// `packed` inside a new object stream.
+fn xref_stream_update(
+    base: &[u8],
+    objects: &[(u32, Vec<u8>)],
+    packed: &[(u32, Vec<u8>)],
+) -> Vec<u8> {
+    let f = PdfFile::open(base, &Limits::default()).unwrap();
+    let last = f.sections().last().unwrap();
+    let size = u32::try_from(last.trailer.get(b"Size").and_then(Object::as_int).unwrap()).unwrap();
+    let mut next = objects
+        .iter()
+        .chain(packed)
+        .map(|(n, _)| n + 1)
+        .fold(size, u32::max);
+    let mut out = base.to_vec();
+    // (number, type, field 2, field 3)
+    let mut rows: Vec<(u32, u8, u32, u16)> = Vec::new();
+    for (num, body) in objects {
+        rows.push((*num, 1, u32::try_from(out.len()).unwrap(), 0));
+        out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    if !packed.is_empty() {
+        let stm = next;
+        next += 1;
+        let mut header = String::new();
+        let mut data = Vec::new();
+        for (i, (num, body)) in packed.iter().enumerate() {
+            header.push_str(&format!("{num} {} ", data.len()));
+            data.extend_from_slice(body);
+            data.push(b' ');
+            rows.push((*num, 2, stm, u16::try_from(i).unwrap()));
+        }
+        rows.push((stm, 1, u32::try_from(out.len()).unwrap(), 0));
+        let all = [header.as_bytes(), &data].concat();
+        out.extend_from_slice(
+            format!(
+                "{stm} 0 obj\n<< /Type /ObjStm /N {} /First {} /Length {} >>\nstream\n",
+                packed.len(),
+                header.len(),
+                all.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&all);
+        out.extend_from_slice(b"\nendstream\nendobj\n");
+    }
+    let xs = next;
+    next += 1;
+    let at = out.len();
+    rows.push((xs, 1, u32::try_from(at).unwrap(), 0));
+    rows.sort_unstable();
+    let mut data = Vec::new();
+    let mut index = Vec::new();
+    for (num, ty, a, b) in &rows {
+        data.push(*ty);
+        data.extend_from_slice(&a.to_be_bytes());
+        data.extend_from_slice(&b.to_be_bytes());
+        index.push(format!("{num} 1"));
+    }
+    let mut dict = last.trailer.clone();
+    for k in [
+        &b"Filter"[..],
+        b"DecodeParms",
+        b"Index",
+        b"W",
+        b"Length",
+        b"XRefStm",
+    ] {
+        dict.remove(k);
+    }
+    dict.set(b"Type", Object::name(b"XRef"));
+    dict.set(b"Size", Object::Int(i64::from(next)));
+    dict.set(
+        b"Prev",
+        Object::Int(i64::try_from(last.xref_offset).unwrap()),
+    );
+    dict.set(
+        b"W",
+        Object::Array(vec![Object::Int(1), Object::Int(4), Object::Int(2)]),
+    );
+    let mut text_index = format!("[{}]", index.join(" ")).into_bytes();
+    let mut d = Vec::new();
+    dict.set(b"Length", Object::Int(i64::try_from(data.len()).unwrap()));
+    dict.write(&mut d);
+    // /Index goes in as text: the writer has no array-of-pairs helper and needs none.
+    d.truncate(d.len() - 2);
+    d.extend_from_slice(b"/Index ");
+    d.append(&mut text_index);
+    d.extend_from_slice(b">>");
+    out.extend_from_slice(format!("{xs} 0 obj\n").as_bytes());
+    out.extend_from_slice(&d);
+    out.extend_from_slice(b"\nstream\n");
+    out.extend_from_slice(&data);
+    out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{at}\n%%EOF\n").as_bytes());
+    out
+}
+
+#[test]
+fn updates_as_cross_reference_streams() {
+    // A clean xref-stream update (what pyHanko writes for such files) that adds a DSS.
+    let d = doc(XREF_STREAMS);
+    let mut cat = d.catalog.1.clone();
+    cat.set(b"DSS", Object::Ref(Ref::new(d.next)));
+    let clean = xref_stream_update(
+        XREF_STREAMS,
+        &[
+            (d.catalog.0.num, text(&Object::Dict(cat))),
+            (d.next, b"<< /Type /DSS /Certs [] >>".to_vec()),
+        ],
+        &[],
+    );
+    let r = verify(&clean);
+    assert_eq!(
+        verdicts(&r),
+        [
+            Verdict::ValidWithAllowedLaterChanges,
+            Verdict::ValidWithAllowedLaterChanges
+        ],
+        "{r:#?}"
+    );
+    // The same change from inside an object stream is refused.
+    let mut cat = d.catalog.1.clone();
+    cat.set(b"DSS", Object::Dict(Dict::default()));
+    let packed = xref_stream_update(
+        XREF_STREAMS,
+        &[],
+        &[(d.catalog.0.num, text(&Object::Dict(cat)))],
+    );
+    let r = verify(&packed);
+    assert_eq!(
+        verdicts(&r),
+        [Verdict::ModifiedAfterSealing, Verdict::ModifiedAfterSealing],
+        "{r:#?}"
+    );
+    assert!(later(&r, 1).contains("into object stream"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Coverage attacks on the signed bytes (USF, SWA)
 
@@ -573,10 +727,10 @@ fn a_transplanted_cms_is_invalid() {
 
 #[test]
 fn data_after_the_cms_in_contents_is_invalid() {
-    let [_, a, b, _] = byte_range_numbers(EC_BT);
+    // The padding after the DER is unsigned: it must stay zeros.
+    let [_, _, b, _] = byte_range_numbers(EC_BT);
     let mut pdf = EC_BT.to_vec();
     pdf[b - 3] = b'1';
-    let _ = a;
     assert_eq!(failing(&verify(&pdf).signatures[0]), ["pdf.contents"]);
 }
 
@@ -1269,4 +1423,52 @@ fn a_field_tree_cycle_is_invalid() {
     let r = verify(&minimal_pdf(&objects));
     assert_eq!(r.verdict, Verdict::Invalid);
     assert!(r.problems[0].contains("twice"), "{:?}", r.problems);
+}
+
+/// Random damage to signed files never panics: every outcome is a report. A smoke test of the
+/// property a fuzz target would check (`PDF_MUTATIONS=n` runs more).
+#[test]
+fn mutated_files_never_panic() {
+    let runs: usize = std::env::var("PDF_MUTATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(60);
+    let v = verifier(&[ROOT, SM2_ROOT], &[]);
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move |bound: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        usize::try_from(seed % u64::try_from(bound.max(1)).unwrap()).unwrap()
+    };
+    let bases = [EC_BT, TWO_SEALS, CERTIFIED_P2, EC_THEN_SM2, TAMPERED];
+    for i in 0..runs {
+        let mut pdf = bases[i % bases.len()].to_vec();
+        for _ in 0..=next(3) {
+            if pdf.is_empty() {
+                break;
+            }
+            let at = next(pdf.len());
+            match next(5) {
+                0 => pdf[at] = u8::try_from(next(256)).unwrap(),
+                1 => pdf.truncate(at.max(16)),
+                2 => {
+                    let len = next(64).min(pdf.len() - at);
+                    let copy = pdf[at..at + len].to_vec();
+                    let to = next(pdf.len());
+                    pdf.splice(to..to, copy);
+                }
+                3 => {
+                    // Digits are what offsets and lengths are made of.
+                    pdf[at] = b"0123456789"[next(10)];
+                }
+                _ => {
+                    let len = next(32).min(pdf.len() - at);
+                    pdf.drain(at..at + len);
+                }
+            }
+        }
+        let r = v.verify_pdf(&pdf, AT);
+        assert!(!r.format.is_empty());
+    }
 }

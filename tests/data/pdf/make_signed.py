@@ -6,6 +6,7 @@ pyHanko 0.38 API; the RSA test TSA (PKI_DIR/tsa.{key,pem}, EKU timeStamping) ans
 pyHanko's DummyTimeStamper, so nothing touches the network. Signing times are the wall clock.
 """
 import io
+import subprocess
 import sys
 
 from asn1crypto import pem, x509, keys
@@ -90,3 +91,8 @@ write("certified-p2-then-seal.pdf", sign(cert2, "rsa", "Seal2", (200, 40, 360, 1
 big = sign(many, "ec", "Seal1", (380, 40, 540, 120))
 big = sign(big, "rsa", "Seal2", (200, 40, 360, 120), page=199)
 write("200p-3sigs.pdf", doc_timestamp(big))
+# Cross-reference and object streams in the original (qpdf), two seals in xref-stream updates.
+packed = subprocess.run(["qpdf", "--object-streams=generate", f"{src}/doc-1p.pdf", "-"],
+                        check=True, capture_output=True).stdout
+packed = sign(packed, "ec", "Seal1", (380, 40, 540, 120))
+write("xref-streams.pdf", sign(packed, "rsa", "Seal2", (200, 40, 360, 120)))
