@@ -443,7 +443,7 @@ impl Analysis<'_, '_> {
                 return Err(PdfError::TooLarge("objects to analyse"));
             }
             self.budget -= 1;
-            let object = self.file.get_at(r, upto)?;
+            let object = self.file.shared_at(r, upto)?;
             let mut refs = Vec::new();
             if let Some(d) = object.as_dict() {
                 for (key, value) in &d.0 {
@@ -962,18 +962,69 @@ impl Judge<'_, '_> {
                 queue.append(&mut refs);
             }
         }
-        let orphans: Vec<u32> = self
+        let orphans: HashSet<Ref> = self
             .new_objects
             .iter()
             .filter(|r| !seen.contains(r))
-            .map(|r| r.num)
-            .take(20)
+            .copied()
             .collect();
-        if !orphans.is_empty() {
+        if orphans.is_empty() {
+            return;
+        }
+        // An "orphan" that signed content already refers to (a dangling reference in the sealed
+        // revision, defined only now) is displayed from now on: a shadow attack, not an orphan.
+        let used = self.referenced_from_document(&orphans);
+        if !used.is_empty() {
+            self.deny(format!(
+                "revision {rev} defines objects {used:?} that sealed content already refers to"
+            ));
+            return;
+        }
+        let mut orphans: Vec<u32> = orphans.iter().map(|r| r.num).collect();
+        orphans.sort_unstable();
+        orphans.truncate(20);
+        {
             self.out.allowed.push(format!(
                 "revision {rev} adds objects {orphans:?} that nothing refers to (never displayed)"
             ));
         }
+    }
+}
+
+impl Judge<'_, '_> {
+    /// Which of `targets` any object reachable from the trailer (as of this revision) refers
+    /// to. Bounded: past the budget every target counts as referred to.
+    fn referenced_from_document(&self, targets: &HashSet<Ref>) -> Vec<u32> {
+        let trailer = &self.file.sections()[self.upto - 1].trailer;
+        let mut queue: Vec<Ref> = Vec::new();
+        for key in [&b"Root"[..], b"Info"] {
+            if let Some(v) = trailer.get(key) {
+                collect_refs(v, &mut queue);
+            }
+        }
+        let mut seen: HashSet<Ref> = HashSet::new();
+        let mut hit: Vec<u32> = Vec::new();
+        let mut refs = Vec::new();
+        let mut budget = BUDGET;
+        while let Some(r) = queue.pop() {
+            if !seen.insert(r) {
+                continue;
+            }
+            if budget == 0 {
+                return targets.iter().map(|r| r.num).collect();
+            }
+            budget -= 1;
+            if targets.contains(&r) {
+                hit.push(r.num);
+                continue;
+            }
+            if let Ok(o) = self.file.shared_at(r, self.upto) {
+                collect_refs(&o, &mut refs);
+                queue.append(&mut refs);
+            }
+        }
+        hit.sort_unstable();
+        hit
     }
 }
 

@@ -651,7 +651,8 @@ impl<'a> PdfFile<'a> {
             if depth > 64 {
                 return Err(PdfError::Structure("page tree too deep".into()));
             }
-            let Object::Dict(d) = self.get_at(node, upto)? else {
+            let node_object = self.shared_at(node, upto)?;
+            let Object::Dict(d) = &*node_object else {
                 return Err(PdfError::Structure(format!(
                     "page tree node {} is not a dictionary",
                     node.num

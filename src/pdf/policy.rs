@@ -82,13 +82,22 @@ pub(crate) fn inspect(file: &PdfFile<'_>) -> Result<Existing, PdfError> {
             out.mdp = Some(mdp_level(file, sig)?);
         }
     }
-    let listed = file
+    // Normal: one revision whose listed objects are exactly those reachable, so no unreferenced
+    // (shadow) object and no reference to an undefined one (which a later update could define).
+    let listed: BTreeSet<Ref> = file
         .sections()
         .iter()
         .flat_map(|s| s.entries.iter())
-        .filter(|(n, e)| **n != 0 && !matches!(e, Entry::Free(_)))
-        .count();
-    out.normal = file.sections().len() == 1 && listed == reachable.len();
+        .filter_map(|(n, e)| match e {
+            Entry::InFile { generation, .. } if *n != 0 => Some(Ref {
+                num: *n,
+                generation: *generation,
+            }),
+            Entry::InStream { .. } if *n != 0 => Some(Ref::new(*n)),
+            _ => None,
+        })
+        .collect();
+    out.normal = file.sections().len() == 1 && listed == reachable;
     Ok(out)
 }
 

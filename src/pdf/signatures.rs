@@ -222,7 +222,8 @@ pub(crate) fn form_state(file: &PdfFile<'_>, upto: usize) -> Result<FormState, P
     let mut pages = Vec::new();
     let mut annot_page = HashMap::new();
     for page in file.pages_at(upto)? {
-        let Object::Dict(dict) = file.get_at(page, upto)? else {
+        let object = file.shared_at(page, upto)?;
+        let Object::Dict(dict) = &*object else {
             return Err(PdfError::Structure(format!(
                 "page {} is not a dictionary",
                 page.num
