@@ -26,7 +26,7 @@ pub(super) fn router() -> Router<Vault> {
         .route("/v1/ses/verify", post(verify_ses))
 }
 
-/// Verify a signed document: the raw file as the body. `application/ofd` (OFD, GB/T 33190 §18 seals and signatures), `application/pdf` (not yet), or `application/octet-stream` (sniffed; a DER SES_Signature or SESeal is accepted too).
+/// Verify a signed document: the raw file as the body. `application/ofd` (OFD, GB/T 33190 §18 seals and signatures), `application/pdf` (PAdES and PKCS#7 signatures, document timestamps, later revisions), or `application/octet-stream` (sniffed; a DER SES_Signature or SESeal is accepted too).
 #[utoipa::path(post, path = "/v1/documents/verify", tag = "verify",
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = Report), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]

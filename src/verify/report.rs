@@ -73,7 +73,7 @@ impl Check {
 /// Everything found about one signature in a document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SignatureReport {
-    /// What kind of signature: `ses-v1`, `ses-v4`, `ses-v5`, `ofd-sign-cms`, `pdf-cms`…
+    /// What kind of signature: `ses-v1`, `ses-v4`, `ses-v5`, `ofd-sign-cms`, `pdf-cades`, `pdf-pkcs7`, `pdf-doc-timestamp`.
     pub kind: String,
     /// Every cryptographic and hash check passed.
     pub intact: bool,
