@@ -74,6 +74,7 @@ fn stamp_at(doc: &[u8], s: &Signer, image: &SealImage, x: f64) -> Vec<u8> {
             page: 1,
             x: Some(x),
             y: Some(100.0),
+            cross_page: false,
         },
         image,
         certify: Certify::None,

@@ -86,6 +86,9 @@ enum Command {
         /// `cades` (ETSI.CAdES.detached) or `pkcs7` (adbe.pkcs7.detached).
         #[arg(long, default_value = "cades")]
         subfilter: String,
+        /// A 骑缝章: the seal split over the right edge of every page (at --y, default centred).
+        #[arg(long)]
+        cross_page: bool,
         /// The PDF to seal.
         input: PathBuf,
         /// Where to write the sealed PDF.
@@ -253,6 +256,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             certify,
             level,
             subfilter,
+            cross_page,
             input,
             output,
         } => {
@@ -264,6 +268,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(&certify),
                 Some(&level),
                 Some(&subfilter),
+                cross_page,
             )?;
             let pdf = std::fs::read(&input)
                 .with_context(|| format!("cannot read {}", input.display()))?;

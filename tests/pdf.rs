@@ -73,6 +73,21 @@ async fn error_code(
     (status, code)
 }
 
+async fn verdict(tv: &TestVault, pdf: &[u8]) -> String {
+    let (status, report) = json_answer(
+        call_bytes(
+            tv,
+            "/v1/documents/verify",
+            None,
+            "application/pdf",
+            pdf.to_vec(),
+        )
+        .await,
+    );
+    assert_eq!(status, StatusCode::OK, "{report}");
+    report["verdict"].as_str().unwrap_or_default().to_owned()
+}
+
 fn sections(pdf: &[u8]) -> usize {
     let f = PdfFile::open(pdf, &Limits::default()).expect("stamped output opens strictly");
     f.check_all_objects().expect("every object reads");
@@ -92,12 +107,25 @@ async fn stamping(tv: &TestVault) {
             let out = stamp_ok(tv, &a, &seal, query, doc).await;
             assert_eq!(&out[..doc.len()], doc, "{alg} {query}: original bytes kept");
             assert_eq!(sections(&out), 2, "{alg} {query}");
+            assert_eq!(verdict(tv, &out).await, "VALID", "{alg} {query}");
         }
         // A second seal on the output is a third revision; the first two stay byte-identical.
         let once = stamp_ok(tv, &a, &seal, "x=20&y=20", DOC_1P).await;
         let twice = stamp_ok(tv, &a, &seal, "x=120&y=20", &once).await;
         assert_eq!(&twice[..once.len()], once.as_slice());
         assert_eq!(sections(&twice), 3);
+        assert_eq!(verdict(tv, &twice).await, "VALID");
+        // A 骑缝章 over all 200 pages is one signature; it must come first.
+        let cross = stamp_ok(tv, &a, &seal, "cross_page=true&level=b-t", DOC_200P).await;
+        assert_eq!(verdict(tv, &cross).await, "VALID");
+        assert_eq!(
+            error_code(tv, &a, &seal, "cross_page=true", &once).await,
+            (StatusCode::UNPROCESSABLE_ENTITY, "pdf_refused".into())
+        );
+        assert_eq!(
+            error_code(tv, &a, &seal, "cross_page=true", DOC_1P).await,
+            (StatusCode::UNPROCESSABLE_ENTITY, "pdf_refused".into())
+        );
         // Certifying is for the first signature only.
         assert_eq!(
             error_code(tv, &a, &seal, "certify=p1", &once).await,

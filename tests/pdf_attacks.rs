@@ -609,6 +609,7 @@ impl Outsider {
                 page: 1,
                 x: Some(20.0 * PT_PER_MM),
                 y: Some(20.0 * PT_PER_MM),
+                cross_page: false,
             },
             image: &image,
             certify: Certify::None,

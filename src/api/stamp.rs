@@ -41,6 +41,8 @@ pub(crate) struct StampQuery {
     level: Option<String>,
     /// `cades` (ETSI.CAdES.detached, default) or `pkcs7` (adbe.pkcs7.detached).
     subfilter: Option<String>,
+    /// `true` for a 骑缝章 (cross-page seal): the seal split into strips over the right edge of every page, at `y` (default: centred); `page` and `x` are then unused.
+    cross_page: Option<bool>,
 }
 
 /// Seal a PDF: the body is the PDF, the answer the sealed PDF (an incremental update with the seal image in a signature field and a PAdES B-B or B-T signature). Unsigned documents with several revisions or unreferenced objects are normalised first; documents with JavaScript, embedded files, forms or encryption are refused (422 `pdf_refused`).
@@ -81,6 +83,7 @@ async fn stamp(
         q.certify.as_deref(),
         q.level.as_deref(),
         q.subfilter.as_deref(),
+        q.cross_page.unwrap_or(false),
     )?;
     let stamped = vault.stamp_pdf(&client, &id, body.to_vec(), req).await?;
     let mut response = ([(header::CONTENT_TYPE, "application/pdf")], stamped.pdf).into_response();

@@ -41,6 +41,8 @@ pub struct Placement {
     pub x: Option<f64>,
     /// Vertical offset in points, or `None` for the default.
     pub y: Option<f64>,
+    /// A 骑缝章: the seal split over the right edge of every page (`page` and `x` unused).
+    pub cross_page: bool,
 }
 
 /// What to stamp.
@@ -184,54 +186,15 @@ fn append(
     let input = file.bytes();
     let upto = file.sections().len();
     let pages = file.pages_at(upto)?;
-    let page_ref = *pages
-        .get(opts.placement.page.wrapping_sub(1))
-        .ok_or_else(|| {
-            PdfError::Refused(format!(
-                "page {} does not exist (the document has {})",
-                opts.placement.page,
-                pages.len()
-            ))
-        })?;
-    let Object::Dict(mut page) = file.get_at(page_ref, upto)? else {
-        return Err(PdfError::Structure("page is not a dictionary".into()));
-    };
-    let bbox = match file.inherited(&page, b"CropBox", upto)? {
-        Some(b) => rect(&b),
-        None => None,
-    }
-    .or(match file.inherited(&page, b"MediaBox", upto)? {
-        Some(b) => rect(&b),
-        None => None,
-    })
-    .ok_or_else(|| PdfError::Structure("page without a usable /MediaBox".into()))?;
-
     let (w, h) = (
         opts.image.width_mm * PT_PER_MM,
         opts.image.height_mm * PT_PER_MM,
     );
-    let margin = 15.0 * PT_PER_MM;
-    let x = opts.placement.x.unwrap_or(bbox[2] - bbox[0] - w - margin);
-    let y = opts.placement.y.unwrap_or(margin);
-    let r = [bbox[0] + x, bbox[1] + y, bbox[0] + x + w, bbox[1] + y + h];
-    let eps = 0.01;
-    if !(r[0] >= bbox[0] - eps
-        && r[1] >= bbox[1] - eps
-        && r[2] <= bbox[2] + eps
-        && r[3] <= bbox[3] + eps)
-    {
-        return Err(PdfError::Refused(format!(
-            "a {:.0}×{:.0} mm seal at ({:.1}, {:.1}) mm does not fit on page {} ({:.0}×{:.0} mm)",
-            opts.image.width_mm,
-            opts.image.height_mm,
-            x / PT_PER_MM,
-            y / PT_PER_MM,
-            opts.placement.page,
-            (bbox[2] - bbox[0]) / PT_PER_MM,
-            (bbox[3] - bbox[1]) / PT_PER_MM
-        )));
-    }
-
+    let plan = if opts.placement.cross_page {
+        cross_page_plan(file, existing.signed, &pages, opts, w, h)?
+    } else {
+        single_plan(file, &pages, opts, w, h)?
+    };
     let trailer = file.trailer();
     let size = trailer
         .get(b"Size")
@@ -240,8 +203,16 @@ fn append(
         .ok_or_else(|| PdfError::Structure("trailer without /Size".into()))?;
     let mut nums = Numbers(size);
     let sig = nums.next();
-    let widget = nums.next();
-    let ap = nums.next();
+    // The field merged with its widget (the seal, or a cross-page seal's first strip), then
+    // (cross-page) a stamp annotation per further page: poppler reads each widget of a
+    // multi-widget signature field as an unsigned signature, so strips after the first are
+    // plain annotations, signed content of this revision.
+    let field = nums.next();
+    let widgets: Vec<(Ref, Ref)> = plan
+        .iter()
+        .enumerate()
+        .map(|(k, _)| (if k == 0 { field } else { nums.next() }, nums.next()))
+        .collect();
     let img = nums.next();
     let smask = opts.image.smask.as_ref().map(|_| nums.next());
 
@@ -284,50 +255,61 @@ fn append(
     }
     out.extend_from_slice(b">>\nendobj\n");
 
-    // The field and its widget, merged (§12.7.3.1).
+    // The field and its widget(s) (§12.7.3.1), each widget with its own appearance.
     let field_name = existing.free_field_name();
-    let mut wd = Dict::default();
-    wd.set(b"Type", Object::name(b"Annot"));
-    wd.set(b"Subtype", Object::name(b"Widget"));
-    wd.set(b"FT", Object::name(b"Sig"));
-    wd.set(b"T", text_string(&field_name));
-    wd.set(b"V", Object::Ref(sig));
-    // Print + Locked: shown when printed, not movable in a reader.
-    wd.set(b"F", Object::Int(132));
-    wd.set(
-        b"Rect",
-        Object::Array(r.iter().map(|&v| Object::Real(v)).collect()),
-    );
-    wd.set(b"P", Object::Ref(page_ref));
-    let mut apd = Dict::default();
-    apd.set(b"N", Object::Ref(ap));
-    wd.set(b"AP", Object::Dict(apd));
-    write_obj(&mut out, &mut offsets, widget, &Object::Dict(wd));
+    for (k, ((widget, ap), part)) in widgets.iter().zip(&plan).enumerate() {
+        let mut wd = Dict::default();
+        wd.set(b"Type", Object::name(b"Annot"));
+        if k == 0 {
+            wd.set(b"Subtype", Object::name(b"Widget"));
+            wd.set(b"FT", Object::name(b"Sig"));
+            wd.set(b"T", text_string(&field_name));
+            wd.set(b"V", Object::Ref(sig));
+        } else {
+            wd.set(b"Subtype", Object::name(b"Stamp"));
+            wd.set(
+                b"NM",
+                text_string(&format!("{field_name} {}/{}", k + 1, plan.len())),
+            );
+        }
+        // Print + Locked: shown when printed, not movable in a reader.
+        wd.set(b"F", Object::Int(132));
+        wd.set(
+            b"Rect",
+            Object::Array(part.rect.iter().map(|&v| Object::Real(v)).collect()),
+        );
+        wd.set(b"P", Object::Ref(part.page));
+        let mut apd = Dict::default();
+        apd.set(b"N", Object::Ref(*ap));
+        wd.set(b"AP", Object::Dict(apd));
+        write_obj(&mut out, &mut offsets, *widget, &Object::Dict(wd));
 
-    // The appearance: the image scaled to the seal's size.
-    let content = format!(
-        "q {} 0 0 {} 0 0 cm /Im0 Do Q",
-        super::object::format_real(w),
-        super::object::format_real(h)
-    );
-    let mut apx = Dict::default();
-    apx.set(b"Type", Object::name(b"XObject"));
-    apx.set(b"Subtype", Object::name(b"Form"));
-    apx.set(
-        b"BBox",
-        Object::Array(vec![
-            Object::Int(0),
-            Object::Int(0),
-            Object::Real(w),
-            Object::Real(h),
-        ]),
-    );
-    let mut xo = Dict::default();
-    xo.set(b"Im0", Object::Ref(img));
-    let mut res = Dict::default();
-    res.set(b"XObject", Object::Dict(xo));
-    apx.set(b"Resources", Object::Dict(res));
-    write_stream(&mut out, &mut offsets, ap, apx, content.as_bytes());
+        // The appearance: the image at the seal's size, shifted so this widget shows its part.
+        let content = format!(
+            "q {} 0 0 {} {} 0 cm /Im0 Do Q",
+            super::object::format_real(w),
+            super::object::format_real(h),
+            super::object::format_real(-part.shift)
+        );
+        let mut apx = Dict::default();
+        apx.set(b"Type", Object::name(b"XObject"));
+        apx.set(b"Subtype", Object::name(b"Form"));
+        apx.set(
+            b"BBox",
+            Object::Array(vec![
+                Object::Int(0),
+                Object::Int(0),
+                Object::Real(part.rect[2] - part.rect[0]),
+                Object::Real(h),
+            ]),
+        );
+        let mut xo = Dict::default();
+        xo.set(b"Im0", Object::Ref(img));
+        let mut res = Dict::default();
+        res.set(b"XObject", Object::Dict(xo));
+        apx.set(b"Resources", Object::Dict(res));
+        write_stream(&mut out, &mut offsets, *ap, apx, content.as_bytes());
+    }
 
     let im = opts.image;
     let mut imd = Dict::default();
@@ -357,27 +339,34 @@ fn append(
         write_stream(&mut out, &mut offsets, s, sd, alpha);
     }
 
-    // The page's /Annots gains the widget: the indirect array if there is one, else the page.
-    match page.get(b"Annots") {
-        Some(Object::Ref(arr)) => {
-            let arr = *arr;
-            let mut items = match file.get_at(arr, upto)? {
-                Object::Array(a) => a,
-                Object::Null => Vec::new(),
-                _ => return Err(PdfError::Structure("page /Annots is not an array".into())),
-            };
-            items.push(Object::Ref(widget));
-            write_obj(&mut out, &mut offsets, arr, &Object::Array(items));
-        }
-        other => {
-            let mut items = match other {
-                Some(Object::Array(a)) => a.clone(),
-                None | Some(Object::Null) => Vec::new(),
-                Some(_) => return Err(PdfError::Structure("page /Annots is not an array".into())),
-            };
-            items.push(Object::Ref(widget));
-            page.set(b"Annots", Object::Array(items));
-            write_obj(&mut out, &mut offsets, page_ref, &Object::Dict(page));
+    // Each page's /Annots gains its widget: the indirect array if there is one, else the page.
+    for ((widget, _), part) in widgets.iter().zip(&plan) {
+        let Object::Dict(mut page) = file.get_at(part.page, upto)? else {
+            return Err(PdfError::Structure("page is not a dictionary".into()));
+        };
+        match page.get(b"Annots") {
+            Some(Object::Ref(arr)) => {
+                let arr = *arr;
+                let mut items = match file.get_at(arr, upto)? {
+                    Object::Array(a) => a,
+                    Object::Null => Vec::new(),
+                    _ => return Err(PdfError::Structure("page /Annots is not an array".into())),
+                };
+                items.push(Object::Ref(*widget));
+                write_obj(&mut out, &mut offsets, arr, &Object::Array(items));
+            }
+            other => {
+                let mut items = match other {
+                    Some(Object::Array(a)) => a.clone(),
+                    None | Some(Object::Null) => Vec::new(),
+                    Some(_) => {
+                        return Err(PdfError::Structure("page /Annots is not an array".into()));
+                    }
+                };
+                items.push(Object::Ref(*widget));
+                page.set(b"Annots", Object::Array(items));
+                write_obj(&mut out, &mut offsets, part.page, &Object::Dict(page));
+            }
         }
     }
 
@@ -393,17 +382,17 @@ fn append(
                     Object::Array(a) => a,
                     _ => return Err(PdfError::Structure("/Fields is not an array".into())),
                 };
-                items.push(Object::Ref(widget));
+                items.push(Object::Ref(field));
                 Ok(Some((arr, items)))
             }
             Some(Object::Array(a)) => {
                 let mut items = a.clone();
-                items.push(Object::Ref(widget));
+                items.push(Object::Ref(field));
                 form.set(b"Fields", Object::Array(items));
                 Ok(None)
             }
             _ => {
-                form.set(b"Fields", Object::Array(vec![Object::Ref(widget)]));
+                form.set(b"Fields", Object::Array(vec![Object::Ref(field)]));
                 Ok(None)
             }
         }
@@ -466,9 +455,135 @@ fn append(
         hole,
         normalised: false,
         field_name,
-        rect: r,
+        rect: plan[0].rect,
     })
 }
+
+/// One widget of the seal: its page, rectangle, and how far the image is shifted left in it.
+struct Part {
+    page: Ref,
+    rect: [f64; 4],
+    shift: f64,
+}
+
+/// The page's crop box (else media box), inherited if need be.
+fn page_box(file: &PdfFile<'_>, page: Ref, upto: usize) -> Result<[f64; 4], PdfError> {
+    let Object::Dict(dict) = file.get_at(page, upto)? else {
+        return Err(PdfError::Structure("page is not a dictionary".into()));
+    };
+    let crop = file.inherited(&dict, b"CropBox", upto)?;
+    let media = file.inherited(&dict, b"MediaBox", upto)?;
+    crop.as_ref()
+        .and_then(rect)
+        .or_else(|| media.as_ref().and_then(rect))
+        .ok_or_else(|| PdfError::Structure("page without a usable /MediaBox".into()))
+}
+
+/// The whole seal on one page, at (x, y) or 15 mm from the bottom-right corner.
+fn single_plan(
+    file: &PdfFile<'_>,
+    pages: &[Ref],
+    opts: &StampOptions<'_>,
+    w: f64,
+    h: f64,
+) -> Result<Vec<Part>, PdfError> {
+    let page = *pages
+        .get(opts.placement.page.wrapping_sub(1))
+        .ok_or_else(|| {
+            PdfError::Refused(format!(
+                "page {} does not exist (the document has {})",
+                opts.placement.page,
+                pages.len()
+            ))
+        })?;
+    let bbox = page_box(file, page, file.sections().len())?;
+    let margin = 15.0 * PT_PER_MM;
+    let x = opts.placement.x.unwrap_or(bbox[2] - bbox[0] - w - margin);
+    let y = opts.placement.y.unwrap_or(margin);
+    let r = [bbox[0] + x, bbox[1] + y, bbox[0] + x + w, bbox[1] + y + h];
+    let eps = 0.01;
+    if !(r[0] >= bbox[0] - eps
+        && r[1] >= bbox[1] - eps
+        && r[2] <= bbox[2] + eps
+        && r[3] <= bbox[3] + eps)
+    {
+        return Err(PdfError::Refused(format!(
+            "a {:.0}×{:.0} mm seal at ({:.1}, {:.1}) mm does not fit on page {} ({:.0}×{:.0} mm)",
+            opts.image.width_mm,
+            opts.image.height_mm,
+            x / PT_PER_MM,
+            y / PT_PER_MM,
+            opts.placement.page,
+            (bbox[2] - bbox[0]) / PT_PER_MM,
+            (bbox[3] - bbox[1]) / PT_PER_MM
+        )));
+    }
+    Ok(vec![Part {
+        page,
+        rect: r,
+        shift: 0.0,
+    }])
+}
+
+/// A 骑缝章 (cross-page seal): the seal cut into as many vertical strips as there are pages,
+/// strip k on the right edge of page k, at height y (default: centred), so that the stacked
+/// pages show the whole seal and no page can be swapped unnoticed on paper.
+fn cross_page_plan(
+    file: &PdfFile<'_>,
+    existing_signed: bool,
+    pages: &[Ref],
+    opts: &StampOptions<'_>,
+    w: f64,
+    h: f64,
+) -> Result<Vec<Part>, PdfError> {
+    if pages.len() < 2 {
+        return Err(PdfError::Refused(
+            "a cross-page seal needs at least two pages".into(),
+        ));
+    }
+    if existing_signed {
+        // Its strips on later pages are annotations, which no seal allows after it.
+        return Err(PdfError::Refused(
+            "a cross-page seal must be the first signature of a document".into(),
+        ));
+    }
+    if pages.len() > MAX_CROSS_PAGES {
+        return Err(PdfError::Refused(format!(
+            "a cross-page seal spans at most {MAX_CROSS_PAGES} pages"
+        )));
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let strip = w / pages.len() as f64;
+    let upto = file.sections().len();
+    pages
+        .iter()
+        .enumerate()
+        .map(|(k, &page)| {
+            let bbox = page_box(file, page, upto)?;
+            let y = opts
+                .placement
+                .y
+                .unwrap_or((bbox[3] - bbox[1] - h) / 2.0)
+                .max(0.0);
+            if y + h > bbox[3] - bbox[1] + 0.01 {
+                return Err(PdfError::Refused(format!(
+                    "the cross-page seal does not fit on page {}",
+                    k + 1
+                )));
+            }
+            #[allow(clippy::cast_precision_loss)]
+            let shift = strip * k as f64;
+            Ok(Part {
+                page,
+                rect: [bbox[2] - strip, bbox[1] + y, bbox[2], bbox[1] + y + h],
+                shift,
+            })
+        })
+        .collect()
+}
+
+/// Most pages a cross-page seal is split over (a strip narrower than ~0.2 mm shows nothing).
+const MAX_CROSS_PAGES: usize = 200;
 
 fn mdp_level(c: Certify) -> Option<u8> {
     match c {

@@ -103,6 +103,7 @@ fn stamps_by_incremental_update() {
                 page: 1,
                 x: Some(100.0),
                 y: Some(100.0),
+                cross_page: false,
             },
         );
         assert_eq!(&out[..doc.len()], doc, "original bytes untouched");

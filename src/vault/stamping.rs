@@ -42,7 +42,8 @@ pub struct StampRequest {
 impl StampRequest {
     /// Reads the options as the API and CLI spell them: `page` (1-based, default 1), `x`/`y`
     /// (default: 15 mm from the bottom-right corner) in `unit` `mm` (default) or `pt`,
-    /// `certify` `none`|`p1`|`p2`, `level` `b-b`|`b-t`, `subfilter` `cades`|`pkcs7`.
+    /// `certify` `none`|`p1`|`p2`, `level` `b-b`|`b-t`, `subfilter` `cades`|`pkcs7`, and
+    /// `cross_page` for a 骑缝章 over the right edge of every page.
     pub fn parse(
         page: Option<usize>,
         x: Option<f64>,
@@ -51,6 +52,7 @@ impl StampRequest {
         certify: Option<&str>,
         level: Option<&str>,
         subfilter: Option<&str>,
+        cross_page: bool,
     ) -> Result<StampRequest> {
         let bad = |m: &str| Error::InvalidRequest(m.to_owned());
         let scale = match unit.unwrap_or("mm") {
@@ -75,6 +77,7 @@ impl StampRequest {
                 page,
                 x: coord(x, "x")?,
                 y: coord(y, "y")?,
+                cross_page,
             },
             certify: match certify.unwrap_or("none") {
                 "none" => Certify::None,
