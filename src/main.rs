@@ -260,16 +260,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             input,
             output,
         } => {
-            let req = sidian::vault::StampRequest::parse(
-                Some(page),
+            let req = sidian::vault::StampParams {
+                page: Some(page),
                 x,
                 y,
-                Some(&unit),
-                Some(&certify),
-                Some(&level),
-                Some(&subfilter),
+                unit: Some(&unit),
+                certify: Some(&certify),
+                level: Some(&level),
+                subfilter: Some(&subfilter),
                 cross_page,
-            )?;
+            }
+            .resolve()?;
             let pdf = std::fs::read(&input)
                 .with_context(|| format!("cannot read {}", input.display()))?;
             let vault = Vault::open(config, false).await?;

@@ -13,7 +13,7 @@ use utoipa::IntoParams;
 use super::ErrorBody;
 use super::documents::MAX_DOCUMENT;
 use crate::error::Error;
-use crate::vault::{AuthClient, StampRequest, Vault};
+use crate::vault::{AuthClient, StampParams, Vault};
 
 pub(super) fn router() -> Router<Vault> {
     Router::new().route(
@@ -75,16 +75,17 @@ async fn stamp(
     if base != "application/pdf" && base != "application/octet-stream" {
         return Err(Error::UnsupportedMediaType("application/pdf"));
     }
-    let req = StampRequest::parse(
-        q.page,
-        q.x,
-        q.y,
-        q.unit.as_deref(),
-        q.certify.as_deref(),
-        q.level.as_deref(),
-        q.subfilter.as_deref(),
-        q.cross_page.unwrap_or(false),
-    )?;
+    let req = StampParams {
+        page: q.page,
+        x: q.x,
+        y: q.y,
+        unit: q.unit.as_deref(),
+        certify: q.certify.as_deref(),
+        level: q.level.as_deref(),
+        subfilter: q.subfilter.as_deref(),
+        cross_page: q.cross_page.unwrap_or(false),
+    }
+    .resolve()?;
     let stamped = vault.stamp_pdf(&client, &id, body.to_vec(), req).await?;
     let mut response = ([(header::CONTENT_TYPE, "application/pdf")], stamped.pdf).into_response();
     let h = response.headers_mut();

@@ -10,7 +10,7 @@ mod timestamps;
 
 pub use pki::{Family, Role};
 pub use seals::{NewSeal, SealInfo, SealInput, SealKind, SealSigned};
-pub use stamping::{Level, StampRequest, Stamped};
+pub use stamping::{Level, StampParams, StampRequest, Stamped};
 pub use timestamps::TSA_POLICY;
 
 use std::collections::HashMap;

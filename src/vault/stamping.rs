@@ -39,21 +39,40 @@ pub struct StampRequest {
     pub sub_filter: SubFilter,
 }
 
-impl StampRequest {
-    /// Reads the options as the API and CLI spell them: `page` (1-based, default 1), `x`/`y`
-    /// (default: 15 mm from the bottom-right corner) in `unit` `mm` (default) or `pt`,
-    /// `certify` `none`|`p1`|`p2`, `level` `b-b`|`b-t`, `subfilter` `cades`|`pkcs7`, and
-    /// `cross_page` for a 骑缝章 over the right edge of every page.
-    pub fn parse(
-        page: Option<usize>,
-        x: Option<f64>,
-        y: Option<f64>,
-        unit: Option<&str>,
-        certify: Option<&str>,
-        level: Option<&str>,
-        subfilter: Option<&str>,
-        cross_page: bool,
-    ) -> Result<StampRequest> {
+/// The stamping options as the API and CLI spell them (see [`StampParams::resolve`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StampParams<'a> {
+    /// 1-based page (default 1).
+    pub page: Option<usize>,
+    /// Left edge of the seal (default: 15 mm from the right edge).
+    pub x: Option<f64>,
+    /// Bottom edge of the seal (default 15 mm; centred for a cross-page seal).
+    pub y: Option<f64>,
+    /// `mm` (default) or `pt`.
+    pub unit: Option<&'a str>,
+    /// `none` (default), `p1` or `p2`.
+    pub certify: Option<&'a str>,
+    /// `b-b` (default) or `b-t`.
+    pub level: Option<&'a str>,
+    /// `cades` (default) or `pkcs7`.
+    pub subfilter: Option<&'a str>,
+    /// A 骑缝章 over the right edge of every page.
+    pub cross_page: bool,
+}
+
+impl StampParams<'_> {
+    /// Checks and converts the options into a [`StampRequest`].
+    pub fn resolve(&self) -> Result<StampRequest> {
+        let StampParams {
+            page,
+            x,
+            y,
+            unit,
+            certify,
+            level,
+            subfilter,
+            cross_page,
+        } = *self;
         let bad = |m: &str| Error::InvalidRequest(m.to_owned());
         let scale = match unit.unwrap_or("mm") {
             "mm" => pdf::PT_PER_MM,
