@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashSet};
 use super::PdfError;
 use super::file::{Entry, PdfFile};
 use super::object::{Dict, Object, Ref};
+use super::signatures::{find_signatures, form_fields};
 
 /// What an existing document already holds.
 #[derive(Debug, Clone, Default)]
@@ -48,39 +49,26 @@ pub(crate) fn inspect(file: &PdfFile<'_>) -> Result<Existing, PdfError> {
             return Err(refused(&format!("an /{}", String::from_utf8_lossy(key))));
         }
     }
-    let mut out = Existing::default();
-    if let Some(form) = catalog.get(b"AcroForm") {
-        let form = file.resolve_at(form, usize::MAX)?;
-        if let Some(form) = form.as_dict() {
-            if form.get(b"XFA").is_some() {
-                return Err(refused("an XFA form"));
-            }
-            let fields = match form.get(b"Fields") {
-                Some(f) => file.resolve_at(f, usize::MAX)?,
-                None => Object::Array(Vec::new()),
-            };
-            for f in fields.as_array().unwrap_or_default() {
-                let Object::Dict(field) = file.resolve_at(f, usize::MAX)? else {
-                    continue;
-                };
-                if let Some(Object::String { bytes, .. }) = field.get(b"T") {
-                    out.field_names
-                        .push(String::from_utf8_lossy(bytes).into_owned());
-                }
-                if field.name(b"FT") != Some(b"Sig") {
-                    return Err(refused("interactive form fields"));
-                }
-                if field.get(b"V").is_some() {
-                    out.signed = true;
-                }
-            }
-        }
+    if let Some(form) = catalog.get(b"AcroForm")
+        && file
+            .resolve_at(form, usize::MAX)?
+            .as_dict()
+            .is_some_and(|f| f.get(b"XFA").is_some())
+    {
+        return Err(refused("an XFA form"));
     }
-    if let Some(perms) = catalog.get(b"Perms") {
-        let perms = file.resolve_at(perms, usize::MAX)?;
-        if let Some(sig) = perms.as_dict().and_then(|p| p.get(b"DocMDP")) {
-            out.mdp = Some(mdp_level(file, sig)?);
-        }
+    let upto = file.sections().len();
+    let fields = form_fields(file, upto)?;
+    if fields.iter().any(|f| !f.is_signature()) {
+        return Err(refused("interactive form fields"));
+    }
+    let mut out = Existing {
+        signed: fields.iter().any(|f| f.value.is_some()),
+        field_names: fields.iter().map(|f| f.name.clone()).collect(),
+        ..Existing::default()
+    };
+    if out.signed {
+        out.mdp = find_signatures(file)?.iter().find_map(|s| s.doc_mdp);
     }
     // Normal: one revision whose listed objects are exactly those reachable, so no unreferenced
     // (shadow) object and no reference to an undefined one (which a later update could define).
@@ -105,37 +93,6 @@ fn refused(what: &str) -> PdfError {
     PdfError::Refused(format!(
         "the PDF carries {what}; the vault seals only documents without active or hidden content (THREATS.md §2)"
     ))
-}
-
-/// The `/P` of a DocMDP transform on a signature dictionary (default 2, §12.8.2.2).
-fn mdp_level(file: &PdfFile<'_>, sig: &Object) -> Result<u8, PdfError> {
-    let sig = file.resolve_at(sig, usize::MAX)?;
-    let refs = sig
-        .as_dict()
-        .and_then(|d| d.get(b"Reference"))
-        .map(|r| file.resolve_at(r, usize::MAX))
-        .transpose()?;
-    for r in refs.as_ref().and_then(Object::as_array).unwrap_or_default() {
-        let r = file.resolve_at(r, usize::MAX)?;
-        let Some(d) = r.as_dict() else { continue };
-        if d.name(b"TransformMethod") == Some(b"DocMDP") {
-            let p = d
-                .get(b"TransformParams")
-                .map(|t| file.resolve_at(t, usize::MAX))
-                .transpose()?
-                .and_then(|t| {
-                    t.as_dict()
-                        .and_then(|t| t.get(b"P"))
-                        .and_then(Object::as_int)
-                });
-            return Ok(match p {
-                Some(1) => 1,
-                Some(3) => 3,
-                _ => 2,
-            });
-        }
-    }
-    Ok(2)
 }
 
 /// Every object reachable from `/Root` and `/Info`, refusing JavaScript, launch actions and

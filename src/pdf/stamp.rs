@@ -13,7 +13,7 @@ use super::file::{PdfFile, XrefKind};
 use super::image::SealImage;
 use super::object::{Dict, Object, Ref};
 use super::policy::{self, Existing};
-use super::signatures::SubFilter;
+use super::signatures::{SubFilter, rect};
 use super::{Limits, PdfError};
 use crate::cms::DigestAlg;
 
@@ -473,9 +473,10 @@ fn page_box(file: &PdfFile<'_>, page: Ref, upto: usize) -> Result<[f64; 4], PdfE
     };
     let crop = file.inherited(&dict, b"CropBox", upto)?;
     let media = file.inherited(&dict, b"MediaBox", upto)?;
-    crop.as_ref()
-        .and_then(rect)
-        .or_else(|| media.as_ref().and_then(rect))
+    let usable = |r: [f64; 4]| (r[2] > r[0] && r[3] > r[1]).then_some(r);
+    rect(crop.as_ref())
+        .and_then(usable)
+        .or_else(|| rect(media.as_ref()).and_then(usable))
         .ok_or_else(|| PdfError::Structure("page without a usable /MediaBox".into()))
 }
 
@@ -591,21 +592,6 @@ fn mdp_level(c: Certify) -> Option<u8> {
         Certify::NoChanges => Some(1),
         Certify::FormFillAndSign => Some(2),
     }
-}
-
-fn rect(o: &Object) -> Option<[f64; 4]> {
-    let a = o.as_array()?;
-    if a.len() != 4 {
-        return None;
-    }
-    let v: Vec<f64> = a.iter().map(Object::as_number).collect::<Option<_>>()?;
-    let r = [
-        v[0].min(v[2]),
-        v[1].min(v[3]),
-        v[0].max(v[2]),
-        v[1].max(v[3]),
-    ];
-    (r[2] > r[0] && r[3] > r[1]).then_some(r)
 }
 
 /// A text string (§7.9.2.2): ASCII as is, anything else UTF-16BE with a BOM.
