@@ -188,6 +188,8 @@ stamp p256 "$PDFS/doc-1p.pdf" "$WORK/twice-1.pdf" "page=1&x=30&y=40&unit=mm&leve
 [ -f "$WORK/twice-1.pdf" ] && stamp rsa2048 "$WORK/twice-1.pdf" "$WORK/twice.pdf" "page=1&x=300&y=100&unit=pt&level=b-b"
 # Certification signatures (DocMDP P=2: form filling and signing allowed later; P=1: no change).
 for p in p1 p2; do stamp p256 "$PDFS/doc-1p.pdf" "$WORK/certify-$p.pdf" "page=1&x=150&y=40&unit=mm&certify=$p&level=b-b"; done
+# A 骑缝章 over the right edge of all 200 pages (one signature; strips 2..200 are stamp annotations).
+stamp p256 "$PDFS/doc-200p.pdf" "$WORK/cross-page.pdf" "cross_page=true&level=b-t"
 stamp sm2 "$PDFS/doc-1p.pdf" "$WORK/sm2-1p-b-b.pdf" "page=1&x=150&y=40&unit=mm&level=b-b"
 stamp sm2 "$PDFS/doc-200p.pdf" "$WORK/sm2-200p-b-t.pdf" "page=200&x=30&y=30&unit=mm&level=b-t"
 
@@ -241,6 +243,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 s = PdfFileReader(open(sys.argv[1], 'rb'), strict=False).embedded_signatures[0]
 print(s.docmdp_level.value if s.docmdp_level else 'none')" "$1"
 }
+if [ -f "$WORK/cross-page.pdf" ]; then
+  pdf_ok "cross-page seal (200 pages)" "$WORK/cross-page.pdf" "$ROOTS" "$BT"
+  verify_accepts "cross-page seal (200 pages)" "$WORK/cross-page.pdf" VALID
+fi
 for p in p1 p2; do
   f=$WORK/certify-$p.pdf; [ -f "$f" ] || continue
   pdf_ok "certify=$p" "$f" "$ROOTS" "$BB"
