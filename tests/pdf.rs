@@ -332,3 +332,45 @@ async fn b_t_with_an_external_tsa() {
         (StatusCode::BAD_GATEWAY, "tsa_unavailable".into())
     );
 }
+
+/// A signed input is never rewritten: a seal on pyHanko's two-signature file with xref and
+/// object streams goes in as a third revision with an xref stream of its own, and all three
+/// signatures stay valid (the fixture's root is a trust anchor here).
+#[tokio::test]
+async fn a_seal_on_a_signed_xref_stream_document() {
+    let input = include_bytes!("data/pdf/xref-streams.pdf");
+    let tv = TestVault::open_with(None, |c, tmp| {
+        let dir = tmp.join("trusted");
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("root.pem"), include_bytes!("data/pdf/root.pem")).expect("root");
+        c.trust_dir = Some(dir);
+    })
+    .await;
+    let a = tv.client("approval-a", &[]).await;
+    let seal = create_seal(&tv, &a, "p256").await;
+    let out = stamp_ok(&tv, &a, &seal, "x=100&y=100", input).await;
+    assert_eq!(&out[..input.len()], input.as_slice());
+    let f = PdfFile::open(&out, &Limits::default()).expect("open");
+    assert_eq!(
+        f.sections().last().map(|s| s.kind),
+        Some(sidian::pdf::XrefKind::Stream)
+    );
+    let (status, report) =
+        json_answer(call_bytes(&tv, "/v1/documents/verify", None, "application/pdf", out).await);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["verdict"], "VALID", "{report}");
+    let verdicts: Vec<&str> = report["signatures"]
+        .as_array()
+        .expect("signatures")
+        .iter()
+        .map(|s| s["verdict"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "VALID_WITH_ALLOWED_LATER_CHANGES",
+            "VALID_WITH_ALLOWED_LATER_CHANGES",
+            "VALID"
+        ]
+    );
+}
