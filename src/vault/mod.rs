@@ -823,8 +823,9 @@ impl Vault {
         Ok(fresh)
     }
 
-    /// Runs one verification on a blocking thread, at most one per core at once, with the
-    /// current trust anchors and revocation state.
+    /// Runs one job on untrusted input (a verification, or laying out a PDF to seal) on a
+    /// blocking thread, at most one per core at once, with the current trust anchors and
+    /// revocation state.
     async fn verifying<T: Send + 'static>(
         &self,
         job: impl FnOnce(&Verifier, time::OffsetDateTime) -> T + Send + 'static,
