@@ -246,3 +246,21 @@ pub fn unb64(s: &Value) -> Vec<u8> {
         .decode(s.as_str().expect("string"))
         .expect("base64")
 }
+
+/// Makes a contract seal (holder 某某有限公司) with a key of `alg` for the client `key`; its id.
+pub async fn create_contract_seal(tv: &TestVault, key: &str, alg: &str) -> String {
+    let (status, seal) = tv
+        .post(
+            "/v1/seals",
+            key,
+            serde_json::json!({
+                "name": "某某有限公司合同专用章",
+                "type": "contract",
+                "holder": {"name": "某某有限公司", "uscc": "91370406L24894136J"},
+                "alg": alg,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{seal}");
+    seal["id"].as_str().expect("seal id").to_owned()
+}

@@ -12,20 +12,7 @@ const DOC_1P: &[u8] = include_bytes!("data/pdf/doc-1p.pdf");
 const DOC_200P: &[u8] = include_bytes!("data/pdf/doc-200p.pdf");
 
 async fn create_seal(tv: &TestVault, key: &str, alg: &str) -> String {
-    let (status, seal) = tv
-        .post(
-            "/v1/seals",
-            key,
-            json!({
-                "name": "某某有限公司合同专用章",
-                "type": "contract",
-                "holder": {"name": "某某有限公司", "uscc": "91370406L24894136J"},
-                "alg": alg,
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{seal}");
-    seal["id"].as_str().expect("id").to_owned()
+    common::create_contract_seal(tv, key, alg).await
 }
 
 async fn stamp(

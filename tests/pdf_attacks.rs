@@ -17,7 +17,7 @@ use std::ops::Range;
 
 use axum::http::StatusCode;
 use common::{TestVault, call_bytes, json_answer, post_raw};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sidian::cms::{self, Content, DigestAlg, OID_DATA, SignOptions, SignerInput};
 use sidian::crypto::{KeyType, PrivateKey};
 use sidian::pdf::{
@@ -69,21 +69,7 @@ impl Lab {
     }
 
     async fn new_seal(&self, alg: &str) -> String {
-        let (status, seal) = self
-            .tv
-            .post(
-                "/v1/seals",
-                &self.key,
-                json!({
-                    "name": "某某有限公司合同专用章",
-                    "type": "contract",
-                    "holder": {"name": "某某有限公司", "uscc": "91370406L24894136J"},
-                    "alg": alg,
-                }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{seal}");
-        seal["id"].as_str().expect("seal id").to_owned()
+        common::create_contract_seal(&self.tv, &self.key, alg).await
     }
 
     async fn try_stamp(&self, seal: &str, query: &str, pdf: &[u8]) -> (StatusCode, Vec<u8>) {

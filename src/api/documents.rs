@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -35,16 +35,7 @@ async fn verify_document(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Report>, Error> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/octet-stream");
-    let base = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let base = super::media_type(&headers);
     let format = match base.as_str() {
         "application/octet-stream" | "" => None,
         _ => Some(

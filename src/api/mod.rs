@@ -167,3 +167,14 @@ pub(crate) fn rfc3339(ms: i64) -> String {
         })
         .unwrap_or_default()
 }
+
+/// The request's media type (`Content-Type` without parameters, lower case; empty if absent).
+fn media_type(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}

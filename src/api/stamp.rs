@@ -62,16 +62,7 @@ async fn stamp(
 ) -> Result<Response, Error> {
     client.require("sign")?;
     let Query(q) = query.map_err(|e| Error::InvalidRequest(e.body_text()))?;
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let base = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let base = super::media_type(&headers);
     if base != "application/pdf" && base != "application/octet-stream" {
         return Err(Error::UnsupportedMediaType("application/pdf"));
     }
