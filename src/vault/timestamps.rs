@@ -19,18 +19,8 @@ impl Vault {
     /// SM3 imprint, from the P-256 TSA otherwise (what PDF software checks), or a rejection.
     pub async fn timestamp(&self, client: &AuthClient, req_der: &[u8]) -> Result<Vec<u8>> {
         let req = TimeStampReq::from_der(req_der);
-        let family = match &req {
-            Ok(req) if req.hash_alg == HashAlg::Sm3 => Family::Sm2,
-            _ => Family::P256,
-        };
-        let (authority, issuing) = self.tsa(family)?;
+        let (tsa, authority) = self.tsa(req.as_ref().map_or(HashAlg::Sha256, |r| r.hash_alg))?;
         let serial = crate::pki::random_serial()?;
-        let tsa = Tsa {
-            cert: &authority.cert,
-            key: &authority.key,
-            chain: std::slice::from_ref(&issuing.cert),
-            policy: TSA_POLICY,
-        };
         let response = tsa.respond(req_der, &serial, OffsetDateTime::now_utc());
         let Some(token) = granted_token(&response) else {
             // A rejection signs nothing: nothing to record.
@@ -48,18 +38,8 @@ impl Vault {
         client: &AuthClient,
         req: &TimeStampReq,
     ) -> Result<Vec<u8>> {
-        let family = match req.hash_alg {
-            HashAlg::Sm3 => Family::Sm2,
-            _ => Family::P256,
-        };
-        let (authority, issuing) = self.tsa(family)?;
+        let (tsa, authority) = self.tsa(req.hash_alg)?;
         let serial = crate::pki::random_serial()?;
-        let tsa = Tsa {
-            cert: &authority.cert,
-            key: &authority.key,
-            chain: std::slice::from_ref(&issuing.cert),
-            policy: TSA_POLICY,
-        };
         let token = tsa
             .token(req, &serial, OffsetDateTime::now_utc())
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
@@ -68,11 +48,21 @@ impl Vault {
         Ok(token)
     }
 
-    fn tsa(&self, family: Family) -> Result<(&super::pki::Authority, &super::pki::Authority)> {
-        Ok((
-            self.inner.authorities.get(family, Role::Tsa)?,
-            self.inner.authorities.get(family, Role::Issuing)?,
-        ))
+    /// The TSA for an imprint hashed with `alg` (SM2 for SM3, P-256 otherwise) and its authority.
+    fn tsa(&self, alg: HashAlg) -> Result<(Tsa<'_>, &super::pki::Authority)> {
+        let family = match alg {
+            HashAlg::Sm3 => Family::Sm2,
+            _ => Family::P256,
+        };
+        let authority = self.inner.authorities.get(family, Role::Tsa)?;
+        let issuing = self.inner.authorities.get(family, Role::Issuing)?;
+        let tsa = Tsa {
+            cert: &authority.cert,
+            key: &authority.key,
+            chain: std::slice::from_ref(&issuing.cert),
+            policy: TSA_POLICY,
+        };
+        Ok((tsa, authority))
     }
 
     async fn record_token(
