@@ -16,8 +16,10 @@ use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, Stored
 use crate::error::{Error, Result};
 
 mod pki;
+mod purpose;
 
 pub use pki::{AuthorityRow, CertRow, SealRow};
+pub use purpose::KeyPurpose;
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +64,8 @@ pub struct KeyRow {
     pub id: String,
     /// Owning client id, or `vault`.
     pub owner: String,
-    /// `client` or `audit`.
-    pub purpose: String,
+    /// What it is for.
+    pub purpose: KeyPurpose,
     /// Key type name (`sm2`, `p256`, …).
     pub key_type: String,
     /// `active` or `disabled`.
@@ -81,10 +83,34 @@ pub struct KeyRow {
 /// What the writer needs to know about a key before recording a signature made with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyState {
-    /// Owning client id.
+    /// Owning client id, or `vault`.
     pub owner: String,
-    /// Key status.
+    /// What the key is for.
+    pub purpose: KeyPurpose,
+    /// The key is active.
     pub active: bool,
+    /// The owner is not a revoked client (the vault counts as active).
+    pub owner_active: bool,
+}
+
+/// What the writer needs to know about a seal before recording a signature made with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealState {
+    /// The seal's holder key.
+    pub key_id: String,
+    /// The seal is active.
+    pub active: bool,
+}
+
+/// The state of the keys, clients and seals a batch of audited operations names, read at once.
+#[derive(Debug, Default)]
+pub struct BatchStates {
+    /// Keys by id.
+    pub keys: HashMap<String, KeyState>,
+    /// Clients by id: whether each is active.
+    pub clients: HashMap<String, bool>,
+    /// Seals by id.
+    pub seals: HashMap<String, SealState>,
 }
 
 const CLIENT_COLS: &str = "id, name, key_hmac, scopes, status, created_at, revoked_at";
@@ -105,16 +131,17 @@ fn client_row(r: &AnyRow) -> Result<ClientRow> {
 }
 
 fn key_row(r: &AnyRow) -> Result<KeyRow> {
+    let id: String = r.try_get("id")?;
     Ok(KeyRow {
-        id: r.try_get("id")?,
         owner: r.try_get("owner")?,
-        purpose: r.try_get("purpose")?,
+        purpose: KeyPurpose::parse(&r.try_get::<String, _>("purpose")?, &id)?,
         key_type: r.try_get("key_type")?,
         status: r.try_get("status")?,
         public_key: r.try_get("public_key")?,
         wrapped_private: r.try_get("wrapped_private")?,
         created_at: r.try_get("created_at")?,
         disabled_at: r.try_get("disabled_at")?,
+        id,
     })
 }
 
@@ -353,13 +380,13 @@ impl Store {
     }
 
     /// The vault's own active key for a purpose.
-    pub async fn vault_key(&self, purpose: &str) -> Result<Option<KeyRow>> {
+    pub async fn vault_key(&self, purpose: KeyPurpose) -> Result<Option<KeyRow>> {
         let sql = format!(
             "SELECT {KEY_COLS} FROM keys WHERE owner = 'vault' AND purpose = $1 AND status = 'active' \
              ORDER BY created_at DESC LIMIT 1"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(purpose)
+            .bind(purpose.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(key_row).transpose()
@@ -565,30 +592,85 @@ impl AuditedTx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Owner and status of the named keys, with the owning client's status folded in.
-    pub async fn key_states(&mut self, ids: &[&str]) -> Result<HashMap<String, KeyState>> {
-        let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(INSERT_CHUNK) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT k.id, k.owner, k.status, c.status AS client_status FROM keys k \
-                 LEFT JOIN clients c ON c.id = k.owner WHERE k.id IN ({})",
-                placeholders.join(",")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for id in chunk {
+    /// The named keys (each with its owner's status), clients and seals, read under the lock.
+    ///
+    /// One `UNION ALL` statement per few hundred ids: the ledger's writer waits on every round
+    /// trip, so what a batch needs to know is read at once.
+    pub async fn batch_states(
+        &mut self,
+        keys: &[&str],
+        clients: &[&str],
+        seals: &[&str],
+    ) -> Result<BatchStates> {
+        const SELECTS: [(&str, &str); 3] = [
+            (
+                "key",
+                "SELECT 'key' AS kind, k.id AS id, k.owner AS ref, k.purpose AS purpose, \
+                 k.status AS status, c.status AS owner_status \
+                 FROM keys k LEFT JOIN clients c ON c.id = k.owner WHERE k.id IN",
+            ),
+            (
+                "client",
+                "SELECT 'client' AS kind, id AS id, NULL AS ref, NULL AS purpose, \
+                 status AS status, NULL AS owner_status FROM clients WHERE id IN",
+            ),
+            (
+                "seal",
+                "SELECT 'seal' AS kind, id AS id, key_id AS ref, NULL AS purpose, \
+                 status AS status, NULL AS owner_status FROM seals WHERE id IN",
+            ),
+        ];
+        // Grouped by kind in the order of SELECTS, so placeholders and binds line up.
+        let named: Vec<(&str, &str)> = [keys, clients, seals]
+            .into_iter()
+            .zip(SELECTS)
+            .flat_map(|(ids, (kind, _))| ids.iter().map(move |id| (kind, *id)))
+            .collect();
+        let mut out = BatchStates::default();
+        for chunk in named.chunks(INSERT_CHUNK) {
+            let mut parts = Vec::with_capacity(SELECTS.len());
+            let mut next = 1;
+            for (kind, select) in SELECTS {
+                let n = chunk.iter().filter(|(k, _)| *k == kind).count();
+                if n > 0 {
+                    let placeholders: Vec<String> =
+                        (next..next + n).map(|i| format!("${i}")).collect();
+                    parts.push(format!("{select} ({})", placeholders.join(",")));
+                    next += n;
+                }
+            }
+            let mut q = sqlx::query(AssertSqlSafe(parts.join(" UNION ALL ")));
+            for (_, id) in chunk {
                 q = q.bind(*id);
             }
             for row in q.fetch_all(&mut *self.tx).await? {
-                let status: String = row.try_get("status")?;
-                let client_status: Option<String> = row.try_get("client_status")?;
-                out.insert(
-                    row.try_get("id")?,
-                    KeyState {
-                        owner: row.try_get("owner")?,
-                        active: status == "active" && client_status.as_deref() != Some("revoked"),
-                    },
-                );
+                let kind: String = row.try_get("kind")?;
+                let id: String = row.try_get("id")?;
+                let active = row.try_get::<String, _>("status")? == "active";
+                let reference = || -> Result<String> {
+                    row.try_get::<Option<String>, _>("ref")?
+                        .ok_or_else(|| Error::Corrupt(format!("{kind} {id} names no owner")))
+                };
+                match kind.as_str() {
+                    "key" => {
+                        let purpose: Option<String> = row.try_get("purpose")?;
+                        let owner_status: Option<String> = row.try_get("owner_status")?;
+                        let state = KeyState {
+                            owner: reference()?,
+                            purpose: KeyPurpose::parse(purpose.as_deref().unwrap_or(""), &id)?,
+                            active,
+                            owner_active: owner_status.as_deref() != Some("revoked"),
+                        };
+                        out.keys.insert(id, state);
+                    }
+                    "client" => {
+                        out.clients.insert(id, active);
+                    }
+                    _ => {
+                        let key_id = reference()?;
+                        out.seals.insert(id, SealState { key_id, active });
+                    }
+                }
             }
         }
         Ok(out)

@@ -5,6 +5,11 @@
 //! turns thousands of tiny transactions per second into a few dozen, each still atomic: an
 //! operation's change and its audit entry are always in the same commit. Outside `serve` (the
 //! CLI) the same code runs a batch of one, without the task.
+//!
+//! A batch applies its operations in order against the state as it changes within the batch: a
+//! signature queued after a revocation in the same batch is refused like one in a later batch,
+//! and every operation of a client is refused once that client is revoked, whatever a node's
+//! authentication cache still believes.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -16,7 +21,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::audit::{Action, Actor, Checkpoint, CompactRange, Event};
 use crate::crypto::PrivateKey;
 use crate::error::{Error, Result};
-use crate::store::{AuditedTx, AuthorityRow, CertRow, ClientRow, KeyRow, SealRow, Store};
+use crate::store::{
+    AuditedTx, AuthorityRow, BatchStates, CertRow, ClientRow, KeyPurpose, KeyRow, SealRow, Store,
+};
 
 /// One audited state change.
 #[derive(Debug)]
@@ -40,10 +47,14 @@ pub(crate) enum Op {
         created: Event,
         actor: Actor,
     },
-    /// Record a signature made with a key; refused if the key or its client is no longer active.
+    /// Record a signature made with a key; refused unless the key was made for `signed_as` and
+    /// it, its owner (and for a seal the seal) are still active.
     RecordSignature {
         key_id: String,
         owner: String,
+        signed_as: SignedAs,
+        /// The signing time written into the signature (ms); revocations are recorded after it.
+        signed_at: i64,
         event: Event,
     },
     /// Store keys, certificates, authorities and a seal made together, all or nothing.
@@ -55,6 +66,42 @@ pub(crate) enum Op {
         reason: String,
         actor: Actor,
     },
+}
+
+/// The role a signature was made in: the key must have been made for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SignedAs {
+    /// A client's general key, through `/v1/keys/{id}/sign`.
+    Key,
+    /// The seal of this id, with its holder key, while the seal is active.
+    Seal(String),
+    /// One of the vault's time-stamping authorities.
+    Tsa,
+}
+
+impl SignedAs {
+    fn purpose(&self) -> KeyPurpose {
+        match self {
+            SignedAs::Key => KeyPurpose::General,
+            SignedAs::Seal(_) => KeyPurpose::Seal,
+            SignedAs::Tsa => KeyPurpose::Tsa,
+        }
+    }
+}
+
+impl Op {
+    /// Who asks for the operation (every event of an issuance has the same actor).
+    fn actor(&self) -> Option<&Actor> {
+        match self {
+            Op::RegisterClient(_, actor)
+            | Op::RevokeClient { actor, .. }
+            | Op::DisableKey { actor, .. }
+            | Op::RotateKey { actor, .. }
+            | Op::RevokeSeal { actor, .. } => Some(actor),
+            Op::CreateKey(_, event) | Op::RecordSignature { event, .. } => Some(&event.actor),
+            Op::Issue(issuance) => issuance.keys.first().map(|(_, event)| &event.actor),
+        }
+    }
 }
 
 /// Rows created together: the vault's authorities at initialisation, or a seal with its key and
@@ -122,74 +169,217 @@ pub(crate) fn now_ms() -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
-/// Applies a batch in one audited transaction; per-operation refusals do not abort the batch.
+/// The state a batch works on: read once under the log lock, then kept current by each
+/// operation as it applies, so that later operations of the same batch see it.
+struct Batch {
+    states: BatchStates,
+    /// When the batch began (ms).
+    start: i64,
+    /// The time recorded for the next entry: never goes backwards within the batch.
+    now: i64,
+    /// The latest signing time of a signature accepted so far.
+    latest_signed: i64,
+}
+
+impl Batch {
+    async fn read(tx: &mut AuditedTx, ops: &[Op]) -> Result<Batch> {
+        let mut keys = HashSet::new();
+        let mut clients = HashSet::new();
+        let mut seals = HashSet::new();
+        for op in ops {
+            if let Some(Actor::Client(id)) = op.actor() {
+                clients.insert(id.as_str());
+            }
+            match op {
+                Op::RecordSignature {
+                    key_id, signed_as, ..
+                } => {
+                    keys.insert(key_id.as_str());
+                    if let SignedAs::Seal(id) = signed_as {
+                        seals.insert(id.as_str());
+                    }
+                }
+                Op::DisableKey { id, .. } => {
+                    keys.insert(id.as_str());
+                }
+                Op::RotateKey { old_id, .. } => {
+                    keys.insert(old_id.as_str());
+                }
+                _ => {}
+            }
+        }
+        let states = if keys.is_empty() && clients.is_empty() {
+            BatchStates::default()
+        } else {
+            let [keys, clients, seals] =
+                [keys, clients, seals].map(|set| set.into_iter().collect::<Vec<_>>());
+            tx.batch_states(&keys, &clients, &seals).await?
+        };
+        let start = now_ms();
+        Ok(Batch {
+            states,
+            start,
+            now: start,
+            latest_signed: i64::MIN,
+        })
+    }
+
+    /// The time a revocation (or a key disabled) takes effect: strictly after every signature
+    /// released before it. Signatures of earlier batches read the clock before this batch began
+    /// (so `start + 1` is after them while the clock does not step back; nodes must keep their
+    /// clocks in step); those of this batch are known exactly.
+    fn revocation_time(&mut self) -> i64 {
+        self.now = self
+            .now
+            .max(self.start + 1)
+            .max(self.latest_signed.saturating_add(1));
+        self.now
+    }
+
+    /// Refuses the operation of a client that is revoked (or unknown) at this point.
+    fn check_actor(&self, op: &Op) -> Result<()> {
+        match op.actor() {
+            Some(Actor::Client(id)) if self.states.clients.get(id) != Some(&true) => {
+                Err(Error::Unauthorized)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a signature may be recorded: the key was made for `signed_as`, belongs to
+    /// `owner`, and it, its owner and its seal are still active.
+    fn check_signature(&self, key_id: &str, owner: &str, signed_as: &SignedAs) -> Result<()> {
+        let key = match self.states.keys.get(key_id) {
+            Some(k) if k.owner == owner && k.purpose == signed_as.purpose() => k,
+            _ => return Err(Error::NotFound("key")),
+        };
+        let seal_active = match signed_as {
+            SignedAs::Seal(id) => match self.states.seals.get(id) {
+                Some(s) if s.key_id == key_id => s.active,
+                _ => return Err(Error::NotFound("seal")),
+            },
+            SignedAs::Key | SignedAs::Tsa => true,
+        };
+        if key.active && key.owner_active && seal_active {
+            Ok(())
+        } else {
+            Err(Error::KeyDisabled)
+        }
+    }
+
+    fn signed(&mut self, signed_at: i64) {
+        self.latest_signed = self.latest_signed.max(signed_at);
+    }
+
+    fn key_disabled(&mut self, id: &str) {
+        if let Some(k) = self.states.keys.get_mut(id) {
+            k.active = false;
+        }
+    }
+
+    fn seal_revoked(&mut self, id: &str, key_id: &str) {
+        if let Some(s) = self.states.seals.get_mut(id) {
+            s.active = false;
+        }
+        self.key_disabled(key_id);
+    }
+
+    fn client_revoked(&mut self, id: &str) {
+        self.states.clients.insert(id.to_owned(), false);
+        for k in self.states.keys.values_mut().filter(|k| k.owner == id) {
+            k.owner_active = false;
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch of `t` (the signing time a signature carries).
+pub(crate) fn unix_ms(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Applies a batch in one audited transaction, each operation against the state the ones before
+/// it left; per-operation refusals do not abort the batch.
 pub(crate) async fn apply_batch(store: &Store, ops: &[Op]) -> Result<Vec<Result<Outcome>>> {
     let mut tx = store.begin().await?;
-    let at = now_ms();
-    let sign_ids: Vec<&str> = ops
-        .iter()
-        .filter_map(|op| match op {
-            Op::RecordSignature { key_id, .. } => Some(key_id.as_str()),
-            _ => None,
-        })
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let states = if sign_ids.is_empty() {
-        Default::default()
-    } else {
-        tx.key_states(&sign_ids).await?
-    };
+    let mut batch = Batch::read(&mut tx, ops).await?;
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
-        let result = match op {
-            Op::RegisterClient(row, actor) => {
-                if tx.client_name_taken(&row.name).await? {
-                    Err(Error::ClientExists(row.name.clone()))
-                } else {
-                    tx.insert_client(row).await?;
-                    let event = Event::new(
-                        actor.clone(),
-                        Action::ClientRegistered,
-                        format!("client:{}", row.id),
-                    )
-                    .with("name", row.name.as_str())
-                    .with("scopes", row.scopes.as_str());
-                    Ok(Some(tx.append(event, at)))
-                }
+        let result = match batch.check_actor(op) {
+            Ok(()) => apply_op(&mut tx, &mut batch, op).await?,
+            Err(e) => Err(e),
+        };
+        results.push(result);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Applies one operation; the outer error aborts the batch, the inner one refuses the operation.
+async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Result<Outcome>> {
+    Ok(match op {
+        Op::RegisterClient(row, actor) => {
+            if tx.client_name_taken(&row.name).await? {
+                Err(Error::ClientExists(row.name.clone()))
+            } else {
+                tx.insert_client(row).await?;
+                batch.states.clients.insert(row.id.clone(), true);
+                let event = Event::new(
+                    actor.clone(),
+                    Action::ClientRegistered,
+                    format!("client:{}", row.id),
+                )
+                .with("name", row.name.as_str())
+                .with("scopes", row.scopes.as_str());
+                Ok(Some(tx.append(event, batch.now)))
             }
-            Op::RevokeClient { name, actor } => match tx.revoke_client(name, at).await? {
+        }
+        Op::RevokeClient { name, actor } => {
+            let at = batch.revocation_time();
+            match tx.revoke_client(name, at).await? {
                 Some(id) => {
+                    batch.client_revoked(&id);
                     let event =
                         Event::new(actor.clone(), Action::ClientRevoked, format!("client:{id}"))
                             .with("name", name.as_str());
                     Ok(Some(tx.append(event, at)))
                 }
                 None => Err(Error::NotFound("active client")),
-            },
-            Op::CreateKey(row, event) => {
-                tx.insert_key(row).await?;
-                Ok(Some(tx.append(event.clone(), at)))
             }
-            Op::DisableKey { id, owner, actor } => {
+        }
+        Op::CreateKey(row, event) => {
+            tx.insert_key(row).await?;
+            Ok(Some(tx.append(event.clone(), batch.now)))
+        }
+        Op::DisableKey { id, owner, actor } => match batch.states.keys.get(id.as_str()) {
+            // Only general keys are reachable this way: a seal's key is disabled by revoking
+            // the seal, the vault's keys never.
+            Some(k) if &k.owner == owner && k.purpose == KeyPurpose::General => {
+                let at = batch.revocation_time();
                 if tx.disable_key(id, owner, at).await? {
+                    batch.key_disabled(id);
                     let event = Event::new(actor.clone(), Action::KeyDisabled, format!("key:{id}"));
                     Ok(Some(tx.append(event, at)))
                 } else {
-                    match tx.key_states(&[id.as_str()]).await?.get(id.as_str()) {
-                        // Already disabled: disabling is idempotent and changes nothing.
-                        Some(s) if &s.owner == owner => Ok(None),
-                        _ => Err(Error::NotFound("key")),
-                    }
+                    // Already disabled: disabling is idempotent and changes nothing.
+                    Ok(None)
                 }
             }
-            Op::RotateKey {
-                old_id,
-                new,
-                created,
-                actor,
-            } => {
+            _ => Err(Error::NotFound("key")),
+        },
+        Op::RotateKey {
+            old_id,
+            new,
+            created,
+            actor,
+        } => match batch.states.keys.get(old_id.as_str()) {
+            Some(k)
+                if k.owner == new.owner
+                    && k.purpose == KeyPurpose::General
+                    && new.purpose == KeyPurpose::General =>
+            {
+                let at = batch.revocation_time();
                 if tx.disable_key(old_id, &new.owner, at).await? {
+                    batch.key_disabled(old_id);
                     tx.insert_key(new).await?;
                     tx.append(created.clone(), at);
                     let event =
@@ -197,37 +387,33 @@ pub(crate) async fn apply_batch(store: &Store, ops: &[Op]) -> Result<Vec<Result<
                             .with("replaced_by", new.id.as_str());
                     Ok(Some(tx.append(event, at)))
                 } else {
-                    match tx
-                        .key_states(&[old_id.as_str()])
-                        .await?
-                        .get(old_id.as_str())
-                    {
-                        Some(s) if s.owner == new.owner => Err(Error::KeyDisabled),
-                        _ => Err(Error::NotFound("key")),
-                    }
+                    Err(Error::KeyDisabled)
                 }
             }
-            Op::RecordSignature {
-                key_id,
-                owner,
-                event,
-            } => match states.get(key_id.as_str()) {
-                Some(s) if &s.owner == owner && s.active => Ok(Some(tx.append(event.clone(), at))),
-                Some(s) if &s.owner == owner => Err(Error::KeyDisabled),
-                _ => Err(Error::NotFound("key")),
-            },
-            Op::Issue(issuance) => apply_issuance(&mut tx, issuance, at).await,
-            Op::RevokeSeal {
-                id,
-                owner,
-                reason,
-                actor,
-            } => revoke_seal(&mut tx, id, owner.as_deref(), reason, actor, at).await,
-        };
-        results.push(result);
-    }
-    tx.commit().await?;
-    Ok(results)
+            _ => Err(Error::NotFound("key")),
+        },
+        Op::RecordSignature {
+            key_id,
+            owner,
+            signed_as,
+            signed_at,
+            event,
+        } => match batch.check_signature(key_id, owner, signed_as) {
+            Ok(()) => {
+                batch.signed(*signed_at);
+                let event = event.clone().with("signed_at_ms", *signed_at);
+                Ok(Some(tx.append(event, batch.now)))
+            }
+            Err(e) => Err(e),
+        },
+        Op::Issue(issuance) => apply_issuance(tx, issuance, batch.now).await,
+        Op::RevokeSeal {
+            id,
+            owner,
+            reason,
+            actor,
+        } => revoke_seal(tx, batch, id, owner.as_deref(), reason, actor).await,
+    })
 }
 
 async fn apply_issuance(tx: &mut AuditedTx, issuance: &Issuance, at: i64) -> Result<Outcome> {
@@ -266,11 +452,11 @@ async fn apply_issuance(tx: &mut AuditedTx, issuance: &Issuance, at: i64) -> Res
 
 async fn revoke_seal(
     tx: &mut AuditedTx,
+    batch: &mut Batch,
     id: &str,
     owner: Option<&str>,
     reason: &str,
     actor: &Actor,
-    at: i64,
 ) -> Result<Outcome> {
     let Some(seal) = tx.seal(id).await? else {
         return Err(Error::NotFound("seal"));
@@ -278,10 +464,12 @@ async fn revoke_seal(
     if owner.is_some_and(|o| o != seal.owner) {
         return Err(Error::NotFound("seal"));
     }
+    let at = batch.revocation_time();
     if tx.revoke_seal(id, at, reason).await?.is_none() {
         // Already revoked: revoking is idempotent and changes nothing.
         return Ok(None);
     }
+    batch.seal_revoked(id, &seal.key_id);
     if tx
         .revoke_cert(&seal.cert_id, at, "cessation_of_operation")
         .await?
@@ -473,4 +661,253 @@ pub(crate) async fn checkpoint_now(
         });
     }
     result.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store with three clients (`cli_a`, `cli_b`, `cli_c`), a general key of `cli_a` (`key_a`) and a
+    /// seal of `cli_a` (`seal_a`, holder key `key_s`).
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&url).await.expect("store");
+        let op = Actor::Operator("test".into());
+        let key = |id: &str, purpose| KeyRow {
+            id: id.into(),
+            owner: "cli_a".into(),
+            purpose,
+            key_type: "sm2".into(),
+            status: "active".into(),
+            public_key: vec![1],
+            wrapped_private: vec![2],
+            created_at: 0,
+            disabled_at: None,
+        };
+        let client = |id: &str| {
+            Op::RegisterClient(
+                ClientRow {
+                    id: id.into(),
+                    name: id.into(),
+                    key_hmac: id.as_bytes().to_vec(),
+                    scopes: String::new(),
+                    status: "active".into(),
+                    created_at: 0,
+                    revoked_at: None,
+                },
+                op.clone(),
+            )
+        };
+        let created = |id: &str| Event::new(op.clone(), Action::KeyCreated, format!("key:{id}"));
+        let seal = SealRow {
+            id: "seal_a".into(),
+            es_id: "37040612345678".into(),
+            owner: "cli_a".into(),
+            name: "n".into(),
+            seal_type: 1,
+            holder_name: "h".into(),
+            holder_uscc: "u".into(),
+            alg: "sm2".into(),
+            key_id: "key_s".into(),
+            cert_id: "crt_s".into(),
+            valid_from: 0,
+            valid_to: i64::MAX,
+            image: Vec::new(),
+            seal_der: Vec::new(),
+            status: "active".into(),
+            created_at: 0,
+            revoked_at: None,
+            revoke_reason: None,
+        };
+        let ops = [
+            client("cli_a"),
+            client("cli_b"),
+            client("cli_c"),
+            Op::CreateKey(key("key_a", KeyPurpose::General), created("key_a")),
+            Op::Issue(Box::new(Issuance {
+                keys: vec![(key("key_s", KeyPurpose::Seal), created("key_s"))],
+                seal: Some((
+                    seal,
+                    Event::new(op.clone(), Action::SealCreated, "seal:seal_a"),
+                )),
+                ..Issuance::default()
+            })),
+        ];
+        for r in apply_batch(&store, &ops).await.expect("setup") {
+            r.expect("setup op");
+        }
+        (dir, store)
+    }
+
+    fn client(id: &str) -> Actor {
+        Actor::Client(id.into())
+    }
+
+    fn sig(key_id: &str, signed_as: SignedAs, actor: &str, signed_at: i64) -> Op {
+        Op::RecordSignature {
+            key_id: key_id.into(),
+            owner: "cli_a".into(),
+            signed_as,
+            signed_at,
+            event: Event::new(client(actor), Action::SignatureCreated, "x"),
+        }
+    }
+
+    fn seal_a() -> SignedAs {
+        SignedAs::Seal("seal_a".into())
+    }
+
+    fn codes(results: &[Result<Outcome>]) -> Vec<&'static str> {
+        results
+            .iter()
+            .map(|r| match r {
+                Ok(Some(_)) => "ok",
+                Ok(None) => "none",
+                Err(e) => e.code(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_revocation_stops_the_signatures_after_it_in_the_same_batch() {
+        let (_dir, store) = store().await;
+        // A signing time ahead of the clock: the revocation is still recorded after it.
+        let ahead = now_ms() + 60_000;
+        let ops = [
+            sig("key_a", SignedAs::Key, "cli_a", ahead),
+            sig("key_s", seal_a(), "cli_a", ahead + 1),
+            Op::DisableKey {
+                id: "key_a".into(),
+                owner: "cli_a".into(),
+                actor: client("cli_a"),
+            },
+            Op::RevokeSeal {
+                id: "seal_a".into(),
+                owner: Some("cli_a".into()),
+                reason: String::new(),
+                actor: client("cli_a"),
+            },
+            sig("key_a", SignedAs::Key, "cli_a", ahead),
+            sig("key_s", seal_a(), "cli_a", ahead),
+        ];
+        let results = apply_batch(&store, &ops).await.expect("batch");
+        assert_eq!(
+            codes(&results),
+            ["ok", "ok", "ok", "ok", "key_disabled", "key_disabled"]
+        );
+        let key = store.key("key_a").await.expect("read").expect("key");
+        assert!(key.disabled_at.expect("disabled") > ahead + 1);
+        let seal = store.seal("seal_a").await.expect("read").expect("seal");
+        assert!(seal.revoked_at.expect("revoked") > ahead + 1);
+        let seal_key = store.key("key_s").await.expect("read").expect("key");
+        assert!(seal_key.disabled_at.expect("disabled") > ahead + 1);
+    }
+
+    #[tokio::test]
+    async fn a_key_signs_only_in_the_role_it_was_made_for() {
+        let (_dir, store) = store().await;
+        let now = now_ms();
+        let ops = [
+            // The seal's key as a general key, a general key as the seal, a seal it is not.
+            sig("key_s", SignedAs::Key, "cli_a", now),
+            sig("key_a", seal_a(), "cli_a", now),
+            sig("key_s", SignedAs::Seal("seal_b".into()), "cli_a", now),
+            sig("key_s", SignedAs::Tsa, "cli_a", now),
+            Op::DisableKey {
+                id: "key_s".into(),
+                owner: "cli_a".into(),
+                actor: client("cli_a"),
+            },
+            Op::RotateKey {
+                old_id: "key_s".into(),
+                new: KeyRow {
+                    id: "key_n".into(),
+                    owner: "cli_a".into(),
+                    purpose: KeyPurpose::General,
+                    key_type: "sm2".into(),
+                    status: "active".into(),
+                    public_key: vec![1],
+                    wrapped_private: vec![2],
+                    created_at: 0,
+                    disabled_at: None,
+                },
+                created: Event::new(client("cli_a"), Action::KeyCreated, "key:key_n"),
+                actor: client("cli_a"),
+            },
+            sig("key_s", seal_a(), "cli_a", now),
+        ];
+        let results = apply_batch(&store, &ops).await.expect("batch");
+        assert_eq!(
+            codes(&results),
+            [
+                "not_found",
+                "not_found",
+                "not_found",
+                "not_found",
+                "not_found",
+                "not_found",
+                "ok"
+            ]
+        );
+        assert!(store.key("key_n").await.expect("read").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_revoked_client_is_refused_as_actor_and_as_owner() {
+        let (_dir, store) = store().await;
+        let now = now_ms();
+        let revoke = |name: &str| Op::RevokeClient {
+            name: name.into(),
+            actor: Actor::Operator("test".into()),
+        };
+        let ops = [
+            // cli_b (an admin, say) signs with cli_a's seal until cli_b is revoked.
+            sig("key_s", seal_a(), "cli_b", now),
+            revoke("cli_b"),
+            sig("key_s", seal_a(), "cli_b", now),
+            Op::CreateKey(
+                KeyRow {
+                    id: "key_b".into(),
+                    owner: "cli_b".into(),
+                    purpose: KeyPurpose::General,
+                    key_type: "sm2".into(),
+                    status: "active".into(),
+                    public_key: vec![1],
+                    wrapped_private: vec![2],
+                    created_at: 0,
+                    disabled_at: None,
+                },
+                Event::new(client("cli_b"), Action::KeyCreated, "key:key_b"),
+            ),
+            // cli_a still signs; once revoked, neither it nor an admin may use its seal.
+            sig("key_s", seal_a(), "cli_a", now),
+            revoke("cli_a"),
+            sig("key_a", SignedAs::Key, "cli_a", now),
+        ];
+        let results = apply_batch(&store, &ops).await.expect("batch");
+        assert_eq!(
+            codes(&results),
+            [
+                "ok",
+                "ok",
+                "unauthorized",
+                "unauthorized",
+                "ok",
+                "ok",
+                "unauthorized"
+            ]
+        );
+        // In a later batch too; an active admin (cli_c) gets the seal of a revoked owner refused.
+        let ops = [
+            sig("key_s", seal_a(), "cli_b", now),
+            sig("key_s", seal_a(), "cli_c", now),
+        ];
+        let results = apply_batch(&store, &ops).await.expect("batch");
+        assert_eq!(codes(&results), ["unauthorized", "key_disabled"]);
+        let clients = store.clients().await.expect("clients");
+        let revoked: Vec<i64> = clients.iter().filter_map(|c| c.revoked_at).collect();
+        assert_eq!(revoked.len(), 2);
+        assert!(revoked.iter().all(|&at| at > now));
+    }
 }

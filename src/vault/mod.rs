@@ -27,9 +27,9 @@ use crate::audit::{
 use crate::config::Config;
 use crate::crypto::{KeyType, MasterKey, PrivateKey, PublicKey, SignatureAlgorithm, sha256};
 use crate::error::{Error, Result};
-use crate::store::{ClientRow, KeyRow, Store};
+use crate::store::{ClientRow, KeyPurpose, KeyRow, Store};
 use crate::verify::{Format, Report, Verifier};
-use ledger::{Checkpointer, Ledger, Op, Outcome, apply_batch, checkpoint_now, now_ms};
+use ledger::{Checkpointer, Ledger, Op, Outcome, SignedAs, apply_batch, checkpoint_now, now_ms};
 
 /// Scopes a client registered without `--scope` holds.
 pub const DEFAULT_SCOPES: &[&str] = &["keys", "sign", "verify", "seals"];
@@ -250,7 +250,7 @@ impl Vault {
                     &config,
                     KeyType::Sm2,
                     "vault",
-                    "audit",
+                    KeyPurpose::Audit,
                     Actor::Vault,
                 )?;
                 tx.insert_key(&row).await?;
@@ -266,7 +266,7 @@ impl Vault {
         };
 
         let audit_row = store
-            .vault_key("audit")
+            .vault_key(KeyPurpose::Audit)
             .await?
             .ok_or_else(|| Error::Corrupt("the vault has no active audit key".into()))?;
         let audit_key = unwrap_key(&master, &audit_row)?;
@@ -487,9 +487,13 @@ impl Vault {
         key_info(&row)
     }
 
+    /// One of the client's general keys. Any other key (a seal's holder key, the vault's own)
+    /// answers 404 as if absent, like another client's key: `/v1/keys` reveals nothing about
+    /// keys it cannot use, and a seal's key signs only as its seal, with the time the seal routes
+    /// set themselves.
     async fn own_key_row(&self, client: &AuthClient, id: &str) -> Result<KeyRow> {
         match self.inner.store.key(id).await? {
-            Some(row) if row.owner == client.id => Ok(row),
+            Some(row) if row.owner == client.id && row.purpose == KeyPurpose::General => Ok(row),
             _ => Err(Error::NotFound("key")),
         }
     }
@@ -555,7 +559,7 @@ impl Vault {
                 &inner.config,
                 key_type,
                 &owner,
-                "client",
+                KeyPurpose::General,
                 actor,
             )
         })
@@ -610,6 +614,7 @@ impl Vault {
         let loaded = self.loaded_key(client, key_id).await?;
         let key_type = loaded.key.key_type();
         let alg = alg.unwrap_or_else(|| key_type.default_signature_algorithm());
+        let signed_at = now_ms();
         let (signature, commitment) = match input {
             SignInput::Data(data) => (
                 loaded.key.sign(alg, data)?,
@@ -628,6 +633,8 @@ impl Vault {
             .apply(Op::RecordSignature {
                 key_id: key_id.to_owned(),
                 owner: client.id.clone(),
+                signed_as: SignedAs::Key,
+                signed_at,
                 event,
             })
             .await;
@@ -953,7 +960,7 @@ fn new_key_row(
     config: &Config,
     key_type: KeyType,
     owner: &str,
-    purpose: &str,
+    purpose: KeyPurpose,
     actor: Actor,
 ) -> Result<(KeyRow, Event)> {
     let key = PrivateKey::generate(key_type)?;
@@ -966,12 +973,12 @@ fn new_key_row(
     )?;
     let event = Event::new(actor, Action::KeyCreated, format!("key:{id}"))
         .with("alg", key_type.as_str())
-        .with("purpose", purpose)
+        .with("purpose", purpose.as_str())
         .with("spki_sha256", hex::encode(sha256(public.spki_der())));
     let row = KeyRow {
         id,
         owner: owner.to_owned(),
-        purpose: purpose.to_owned(),
+        purpose,
         key_type: key_type.as_str().to_owned(),
         status: "active".into(),
         public_key: public.spki_der().to_vec(),

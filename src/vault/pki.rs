@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::crypto::{KeyType, MasterKey, PrivateKey};
 use crate::error::{Error, Result};
 use crate::pki::{self, Certificate, Name, Profile, RevocationReason, RevokedEntry, TrustStore};
-use crate::store::{AuthorityRow, CertRow, KeyRow, Store};
+use crate::store::{AuthorityRow, CertRow, KeyPurpose, KeyRow, Store};
 use crate::verify::{Revocations, Verifier};
 
 /// An algorithm family of authorities.
@@ -83,6 +83,15 @@ impl Role {
             Role::Issuing => "issuing",
             Role::Maker => "maker",
             Role::Tsa => "tsa",
+        }
+    }
+
+    /// The purpose its key was made for.
+    fn key_purpose(self) -> KeyPurpose {
+        match self {
+            Role::Root | Role::Issuing => KeyPurpose::Ca,
+            Role::Maker => KeyPurpose::SealMaker,
+            Role::Tsa => KeyPurpose::Tsa,
         }
     }
 
@@ -204,7 +213,7 @@ pub(crate) fn plan_authorities(
     let start = now - Duration::hours(1);
     for family in [Family::Sm2, Family::P256] {
         let kt = family.key_type();
-        let mut make = |purpose: &str| -> Result<(KeyRow, PrivateKey)> {
+        let mut make = |purpose: KeyPurpose| -> Result<(KeyRow, PrivateKey)> {
             let (row, event) =
                 new_key_row(master, rng, config, kt, "vault", purpose, Actor::Vault)?;
             let key = PrivateKey::from_pkcs8_der(
@@ -217,8 +226,8 @@ pub(crate) fn plan_authorities(
             plan.keys.push((row.clone(), event));
             Ok((row, key))
         };
-        let (root_row, root_key) = make("ca")?;
-        let (issuing_row, issuing_key) = make("ca")?;
+        let (root_row, root_key) = make(KeyPurpose::Ca)?;
+        let (issuing_row, issuing_key) = make(KeyPurpose::Ca)?;
         let root = pki::self_signed(
             &root_key,
             &vault_name(format!("sidian {} Root CA", family.label()), vault_id),
@@ -307,12 +316,12 @@ fn plan_leaf(
 ) -> Result<()> {
     let (purpose, kind, label, profile) = match role {
         Role::Maker => (
-            "seal-maker",
+            KeyPurpose::SealMaker,
             "seal-maker",
             "电子印章制章者",
             Profile::SealMaker,
         ),
-        Role::Tsa => ("tsa", "tsa", "时间戳服务", Profile::TimeStamping),
+        Role::Tsa => (KeyPurpose::Tsa, "tsa", "时间戳服务", Profile::TimeStamping),
         Role::Root | Role::Issuing => {
             return Err(Error::Corrupt("a CA is not planned as a leaf".into()));
         }
@@ -413,6 +422,12 @@ pub(crate) async fn load_authorities(store: &Store, master: &MasterKey) -> Resul
             .key(&row.key_id)
             .await?
             .ok_or_else(|| Error::Corrupt(format!("key of {} is missing", row.name)))?;
+        if key_row.purpose != role.key_purpose() {
+            return Err(Error::Corrupt(format!(
+                "key of {} was not made for it",
+                row.name
+            )));
+        }
         let key = super::unwrap_key(master, &key_row)?;
         let cert = Certificate::from_der(&cert_row.der)
             .map_err(|e| Error::Corrupt(format!("certificate of {}: {e}", row.name)))?;

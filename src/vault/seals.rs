@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use time::{Duration, OffsetDateTime};
 
-use super::ledger::{Issuance, Op, now_ms};
+use super::ledger::{Issuance, Op, SignedAs, now_ms, unix_ms};
 use super::pki::{Family, Role, cert_row};
 use super::{AuthClient, Vault, new_key_row, random_id};
 use crate::audit::{Action, Event};
@@ -16,7 +16,7 @@ use crate::pdf;
 use crate::pki::{self, Certificate, Name, Profile};
 use crate::render::{self, SealImageSpec};
 use crate::ses::{self, Picture, SealInfoParams};
-use crate::store::SealRow;
+use crate::store::{KeyPurpose, SealRow};
 use crate::verify::ses::data_hash;
 
 /// The kinds of seal sidian makes, with their `SES_ESPropertyInfo.type` numbers.
@@ -426,7 +426,7 @@ impl Vault {
                 &inner.config,
                 req.alg,
                 &owner,
-                "seal",
+                KeyPurpose::Seal,
                 actor.clone(),
             )?;
             let issuing = inner.authorities.get(family, Role::Issuing)?;
@@ -611,6 +611,11 @@ impl Vault {
                         self.inner.store.key(&row.key_id).await?.ok_or_else(|| {
                             Error::Corrupt(format!("key of seal {id} is missing"))
                         })?;
+                    if key_row.purpose != KeyPurpose::Seal {
+                        return Err(Error::Corrupt(format!(
+                            "key of seal {id} is not a seal key"
+                        )));
+                    }
                     if key_row.status != "active" {
                         return Err(Error::SealRevoked);
                     }
@@ -695,7 +700,7 @@ impl Vault {
         .with("alg", seal.alg.as_str())
         .with("data_hash", hex::encode(&hash))
         .with("tbs_digest", hex::encode(digest));
-        let audit_index = self.record_seal_use(&seal, id, event).await?;
+        let audit_index = self.record_seal_use(&seal, id, now, event).await?;
         Ok(SealSigned {
             signature: der,
             signed_at: now,
@@ -704,18 +709,22 @@ impl Vault {
         })
     }
 
-    /// Records one use of a seal; the result may be released only after this returns `Ok`.
-    /// A seal revoked meanwhile (perhaps by another process) is dropped from the cache.
+    /// Records one use of a seal, signed at `signed_at`; the result may be released only after
+    /// this returns `Ok`. A seal revoked meanwhile (perhaps by another process) is dropped from
+    /// the cache.
     pub(crate) async fn record_seal_use(
         &self,
         seal: &LoadedSeal,
         id: &str,
+        signed_at: OffsetDateTime,
         event: Event,
     ) -> Result<u64> {
         let outcome = self
             .apply(Op::RecordSignature {
                 key_id: seal.key_id.clone(),
                 owner: seal.owner.clone(),
+                signed_as: SignedAs::Seal(id.to_owned()),
+                signed_at: unix_ms(signed_at),
                 event,
             })
             .await;

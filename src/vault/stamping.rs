@@ -204,7 +204,7 @@ impl Vault {
             .with("format", "pdf")
             .with("field", prepared.field_name.as_str())
             .with("data_hash", hex::encode(&digest));
-            let audit_index = self.record_seal_use(&seal, id, event).await?;
+            let audit_index = self.record_seal_use(&seal, id, now, event).await?;
             let cms = match tsa {
                 None => cms,
                 Some(_) => {

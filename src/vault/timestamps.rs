@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::ledger::Op;
+use super::ledger::{Op, SignedAs, unix_ms};
 use super::pki::{Family, Role};
 use super::{AuthClient, Vault};
 use crate::audit::{Action, Event};
@@ -21,12 +21,13 @@ impl Vault {
         let req = TimeStampReq::from_der(req_der);
         let (tsa, authority) = self.tsa(req.as_ref().map_or(HashAlg::Sha256, |r| r.hash_alg))?;
         let serial = crate::pki::random_serial()?;
-        let response = tsa.respond(req_der, &serial, OffsetDateTime::now_utc());
+        let now = OffsetDateTime::now_utc();
+        let response = tsa.respond(req_der, &serial, now);
         let Some(token) = granted_token(&response) else {
             // A rejection signs nothing: nothing to record.
             return Ok(response);
         };
-        self.record_token(client, &authority.name, &authority.key_id, &serial, token)
+        self.record_token(client, authority, &serial, now, token)
             .await?;
         Ok(response)
     }
@@ -40,10 +41,11 @@ impl Vault {
     ) -> Result<Vec<u8>> {
         let (tsa, authority) = self.tsa(req.hash_alg)?;
         let serial = crate::pki::random_serial()?;
+        let now = OffsetDateTime::now_utc();
         let token = tsa
-            .token(req, &serial, OffsetDateTime::now_utc())
+            .token(req, &serial, now)
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        self.record_token(client, &authority.name, &authority.key_id, &serial, &token)
+        self.record_token(client, authority, &serial, now, &token)
             .await?;
         Ok(token)
     }
@@ -65,25 +67,28 @@ impl Vault {
         Ok((tsa, authority))
     }
 
+    /// Records a token of `authority` made at `gen_time` for `client`, who must still be active.
     async fn record_token(
         &self,
         client: &AuthClient,
-        authority: &str,
-        key_id: &str,
+        authority: &super::pki::Authority,
         serial: &[u8],
+        gen_time: OffsetDateTime,
         token: &[u8],
     ) -> Result<()> {
         let event = Event::new(
             client.actor(),
             Action::TimestampIssued,
-            format!("tsa:{authority}"),
+            format!("tsa:{}", authority.name),
         )
         .with("serial", hex::encode(serial))
         .with("token_sha256", hex::encode(crate::crypto::sha256(token)));
         match self
             .apply(Op::RecordSignature {
-                key_id: key_id.to_owned(),
+                key_id: authority.key_id.clone(),
                 owner: "vault".into(),
+                signed_as: SignedAs::Tsa,
+                signed_at: unix_ms(gen_time),
                 event,
             })
             .await?
