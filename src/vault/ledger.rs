@@ -25,7 +25,7 @@ use crate::store::{
     AuditedTx, AuthorityRow, BatchStates, CertRow, ClientRow, KeyPurpose, KeyRow, SealRow, Store,
 };
 
-/// One audited state change.
+/// One audited state change; refused (401) when its actor is a client that is no longer active.
 #[derive(Debug)]
 pub(crate) enum Op {
     /// Register an approval system.
@@ -34,13 +34,14 @@ pub(crate) enum Op {
     RevokeClient { name: String, actor: Actor },
     /// Store a new key.
     CreateKey(KeyRow, Event),
-    /// Disable a key of an owner.
+    /// Disable a general key of an owner.
     DisableKey {
         id: String,
         owner: String,
         actor: Actor,
     },
-    /// Replace an active key of an owner with a new one (the old one is disabled, still verifies).
+    /// Replace an active general key of an owner with a new one (the old one is disabled, still
+    /// verifies).
     RotateKey {
         old_id: String,
         new: KeyRow,
