@@ -412,14 +412,12 @@ async fn watch(
         match check(url, state, key_pem.as_deref()).await {
             Ok(o) => {
                 if o.key_source == KeySource::FirstUse {
-                    let pinned = sidian::witness::load_state(state)?
-                        .map(|s| s.public_key_pem)
-                        .unwrap_or_default();
                     eprintln!(
                         "WARNING: no --key given: trusting the audit key the server named on first use.\n\
                          Compare it with the vault's DATA/audit-key.pem before relying on this witness;\n\
-                         it is now pinned in {}:\n{pinned}",
-                        state.display()
+                         it is now pinned in {}:\n{}",
+                        state.display(),
+                        o.public_key_pem
                     );
                 }
                 let root = hex::encode(o.root);

@@ -58,6 +58,8 @@ pub struct Observation {
     pub root: Hash,
     /// Where the key that verified it came from.
     pub key_source: KeySource,
+    /// That key (PEM), pinned in the state file.
+    pub public_key_pem: String,
 }
 
 /// Why a check failed. [`WitnessError::is_alert`] tells misbehaviour of the log apart from a
@@ -233,7 +235,7 @@ pub async fn check(
             state_file,
             &WitnessState {
                 origin,
-                public_key_pem: pem,
+                public_key_pem: pem.clone(),
                 size: served.size,
                 signed_note: note.to_owned(),
             },
@@ -244,6 +246,7 @@ pub async fn check(
         size: served.size,
         root,
         key_source,
+        public_key_pem: pem,
     })
 }
 
