@@ -13,6 +13,7 @@ pub mod ident;
 pub mod ofd;
 pub mod pdf;
 pub mod pki;
+mod plain_http;
 pub mod render;
 pub mod ses;
 pub mod store;
@@ -21,6 +22,7 @@ pub(crate) mod testutil;
 pub mod tsa;
 pub mod vault;
 pub mod verify;
+pub mod witness;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -139,7 +139,32 @@ enum ClientCommand {
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Check every entry and signed checkpoint; exit 0 only if the log is intact.
-    Verify,
+    Verify {
+        /// A checkpoint saved away from the data directory (the body of
+        /// `GET /v1/audit/checkpoint`, JSON or signed note, or a witness state file): the log
+        /// must extend it.
+        #[arg(long, value_name = "CHECKPOINT_FILE")]
+        against: Option<PathBuf>,
+    },
+    /// Witness a vault's log over HTTP: accept its newest checkpoint only if it is signed by the
+    /// pinned audit key and extends the last one accepted; exit 1 on a fork or a rollback.
+    Watch {
+        /// The vault's base URL, `http://host[:port]`.
+        url: String,
+        /// Where the pinned key and the last accepted checkpoint are kept.
+        #[arg(long, default_value = "audit-witness.json")]
+        state: PathBuf,
+        /// The vault's audit public key (a copy of `DATA/audit-key.pem`), needed on the first
+        /// check only; without it the first check trusts the key the server names.
+        #[arg(long, value_name = "PEM")]
+        key: Option<PathBuf>,
+        /// Check once and exit (for cron and tests).
+        #[arg(long)]
+        once: bool,
+        /// Seconds between checks when not `--once`.
+        #[arg(long, default_value_t = 60)]
+        interval: u64,
+    },
 }
 
 fn config(cli: &Cli) -> anyhow::Result<Config> {
@@ -191,9 +216,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         print!("{}", sidian::api::openapi_json());
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Audit(AuditCommand::Watch {
+        url,
+        state,
+        key,
+        once,
+        interval,
+    }) = &cli.command
+    {
+        return watch(url, state, key.as_deref(), *once, *interval).await;
+    }
     let config = config(&cli)?;
     match cli.command {
-        Command::Openapi => unreachable!("handled above"),
+        Command::Openapi | Command::Audit(AuditCommand::Watch { .. }) => {
+            unreachable!("handled above")
+        }
         Command::Init => {
             let vault = Vault::open(config, true).await?;
             println!("vault ready in {}", vault.config().data_dir.display());
@@ -330,9 +367,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", vault.trust_export(roots_only)?);
             vault.close().await;
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Verify { against }) => {
+            let saved = against
+                .map(|f| {
+                    std::fs::read_to_string(&f)
+                        .with_context(|| format!("cannot read {}", f.display()))
+                })
+                .transpose()?;
             let vault = Vault::open(config, false).await?;
-            let result = vault.verify_audit_log().await;
+            let result = vault.verify_audit_log_against(saved.as_deref()).await;
             vault.close().await;
             match result {
                 Ok(s) => println!(
@@ -350,6 +393,57 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sidian audit watch`: exit 1 on misbehaviour of the log (at once, also in a loop), 2 when a
+/// `--once` check could not be made; a loop reports unreachable checks and goes on.
+async fn watch(
+    url: &str,
+    state: &std::path::Path,
+    key: Option<&std::path::Path>,
+    once: bool,
+    interval: u64,
+) -> anyhow::Result<ExitCode> {
+    use sidian::witness::{KeySource, check};
+    let key_pem = key
+        .map(|f| std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display())))
+        .transpose()?;
+    loop {
+        match check(url, state, key_pem.as_deref()).await {
+            Ok(o) => {
+                if o.key_source == KeySource::FirstUse {
+                    eprintln!(
+                        "WARNING: no --key given: trusting the audit key the server named on first use.\n\
+                         Compare it with the vault's DATA/audit-key.pem before relying on this witness;\n\
+                         it is now pinned in {}:\n{}",
+                        state.display(),
+                        o.public_key_pem
+                    );
+                }
+                let root = hex::encode(o.root);
+                match o.previous {
+                    None => println!("pinned checkpoint of size {} (root {root})", o.size),
+                    Some(p) if p == o.size => {
+                        println!("unchanged at size {} (root {root})", o.size)
+                    }
+                    Some(p) => println!("size {p} → {} consistent (root {root})", o.size),
+                }
+            }
+            Err(e) if e.is_alert() => {
+                eprintln!("ALERT from the audit witness of {url}: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+            Err(e) if once => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(2));
+            }
+            Err(e) => eprintln!("warning: check failed, retrying: {e}"),
+        }
+        if once {
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(interval.max(1))).await;
+    }
 }
 
 #[tokio::main]

@@ -102,12 +102,24 @@ if "$BIN" verify --data "$DATA" "${DBARGS[@]}" "$WORK/v4signed.ofd" > "$WORK/ofd
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['verdict']=='UNTRUSTED' and all(s['intact'] for s in r['signatures'])" "$WORK/ofd.json" \
     && ok "sidian verify: v4signed.ofd intact, UNTRUSTED (exit 1)" || bad "sidian verify v4signed.ofd report"; fi
 
+# ---- The witness: checkpoints that leave the machine ----
+"$BIN" audit watch "http://127.0.0.1:$PORT" --state "$WORK/witness.json" --key "$DATA/audit-key.pem" --once >/dev/null \
+  && ok "audit watch pins a checkpoint" || bad "audit watch pins a checkpoint"
+"$BIN" client add system-c --data "$DATA" "${DBARGS[@]}" >/dev/null # the CLI signs a checkpoint at once
+"$BIN" audit watch "http://127.0.0.1:$PORT" --state "$WORK/witness.json" --once | grep -q consistent \
+  && ok "audit watch checks a consistency proof" || bad "audit watch checks a consistency proof"
+curl -s "http://127.0.0.1:$PORT/v1/audit/checkpoint" > "$WORK/checkpoint.json"
+curl -s -H 'Accept: text/plain' "http://127.0.0.1:$PORT/v1/audit/checkpoint" | grep -q "^— sidian/audit/" \
+  && ok "the checkpoint is a signed note" || bad "the checkpoint is a signed note"
+
 kill -TERM "$SERVER"
 for _ in $(seq 100); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$SERVER" 2>/dev/null; then bad "graceful shutdown on SIGTERM within 10 s"; kill -KILL "$SERVER"; else ok "graceful shutdown on SIGTERM"; fi
 wait "$SERVER" 2>/dev/null || true; SERVER=
 grep -q "stopped" "$WORK/serve.log" && ok "final checkpoint written before exit" || bad "final checkpoint written before exit"
 "$BIN" audit verify --data "$DATA" "${DBARGS[@]}" && ok "audit verify passes on the intact log" || bad "audit verify on the intact log"
+"$BIN" audit verify --data "$DATA" "${DBARGS[@]}" --against "$WORK/checkpoint.json" >/dev/null \
+  && ok "the log extends the saved checkpoint" || bad "the log extends the saved checkpoint"
 
 # Tamper: edit one row, then (on a fresh copy of the state) delete the last one.
 sql() {

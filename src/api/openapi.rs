@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         super::keys::sign,
         super::verify::verify,
         super::audit::checkpoint,
+        super::audit::consistency,
         super::audit::proof,
         super::seals::create_seal,
         super::seals::list_seals,

@@ -1,5 +1,6 @@
 //! RFC 6962 / RFC 9162 Merkle tree arithmetic: leaf and node hashes, an append-only compact range,
-//! inclusion proofs computed from stored perfect-subtree roots, and proof verification.
+//! inclusion and consistency proofs computed from stored perfect-subtree roots, and their
+//! verification.
 //!
 //! Hand-written because it is ~150 lines of pure arithmetic over SHA-256, and the crates that
 //! offer it keep the whole tree in memory; sidian keeps the tree in the database and touches only
@@ -142,10 +143,44 @@ fn path_ranges(index: u64, start: u64, end: u64, out: &mut Vec<(u64, u64)>) {
     }
 }
 
-/// The stored subtree roots an inclusion proof of `index` in a tree of `size` needs.
-pub fn inclusion_proof_nodes(index: u64, size: u64) -> Vec<NodeId> {
+/// The ranges whose roots form the consistency proof from `m` leaves to the tree `start..end`
+/// (RFC 6962 §2.1.2 `SUBPROOF`; `m` counts from `start`, `whole` is its flag `b`).
+fn consistency_ranges(m: u64, start: u64, end: u64, whole: bool, out: &mut Vec<(u64, u64)>) {
+    let n = end - start;
+    if m == n {
+        if !whole {
+            out.push((start, end));
+        }
+        return;
+    }
+    let k = split_point(n);
+    if m <= k {
+        consistency_ranges(m, start, start + k, whole, out);
+        out.push((start + k, end));
+    } else {
+        consistency_ranges(m - k, start + k, end, false, out);
+        out.push((start, start + k));
+    }
+}
+
+/// The ranges of a consistency proof from `from` to `to` leaves; none when the proof is empty.
+fn consistency_proof_ranges(from: u64, to: u64) -> Vec<(u64, u64)> {
+    let mut ranges = Vec::new();
+    if 0 < from && from < to {
+        consistency_ranges(from, 0, to, true, &mut ranges);
+    }
+    ranges
+}
+
+/// The ranges of the audit path of `index` in a tree of `size`.
+fn inclusion_proof_ranges(index: u64, size: u64) -> Vec<(u64, u64)> {
     let mut ranges = Vec::new();
     path_ranges(index, 0, size, &mut ranges);
+    ranges
+}
+
+/// The stored perfect-subtree roots that the roots of `ranges` are made of.
+fn nodes_of(ranges: Vec<(u64, u64)>) -> Vec<NodeId> {
     let mut needed = Vec::new();
     for (s, e) in ranges {
         subtree_root(s, e, &mut |id| {
@@ -158,14 +193,11 @@ pub fn inclusion_proof_nodes(index: u64, size: u64) -> Vec<NodeId> {
     needed
 }
 
-/// Builds the audit path of `index` in a tree of `size` from the nodes `inclusion_proof_nodes` named.
-pub fn inclusion_proof(
-    index: u64,
-    size: u64,
+/// The roots of `ranges` from stored subtree roots; None if `node` lacks one.
+fn roots_of(
+    ranges: Vec<(u64, u64)>,
     mut node: impl FnMut(NodeId) -> Option<Hash>,
 ) -> Option<Vec<Hash>> {
-    let mut ranges = Vec::new();
-    path_ranges(index, 0, size, &mut ranges);
     let mut missing = false;
     let proof = ranges
         .into_iter()
@@ -179,6 +211,90 @@ pub fn inclusion_proof(
         })
         .collect();
     (!missing).then_some(proof)
+}
+
+/// The stored subtree roots an inclusion proof of `index` in a tree of `size` needs.
+pub fn inclusion_proof_nodes(index: u64, size: u64) -> Vec<NodeId> {
+    nodes_of(inclusion_proof_ranges(index, size))
+}
+
+/// Builds the audit path of `index` in a tree of `size` from the nodes `inclusion_proof_nodes` named.
+pub fn inclusion_proof(
+    index: u64,
+    size: u64,
+    node: impl FnMut(NodeId) -> Option<Hash>,
+) -> Option<Vec<Hash>> {
+    roots_of(inclusion_proof_ranges(index, size), node)
+}
+
+/// The stored subtree roots a consistency proof from `from` to `to` leaves needs.
+pub fn consistency_proof_nodes(from: u64, to: u64) -> Vec<NodeId> {
+    nodes_of(consistency_proof_ranges(from, to))
+}
+
+/// Builds the RFC 6962 §2.1.2 consistency proof from `from` to `to` leaves (`from ≤ to`) from
+/// the nodes `consistency_proof_nodes` named; empty when `from` is 0 or equals `to`.
+pub fn consistency_proof(
+    from: u64,
+    to: u64,
+    node: impl FnMut(NodeId) -> Option<Hash>,
+) -> Option<Vec<Hash>> {
+    roots_of(consistency_proof_ranges(from, to), node)
+}
+
+/// Checks that the tree of `to` leaves with root `new_root` extends the tree of `from` leaves
+/// with root `old_root` (RFC 9162 §2.1.4.2; an empty tree is extended by every tree, a tree only
+/// by itself at its own size).
+pub fn verify_consistency(
+    from: u64,
+    to: u64,
+    proof: &[Hash],
+    old_root: &Hash,
+    new_root: &Hash,
+) -> bool {
+    if from > to {
+        return false;
+    }
+    if from == 0 {
+        return proof.is_empty() && *old_root == empty_root();
+    }
+    if from == to {
+        return proof.is_empty() && old_root == new_root;
+    }
+    let mut path = proof.iter();
+    // A power-of-two old tree is itself a node of the new one: the proof leaves it out.
+    let first = if from.is_power_of_two() {
+        old_root
+    } else {
+        match path.next() {
+            Some(h) => h,
+            None => return false,
+        }
+    };
+    let (mut fn_, mut sn) = (from - 1, to - 1);
+    while fn_ & 1 == 1 {
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    let (mut fr, mut sr) = (*first, *first);
+    for c in path {
+        if sn == 0 {
+            return false;
+        }
+        if fn_ & 1 == 1 || fn_ == sn {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            while fn_ & 1 == 0 && fn_ != 0 {
+                fn_ >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    sn == 0 && fr == *old_root && sr == *new_root
 }
 
 /// Checks an inclusion proof (RFC 9162 §2.1.3.2).
@@ -321,6 +437,83 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// RFC 6962 §2.1.2 `SUBPROOF` straight from the definition, over the leaves.
+    fn subproof(m: usize, leaves: &[Hash], whole: bool) -> Vec<Hash> {
+        let n = leaves.len();
+        if m == n {
+            return if whole { vec![] } else { vec![mth(leaves)] };
+        }
+        let k = split_point(n as u64) as usize;
+        if m <= k {
+            let mut p = subproof(m, &leaves[..k], whole);
+            p.push(mth(&leaves[k..]));
+            p
+        } else {
+            let mut p = subproof(m - k, &leaves[k..], false);
+            p.push(mth(&leaves[..k]));
+            p
+        }
+    }
+
+    #[test]
+    fn consistency_proofs_match_reference_and_verify() {
+        let all = leaves(70);
+        let mut range = CompactRange::default();
+        let mut nodes: HashMap<NodeId, Hash> = HashMap::new();
+        for (i, leaf) in all.iter().enumerate() {
+            nodes.insert(
+                NodeId {
+                    height: 0,
+                    index: i as u64,
+                },
+                *leaf,
+            );
+            range.append(*leaf, |id, h| {
+                nodes.insert(id, h);
+            });
+        }
+        let root = |n: u64| mth(&all[..n as usize]);
+        for to in 0..=70u64 {
+            for from in 0..=to {
+                for id in consistency_proof_nodes(from, to) {
+                    assert!(nodes.contains_key(&id), "needed {id:?} not stored");
+                }
+                let proof = consistency_proof(from, to, |id| nodes.get(&id).copied())
+                    .expect("all nodes present");
+                let reference = if 0 < from && from < to {
+                    subproof(from as usize, &all[..to as usize], true)
+                } else {
+                    vec![]
+                };
+                assert_eq!(proof, reference, "{from} → {to}");
+                assert!(
+                    verify_consistency(from, to, &proof, &root(from), &root(to)),
+                    "{from} → {to}"
+                );
+                if from > 0 && from < to {
+                    let forged = leaf_hash(b"forged");
+                    assert!(!verify_consistency(from, to, &proof, &forged, &root(to)));
+                    assert!(!verify_consistency(from, to, &proof, &root(from), &forged));
+                    assert!(!verify_consistency(
+                        from,
+                        to,
+                        &proof[1..],
+                        &root(from),
+                        &root(to)
+                    ));
+                    for i in 0..proof.len() {
+                        let mut bad = proof.clone();
+                        bad[i][0] ^= 1;
+                        assert!(!verify_consistency(from, to, &bad, &root(from), &root(to)));
+                    }
+                }
+            }
+        }
+        assert!(!verify_consistency(5, 4, &[], &root(5), &root(4)));
+        assert!(!verify_consistency(4, 4, &[], &root(4), &root(5)));
+        assert!(!verify_consistency(0, 4, &[], &root(1), &root(4)));
     }
 
     #[test]

@@ -1,20 +1,23 @@
-//! The append-only audit log: canonical records in an RFC 6962 Merkle tree, signed checkpoints,
-//! inclusion proofs, and whole-log verification.
+//! The append-only audit log: canonical records in an RFC 6962 Merkle tree, signed checkpoints
+//! (C2SP signed notes), inclusion and consistency proofs, and whole-log verification.
 //!
 //! Storage lives in `store`; this module is the format and the arithmetic. Every audited state
 //! change reaches the log through `store::AuditedTx`, so the change and its entry commit together.
 
 mod checkpoint;
 mod merkle;
+mod note;
 mod record;
 
 use std::collections::BTreeMap;
 
-pub use checkpoint::{CHECKPOINT_ALG, Checkpoint};
+pub use checkpoint::{CHECKPOINT_ALG, Checkpoint, NoteError};
 pub use merkle::{
-    CompactRange, Hash, NodeId, empty_root, inclusion_proof, inclusion_proof_nodes, leaf_hash,
-    node_hash, verify_inclusion,
+    CompactRange, Hash, NodeId, consistency_proof, consistency_proof_nodes, empty_root,
+    inclusion_proof, inclusion_proof_nodes, leaf_hash, node_hash, verify_consistency,
+    verify_inclusion,
 };
+pub use note::{NoteSignature, SM2_SM3_TYPE, SignedNote, sm2_key_id};
 pub use record::{Action, Actor, Event, Record};
 
 use crate::crypto::PublicKey;

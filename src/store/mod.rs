@@ -404,11 +404,15 @@ impl Store {
         rows.iter().map(entry_row).collect()
     }
 
-    /// One log entry.
+    /// One log entry (none for an index past the log, however large).
     pub async fn entry(&self, index: u64) -> Result<Option<StoredEntry>> {
+        // Indexes are stored as BIGINT: one beyond i64 names no entry, it is not corruption.
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
         let sql = format!("SELECT {ENTRY_COLS} FROM audit_entries WHERE idx = $1");
         let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(i64_of(index)?)
+            .bind(index)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(entry_row).transpose()

@@ -22,7 +22,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::audit::{
     Action, Actor, Checkpoint, Event, Hash, LogVerifier, StoredEntry, VerifySummary,
-    inclusion_proof, inclusion_proof_nodes,
+    consistency_proof, consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes,
 };
 use crate::config::Config;
 use crate::crypto::{KeyType, MasterKey, PrivateKey, PublicKey, SignatureAlgorithm, sha256};
@@ -733,13 +733,55 @@ impl Vault {
         })
     }
 
+    /// An RFC 6962 consistency proof from the log's first `from` entries to its first `to`
+    /// (`from ≤ to ≤` the log's size; empty when `from` is 0 or equals `to`).
+    pub async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>> {
+        if from > to {
+            return Err(Error::InvalidRequest("`from` exceeds `to`".into()));
+        }
+        let store = &self.inner.store;
+        if to > store.head().await?.size() {
+            return Err(Error::NotFound("log size"));
+        }
+        let nodes = store.nodes(&consistency_proof_nodes(from, to)).await?;
+        consistency_proof(from, to, |id| nodes.get(&id).copied())
+            .ok_or_else(|| Error::Corrupt("audit tree nodes are missing".into()))
+    }
+
+    /// The audit public key pinned outside the database (the vault's own when no pin is found).
+    pub fn audit_public_key(&self) -> Result<PublicKey> {
+        match std::fs::read_to_string(self.inner.config.audit_key_file()) {
+            Ok(pem) => Ok(PublicKey::from_pem(&pem)?),
+            Err(_) => Ok(self.inner.checkpointer.key.public_key()),
+        }
+    }
+
     /// Replays the whole log against the signed checkpoints (in the database and outside it).
     pub async fn verify_audit_log(&self) -> Result<VerifySummary> {
+        self.verify_audit_log_against(None).await
+    }
+
+    /// Replays the whole log against the signed checkpoints and, when given, a checkpoint saved
+    /// away from the data directory (the text of a signed note or of the JSON body of
+    /// `GET /v1/audit/checkpoint`): the log must then extend that checkpoint, which is what
+    /// catches a truncation that also removed the later checkpoints here.
+    pub async fn verify_audit_log_against(&self, saved: Option<&str>) -> Result<VerifySummary> {
         let config = &self.inner.config;
-        let pinned = match std::fs::read_to_string(config.audit_key_file()) {
-            Ok(pem) => PublicKey::from_pem(&pem)?,
-            Err(_) => self.inner.checkpointer.key.public_key(),
-        };
+        let pinned = self.audit_public_key()?;
+        let saved_broken = |reason: String| Error::AuditBroken { index: 0, reason };
+        let saved = saved
+            .map(|text| {
+                let cp = Checkpoint::from_saved(text, &pinned)
+                    .map_err(|e| saved_broken(format!("the saved checkpoint: {e}")))?;
+                match cp.origin() {
+                    Some(o) if o == self.inner.checkpointer.origin => Ok(cp),
+                    o => Err(saved_broken(format!(
+                        "the saved checkpoint is of another log ({})",
+                        o.unwrap_or("no origin")
+                    ))),
+                }
+            })
+            .transpose()?;
         // Checkpoints first, then the head: a writer running meanwhile only ever adds.
         let mut checkpoints = self.inner.store.checkpoints().await?;
         match std::fs::read_to_string(config.checkpoint_file()) {
@@ -764,6 +806,7 @@ impl Vault {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e.into()),
         }
+        checkpoints.extend(saved);
         let mut verifier = LogVerifier::new(&checkpoints, &pinned)?;
         let head = self.inner.store.head().await?;
         let mut next = 0u64;
