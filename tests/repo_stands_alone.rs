@@ -191,13 +191,17 @@ fn citations(text: &str) -> Vec<(String, Option<String>)> {
             continue;
         };
         let after = after.trim_start_matches(|c: char| c.is_whitespace() || "/!#*".contains(c));
-        let section = after.strip_prefix('\u{a7}').map(|s| {
-            s.chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '.')
-                .collect::<String>()
-                .trim_end_matches('.')
-                .to_owned()
-        });
+        // `§` followed by a number; a bare `§N` placeholder in prose cites nothing.
+        let section = after
+            .strip_prefix('\u{a7}')
+            .map(|s| {
+                s.chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.')
+                    .collect::<String>()
+                    .trim_end_matches('.')
+                    .to_owned()
+            })
+            .filter(|s| !s.is_empty());
         out.push((format!("{name}.md"), section));
     }
     out
@@ -245,7 +249,7 @@ fn every_cited_section_exists() {
 fn citations_are_read_across_line_breaks_and_comment_markers() {
     let text = concat!(
         "see docs/threats.md\n//! \u{a7}1.2, docs/standards.md \u{a7}7. and docs/",
-        "x.md"
+        "x.md \u{a7}N"
     );
     let found = citations(text);
     assert_eq!(
