@@ -1,4 +1,4 @@
-//! The PDF signature attacks of THREATS.md §1 (USF, ISA, SWA, shadow hide / replace /
+//! The PDF signature attacks of docs/threats.md §1 (USF, ISA, SWA, shadow hide / replace /
 //! hide-and-replace, evil annotation, sneaky signature, transplanted CMS, attacker key) against
 //! documents sealed by sidian itself through `POST /v1/seals/{id}/stamp`, judged by
 //! `POST /v1/documents/verify`.
@@ -1679,7 +1679,7 @@ async fn shadow_replace_an_unreferenced_object_balanced_by_a_dangling_reference_
     // Today: the answer is the input plus the seal's update, shadow object and all.
     assert!(
         !contains(&sealed, marker),
-        "the unreferenced shadow content is sealed along (THREATS.md §2: it must be dropped)"
+        "the unreferenced shadow content is sealed along (docs/threats.md §2.1: it must be dropped)"
     );
     assert_ne!(&sealed[..prepared.len()], prepared.as_slice(), "normalised");
     // Normalised, the dangling reference becomes a null object of the signed revision, and

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""hostile_pdfs.py OUTDIR — PDFs made to exhaust a verifier (THREATS.md §3), each otherwise
+"""hostile_pdfs.py OUTDIR — PDFs made to exhaust a verifier (docs/threats.md §3.2), each otherwise
 well-formed (exact xref), so a reader gets as far as the hostile part:
 
   bomb.pdf    a page whose content stream is 1 GiB of zeros deflated (about 1 MiB on disk)

@@ -295,7 +295,7 @@ for t in flip incr; do
   if "$PY" "$PV/cms_check.py" "$f" "$WORK/trust-all.pem" >"$f.cms" 2>&1; then bad "sm2 tampered ($t): cms_check.py passes it"; else ok "sm2 tampered ($t): cms_check.py FAIL"; fi
   verify_rejects "sm2 tampered ($t)" "$f"
 done
-# ---- Part 3: hostile PDFs against the running server (THREATS.md §3) ----
+# ---- Part 3: hostile PDFs against the running server (docs/threats.md §3.2) ----
 # A 1 GiB decompression bomb, a /Pages cycle and a 20,000-deep array: each must be INVALID within
 # 2 s, the server's peak memory must stay under 256 MB, and it must go on serving.
 python3 tools/hostile_pdfs.py "$WORK/hostile"

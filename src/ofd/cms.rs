@@ -6,7 +6,7 @@
 //! the authenticatedAttributes exactly as received (only the `[0]` tag is swapped for SET), which
 //! a decode/re-encode round trip would not guarantee. Only definite lengths are accepted.
 //!
-//! What was signed (STANDARDS §1.8): ofdrw signs SM3(Signature.xml), optionally base64-encoded;
+//! What was signed (docs/standards.md §1.8): ofdrw signs SM3(Signature.xml), optionally base64-encoded;
 //! real samples are detached with messageDigest = SM3(Signature.xml). All three readings of the
 //! content are accepted, and the detail says which one matched.
 

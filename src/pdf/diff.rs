@@ -1,4 +1,4 @@
-//! The whitelist difference analysis of THREATS.md §1 rule 4: every revision after a
+//! The whitelist difference analysis of docs/threats.md §1.3: every revision after a
 //! signature's signed revision must be a clean incremental update whose changes the whitelist
 //! allows; anything else is a change after sealing.
 //!

@@ -30,7 +30,7 @@ pub use signatures::{
 pub use stamp::{Certify, PT_PER_MM, Placement, Prepared, StampOptions, prepare};
 
 /// Bounds applied to every PDF read; a hostile file fails one of them instead of exhausting
-/// memory or time (THREATS.md §3).
+/// memory or time (docs/threats.md §3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Largest file accepted.
@@ -84,7 +84,7 @@ pub enum PdfError {
     /// A feature this reader does not handle.
     #[error("unsupported PDF feature: {0}")]
     Unsupported(String),
-    /// A document the vault will not seal as it is (THREATS.md §2).
+    /// A document the vault will not seal as it is (docs/threats.md §2.2).
     #[error("{0}")]
     Refused(String),
     /// The CMS does not fit the `/Contents` placeholder.

@@ -3,7 +3,7 @@
 //! Written by hand rather than taken from `lopdf`: a verifier needs byte offsets of every token
 //! (the signature hole, revision boundaries), must refuse rather than repair (no xref recovery,
 //! no guessed stream lengths), and must bound recursion itself — lopdf's recursive-descent
-//! parser has aborted on deep nesting, which `catch_unwind` cannot stop (THREATS.md §3).
+//! parser has aborted on deep nesting, which `catch_unwind` cannot stop (docs/threats.md §3.3).
 
 use super::PdfError;
 use super::object::{Dict, Object, Ref, Stream, is_delimiter, is_whitespace};

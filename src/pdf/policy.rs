@@ -1,4 +1,4 @@
-//! What the vault will seal (THREATS.md §2): a foreign PDF must not carry active content or
+//! What the vault will seal (docs/threats.md §2): a foreign PDF must not carry active content or
 //! hidden material that a later update could reveal. Refused: encryption, JavaScript, launch
 //! actions, embedded files, XFA, interactive form fields (we do not flatten forms; refusing is
 //! the safe half of "normalise or refuse"). Normalised: an unsigned file with several
@@ -91,7 +91,7 @@ pub(crate) fn inspect(file: &PdfFile<'_>) -> Result<Existing, PdfError> {
 
 fn refused(what: &str) -> PdfError {
     PdfError::Refused(format!(
-        "the PDF carries {what}; the vault seals only documents without active or hidden content (THREATS.md §2)"
+        "the PDF carries {what}; the vault seals only documents without active or hidden content (docs/threats.md §2.2)"
     ))
 }
 

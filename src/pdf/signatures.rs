@@ -3,7 +3,7 @@
 //! certification (DocMDP) level. No trust decisions: `crate::verify` turns these facts, the CMS
 //! checks and the later-change analysis ([`super::diff`]) into verdicts.
 //!
-//! The coverage rules are those of THREATS.md §1 rule 3, checked exactly, because every published
+//! The coverage rules are those of docs/threats.md §1.2, checked exactly, because every published
 //! PDF signature attack (USF, SWA, ISA) lives in a gap a lenient reader leaves: a `/ByteRange` of
 //! another length or with negative numbers, a hole wider than the `<hex>` string, a literal
 //! string in the hole, a range that ends in the middle of a revision.

@@ -69,7 +69,7 @@ pub struct StampOptions<'a> {
 pub struct Prepared {
     bytes: Vec<u8>,
     hole: Range<usize>,
-    /// Whether the input was rewritten into one clean revision first (THREATS.md §2).
+    /// Whether the input was rewritten into one clean revision first (docs/threats.md §2.1).
     pub normalised: bool,
     /// The field name given to the seal.
     pub field_name: String,

@@ -72,7 +72,7 @@ fn user_v1_seal() {
         seq(&[outer[0].clone(), sign_info[0].clone(), sign_info[1].clone()])
     );
     verify_maker_signature(&seal).expect("v1 maker signature");
-    // The "SES_SealInfo only" hypothesis must fail (STANDARDS §1.5).
+    // The "SES_SealInfo only" hypothesis must fail (docs/standards.md §1.5).
     let key = spki_of_cert(seal.maker_cert()).expect("key");
     assert!(
         key.verify(

@@ -159,7 +159,7 @@ struct Inner {
     verifier: RwLock<(Instant, Arc<Verifier>)>,
     seals: RwLock<HashMap<String, Arc<seals::LoadedSeal>>>,
     /// Bounds concurrent document verifications: each may hold up to the OFD reader's memory
-    /// budget (THREATS.md §3), so a burst of hostile files queues instead of exhausting memory.
+    /// budget (docs/threats.md §3.3), so a burst of hostile files queues instead of exhausting memory.
     verifying: tokio::sync::Semaphore,
 }
 

@@ -306,7 +306,7 @@ fn ms_to_time(ms: i64) -> OffsetDateTime {
 }
 
 /// Invisible characters that make two names look alike or reorder what is shown
-/// (THREATS.md §6): zero-width, bidi embeddings, overrides and isolates, word joiners, BOM.
+/// (docs/threats.md §6.8): zero-width, bidi embeddings, overrides and isolates, word joiners, BOM.
 fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
         | '\u{2066}'..='\u{2069}' | '\u{FEFF}')

@@ -1,5 +1,5 @@
 //! PDF signatures (PAdES, ISO 32000-2 §12.8) into the common report: the four parts of a
-//! verdict THREATS.md §1 asks for — the CMS over the byte ranges, the signer's chain at the
+//! verdict docs/threats.md §1.1 asks for — the CMS over the byte ranges, the signer's chain at the
 //! signing time, exact coverage ([`crate::pdf::find_signatures`]) and the whitelist analysis
 //! of everything after the signed revision ([`crate::pdf::later_changes`]).
 //!

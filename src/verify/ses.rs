@@ -1,5 +1,5 @@
 //! Verification of GB/T 38540 / GM/T 0031 seals and signatures: the whole procedure of
-//! GB/T 38540 §6.3 and §7.3 (STANDARDS.md §1.7), not just the two signatures that reference
+//! GB/T 38540 §6.3 and §7.3 (docs/standards.md §1.7), not just the two signatures that reference
 //! implementations stop at — format, maker and signer signatures over the received bytes,
 //! certificate-list membership, seal and certificate validity at the signing time, both chains
 //! with revocation, and the hash of the original.
@@ -27,7 +27,7 @@ pub enum Original<'a> {
 
 /// The vault's revocation knowledge: what it revoked, and which issuers are its own (their
 /// other certificates are known good). Foreign certificates are "unknown": the vault never
-/// fetches CRLs or OCSP named in them (THREATS.md: no outbound requests from verification).
+/// fetches CRLs or OCSP named in them (docs/threats.md §5.4: no outbound requests from verification).
 #[derive(Debug, Clone, Default)]
 pub struct Revocations {
     authorities: HashSet<String>,

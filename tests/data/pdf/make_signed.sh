@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # make_signed.sh OUT_DIR — rebuild the signed PDF fixtures of tests/data/pdf (see NOTICE.md).
-# Needs the workplace validator kit (KIT, default /work/shared/tools/pdf-validate), its pyHanko
-# venv (PDF_VALIDATE_VENV, default ~/.cache/pdf-validate/venv), OpenSSL 3 and qpdf.
+# Needs the validator kit (KIT, default tools/pdf-validate of this repository), its pyHanko
+# venv (PDF_VALIDATE_VENV, default target/pdf-tools/venv as its install.sh makes it), OpenSSL 3 and qpdf.
 set -euo pipefail
-KIT=${KIT:-/work/shared/tools/pdf-validate}
-PY=${PDF_VALIDATE_VENV:-$HOME/.cache/pdf-validate/venv}/bin/python
+KIT=${KIT:-$(cd "$(dirname "$0")/../../../tools/pdf-validate" && pwd)}
+PY=${PDF_VALIDATE_VENV:-$(cd "$(dirname "$0")/../../.." && pwd)/target/pdf-tools/venv}/bin/python
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(mkdir -p "$1" && cd "$1" && pwd)
 cd "$OUT"
