@@ -15,7 +15,7 @@ pub use merkle::{
     CompactRange, Hash, NodeId, empty_root, inclusion_proof, inclusion_proof_nodes, leaf_hash,
     node_hash, verify_inclusion,
 };
-pub use record::{Action, Actor, Event, Record};
+pub use record::{Action, Actor, Event, Record, SIGNATURE_SHA256, signature_sha256};
 
 use crate::crypto::PublicKey;
 use crate::error::Error;

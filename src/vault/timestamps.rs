@@ -79,7 +79,8 @@ impl Vault {
             format!("tsa:{authority}"),
         )
         .with("serial", hex::encode(serial))
-        .with("token_sha256", hex::encode(crate::crypto::sha256(token)));
+        .with("token_sha256", hex::encode(crate::crypto::sha256(token)))
+        .with_signature(&crate::cms::signature_value(token).map_err(Error::Cms)?);
         match self
             .apply(Op::RecordSignature {
                 key_id: key_id.to_owned(),
