@@ -1,6 +1,7 @@
 //! The verifier refuses impossible times (a signing time in its future, a seal used outside its
 //! validity, a time not strictly before a revocation) and knows its own audit log: a signature
-//! under one of the vault's seals that the vault never recorded is reported `not_in_audit_log`.
+//! under one of the vault's seals that the vault never recorded is reported `not_in_audit_log`,
+//! and every signature the vault releases is indexed in its log by the hash of its value.
 //!
 //! Signatures the vault would refuse to make are made here as an attacker who copied the data
 //! directory would: the seal's key unwrapped with the master key, the SES structures built
@@ -329,4 +330,111 @@ async fn revocation_in_the_same_second_is_not_valid() {
             "{sig:#}"
         );
     }
+}
+
+/// The audit entry the store's signature index points at for `value`, and that entry's record.
+async fn indexed(tv: &TestVault, value: &[u8]) -> Option<(u64, Value)> {
+    let store = Store::connect(&tv.config.database_url())
+        .await
+        .expect("store");
+    let found = store
+        .signature_entry(&sidian::audit::signature_sha256(value))
+        .await
+        .expect("query");
+    let out = match found {
+        Some(index) => {
+            let entry = store.entry(index).await.expect("query").expect("entry");
+            Some((
+                index,
+                serde_json::from_slice(&entry.record).expect("record is JSON"),
+            ))
+        }
+        None => None,
+    };
+    store.close().await;
+    out
+}
+
+#[tokio::test]
+async fn every_released_signature_is_indexed() {
+    let tv = TestVault::open(None).await;
+    let client = tv.client("approval", &[]).await;
+
+    // A key signature: the raw output of the route.
+    let (status, key) = tv.post("/v1/keys", &client, json!({"alg": "p256"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let key_id = key["id"].as_str().expect("id");
+    let (status, signed) = tv
+        .post(
+            &format!("/v1/keys/{key_id}/sign"),
+            &client,
+            json!({"data": b64(b"message")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    let value = unb64(&signed["signature"]);
+    let (index, record) = indexed(&tv, &value).await.expect("key signature indexed");
+    assert_eq!(Some(index), signed["audit_index"].as_u64());
+    assert_eq!(record["action"], "signature.created");
+    assert_eq!(
+        record["details"]["signature_sha256"],
+        hex::encode(sha256(&value))
+    );
+
+    // A seal: its maker signature (seal.created) and its holder certificate's signature
+    // (certificate.issued); the seal on its own then verifies with audit.in_log.
+    let (id, seal) = p256_seal(&tv, &client, "2020-01-01", "2030-12-31").await;
+    let parsed = sidian::ses::Seal::from_der(&seal).expect("seal");
+    let (_, record) = indexed(&tv, parsed.maker_signature())
+        .await
+        .expect("maker signature indexed");
+    assert_eq!(record["action"], "seal.created");
+    assert_eq!(record["subject"], format!("seal:{id}"));
+    let (_, cert) = stolen_seal_key(&tv, &id).await;
+    let cert = sidian::pki::Certificate::from_der(&cert).expect("cert");
+    let (_, record) = indexed(&tv, cert.signature_value())
+        .await
+        .expect("certificate signature indexed");
+    assert_eq!(record["action"], "certificate.issued");
+    let body = json!({"signature": b64(&seal)}).to_string();
+    let (status, report) = tv
+        .call(
+            axum::http::Method::POST,
+            "/v1/ses/verify",
+            None,
+            Some(body.into()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["format"], "ses-seal", "{report:#}");
+    assert_eq!(
+        check(&report["signatures"][0], "audit.in_log")["ok"],
+        true,
+        "{report:#}"
+    );
+
+    // A time-stamp token: its SignerInfo signature.
+    let req = sidian::tsa::TimeStampReq {
+        hash_alg: sidian::tsa::HashAlg::Sha256,
+        hashed_message: sha256(b"imprint").to_vec(),
+        policy: None,
+        nonce: None,
+        cert_req: false,
+    };
+    let (status, resp) = call_bytes(
+        &tv,
+        "/v1/tsa",
+        Some(&client),
+        "application/timestamp-query",
+        req.to_der(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let token = sidian::tsa::granted_token(&resp).expect("granted");
+    let value = sidian::cms::signature_value(token).expect("signer info");
+    let (_, record) = indexed(&tv, &value).await.expect("token indexed");
+    assert_eq!(record["action"], "timestamp.issued");
+
+    // Nothing else is: an arbitrary value is not found.
+    assert!(indexed(&tv, b"not a signature").await.is_none());
 }

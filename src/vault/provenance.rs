@@ -6,8 +6,12 @@
 //! the vault's `certificates` table (by SHA-256 fingerprint): the vault issued it for a key it
 //! generated and holds (seal holders, TSAs, its CAs), so every signature under it must have
 //! been released through the vault, and recorded. Signatures by anyone else get no finding.
-//! Signatures released before the index existed (migration 3) are not found either: a vault
-//! upgraded from an older version reports them as not in its log.
+//! A seal on its own is looked up by its maker signature (the `seal.created` entry).
+//!
+//! What is compared is the signature value as released, byte for byte: an ECDSA value rewritten
+//! by someone else (`s` replaced by `n − s` still verifies) is not what the vault released and
+//! is reported as not in its log. Signatures released before the index existed (migration 3)
+//! are not found either: a vault upgraded from an older version reports them as not in its log.
 
 use super::Vault;
 use crate::audit::Record;

@@ -489,7 +489,9 @@ impl Vault {
                 .with("kind", req.kind.as_str())
                 .with("key", key_row.id.as_str())
                 .with("certificate", cert_row.id.as_str())
-                .with("seal_sm3", hex::encode(sm3(&seal_der)));
+                .with("seal_sm3", hex::encode(sm3(&seal_der)))
+                // DER EC signatures are kept as they are: the seal's signature BIT STRING.
+                .with_signature(&maker_sig);
             let row = SealRow {
                 id,
                 es_id,

@@ -284,19 +284,21 @@ impl Verifier {
             ),
         );
         self.seal_checks(&mut tally, &seal, now, false);
+        let maker = Certificate::from_der(seal.maker_cert()).ok();
         SignatureReport {
             kind: format!("{}-seal", kind_name(seal.version())),
             intact: !tally.broken,
             trusted: !tally.untrusted,
-            signer: Certificate::from_der(seal.maker_cert())
-                .ok()
-                .map(|c| c.subject().to_owned()),
+            identity: maker.as_ref().map(|c| SignatureIdentity {
+                signer_fingerprint: c.fingerprint_sha256(),
+                signature_sha256: Some(signature_sha256(seal.maker_signature())),
+            }),
+            signer: maker.map(|c| c.subject().to_owned()),
             seal: Some(Self::summary(&seal)),
             signed_at: Some(seal.create_date()),
             revoked_at: tally.revoked_at,
             verdict: tally.verdict(),
             checks: tally.checks,
-            identity: None,
         }
     }
 
