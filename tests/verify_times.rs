@@ -438,3 +438,54 @@ async fn every_released_signature_is_indexed() {
     // Nothing else is: an arbitrary value is not found.
     assert!(indexed(&tv, b"not a signature").await.is_none());
 }
+
+#[tokio::test]
+async fn a_vault_upgraded_to_the_index_cannot_decide_older_signatures() {
+    use sqlx::Connection;
+    let tv = TestVault::open(None).await;
+    let client = tv.client("approval", &[]).await;
+    let (id, seal) = p256_seal(&tv, &client, "2020-01-01", "2030-12-31").await;
+    let (key, cert) = stolen_seal_key(&tv, &id).await;
+    let data = b"older".as_slice();
+    let now = OffsetDateTime::now_utc();
+    // As migration 3 leaves a vault whose log already had entries, with indexing beginning two
+    // minutes from now (the vault's certificates are only seconds old, so "older" signatures
+    // must lie between them and the start of indexing).
+    let since = now + Duration::minutes(2);
+    let since_ms = since.unix_timestamp() * 1000;
+    let mut conn = sqlx::SqliteConnection::connect(&tv.config.database_url())
+        .await
+        .expect("connect");
+    sqlx::query("INSERT INTO vault_meta (name, value) VALUES ('audit_signatures_since_ms', $1)")
+        .bind(since_ms.to_string())
+        .execute(&mut conn)
+        .await
+        .expect("insert");
+    conn.close().await.expect("close");
+
+    // Dated before indexing began: the log cannot say, so not VALID and not INVALID either.
+    let older = forge(&seal, &key, &cert, now, data);
+    let report = ses_verify(&tv, &older, data).await;
+    assert_eq!(report["verdict"], "INDETERMINATE", "{report:#}");
+    let sig = &report["signatures"][0];
+    assert_eq!(failing(sig), vec!["audit.in_log".to_owned()], "{sig:#}");
+    assert!(
+        check(sig, "audit.in_log")["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("before_audit_index"),
+        "{sig:#}"
+    );
+    // Dated after (and within the clock skew): the log would hold it, so a missing one is not
+    // the vault's.
+    let newer = forge(&seal, &key, &cert, now + Duration::minutes(3), data);
+    let report = ses_verify(&tv, &newer, data).await;
+    assert_eq!(report["verdict"], "INVALID", "{report:#}");
+    assert!(
+        check(&report["signatures"][0], "audit.in_log")["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("not_in_audit_log"),
+        "{report:#}"
+    );
+}

@@ -6,3 +6,9 @@ CREATE TABLE audit_signatures (
     sha256  BLOB PRIMARY KEY,
     idx     BIGINT NOT NULL
 );
+
+-- A log that already holds entries released signatures before this index: remember when the
+-- index began (ms), so those are reported as undecidable rather than as not made by the vault.
+INSERT INTO vault_meta (name, value)
+SELECT 'audit_signatures_since_ms', CAST(CAST(strftime('%s', 'now') AS INTEGER) * 1000 AS TEXT)
+FROM audit_head WHERE id = 1 AND size > 0;

@@ -10,20 +10,30 @@
 //!
 //! What is compared is the signature value as released, byte for byte: an ECDSA value rewritten
 //! by someone else (`s` replaced by `n − s` still verifies) is not what the vault released and
-//! is reported as not in its log. Signatures released before the index existed (migration 3)
-//! are not found either: a vault upgraded from an older version reports them as not in its log.
+//! is reported as not in its log.
+//!
+//! A vault upgraded from a version without the index (migration 3 on a log that had entries)
+//! released signatures nobody indexed: migration 3 stores when indexing began, and a signature
+//! of its signers that is not found and is dated before then (or not dated) is undecidable
+//! (INDETERMINATE, `before_audit_index`), not INVALID. A fresh vault has no such time.
+
+use time::OffsetDateTime;
 
 use super::Vault;
 use crate::audit::Record;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::verify::{AuditFinding, Report, SignatureIdentity};
+
+/// The `vault_meta` entry migration 3 writes when the log already held entries (ms).
+const INDEXED_SINCE: &str = "audit_signatures_since_ms";
 
 impl Vault {
     /// Adds the audit-log finding to every signature of `report`.
     pub(crate) async fn add_audit_findings(&self, report: &mut Report) -> Result<()> {
         for i in 0..report.signatures.len() {
-            let finding = match report.signatures[i].identity.clone() {
-                Some(id) => self.audit_finding(&id).await?,
+            let sig = &report.signatures[i];
+            let finding = match sig.identity.clone() {
+                Some(id) => self.audit_finding(&id, sig.signed_at).await?,
                 None => AuditFinding::Foreign,
             };
             report.apply_audit(i, finding);
@@ -31,7 +41,11 @@ impl Vault {
         Ok(())
     }
 
-    async fn audit_finding(&self, id: &SignatureIdentity) -> Result<AuditFinding> {
+    async fn audit_finding(
+        &self,
+        id: &SignatureIdentity,
+        signed_at: Option<OffsetDateTime>,
+    ) -> Result<AuditFinding> {
         let store = &self.inner.store;
         if store
             .cert_by_fingerprint(&id.signer_fingerprint)
@@ -44,7 +58,7 @@ impl Vault {
             return Ok(AuditFinding::NotInLog);
         };
         let Some(index) = store.signature_entry(&sha).await? else {
-            return Ok(AuditFinding::NotInLog);
+            return self.not_found(signed_at).await;
         };
         // The index only points; the hashed entry itself must record this signature.
         let recorded = store
@@ -56,6 +70,24 @@ impl Vault {
             AuditFinding::InLog(index)
         } else {
             AuditFinding::NotInLog
+        })
+    }
+
+    /// A signature of the vault's signers that the index does not hold.
+    async fn not_found(&self, signed_at: Option<OffsetDateTime>) -> Result<AuditFinding> {
+        let Some(since) = self.inner.store.meta(INDEXED_SINCE).await? else {
+            return Ok(AuditFinding::NotInLog);
+        };
+        let since = since
+            .parse::<i64>()
+            .ok()
+            .and_then(|ms| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+            })
+            .ok_or_else(|| Error::Corrupt(format!("{INDEXED_SINCE} is not a time")))?;
+        Ok(match signed_at {
+            Some(t) if t >= since => AuditFinding::NotInLog,
+            _ => AuditFinding::BeforeIndex { since },
         })
     }
 }

@@ -2,6 +2,9 @@
 //! the signer can make. The vault looks each signature up (it has the database; this module
 //! has none) and hands the finding here.
 
+use time::OffsetDateTime;
+
+use super::clock::rfc3339;
 use super::report::{Check, Report, Verdict};
 
 /// The check's name.
@@ -9,6 +12,10 @@ pub const AUDIT_CHECK: &str = "audit.in_log";
 
 /// The reason a signature by one of the vault's signers fails [`AUDIT_CHECK`] with.
 pub const NOT_IN_AUDIT_LOG: &str = "not_in_audit_log";
+
+/// The reason [`AUDIT_CHECK`] cannot decide: the signature is dated before the log indexed
+/// signatures.
+pub const BEFORE_AUDIT_INDEX: &str = "before_audit_index";
 
 /// What the vault's audit log holds for one signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +26,12 @@ pub enum AuditFinding {
     InLog(u64),
     /// The signer is one of the vault's, but no entry records this signature.
     NotInLog,
+    /// Not found, but dated before the vault began indexing signatures (a vault upgraded from
+    /// a version without the index): its log cannot say either way.
+    BeforeIndex {
+        /// When the index began.
+        since: OffsetDateTime,
+    },
 }
 
 impl Report {
@@ -44,6 +57,18 @@ impl Report {
                 sig.checks.push(Check::new(AUDIT_CHECK, false, why.clone()));
                 sig.verdict = Verdict::Invalid;
                 self.verdict = self.verdict.worst(Verdict::Invalid);
+                self.problems.push(format!("signature {}: {why}", i + 1));
+            }
+            AuditFinding::BeforeIndex { since } => {
+                let why = format!(
+                    "{BEFORE_AUDIT_INDEX}: the signer is one of this vault's and the signature is \
+                     dated before {}, when this vault began recording signature hashes; its \
+                     log cannot confirm it",
+                    rfc3339(since)
+                );
+                sig.checks.push(Check::new(AUDIT_CHECK, false, why.clone()));
+                sig.verdict = sig.verdict.worst(Verdict::Indeterminate);
+                self.verdict = self.verdict.worst(Verdict::Indeterminate);
                 self.problems.push(format!("signature {}: {why}", i + 1));
             }
         }
@@ -92,6 +117,33 @@ mod tests {
                 .starts_with(NOT_IN_AUDIT_LOG)
         );
         assert!(r.problems[0].contains("never recorded making this signature"));
+    }
+
+    #[test]
+    fn a_signature_dated_before_the_index_is_undecided_not_invalid() {
+        let mut r = report();
+        r.apply_audit(
+            0,
+            AuditFinding::BeforeIndex {
+                since: OffsetDateTime::UNIX_EPOCH,
+            },
+        );
+        assert_eq!(r.verdict, Verdict::Indeterminate);
+        assert_eq!(r.signatures[0].verdict, Verdict::Indeterminate);
+        assert!(
+            r.signatures[0].checks[0]
+                .detail
+                .starts_with(BEFORE_AUDIT_INDEX)
+        );
+        // An INVALID signature stays INVALID.
+        r.signatures[1].verdict = Verdict::Invalid;
+        r.apply_audit(
+            1,
+            AuditFinding::BeforeIndex {
+                since: OffsetDateTime::UNIX_EPOCH,
+            },
+        );
+        assert_eq!(r.signatures[1].verdict, Verdict::Invalid);
     }
 
     #[test]
