@@ -361,7 +361,10 @@ async fn sign(
         signature: to_b64(&signed.signature),
         seal_id: id,
         es_id: signed.es_id,
-        signed_at: rfc3339(signed.signed_at.unix_timestamp() * 1000),
+        // timeInfo's milliseconds, as signed.
+        signed_at: rfc3339(
+            signed.signed_at.unix_timestamp() * 1000 + i64::from(signed.signed_at.millisecond()),
+        ),
         audit_index: signed.audit_index,
     })
 }

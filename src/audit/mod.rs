@@ -18,7 +18,7 @@ pub use merkle::{
     verify_inclusion,
 };
 pub use note::{NoteSignature, SM2_SM3_TYPE, SignedNote, sm2_key_id};
-pub use record::{Action, Actor, Event, Record};
+pub use record::{Action, Actor, Event, Record, SIGNATURE_SHA256, signature_sha256};
 
 use crate::crypto::PublicKey;
 use crate::error::Error;

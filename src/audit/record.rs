@@ -102,6 +102,24 @@ impl Event {
         self.details.insert(name.to_owned(), value.into());
         self
     }
+
+    /// Records the signature this event releases: [`SIGNATURE_SHA256`] of its raw value, so the
+    /// store indexes it and a verifier can find this entry from the signature alone.
+    pub fn with_signature(self, value: &[u8]) -> Self {
+        let sha = signature_sha256(value);
+        self.with(SIGNATURE_SHA256, hex::encode(sha))
+    }
+}
+
+/// The detail that holds the hex SHA-256 of a released signature's raw value.
+pub const SIGNATURE_SHA256: &str = "signature_sha256";
+
+/// The one hash that identifies a signature in the audit log: SHA-256 of the raw signature value
+/// as it appears in the signed artefact (the content of `SES_Signature.signature`, of a CMS
+/// `SignerInfo.signature`, or what the key-signing route returns), so the verifier computes it
+/// from the artefact alone.
+pub fn signature_sha256(value: &[u8]) -> [u8; 32] {
+    crate::crypto::sha256(value)
 }
 
 /// One log entry as hashed: serialised once, stored byte for byte, verified over the stored bytes.
@@ -146,6 +164,12 @@ impl Record {
     /// Parses stored bytes.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         serde_json::from_slice(bytes).ok()
+    }
+
+    /// The [`SIGNATURE_SHA256`] of the signature this entry released, if it released one.
+    pub fn signature_sha256(&self) -> Option<[u8; 32]> {
+        let text = self.details.get(SIGNATURE_SHA256)?.as_str()?;
+        hex::decode(text).ok()?.try_into().ok()
     }
 }
 

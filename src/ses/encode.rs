@@ -2,7 +2,7 @@
 //!
 //! Policy, kept stable because the emitted bytes are what gets signed:
 //! `[0]` tags are explicit, `ExtData.critical` is omitted when FALSE (true
-//! DER), times are GeneralizedTime in UTC without fractions, EC signatures are
+//! DER), times are GeneralizedTime in UTC to the millisecond (DER fractions), EC signatures are
 //! DER `SEQUENCE{r,s}`. Every assembled structure is decoded again before it
 //! is returned, so an encoder never hands out bytes the decoder rejects — except on the
 //! per-signature path of [`SealTemplate`], whose seal is decoded once and whose other parts are

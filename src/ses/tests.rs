@@ -424,7 +424,7 @@ fn round_trip(key_type: KeyType, alg_oid: &str) {
     assert_eq!(seal.header_version(), 4);
     assert_eq!(seal.vid(), "sidian");
     assert_eq!(seal.name(), "测试单位公章");
-    assert_eq!(seal.create_date(), datetime!(2025-01-01 19:04:05 UTC));
+    assert_eq!(seal.create_date(), datetime!(2025-01-01 19:04:05.678 UTC));
     assert_eq!(seal.picture(), &params(vec![]).picture);
     assert_eq!(seal.sign_alg(), alg_oid);
     verify_maker_signature(&seal).expect("maker verifies");

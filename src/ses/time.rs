@@ -40,7 +40,8 @@ fn zone(s: &[u8]) -> Option<UtcOffset> {
     }
 }
 
-/// GeneralizedTime: `YYYYMMDDHHMMSS[.f+](Z|±hhmm)`; fractions are dropped.
+/// GeneralizedTime: `YYYYMMDDHHMMSS[.f+](Z|±hhmm)`; a fraction is kept to the nanosecond
+/// (digits beyond the ninth are dropped: no signing clock is that precise).
 pub(crate) fn parse_generalized(v: &[u8]) -> Option<OffsetDateTime> {
     if v.len() < 15 {
         return None;
@@ -55,14 +56,25 @@ pub(crate) fn parse_generalized(v: &[u8]) -> Option<OffsetDateTime> {
         digits(&v[12..14])?,
     )?;
     let mut rest = &v[14..];
+    let mut nanos = 0;
     if let [b'.' | b',', frac @ ..] = rest {
         let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
         if n == 0 {
             return None;
         }
+        // Nine digits, padded with zeros: the fraction in nanoseconds.
+        nanos = frac[..n]
+            .iter()
+            .chain(std::iter::repeat(&b'0'))
+            .take(9)
+            .fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'));
         rest = &frac[n..];
     }
-    Some(dt.assume_offset(zone(rest)?))
+    Some(
+        dt.replace_nanosecond(nanos)
+            .ok()?
+            .assume_offset(zone(rest)?),
+    )
 }
 
 /// UTCTime: `YYMMDDHHMM[SS](Z|±hhmm)`, years 50–99 are 19xx (RFC 5280).
@@ -124,7 +136,9 @@ pub(crate) fn parse_v1_time_info(v: &[u8]) -> Option<OffsetDateTime> {
     parse_generalized(v).or_else(|| parse_utc(v))
 }
 
-/// GeneralizedTime content in UTC without fractions: `YYYYMMDDHHMMSSZ`.
+/// GeneralizedTime content in UTC to the millisecond: `YYYYMMDDHHMMSS[.fff]Z`, with the DER
+/// rules for the fraction (X.690 §11.7: no trailing zeros, none at all when it is zero), so a
+/// time on a whole second is written exactly as before fractions were emitted.
 pub(crate) fn format_generalized(t: OffsetDateTime) -> Result<Vec<u8>, SesError> {
     let t = t.to_offset(UtcOffset::UTC);
     if !(0..=9999).contains(&t.year()) {
@@ -133,8 +147,15 @@ pub(crate) fn format_generalized(t: OffsetDateTime) -> Result<Vec<u8>, SesError>
             t.year()
         )));
     }
+    let mut fraction = match t.millisecond() {
+        0 => String::new(),
+        ms => format!(".{ms:03}"),
+    };
+    while fraction.ends_with('0') {
+        fraction.pop();
+    }
     Ok(format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+        "{:04}{:02}{:02}{:02}{:02}{:02}{fraction}Z",
         t.year(),
         u8::from(t.month()),
         t.day(),
@@ -143,4 +164,42 @@ pub(crate) fn format_generalized(t: OffsetDateTime) -> Result<Vec<u8>, SesError>
         t.second()
     )
     .into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(unix_ms: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+            .expect("in range")
+    }
+
+    #[test]
+    fn generalized_fractions_follow_der() {
+        // 2026-01-02T03:04:05Z
+        let base = 1_767_323_045_000;
+        for (ms, text) in [
+            (0, "20260102030405Z"),
+            (500, "20260102030405.5Z"),
+            (120, "20260102030405.12Z"),
+            (7, "20260102030405.007Z"),
+            (999, "20260102030405.999Z"),
+        ] {
+            let t = at(base + ms);
+            let written = format_generalized(t).expect("fits");
+            assert_eq!(String::from_utf8_lossy(&written), text);
+            assert_eq!(parse_generalized(&written), Some(t), "{text} reads back");
+        }
+    }
+
+    #[test]
+    fn generalized_fraction_beyond_milliseconds_is_read() {
+        let t = parse_generalized(b"20260102030405.123456789+0800").expect("valid");
+        assert_eq!(t.nanosecond(), 123_456_789);
+        assert_eq!(t.offset(), UtcOffset::from_hms(8, 0, 0).expect("offset"));
+        let long = parse_generalized(b"20260102030405.1234567891Z").expect("valid");
+        assert_eq!(long.nanosecond(), 123_456_789);
+        assert_eq!(parse_generalized(b"20260102030405.Z"), None);
+    }
 }

@@ -217,6 +217,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "pki_seals",
                 include_str!("../../migrations/sqlite/0002_pki_seals.sql"),
             ),
+            (
+                3,
+                "audit_signatures",
+                include_str!("../../migrations/sqlite/0003_audit_signatures.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -228,6 +233,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "pki_seals",
                 include_str!("../../migrations/postgres/0002_pki_seals.sql"),
+            ),
+            (
+                3,
+                "audit_signatures",
+                include_str!("../../migrations/postgres/0003_audit_signatures.sql"),
             ),
         ],
     };
@@ -416,6 +426,16 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(entry_row).transpose()
+    }
+
+    /// The index of the entry that released the signature whose raw value hashes to `sha256`
+    /// ([`crate::audit::signature_sha256`]).
+    pub async fn signature_entry(&self, sha256: &[u8; 32]) -> Result<Option<u64>> {
+        let row = sqlx::query("SELECT idx FROM audit_signatures WHERE sha256 = $1")
+            .bind(sha256.as_slice())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(|r| u64_col(r, "idx")).transpose()
     }
 
     /// The current head (size and right edge) of the log.
@@ -692,7 +712,8 @@ impl AuditedTx {
         index
     }
 
-    /// Writes the queued entries, tree nodes and head, and commits everything.
+    /// Writes the queued entries, the index of the signatures they release, tree nodes and head,
+    /// and commits everything.
     pub async fn commit(mut self) -> Result<CompactRange> {
         for chunk in self.entries.chunks(INSERT_CHUNK) {
             let sql = format!(
@@ -709,6 +730,23 @@ impl AuditedTx {
                     .bind(rec.subject.as_str())
                     .bind(bytes.as_slice())
                     .bind(leaf.as_slice());
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        let signatures: Vec<([u8; 32], u64)> = self
+            .entries
+            .iter()
+            .filter_map(|(rec, _, _)| rec.signature_sha256().map(|sha| (sha, rec.index)))
+            .collect();
+        for chunk in signatures.chunks(INSERT_CHUNK) {
+            // A value already indexed keeps its first entry (see the migration).
+            let sql = format!(
+                "INSERT INTO audit_signatures (sha256, idx) VALUES {} ON CONFLICT (sha256) DO NOTHING",
+                values_list(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (sha, index) in chunk {
+                q = q.bind(sha.as_slice()).bind(i64_of(*index)?);
             }
             q.execute(&mut *self.tx).await?;
         }

@@ -173,6 +173,16 @@ impl Store {
         row.as_ref().map(cert_row).transpose()
     }
 
+    /// A certificate the vault issued, by its SHA-256 fingerprint (hex).
+    pub async fn cert_by_fingerprint(&self, fingerprint: &str) -> Result<Option<CertRow>> {
+        let sql = format!("SELECT {CERT_COLS} FROM certificates WHERE fingerprint = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(cert_row).transpose()
+    }
+
     /// Every revoked certificate (the vault's revocation state, for CRLs and verification).
     pub async fn revoked_certs(&self) -> Result<Vec<CertRow>> {
         let sql = format!(

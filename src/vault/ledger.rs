@@ -54,7 +54,8 @@ pub(crate) enum Op {
         key_id: String,
         owner: String,
         signed_as: SignedAs,
-        /// The signing time written into the signature (ms); revocations are recorded after it.
+        /// The signing time written into the signature (ms; for a time stated to the second, the
+        /// last millisecond of that second); revocations are recorded after it.
         signed_at: i64,
         event: Event,
     },

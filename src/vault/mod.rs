@@ -4,6 +4,7 @@
 
 mod ledger;
 mod pki;
+mod provenance;
 mod seals;
 mod stamping;
 mod timestamps;
@@ -628,7 +629,8 @@ impl Vault {
             format!("key:{key_id}"),
         )
         .with("alg", alg.as_str())
-        .with(commitment.0, commitment.1);
+        .with(commitment.0, commitment.1)
+        .with_signature(&signature);
         let index = self
             .apply(Op::RecordSignature {
                 key_id: key_id.to_owned(),
@@ -892,22 +894,29 @@ impl Vault {
             .map_err(|_| Error::Unavailable)
     }
 
-    /// Verifies a document (OFD, SES structure; format given or sniffed) at the current time.
+    /// Verifies a document (OFD, SES structure; format given or sniffed) at the current time,
+    /// with this vault's audit-log finding for its own signers' signatures.
     pub async fn verify_document(&self, bytes: Vec<u8>, format: Option<Format>) -> Result<Report> {
-        self.verifying(move |v, now| v.verify_document(&bytes, format, now))
-            .await
+        let mut report = self
+            .verifying(move |v, now| v.verify_document(&bytes, format, now))
+            .await?;
+        self.add_audit_findings(&mut report).await?;
+        Ok(report)
     }
 
     /// Verifies a detached SES_Signature (or a SESeal on its own), against its original when given.
     pub async fn verify_ses(&self, signature: Vec<u8>, data: Option<Vec<u8>>) -> Result<Report> {
-        self.verifying(move |v, now| {
-            let original = match &data {
-                Some(d) => crate::verify::Original::Data(d),
-                None => crate::verify::Original::Absent,
-            };
-            v.verify_ses(&signature, original, now)
-        })
-        .await
+        let mut report = self
+            .verifying(move |v, now| {
+                let original = match &data {
+                    Some(d) => crate::verify::Original::Data(d),
+                    None => crate::verify::Original::Absent,
+                };
+                v.verify_ses(&signature, original, now)
+            })
+            .await?;
+        self.add_audit_findings(&mut report).await?;
+        Ok(report)
     }
 
     /// The vault's roots and issuing CAs.

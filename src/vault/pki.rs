@@ -168,7 +168,8 @@ pub(crate) fn cert_row(
     .with("issuer", issuer.unwrap_or("self"))
     .with("serial", cert.serial_hex())
     .with("key", key_id)
-    .with("sha256", cert.fingerprint_sha256());
+    .with("sha256", cert.fingerprint_sha256())
+    .with_signature(cert.signature_value());
     let row = CertRow {
         id,
         issuer: issuer.map(str::to_owned),

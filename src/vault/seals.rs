@@ -188,7 +188,7 @@ const MAX_PREFIXES: usize = 16;
 impl LoadedSeal {
     /// Refuses use outside the seal's validity period.
     pub(crate) fn check_valid_at(&self, now: OffsetDateTime) -> Result<()> {
-        let now_ms = now.unix_timestamp() * 1000;
+        let now_ms = now.unix_timestamp() * 1000 + i64::from(now.millisecond());
         if now_ms < self.valid_from || now_ms > self.valid_to {
             return Err(Error::SealNotValid(format!(
                 "valid {} to {}",
@@ -489,7 +489,9 @@ impl Vault {
                 .with("kind", req.kind.as_str())
                 .with("key", key_row.id.as_str())
                 .with("certificate", cert_row.id.as_str())
-                .with("seal_sm3", hex::encode(sm3(&seal_der)));
+                .with("seal_sm3", hex::encode(sm3(&seal_der)))
+                // DER EC signatures are kept as they are: the seal's signature BIT STRING.
+                .with_signature(&maker_sig);
             let row = SealRow {
                 id,
                 es_id,
@@ -675,7 +677,17 @@ impl Vault {
             ));
         }
         let seal = self.loaded_seal(client, id).await?;
-        let now = seconds(OffsetDateTime::now_utc());
+        // timeInfo carries milliseconds (a GeneralizedTime fraction), the precision revocation
+        // times are stored at, so a verifier can tell a signature from a revocation in the
+        // same second.
+        // DER drops a `.000` fraction, and a time without one is read as covering its whole
+        // second: such a time moves to the next millisecond, so the precision stays visible.
+        let now = OffsetDateTime::now_utc();
+        let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
+        let now = match now.millisecond() {
+            0 => now + Duration::MILLISECOND,
+            _ => now,
+        };
         seal.check_valid_at(now)?;
         let hash = match input {
             SealInput::Data(data) => data_hash(seal.alg_oid, data).to_vec(),
@@ -699,7 +711,10 @@ impl Vault {
         .with("key", seal.key_id.as_str())
         .with("alg", seal.alg.as_str())
         .with("data_hash", hex::encode(&hash))
-        .with("tbs_digest", hex::encode(digest));
+        .with("tbs_digest", hex::encode(digest))
+        // The key writes DER EC signatures, which the SES encoder keeps as they are: `sig` is
+        // the BIT STRING content a verifier reads.
+        .with_signature(&sig);
         let audit_index = self.record_seal_use(&seal, id, now, event).await?;
         Ok(SealSigned {
             signature: der,

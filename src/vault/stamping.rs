@@ -153,6 +153,8 @@ impl Vault {
         req: StampRequest,
     ) -> Result<Stamped> {
         let seal = self.loaded_seal(client, id).await?;
+        // Whole seconds: CMS signingTime is a UTCTime for 1950–2049 (RFC 5652 §11.3), which has
+        // no fraction, and `/M` is a PDF date (ISO 32000 §7.9.4), also to the second.
         let now = OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .unwrap_or_else(|_| OffsetDateTime::now_utc());
@@ -195,6 +197,7 @@ impl Vault {
                 })
                 .await??
             };
+            let value = cms::signature_value(&cms).map_err(Error::Cms)?;
             let event = Event::new(
                 client.actor(),
                 Action::SignatureCreated,
@@ -203,12 +206,15 @@ impl Vault {
             .with("key", seal.key_id())
             .with("format", "pdf")
             .with("field", prepared.field_name.as_str())
-            .with("data_hash", hex::encode(&digest));
-            let audit_index = self.record_seal_use(&seal, id, now, event).await?;
+            .with("data_hash", hex::encode(&digest))
+            .with_signature(&value);
+            // The signature states only its second, which a verifier reads as the whole second:
+            // the ledger must date any later revocation after the last instant of it.
+            let latest = now + time::Duration::milliseconds(999);
+            let audit_index = self.record_seal_use(&seal, id, latest, event).await?;
             let cms = match tsa {
                 None => cms,
                 Some(_) => {
-                    let value = cms::signature_value(&cms).map_err(Error::Cms)?;
                     let alg = cms::digest_algorithm(seal.key_type());
                     let ts_req = TimeStampReq {
                         hash_alg: alg,

@@ -82,7 +82,8 @@ impl Vault {
             format!("tsa:{}", authority.name),
         )
         .with("serial", hex::encode(serial))
-        .with("token_sha256", hex::encode(crate::crypto::sha256(token)));
+        .with("token_sha256", hex::encode(crate::crypto::sha256(token)))
+        .with_signature(&crate::cms::signature_value(token).map_err(Error::Cms)?);
         match self
             .apply(Op::RecordSignature {
                 key_id: authority.key_id.clone(),

@@ -2,7 +2,8 @@
 
 use time::OffsetDateTime;
 
-use super::report::{Check, Report, SignatureReport, Verdict};
+use super::clock::{not_in_future, revocation_check};
+use super::report::{Check, Report, SignatureIdentity, SignatureReport, Verdict};
 use super::ses::{Original, Verifier, unreadable};
 use crate::ofd::{self, Limits, OfdSignature, SignatureKind};
 use crate::pki::{Certificate, Usage};
@@ -210,11 +211,23 @@ impl Verifier {
             revoked_at: None,
             verdict: Verdict::Invalid,
             checks: cms.checks,
+            identity: None,
         };
+        let mut refused = false;
+        if let Some(t) = cms.signed_at {
+            let c = not_in_future("cms.signing_time_not_in_future", "signingTime", t, now);
+            refused |= !c.ok;
+            report.checks.push(c);
+        }
         if let Some(der) = &cms.signer_cert {
             match Certificate::from_der(der) {
                 Ok(cert) => {
                     report.signer = Some(cert.subject().to_owned());
+                    // The vault never makes Type="Sign" CMS: no signature value to look up.
+                    report.identity = Some(SignatureIdentity {
+                        signer_fingerprint: cert.fingerprint_sha256(),
+                        signature_sha256: None,
+                    });
                     let at = cms.signed_at.unwrap_or(now);
                     let v = crate::pki::validate(
                         &cert,
@@ -231,6 +244,11 @@ impl Verifier {
                             Check::new(format!("signer_chain.{}", c.name), c.ok, c.detail)
                         }),
                     );
+                    if let Some(revoked) = v.revoked_at {
+                        let c = revocation_check("signer_chain.revocation", at, revoked);
+                        refused |= !c.ok;
+                        report.checks.push(c);
+                    }
                 }
                 Err(e) => {
                     report.intact = false;
@@ -242,7 +260,7 @@ impl Verifier {
                 }
             }
         }
-        report.verdict = if !report.intact {
+        report.verdict = if !report.intact || refused {
             Verdict::Invalid
         } else if !report.trusted {
             Verdict::Untrusted

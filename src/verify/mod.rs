@@ -1,10 +1,14 @@
 //! Verification of signed artefacts (SES seals and signatures, OFD and PDF documents) into one report shape.
 
+pub mod audit;
+mod clock;
 pub mod document;
 mod pdf;
 pub mod report;
 pub mod ses;
 
+pub use audit::AuditFinding;
+pub use clock::MAX_CLOCK_SKEW;
 pub use document::Format;
-pub use report::{Check, Report, SealSummary, SignatureReport, Verdict};
+pub use report::{Check, Report, SealSummary, SignatureIdentity, SignatureReport, Verdict};
 pub use ses::{Original, Revocations, Verifier};

@@ -10,9 +10,11 @@ use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
+use super::clock::{not_in_future, revocation_check, rfc3339};
 use super::document::invalid;
-use super::report::{Check, Report, SignatureReport, Verdict};
+use super::report::{Check, Report, SignatureIdentity, SignatureReport, Verdict};
 use super::ses::Verifier;
+use crate::audit::signature_sha256;
 use crate::cms::{self, DigestAlg, OID_SIGNATURE_TIME_STAMP_TOKEN};
 use crate::pdf::{self, LaterChanges, Limits, PdfFile, PdfSignature, Ref, SigType, SubFilter};
 use crate::pki::{self, Certificate, Usage, der};
@@ -156,6 +158,7 @@ impl Verifier {
             revoked_at: None,
             verdict: Verdict::Invalid,
             checks: sig.checks.clone(),
+            identity: None,
         };
         let (Some(br), Some(contents), true) = (&sig.byte_range, &sig.contents, sig.structure_ok())
         else {
@@ -163,7 +166,7 @@ impl Verifier {
         };
         let ranges = br.ranges(file.bytes());
         if sig.sub_filter == Some(SubFilter::Rfc3161) {
-            self.doc_timestamp(&mut report, contents, ranges);
+            self.doc_timestamp(&mut report, contents, ranges, now);
         } else {
             self.cms_signature(&mut report, sig, contents, ranges, now);
         }
@@ -228,11 +231,32 @@ impl Verifier {
                 |alg| alg.digest(signature),
                 "signature value",
                 &parsed.certificates,
+                now,
             );
             intact &= stamp.intact;
             stamp_trusted = stamp.trusted;
             if stamp.intact && stamp.trusted {
                 stamped_at = stamp.gen_time;
+            }
+        }
+        // A claimed time in the future is a policy failure whichever time is used below.
+        let mut refused = false;
+        for (name, what, claimed) in [
+            (
+                "cms.signing_time_not_in_future",
+                "the signingTime attribute",
+                check.signing_time,
+            ),
+            (
+                "pdf.m_not_in_future",
+                "the signature dictionary's /M",
+                sig.claimed_time,
+            ),
+        ] {
+            if let Some(t) = claimed {
+                let c = not_in_future(name, what, t, now);
+                refused |= !c.ok;
+                report.checks.push(c);
             }
         }
         let (at, source) = if let Some(t) = stamped_at {
@@ -253,6 +277,10 @@ impl Verifier {
         let mut trusted = false;
         if let Some(cert) = &check.signer {
             report.signer = Some(cert.subject().to_owned());
+            report.identity = Some(SignatureIdentity {
+                signer_fingerprint: cert.fingerprint_sha256(),
+                signature_sha256: Some(signature_sha256(parsed.signer.signature)),
+            });
             let v = pki::validate(
                 cert,
                 &parsed.certificates,
@@ -271,22 +299,41 @@ impl Verifier {
         }
         report.intact = intact;
         report.trusted = trusted && stamp_trusted;
-        report.verdict = base_verdict(report);
         // Revoked at or before the signing time: a policy failure, as for SES signatures.
-        if report.revoked_at.is_some_and(|r| r <= at) {
-            report.verdict = Verdict::Invalid;
+        if let Some(revoked) = report.revoked_at {
+            let c = revocation_check("signer_chain.revocation", at, revoked);
+            refused |= !c.ok;
+            report.checks.push(c);
         }
+        report.verdict = if refused {
+            Verdict::Invalid
+        } else {
+            base_verdict(report)
+        };
     }
 
     /// A document time-stamp: an RFC 3161 token whose imprint is the digest of the ranges.
-    fn doc_timestamp(&self, report: &mut SignatureReport, token: &[u8], ranges: [&[u8]; 2]) {
+    fn doc_timestamp(
+        &self,
+        report: &mut SignatureReport,
+        token: &[u8],
+        ranges: [&[u8]; 2],
+        now: OffsetDateTime,
+    ) {
         let stamp = self.stamp(
             &mut report.checks,
             token,
             |alg| digest_ranges(alg, ranges),
             "signed ranges",
             &[],
+            now,
         );
+        report.identity = stamp.signer.as_ref().map(|c| SignatureIdentity {
+            signer_fingerprint: c.fingerprint_sha256(),
+            signature_sha256: cms::signature_value(token)
+                .ok()
+                .map(|v| signature_sha256(&v)),
+        });
         report.signer = stamp.signer.map(|c| c.subject().to_owned());
         report.signed_at = stamp.gen_time.or(report.signed_at);
         report.intact = stamp.intact;
@@ -295,7 +342,8 @@ impl Verifier {
     }
 
     /// Checks a time-stamp token (`timestamp.*`): the token itself, its imprint against
-    /// `imprint_of(the token's hash algorithm)`, and the TSA's chain at genTime.
+    /// `imprint_of(the token's hash algorithm)`, genTime not after `now` (beyond the skew), and
+    /// the TSA's chain at genTime.
     fn stamp(
         &self,
         checks: &mut Vec<Check>,
@@ -303,6 +351,7 @@ impl Verifier {
         imprint_of: impl Fn(DigestAlg) -> Vec<u8>,
         what: &str,
         extra_certs: &[Certificate],
+        now: OffsetDateTime,
     ) -> Stamp {
         let t = tsa::verify_token(token, None, &[]);
         let mut intact = t.ok();
@@ -311,6 +360,11 @@ impl Verifier {
             ..c.clone()
         }));
         let gen_time = t.tst_info.as_ref().map(|i| i.gen_time);
+        if let Some(at) = gen_time {
+            let c = not_in_future("timestamp.gen_time_not_in_future", "genTime", at, now);
+            intact &= c.ok;
+            checks.push(c);
+        }
         match &t.tst_info {
             Some(info) => {
                 let ok = imprint_of(info.hash_alg) == info.hashed_message;
@@ -404,11 +458,6 @@ fn digest_ranges(alg: DigestAlg, ranges: [&[u8]; 2]) -> Vec<u8> {
         DigestAlg::Sha512 => run::<sha2::Sha512>(ranges),
         DigestAlg::Sm3 => run::<sm3::Sm3>(ranges),
     }
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 #[cfg(test)]

@@ -98,6 +98,20 @@ pub struct SignatureReport {
     pub verdict: Verdict,
     /// Every check made, in order.
     pub checks: Vec<Check>,
+    /// Who made the signature and its hash, for the vault's audit-log lookup
+    /// ([`super::audit`]); internal, never shown.
+    #[serde(skip)]
+    pub identity: Option<SignatureIdentity>,
+}
+
+/// What identifies a signature to the vault that may have made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureIdentity {
+    /// SHA-256 fingerprint (hex) of the signer certificate the signature verifies under.
+    pub signer_fingerprint: String,
+    /// [`crate::audit::signature_sha256`] of the raw signature value, where the format's value
+    /// is read (not for OFD `Type="Sign"` CMS, which the vault never makes).
+    pub signature_sha256: Option<[u8; 32]>,
 }
 
 /// The seal a signature was made with.

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::report::{Check, SealSummary, SignatureReport, Verdict};
+use super::clock::{not_in_future, revocation_check, rfc3339};
+use super::report::{Check, SealSummary, SignatureIdentity, SignatureReport, Verdict};
+use crate::audit::signature_sha256;
 use crate::crypto::{SignatureAlgorithm, sha256, sm3};
 use crate::pki::{
     self, Certificate, RevocationReason, RevocationSource, RevocationStatus, TrustStore, Usage,
@@ -128,11 +130,6 @@ fn kind_name(v: SesVersion) -> &'static str {
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
-}
-
 fn within(at: OffsetDateTime, from: OffsetDateTime, to: OffsetDateTime) -> bool {
     from <= at && at <= to
 }
@@ -200,15 +197,7 @@ impl Verifier {
             tally.revoked_at = Some(tally.revoked_at.map_or(revoked, |r| r.min(revoked)));
             tally.push(
                 Kind::Policy,
-                Check::new(
-                    format!("{prefix}.revocation"),
-                    revoked > at,
-                    if revoked > at {
-                        format!("revoked at {}, after {}", rfc3339(revoked), rfc3339(at))
-                    } else {
-                        format!("revoked at {}, before {}", rfc3339(revoked), rfc3339(at))
-                    },
-                ),
+                revocation_check(&format!("{prefix}.revocation"), at, revoked),
             );
         }
         for c in v.checks {
@@ -295,13 +284,16 @@ impl Verifier {
             ),
         );
         self.seal_checks(&mut tally, &seal, now, false);
+        let maker = Certificate::from_der(seal.maker_cert()).ok();
         SignatureReport {
             kind: format!("{}-seal", kind_name(seal.version())),
             intact: !tally.broken,
             trusted: !tally.untrusted,
-            signer: Certificate::from_der(seal.maker_cert())
-                .ok()
-                .map(|c| c.subject().to_owned()),
+            identity: maker.as_ref().map(|c| SignatureIdentity {
+                signer_fingerprint: c.fingerprint_sha256(),
+                signature_sha256: Some(signature_sha256(seal.maker_signature())),
+            }),
+            signer: maker.map(|c| c.subject().to_owned()),
             seal: Some(Self::summary(&seal)),
             signed_at: Some(seal.create_date()),
             revoked_at: tally.revoked_at,
@@ -341,7 +333,13 @@ impl Verifier {
             ),
         );
         let at = match sig.time_info() {
-            TimeInfo::Time(t) => *t,
+            TimeInfo::Time(t) => {
+                tally.push(
+                    Kind::Policy,
+                    not_in_future("signature.time_not_in_future", "timeInfo", *t, now),
+                );
+                *t
+            }
             TimeInfo::Opaque(_) => {
                 tally.note("signature.time", "timeInfo is not a readable time; certificates checked at the verification time");
                 now
@@ -433,6 +431,10 @@ impl Verifier {
                 "present; GB/T 20520 time-stamp tokens are not evaluated, timeInfo is used",
             );
         }
+        let identity = signer.as_ref().map(|c| SignatureIdentity {
+            signer_fingerprint: c.fingerprint_sha256(),
+            signature_sha256: Some(signature_sha256(sig.signature())),
+        });
         SignatureReport {
             kind: kind_name(sig.version()).to_owned(),
             intact: !tally.broken,
@@ -443,6 +445,7 @@ impl Verifier {
             revoked_at: tally.revoked_at,
             verdict: tally.verdict(),
             checks: tally.checks,
+            identity,
         }
     }
 }
@@ -459,5 +462,6 @@ pub(crate) fn unreadable(kind: &str, check: &str, why: &str) -> SignatureReport 
         revoked_at: None,
         verdict: Verdict::Invalid,
         checks: vec![Check::new(check, false, why)],
+        identity: None,
     }
 }

@@ -460,7 +460,7 @@ fn two_hundred_pages_three_signatures() {
 }
 
 #[test]
-fn a_signer_revoked_before_signing_is_invalid() {
+fn a_signer_revoked_before_or_in_the_second_of_signing_is_invalid() {
     let f = PdfFile::open(RSA_PKCS7, &Limits::default()).unwrap();
     let sig = &crate::pdf::find_signatures(&f).unwrap()[0];
     let signer = crate::cms::verify(sig.contents.as_deref().unwrap(), None, &[])
@@ -474,6 +474,8 @@ fn a_signer_revoked_before_signing_is_invalid() {
     });
     for (revoked, expected) in [
         (signed - time::Duration::days(1), Verdict::Invalid),
+        // Later, but within the second the whole-second signing time names: not VALID.
+        (signed + time::Duration::milliseconds(500), Verdict::Invalid),
         (signed + time::Duration::days(1), Verdict::Valid),
     ] {
         let revocations = Revocations::new(
