@@ -85,6 +85,7 @@ fn fold(format: Format, signatures: Vec<SignatureReport>, mut problems: Vec<Stri
         format: format.as_str().to_owned(),
         signatures,
         problems,
+        links: Vec::new(),
     }
 }
 
@@ -94,6 +95,7 @@ pub(super) fn invalid(format: &str, problem: String) -> Report {
         format: format.to_owned(),
         signatures: Vec::new(),
         problems: vec![problem],
+        links: Vec::new(),
     }
 }
 

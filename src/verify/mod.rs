@@ -6,5 +6,5 @@ pub mod report;
 pub mod ses;
 
 pub use document::Format;
-pub use report::{Check, Report, SealSummary, SignatureReport, Verdict};
+pub use report::{Check, DocumentLink, Report, SealSummary, SignatureReport, Verdict};
 pub use ses::{Original, Revocations, Verifier};
