@@ -8,8 +8,8 @@
 //! - Annotations are of the kinds that only show something ([`PASSIVE`]), links, or widgets of
 //!   signature fields. 3D, RichMedia, Screen, Movie, Sound, FileAttachment, Redact (applying
 //!   it removes sealed content), Widget of any other field and every unknown subtype are active.
-//! - Only a link acts, and only when clicked: `/URI` (listed in the verification report, see
-//!   [`Link`]), `/GoTo` within this file, or one of the four standard page-navigation `/Named`
+//! - Only a link acts, and only when clicked: `/URI` to an `http`, `https` or `mailto` address
+//!   (listed in the verification report, see [`Link`]), `/GoTo` within this file, or one of the four standard page-navigation `/Named`
 //!   actions; no `/Next` chains, no `/PA`. Outline items only go to places in this file.
 //! - Nothing embedded or hidden: no embedded or associated files (`/EF`, `/EmbeddedFiles`,
 //!   `/AF`), no portfolio, no JavaScript anywhere (`/JS`, the `/JavaScript` name tree), no XFA,
@@ -369,7 +369,13 @@ impl Surveyor<'_, '_> {
         }
         match kind.as_str() {
             "URI" => match d.get(b"URI").map(|u| self.resolve(u)) {
-                Some(Object::String { bytes, .. }) => Ok(Some(text_string(&bytes))),
+                Some(Object::String { bytes, .. }) if web_address(&bytes) => {
+                    Ok(Some(text_string(&bytes)))
+                }
+                Some(Object::String { bytes, .. }) => Err(format!(
+                    "action /URI to {:?}, which is no http, https or mailto address",
+                    text_string(&bytes)
+                )),
                 _ => Err("action /URI without an address".into()),
             },
             _ => self.go_to(&d).map(|()| None),
@@ -473,6 +479,16 @@ impl Surveyor<'_, '_> {
             }
         }
     }
+}
+
+/// Whether a URI opens a web page or a mail: other schemes (`file:`, `javascript:`, a
+/// relative reference resolved against `/URI /Base`) reach the reader's machine or a script.
+fn web_address(uri: &[u8]) -> bool {
+    let scheme = uri.split(|&b| b == b':').next().unwrap_or_default();
+    scheme.len() < uri.len()
+        && [&b"http"[..], b"https", b"mailto"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(scheme))
 }
 
 /// A PDF name for messages.

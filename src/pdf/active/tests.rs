@@ -234,6 +234,31 @@ fn active_annotations_and_link_actions_are_named() {
         ],
     );
     assert_first(&chained, "link action /URI chains further actions (/Next)");
+    for uri in [
+        "file:///C:/Windows/System32/calc.exe",
+        "javascript:app.alert(1)",
+        "/relative",
+        "HTTPS",
+    ] {
+        let pdf = one_page(
+            "",
+            "/Annots [4 0 R]",
+            &[&format!(
+                "<< /Subtype /Link /Rect [0 0 9 9] /A << /S /URI /URI ({uri}) >> >>"
+            )],
+        );
+        assert_first(&pdf, "which is no http, https or mailto address");
+    }
+    for uri in ["HTTPS://example.org/", "mailto:office@example.org"] {
+        let pdf = one_page(
+            "",
+            "/Annots [4 0 R]",
+            &[&format!(
+                "<< /Subtype /Link /Rect [0 0 9 9] /A << /S /URI /URI ({uri}) >> >>"
+            )],
+        );
+        assert_eq!(survey_of(&pdf).links.len(), 1, "{uri}");
+    }
     // A widget belongs to a signature field, and has no action.
     let widget = one_page(
         "",
