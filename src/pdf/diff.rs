@@ -15,6 +15,10 @@
 //! What a growing `/Fields` or `/Annots` adds must be signature fields with a value and their
 //! widgets; a widget must not cover an earlier signature's widget.
 //!
+//! Whatever the roles allow, a revision may add no active content: the active content of the
+//! document after it (as `active` defines it, the same definition that decides what the vault
+//! will seal) must be no more than before it.
+//!
 //! Whether the added signatures are themselves intact and trusted is for the caller, which has
 //! the CMS and the trust store: [`LaterChanges::added_signatures`] names them.
 //!
@@ -28,6 +32,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use super::PdfError;
+use super::active::{Finding, survey_with};
 use super::file::{Entry, PdfFile, XrefKind};
 use super::object::{Dict, Object, Ref, is_whitespace};
 use super::signatures::{
@@ -138,6 +143,8 @@ struct State {
     annots_arrays: HashSet<Ref>,
     info: Option<Ref>,
     encrypt: Option<Object>,
+    /// The active content of the revision (`active`): a later one may add none.
+    active: Vec<Finding>,
 }
 
 impl State {
@@ -205,6 +212,7 @@ impl Analysis<'_, '_> {
             .budget
             .checked_sub(visits)
             .ok_or(PdfError::TooLarge("revisions to analyse"))?;
+        let active = survey_with(self.file, upto, &form, &mut self.budget)?.active;
         let trailer = &self.file.sections()[upto - 1].trailer;
         let state = Rc::new(State {
             root,
@@ -214,6 +222,7 @@ impl Analysis<'_, '_> {
             form,
             info: trailer.get(b"Info").and_then(Object::as_ref),
             encrypt: trailer.get(b"Encrypt").cloned(),
+            active,
         });
         self.states.insert(upto, state.clone());
         Ok(state)
@@ -341,6 +350,10 @@ impl Analysis<'_, '_> {
         if before.encrypt != after.encrypt {
             out.disallowed
                 .push(format!("revision {rev} changes the trailer's /Encrypt"));
+        }
+        for finding in added_findings(&before.active, &after.active) {
+            out.disallowed
+                .push(format!("revision {rev} adds active content: {finding}"));
         }
         let mut new_objects = BTreeSet::new();
         let mut changed = Vec::new();
@@ -589,8 +602,9 @@ impl Judge<'_, '_> {
         }
     }
 
-    /// A signature a field gains in this revision: a new signature dictionary, widgets without
-    /// actions that cover no earlier signature's widget.
+    /// A signature a field gains in this revision: a new signature dictionary, widgets that
+    /// cover no earlier signature's widget (an action on them is active content, which the
+    /// revision's survey judges).
     fn signature(&mut self, f: &FormField, verb: &str) {
         let rev = self.rev;
         let Some(Object::Ref(v)) = &f.value else {
@@ -632,18 +646,6 @@ impl Judge<'_, '_> {
                     .filter_map(|w| Some((e.name.clone(), w.page, w.rect?)))
             })
             .collect();
-        let mut holders = vec![f.field];
-        holders.extend(f.widgets.iter().map(|w| w.annot));
-        for h in holders {
-            if let Ok(Object::Dict(d)) = self.file.get_at(h, self.upto)
-                && (d.get(b"A").is_some() || d.get(b"AA").is_some())
-            {
-                self.deny(format!(
-                    "revision {rev} {verb} signature field {:?} with an action (/A or /AA)",
-                    f.name
-                ));
-            }
-        }
         for w in &f.widgets {
             self.new_widgets.insert(w.annot);
             self.roots.push(w.annot);
@@ -1026,6 +1028,25 @@ impl Judge<'_, '_> {
         hit.sort_unstable();
         hit
     }
+}
+
+/// The findings of `after` beyond those of `before`, counted with repetition (a second 3D
+/// annotation is new even when the first was signed).
+fn added_findings<'f>(before: &[Finding], after: &'f [Finding]) -> Vec<&'f Finding> {
+    let mut left: HashMap<&Finding, usize> = HashMap::new();
+    for f in before {
+        *left.entry(f).or_default() += 1;
+    }
+    after
+        .iter()
+        .filter(|f| match left.get_mut(f) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        })
+        .collect()
 }
 
 /// The DSS dictionary's own reference and the references of its direct parts (the VRI

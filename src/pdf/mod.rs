@@ -6,6 +6,7 @@
 //! ([`stamp`]) lays out an update with a `/Contents` hole and fills it with CMS the caller made;
 //! verification facts ([`signatures`], [`diff`]) are turned into verdicts by `crate::verify`.
 
+mod active;
 mod diff;
 mod file;
 mod image;
@@ -18,6 +19,7 @@ mod stamp;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use active::{Finding, Link, Place, Survey, survey};
 pub use diff::{LaterChanges, later_changes};
 pub use file::{Entry, PdfFile, Section, XrefKind};
 pub use image::{ImageError, SealImage, seal_image};

@@ -1,6 +1,7 @@
-//! What the vault will seal (docs/threats.md §2): a foreign PDF must not carry active content or
-//! hidden material that a later update could reveal. Refused: encryption, JavaScript, launch
-//! actions, embedded files, XFA, interactive form fields (we do not flatten forms; refusing is
+//! What the vault will seal (docs/threats.md §2.2): a foreign PDF must not carry active content or
+//! hidden material that a later update could reveal. Refused: encryption, active content as
+//! `active` defines it (the same definition judges what a revision adds after a seal), and
+//! interactive form fields other than signature fields (we do not flatten forms; refusing is
 //! the safe half of "normalise or refuse"). Normalised: an unsigned file with several
 //! revisions or unreferenced objects is rewritten as one revision of its reachable objects.
 //! A file that already carries signatures is never rewritten: it gets another revision.
@@ -8,9 +9,10 @@
 use std::collections::{BTreeSet, HashSet};
 
 use super::PdfError;
+use super::active::survey_with;
 use super::file::{Entry, PdfFile};
 use super::object::{Dict, Object, Ref};
-use super::signatures::{find_signatures, form_fields};
+use super::signatures::{find_signatures, form_state};
 
 /// What an existing document already holds.
 #[derive(Debug, Clone, Default)]
@@ -35,30 +37,26 @@ impl Existing {
     }
 }
 
-/// Walks every object reachable from the trailer, refusing active content, and reports the
-/// signatures, certification level and whether the file is already normal.
+/// Refuses encryption, active content and form fields other than signature fields, and
+/// reports the signatures, certification level and whether the file is already normal.
 pub(crate) fn inspect(file: &PdfFile<'_>) -> Result<Existing, PdfError> {
     let trailer = file.trailer();
     if trailer.get(b"Encrypt").is_some() {
         return Err(PdfError::Refused("encrypted PDFs cannot be sealed".into()));
     }
-    let reachable = reachable(file)?;
-    let (_, catalog) = file.catalog_at(file.sections().len())?;
-    for key in [&b"OpenAction"[..], b"AA"] {
-        if catalog.get(key).is_some() {
-            return Err(refused(&format!("an /{}", String::from_utf8_lossy(key))));
-        }
-    }
-    if let Some(form) = catalog.get(b"AcroForm")
-        && file
-            .resolve_at(form, usize::MAX)?
-            .as_dict()
-            .is_some_and(|f| f.get(b"XFA").is_some())
-    {
-        return Err(refused("an XFA form"));
-    }
     let upto = file.sections().len();
-    let fields = form_fields(file, upto)?;
+    let form = form_state(file, upto)?;
+    // The file's own limits bound the objects there are to visit.
+    let mut budget = usize::MAX;
+    let survey = survey_with(file, upto, &form, &mut budget)?;
+    if let Some(first) = survey.active.first() {
+        let more = match survey.active.len() - 1 {
+            0 => String::new(),
+            n => format!(" (and {n} more)"),
+        };
+        return Err(refused(&format!("active content: {first}{more}")));
+    }
+    let fields = form.fields;
     if fields.iter().any(|f| !f.is_signature()) {
         return Err(refused("interactive form fields"));
     }
@@ -85,7 +83,9 @@ pub(crate) fn inspect(file: &PdfFile<'_>) -> Result<Existing, PdfError> {
             _ => None,
         })
         .collect();
-    out.normal = file.sections().len() == 1 && listed == reachable;
+    let mut budget = usize::MAX;
+    out.normal =
+        file.sections().len() == 1 && listed == reachable(file, upto, &mut budget, &mut |_, _| {})?;
     Ok(out)
 }
 
@@ -95,10 +95,15 @@ fn refused(what: &str) -> PdfError {
     ))
 }
 
-/// Every object reachable from `/Root` and `/Info`, refusing JavaScript, launch actions and
-/// embedded files wherever they hang.
-fn reachable(file: &PdfFile<'_>) -> Result<BTreeSet<Ref>, PdfError> {
-    let trailer = file.trailer();
+/// Every object reachable from `/Root` and `/Info` as of the first `upto` sections, each
+/// passed to `visit` once; each visit is charged to `budget`.
+pub(super) fn reachable(
+    file: &PdfFile<'_>,
+    upto: usize,
+    budget: &mut usize,
+    visit: &mut dyn FnMut(Ref, &Object),
+) -> Result<BTreeSet<Ref>, PdfError> {
+    let trailer = &file.sections()[upto.clamp(1, file.sections().len()) - 1].trailer;
     let mut seen: BTreeSet<Ref> = BTreeSet::new();
     let mut stack: Vec<Ref> = [&b"Root"[..], b"Info"]
         .iter()
@@ -109,58 +114,41 @@ fn reachable(file: &PdfFile<'_>) -> Result<BTreeSet<Ref>, PdfError> {
         if seen.contains(&r) {
             continue;
         }
-        let o = file.shared_at(r, usize::MAX)?;
-        scan(&o, &mut |child| {
+        *budget = budget
+            .checked_sub(1)
+            .ok_or(PdfError::TooLarge("objects to analyse"))?;
+        let o = file.shared_at(r, upto)?;
+        visit(r, &o);
+        refs(&o, &mut |child| {
             if !seen.contains(&child) && pending.insert(child) {
                 stack.push(child);
             }
-        })?;
+        });
         pending.remove(&r);
         seen.insert(r);
     }
     Ok(seen)
 }
 
-/// Calls `found` for each reference inside `o`; refuses active content.
-fn scan(o: &Object, found: &mut dyn FnMut(Ref)) -> Result<(), PdfError> {
+/// Calls `found` for each reference inside `o`.
+fn refs(o: &Object, found: &mut dyn FnMut(Ref)) {
     let mut stack = vec![o];
     while let Some(o) = stack.pop() {
         match o {
             Object::Ref(r) => found(*r),
             Object::Array(a) => stack.extend(a.iter()),
-            Object::Dict(d) => {
-                check_dict(d)?;
-                stack.extend(d.0.iter().map(|(_, v)| v));
-            }
-            Object::Stream(s) => {
-                check_dict(&s.dict)?;
-                stack.extend(s.dict.0.iter().map(|(_, v)| v));
-            }
+            Object::Dict(d) => stack.extend(d.0.iter().map(|(_, v)| v)),
+            Object::Stream(s) => stack.extend(s.dict.0.iter().map(|(_, v)| v)),
             _ => {}
         }
     }
-    Ok(())
-}
-
-fn check_dict(d: &Dict) -> Result<(), PdfError> {
-    match d.name(b"S") {
-        Some(b"JavaScript") => return Err(refused("JavaScript")),
-        Some(b"Launch") => return Err(refused("a launch action")),
-        _ => {}
-    }
-    if d.get(b"JS").is_some() || d.get(b"JavaScript").is_some() {
-        return Err(refused("JavaScript"));
-    }
-    if d.get(b"EmbeddedFiles").is_some() || d.is_type(b"EmbeddedFile") || d.get(b"EF").is_some() {
-        return Err(refused("embedded files"));
-    }
-    Ok(())
 }
 
 /// The file rewritten as one revision of its reachable objects (numbers kept), a classic xref
 /// table and a trailer with `/Root`, `/Info` and `/ID`.
 pub(crate) fn normalise(file: &PdfFile<'_>) -> Result<Vec<u8>, PdfError> {
-    let objects = reachable(file)?;
+    let mut budget = usize::MAX;
+    let objects = reachable(file, file.sections().len(), &mut budget, &mut |_, _| {})?;
     let src = file.bytes();
     let header_end = src
         .iter()

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 
 /// What a key is for. A key signs only in the role it was made for: a seal's holder key only
 /// as that seal, a CA key only certificates, and only general keys are reachable through
-/// `/v1/keys` (docs/threats.md).
+/// `/v1/keys` (docs/threats.md §6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyPurpose {
     /// A client's general-purpose key, made and used through `/v1/keys`.

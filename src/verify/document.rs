@@ -86,6 +86,7 @@ fn fold(format: Format, signatures: Vec<SignatureReport>, mut problems: Vec<Stri
         format: format.as_str().to_owned(),
         signatures,
         problems,
+        links: Vec::new(),
     }
 }
 
@@ -95,6 +96,7 @@ pub(super) fn invalid(format: &str, problem: String) -> Report {
         format: format.to_owned(),
         signatures: Vec::new(),
         problems: vec![problem],
+        links: Vec::new(),
     }
 }
 

@@ -10,5 +10,7 @@ pub mod ses;
 pub use audit::AuditFinding;
 pub use clock::MAX_CLOCK_SKEW;
 pub use document::Format;
-pub use report::{Check, Report, SealSummary, SignatureIdentity, SignatureReport, Verdict};
+pub use report::{
+    Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, Verdict,
+};
 pub use ses::{Original, Revocations, Verifier};

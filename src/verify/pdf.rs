@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::clock::{not_in_future, revocation_check, rfc3339};
 use super::document::invalid;
-use super::report::{Check, Report, SignatureIdentity, SignatureReport, Verdict};
+use super::report::{Check, DocumentLink, Report, SignatureIdentity, SignatureReport, Verdict};
 use super::ses::Verifier;
 use crate::audit::signature_sha256;
 use crate::cms::{self, DigestAlg, OID_SIGNATURE_TIME_STAMP_TOKEN};
@@ -39,7 +39,8 @@ impl Verifier {
     /// intact and trusted → MODIFIED_AFTER_SEALING; allowed later changes →
     /// VALID_WITH_ALLOWED_LATER_CHANGES. The document takes the worst verdict, except that a
     /// signature whose later changes are only later signatures valid for the document counts
-    /// as VALID; without signatures it is INDETERMINATE. Signature kinds: `pdf-cades`
+    /// as VALID; without signatures it is INDETERMINATE. The links that open an address are
+    /// listed ([`Report::links`]). Signature kinds: `pdf-cades`
     /// (`ETSI.CAdES.detached`), `pdf-pkcs7` (`adbe.pkcs7.detached`), `pdf-doc-timestamp`.
     pub fn verify_pdf(&self, bytes: &[u8], now: OffsetDateTime) -> Report {
         let file = match PdfFile::open(bytes, &Limits::default()) {
@@ -56,12 +57,29 @@ impl Verifier {
             Ok(f) => f,
             Err(e) => return invalid("pdf", format!("unreadable form: {e}")),
         };
+        let mut problems = Vec::new();
+        let links = match pdf::survey(&file, file.sections().len()) {
+            Ok(survey) => survey
+                .links
+                .into_iter()
+                .map(|l| DocumentLink {
+                    page: l.page,
+                    uri: l.uri,
+                })
+                .collect(),
+            Err(e) => {
+                problems.push(format!("the links could not be listed: {e}"));
+                Vec::new()
+            }
+        };
         if found.is_empty() {
+            problems.push("no signatures found".into());
             return Report {
                 verdict: Verdict::Indeterminate,
                 format: "pdf".into(),
                 signatures: Vec::new(),
-                problems: vec!["no signatures found".into()],
+                problems,
+                links,
             };
         }
         let later = pdf::later_changes(&file, &found);
@@ -131,7 +149,8 @@ impl Verifier {
             verdict,
             format: "pdf".into(),
             signatures: reports,
-            problems: Vec::new(),
+            problems,
+            links,
         }
     }
 

@@ -137,4 +137,19 @@ pub struct Report {
     /// Document-level problems (unreadable container, no signatures …).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// PDF: the links a reader may click that open an address (link annotations with a URI
+    /// action), in page order. They are the only actions a sealed PDF may carry besides going
+    /// to a page of the same document, and are listed so that the relying party sees where
+    /// the document can send a reader. Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<DocumentLink>,
+}
+
+/// A link of a PDF that opens an address when clicked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DocumentLink {
+    /// The page it lies on, from 1.
+    pub page: usize,
+    /// The address (URI) it opens, as written in the document.
+    pub uri: String,
 }

@@ -224,6 +224,17 @@ fn with_annot(page: &Dict, annot: Ref) -> Vec<u8> {
 /// An approval signature made here with `signer` in a new field `name` on page 1 at `rect`
 /// (`ETSI.CAdES.detached`, signingTime now, ESS signingCertificateV2), in a new revision.
 fn sign_here(base: &[u8], signer: &Fixture, name: &str, rect: [i32; 4]) -> Vec<u8> {
+    sign_here_with(base, signer, name, rect, "")
+}
+
+/// [`sign_here`] with `widget_extra` entries in the widget dictionary.
+fn sign_here_with(
+    base: &[u8],
+    signer: &Fixture,
+    name: &str,
+    rect: [i32; 4],
+    widget_extra: &str,
+) -> Vec<u8> {
     let d = doc(base);
     let f = PdfFile::open(base, &Limits::default()).unwrap();
     let (field, sig) = (d.next, d.next + 1);
@@ -259,7 +270,7 @@ fn sign_here(base: &[u8], signer: &Fixture, name: &str, rect: [i32; 4]) -> Vec<u
     objects.push((
         field,
         format!(
-            "<< /FT /Sig /T ({name}) /Type /Annot /Subtype /Widget /F 132 /Rect [{} {} {} {}] /P {} 0 R /V {sig} 0 R >>",
+            "<< /FT /Sig /T ({name}) /Type /Annot /Subtype /Widget /F 132 /Rect [{} {} {} {}] /P {} 0 R /V {sig} 0 R {widget_extra} >>",
             rect[0], rect[1], rect[2], rect[3], d.page.0.num
         )
         .into_bytes(),
@@ -1198,6 +1209,35 @@ fn a_trusted_later_signature_made_here_is_allowed() {
     let pdf = sign_here(&unsigned_base, &signer, "Only", [100, 40, 300, 120]);
     let r = verifier(&[], &[&signer.root]).verify_pdf(&pdf, AT);
     assert_eq!(verdicts(&r), [Verdict::Valid], "{r:#?}");
+}
+
+#[test]
+fn a_trusted_later_signature_whose_widget_acts_is_a_change_after_sealing() {
+    let signer = p256();
+    for (extra, says) in [
+        (
+            "/AA << /PO << /S /URI /URI (https://attacker.test/) >> >>",
+            "/AA /PO action /URI runs by itself",
+        ),
+        (
+            "/A << /S /JavaScript /JS (app.alert(1)) >>",
+            "a /Widget annotation with an action (/A)",
+        ),
+    ] {
+        let pdf = sign_here_with(EC_BT, &signer, "Counter", [100, 40, 300, 120], extra);
+        let r = verifier(&[ROOT], &[&signer.root]).verify_pdf(&pdf, AT);
+        assert_eq!(
+            verdicts(&r),
+            [Verdict::ModifiedAfterSealing, Verdict::Valid],
+            "{extra}: {r:#?}"
+        );
+        assert_eq!(r.verdict, Verdict::ModifiedAfterSealing);
+        let later = later(&r, 0);
+        assert!(
+            later.contains("revision 3 adds active content: annotation") && later.contains(says),
+            "{extra}: {later}"
+        );
+    }
 }
 
 #[test]
