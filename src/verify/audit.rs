@@ -98,6 +98,7 @@ mod tests {
             format: "ses-signature".into(),
             signatures: vec![sig.clone(), sig],
             problems: Vec::new(),
+            links: Vec::new(),
         }
     }
 
