@@ -1,20 +1,24 @@
 //! `/v1/audit`: the signed checkpoint (public) and inclusion proofs of entries.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ErrorBody, rfc3339, to_b64};
+use super::{ApiPath, ErrorBody, rfc3339, to_b64};
 use crate::audit::{CHECKPOINT_ALG, Checkpoint};
 use crate::error::Error;
 use crate::vault::{AuthClient, Vault};
 
+/// The routes that need an API key.
 pub(super) fn router() -> Router<Vault> {
-    Router::new()
-        .route("/v1/audit/checkpoint", get(checkpoint))
-        .route("/v1/audit/entries/{index}/proof", get(proof))
+    Router::new().route("/v1/audit/entries/{index}/proof", get(proof))
+}
+
+/// The anonymous routes (behind the per-peer rate limit).
+pub(super) fn public_router() -> Router<Vault> {
+    Router::new().route("/v1/audit/checkpoint", get(checkpoint))
 }
 
 /// A signed tree head of the audit log.
@@ -89,7 +93,7 @@ pub(crate) struct ProofResponse {
 async fn proof(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(index): Path<u64>,
+    ApiPath(index): ApiPath<u64>,
 ) -> Result<Json<ProofResponse>, Error> {
     let (_, key) = vault.latest_checkpoint().await?;
     let p = vault.inclusion_proof(&client, index).await?;
