@@ -390,7 +390,7 @@ async fn every_error_status_has_a_json_body() {
         Limits {
             upload_budget: 1000,
             rate_per_sec: 0.001,
-            rate_burst: 1,
+            rate_burst: 2,
             ..Limits::default()
         },
     );
@@ -402,6 +402,16 @@ async fn every_error_status_has_a_json_body() {
     )
     .body("application/pdf", vec![b'%'; 2000])
     .declared(2000);
+    assert_eq!(check(&strict, c).await, "busy");
+    let big = json!({"signature": b64(&[0; 1500])}).to_string();
+    let c = case(
+        "SES over the budget",
+        Method::POST,
+        "/v1/ses/verify",
+        S::SERVICE_UNAVAILABLE,
+    )
+    .declared(big.len())
+    .json(&big);
     assert_eq!(check(&strict, c).await, "busy");
     let c = case(
         "over the rate",

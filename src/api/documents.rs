@@ -2,6 +2,7 @@
 //! signatures. Public: anyone holding a sealed document may check it.
 
 use axum::extract::{FromRequestParts, State};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -9,7 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::limits::Upload;
-use super::{ApiJson, ErrorBody, b64};
+use super::{ErrorBody, MAX_BODY, b64};
 use crate::error::Error;
 use crate::vault::Vault;
 use crate::verify::{Format, Report};
@@ -73,12 +74,23 @@ pub(crate) struct SesVerifyRequest {
 
 /// Verify a GB/T 38540 / GM/T 0031 electronic signature: both signatures, certificate list, validity periods, chains and revocation, and dataHash against the original when given. A SESeal in `signature` is verified as a seal on its own.
 #[utoipa::path(post, path = "/v1/ses/verify", tag = "verify", request_body = SesVerifyRequest,
-    responses((status = 200, body = Report), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Report), (status = 400, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "rate limited; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "busy; see Retry-After")))]
 async fn verify_ses(
     State(vault): State<Vault>,
-    ApiJson(req): ApiJson<SesVerifyRequest>,
+    headers: HeaderMap,
+    upload: Upload<MAX_BODY>,
 ) -> Result<Json<Report>, Error> {
+    super::require_json(&headers)?;
+    // Admitted like a document: the body and its decoded fields count against the budget.
+    let Upload { bytes, reservation } = upload;
+    let req: SesVerifyRequest = super::json_object(&bytes)?;
+    drop(bytes);
     let signature = b64(&req.signature, "signature")?;
     let data = req.data.as_deref().map(|d| b64(d, "data")).transpose()?;
-    Ok(Json(vault.verify_ses(signature, data).await?))
+    drop(req);
+    let report = vault.verify_ses(signature, data).await?;
+    drop(reservation);
+    Ok(Json(report))
 }

@@ -31,7 +31,7 @@ pub use openapi::openapi_json;
 use crate::error::Error;
 use crate::vault::{AuthClient, Vault};
 
-/// Largest request body any route accepts.
+/// Largest JSON request body.
 pub const MAX_BODY: usize = 1 << 20;
 
 /// The whole application with the default [`Limits`].
@@ -135,34 +135,46 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Error> {
-        let media = media_type(req.headers());
-        let json = media == "application/json"
-            || media
-                .strip_prefix("application/")
-                .is_some_and(|sub| sub.ends_with("+json"));
-        if !json {
-            return Err(Error::UnsupportedMediaType("application/json"));
-        }
+        require_json(req.headers())?;
         let declared = body::declared_length(req.headers(), MAX_BODY)?;
         let bytes = body::read_body(req.into_body(), declared, MAX_BODY).await?;
-        // Every request type is an object; serde would also fill a struct from an array.
-        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') => {}
-            Some(b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n') => {
-                return Err(Error::InvalidRequest(
-                    "the body must be a JSON object".into(),
-                ));
-            }
-            _ => return Err(Error::MalformedJson("expected a JSON object".into())),
-        }
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
-            let message = without_type_names(&e.to_string());
-            match e.classify() {
-                serde_json::error::Category::Data => Error::InvalidRequest(message),
-                _ => Error::MalformedJson(message),
-            }
-        })
+        json_object(&bytes).map(ApiJson)
     }
+}
+
+/// Refuses a body that is not declared as JSON (`application/json` or `application/*+json`).
+fn require_json(headers: &axum::http::HeaderMap) -> Result<(), Error> {
+    let media = media_type(headers);
+    let json = media == "application/json"
+        || media
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"));
+    if json {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedMediaType("application/json"))
+    }
+}
+
+/// Parses a request that must be a JSON object.
+fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    // Every request type is an object; serde would also fill a struct from an array.
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n') => {
+            return Err(Error::InvalidRequest(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        _ => return Err(Error::MalformedJson("expected a JSON object".into())),
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let message = without_type_names(&e.to_string());
+        match e.classify() {
+            serde_json::error::Category::Data => Error::InvalidRequest(message),
+            _ => Error::MalformedJson(message),
+        }
+    })
 }
 
 /// serde's message with the names of Rust types replaced by what they are in JSON
