@@ -286,3 +286,29 @@ fn media_type(headers: &axum::http::HeaderMap) -> String {
         .trim()
         .to_ascii_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_lose_rust_type_names() {
+        for (serde, public) in [
+            (
+                "invalid type: integer `5`, expected struct Holder at line 1 column 9",
+                "invalid type: integer `5`, expected an object at line 1 column 9",
+            ),
+            (
+                "invalid type: sequence, expected struct CreateKeyRequest",
+                "invalid type: sequence, expected an object",
+            ),
+            (
+                "invalid value: string \"x\", expected enum SealKind",
+                "invalid value: string \"x\", expected one of the documented values",
+            ),
+            ("missing field `name`", "missing field `name`"),
+        ] {
+            assert_eq!(without_type_names(serde), public);
+        }
+    }
+}
