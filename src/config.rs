@@ -81,8 +81,48 @@ impl Config {
 
     /// Creates the data directory (mode 0700) if it does not exist.
     pub fn ensure_data_dir(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.data_dir)?;
+        if self.data_dir.is_dir() {
+            return Ok(());
+        }
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&self.data_dir)?;
         set_mode(&self.data_dir, 0o700)
+    }
+
+    /// Refuses a data directory that group or others may write: whoever can write it can replace
+    /// the database, the pinned audit key and the checkpoint copy.
+    pub fn check_data_dir(&self) -> Result<()> {
+        match loose_mode(&self.data_dir, 0o022)? {
+            None => Ok(()),
+            Some(mode) => Err(Error::Config(format!(
+                "data directory {} is writable by group or others (mode {mode:o}); chmod 700 it",
+                self.data_dir.display()
+            ))),
+        }
+    }
+
+    /// Makes the default SQLite database file (and its `-wal`/`-shm` files, which SQLite creates
+    /// with the database file's mode) readable by the owner only; nothing to do for other URLs.
+    pub fn protect_database_file(&self) -> Result<()> {
+        if self.database_url.is_some() {
+            return Ok(());
+        }
+        let db = self.data_dir.join("sidian.db");
+        match private_options().write(true).create_new(true).open(&db) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let path = self.data_dir.join(format!("sidian.db{suffix}"));
+            if path.exists() {
+                set_mode(&path, 0o600)?;
+            }
+        }
+        Ok(())
     }
 
     /// Loads the master key; a missing key file is created only when `create` is true.
@@ -121,34 +161,48 @@ fn decode_master(text: &str, source: &str) -> Result<MasterKey> {
         .map_err(|_| Error::MasterKey(format!("{source} must hold exactly 32 bytes")))
 }
 
-/// Writes a new secret file readable by its owner only; never overwrites.
-fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+/// Options that create files readable and writable by their owner only (mode 0600).
+pub(crate) fn private_options() -> std::fs::OpenOptions {
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path)?;
+    opts
+}
+
+/// Writes a new file readable by its owner only, then a newline; never overwrites.
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut f = private_options().write(true).create_new(true).open(path)?;
     f.write_all(contents)?;
-    f.write_all(b"\n")?;
+    if !contents.ends_with(b"\n") {
+        f.write_all(b"\n")?;
+    }
     f.sync_all()?;
     Ok(())
 }
 
 /// Refuses a key file that others can read, as ssh does.
 fn check_private(path: &Path) -> Result<()> {
+    match loose_mode(path, 0o077)? {
+        None => Ok(()),
+        Some(mode) => Err(Error::MasterKey(format!(
+            "{} is accessible by group or others (mode {mode:o}); chmod 600 it",
+            path.display(),
+        ))),
+    }
+}
+
+/// The permission bits of `path` when any bit of `mask` is set in them.
+fn loose_mode(path: &Path, mask: u32) -> Result<Option<u32>> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            return Err(Error::MasterKey(format!(
-                "{} is accessible by group or others (mode {:o}); chmod 600 it",
-                path.display(),
-                mode & 0o777
-            )));
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        if mode & mask != 0 {
+            return Ok(Some(mode));
         }
     }
-    Ok(())
+    let _ = (path, mask);
+    Ok(None)
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {

@@ -68,6 +68,21 @@ pub enum Error {
     /// The vault is shutting down or its writer stopped.
     #[error("service unavailable")]
     Unavailable,
+    /// Too many uploads are held already (by everyone, or by this peer): try again later.
+    #[error("too many uploads in progress; retry in {retry_after} s")]
+    Busy {
+        /// Seconds to wait before retrying (the `Retry-After` header).
+        retry_after: u64,
+    },
+    /// This peer sent more requests to the anonymous routes than its rate allows.
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited {
+        /// Seconds until the peer may send again (the `Retry-After` header).
+        retry_after: u64,
+    },
+    /// The request, body included, took longer than the server allows.
+    #[error("the request took too long")]
+    RequestTimeout,
     /// The master key does not match the database, or cannot be read.
     #[error("master key: {0}")]
     MasterKey(String),
@@ -119,6 +134,9 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed => 405,
+            Error::RequestTimeout => 408,
+            Error::RateLimited { .. } => 429,
+            Error::Busy { .. } => 503,
             Error::KeyDisabled
             | Error::ClientExists(_)
             | Error::SealRevoked
@@ -155,6 +173,9 @@ impl Error {
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
+            Error::RequestTimeout => "request_timeout",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Busy { .. } => "busy",
             Error::KeyDisabled => "key_disabled",
             Error::ClientExists(_) => "client_exists",
             Error::SealRevoked => "seal_revoked",
@@ -188,10 +209,18 @@ impl Error {
 
     /// The message safe to show a client: internal causes are replaced by a generic text.
     pub fn public_message(&self) -> String {
-        if self.status() >= 500 && !matches!(self, Error::Unavailable) {
+        if self.status() >= 500 && !matches!(self, Error::Unavailable | Error::Busy { .. }) {
             "internal error; the incident has been logged".to_owned()
         } else {
             self.to_string()
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for the errors that say so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::Busy { retry_after } | Error::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 }

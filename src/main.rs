@@ -49,6 +49,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Manage approval systems (API clients).
     #[command(subcommand)]
@@ -103,6 +105,56 @@ enum Command {
     /// The vault's trust anchors.
     #[command(subcommand)]
     Trust(TrustCommand),
+}
+
+/// Limits on anonymous callers (defaults: `sidian::api::Limits`).
+#[derive(Debug, clap::Args)]
+struct LimitArgs {
+    /// MiB of anonymous uploads held in memory at once, across all peers [default: 192].
+    #[arg(long, env = "SIDIAN_UPLOAD_BUDGET_MIB")]
+    upload_budget_mib: Option<usize>,
+    /// MiB of anonymous uploads one peer may hold at once [default: 64].
+    #[arg(long, env = "SIDIAN_UPLOAD_PER_PEER_MIB")]
+    upload_per_peer_mib: Option<usize>,
+    /// Requests per second one peer may send to the anonymous routes, sustained [default: 20].
+    #[arg(long, env = "SIDIAN_ANON_RATE")]
+    anon_rate: Option<f64>,
+    /// Requests one peer may send to the anonymous routes in a burst [default: 100].
+    #[arg(long, env = "SIDIAN_ANON_BURST")]
+    anon_burst: Option<u32>,
+    /// Peers whose request rate is remembered [default: 10000].
+    #[arg(long, env = "SIDIAN_ANON_PEERS")]
+    anon_peers: Option<usize>,
+    /// Seconds a request, body included, may take [default: 30].
+    #[arg(long, env = "SIDIAN_REQUEST_TIMEOUT")]
+    request_timeout: Option<u64>,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> anyhow::Result<sidian::api::Limits> {
+        let mut l = sidian::api::Limits::default();
+        let mib = |n: usize| n.checked_mul(1 << 20).context("too many MiB");
+        if let Some(n) = self.upload_budget_mib {
+            l.upload_budget = mib(n)?;
+        }
+        if let Some(n) = self.upload_per_peer_mib {
+            l.upload_per_peer = mib(n)?;
+        }
+        if let Some(r) = self.anon_rate {
+            anyhow::ensure!(r.is_finite() && r > 0.0, "--anon-rate must be positive");
+            l.rate_per_sec = r;
+        }
+        if let Some(n) = self.anon_burst {
+            l.rate_burst = n;
+        }
+        if let Some(n) = self.anon_peers {
+            l.max_peers = n;
+        }
+        if let Some(s) = self.request_timeout {
+            l.request_timeout = std::time::Duration::from_secs(s);
+        }
+        Ok(l)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,16 +288,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("vault ready in {}", vault.config().data_dir.display());
             vault.close().await;
         }
-        Command::Serve { listen } => {
+        Command::Serve { listen, limits } => {
+            let limits = limits.limits()?;
             let mut vault = Vault::open(config, true).await?;
             let writer = vault.start_writer()?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             println!("sidian listening on http://{}", listener.local_addr()?);
-            axum::serve(listener, sidian::api::app(vault.clone()))
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
+            let app = sidian::api::app_with(vault.clone(), limits);
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
             tracing::info!("shutting down: draining the audit writer");
             vault.shutdown(writer).await;
             tracing::info!("stopped");

@@ -2,7 +2,7 @@
 //! so that anyone can witness the log), and inclusion proofs of entries.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -10,17 +10,22 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ErrorBody, rfc3339, to_b64};
+use super::{ApiPath, ErrorBody, rfc3339, to_b64};
 use crate::audit::{CHECKPOINT_ALG, Checkpoint};
 use crate::crypto::PublicKey;
 use crate::error::Error;
 use crate::vault::{AuthClient, Vault};
 
+/// The routes that need an API key.
 pub(super) fn router() -> Router<Vault> {
+    Router::new().route("/v1/audit/entries/{index}/proof", get(proof))
+}
+
+/// The anonymous routes (behind the per-peer rate limit).
+pub(super) fn public_router() -> Router<Vault> {
     Router::new()
         .route("/v1/audit/checkpoint", get(checkpoint))
         .route("/v1/audit/consistency", get(consistency))
-        .route("/v1/audit/entries/{index}/proof", get(proof))
 }
 
 /// A signed tree head of the audit log.
@@ -154,7 +159,7 @@ pub(crate) struct ProofResponse {
 async fn proof(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(index): Path<u64>,
+    ApiPath(index): ApiPath<u64>,
 ) -> Result<Json<ProofResponse>, Error> {
     let (_, key) = vault.latest_checkpoint().await?;
     let p = vault.inclusion_proof(&client, index).await?;

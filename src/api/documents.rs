@@ -1,15 +1,16 @@
 //! Verification routes for signed artefacts: whole documents (raw body) and detached SES
 //! signatures. Public: anyone holding a sealed document may check it.
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{ApiJson, ErrorBody, b64};
+use super::limits::Upload;
+use super::{ErrorBody, MAX_BODY, b64};
 use crate::error::Error;
 use crate::vault::Vault;
 use crate::verify::{Format, Report};
@@ -19,32 +20,45 @@ pub(super) const MAX_DOCUMENT: usize = 32 << 20;
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()
-        .route(
-            "/v1/documents/verify",
-            post(verify_document).layer(DefaultBodyLimit::max(MAX_DOCUMENT)),
-        )
+        .route("/v1/documents/verify", post(verify_document))
         .route("/v1/ses/verify", post(verify_ses))
 }
 
-/// Verify a signed document: the raw file as the body. `application/ofd` (OFD, GB/T 33190 §18 seals and signatures), `application/pdf` (PAdES and PKCS#7 signatures, document timestamps, later revisions), or `application/octet-stream` (sniffed; a DER SES_Signature or SESeal is accepted too).
+/// Verify a signed document: the raw file as the body, admitted before it is read against a byte budget shared by all anonymous callers and a share per peer (503 `busy` with `Retry-After` beyond them). `application/ofd` (OFD, GB/T 33190 §18 seals and signatures), `application/pdf` (PAdES and PKCS#7 signatures, document timestamps, later revisions), or `application/octet-stream` (sniffed; a DER SES_Signature or SESeal is accepted too).
 #[utoipa::path(post, path = "/v1/documents/verify", tag = "verify",
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, body = Report), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+    responses((status = 200, body = Report), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "rate limited; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "busy; see Retry-After")))]
 async fn verify_document(
     State(vault): State<Vault>,
-    headers: HeaderMap,
-    body: Bytes,
+    DocumentFormat(format): DocumentFormat,
+    upload: Upload<MAX_DOCUMENT>,
 ) -> Result<Json<Report>, Error> {
-    let base = super::media_type(&headers);
-    let format = match base.as_str() {
-        "application/octet-stream" | "" => None,
-        _ => Some(
-            Format::from_content_type(&base).ok_or(Error::UnsupportedMediaType(
-                "application/ofd, application/pdf or application/octet-stream",
-            ))?,
-        ),
-    };
-    Ok(Json(vault.verify_document(body.to_vec(), format).await?))
+    let Upload { bytes, reservation } = upload;
+    let report = vault.verify_document(bytes, format).await?;
+    // The bytes were freed when the verification ended; only now may others use their share.
+    drop(reservation);
+    Ok(Json(report))
+}
+
+/// The format the `Content-Type` names (`None`: sniff it), checked before the body is read.
+struct DocumentFormat(Option<Format>);
+
+impl<S: Send + Sync> FromRequestParts<S> for DocumentFormat {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        let base = super::media_type(&parts.headers);
+        match base.as_str() {
+            "application/octet-stream" | "" => Ok(Self(None)),
+            _ => Format::from_content_type(&base)
+                .map(|f| Self(Some(f)))
+                .ok_or(Error::UnsupportedMediaType(
+                    "application/ofd, application/pdf or application/octet-stream",
+                )),
+        }
+    }
 }
 
 /// Request to verify a detached SES_Signature.
@@ -60,12 +74,23 @@ pub(crate) struct SesVerifyRequest {
 
 /// Verify a GB/T 38540 / GM/T 0031 electronic signature: both signatures, certificate list, validity periods, chains and revocation, and dataHash against the original when given. A SESeal in `signature` is verified as a seal on its own.
 #[utoipa::path(post, path = "/v1/ses/verify", tag = "verify", request_body = SesVerifyRequest,
-    responses((status = 200, body = Report), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Report), (status = 400, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "rate limited; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "busy; see Retry-After")))]
 async fn verify_ses(
     State(vault): State<Vault>,
-    ApiJson(req): ApiJson<SesVerifyRequest>,
+    headers: HeaderMap,
+    upload: Upload<MAX_BODY>,
 ) -> Result<Json<Report>, Error> {
+    super::require_json(&headers)?;
+    // Admitted like a document: the body and its decoded fields count against the budget.
+    let Upload { bytes, reservation } = upload;
+    let req: SesVerifyRequest = super::json_object(&bytes)?;
+    drop(bytes);
     let signature = b64(&req.signature, "signature")?;
     let data = req.data.as_deref().map(|d| b64(d, "data")).transpose()?;
-    Ok(Json(vault.verify_ses(signature, data).await?))
+    drop(req);
+    let report = vault.verify_ses(signature, data).await?;
+    drop(reservation);
+    Ok(Json(report))
 }

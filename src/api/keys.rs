@@ -1,12 +1,12 @@
 //! `/v1/keys`: create, read, disable and sign with a client's own keys.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiJson, ErrorBody, b64, rfc3339, to_b64};
+use super::{ApiJson, ApiPath, ErrorBody, b64, rfc3339, to_b64};
 use crate::crypto::{KeyType, SignatureAlgorithm};
 use crate::error::Error;
 use crate::vault::{AuthClient, KeyInfo, SignInput, Vault};
@@ -93,7 +93,7 @@ async fn create_key(
 async fn get_key(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<KeyResponse>, Error> {
     client.require("keys")?;
     Ok(Json(vault.key(&client, &id).await?.into()))
@@ -106,7 +106,7 @@ async fn get_key(
 async fn disable_key(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<KeyResponse>, Error> {
     client.require("keys")?;
     Ok(Json(vault.disable_key(&client, &id).await?.into()))
@@ -119,7 +119,7 @@ async fn disable_key(
 async fn rotate_key(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<(axum::http::StatusCode, Json<KeyResponse>), Error> {
     client.require("keys")?;
     let mut resp = KeyResponse::from(vault.rotate_key(&client, &id).await?);
@@ -165,7 +165,7 @@ pub(crate) struct SignResponse {
 async fn sign(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<SignRequest>,
 ) -> Result<Json<SignResponse>, Error> {
     client.require("sign")?;

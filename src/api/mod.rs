@@ -3,8 +3,10 @@
 //! extractor.
 
 mod audit;
+mod body;
 mod documents;
 mod keys;
+mod limits;
 mod openapi;
 mod pki;
 mod seals;
@@ -12,29 +14,45 @@ mod stamp;
 mod tsa;
 mod verify;
 
-use std::time::Duration;
-
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router, routing::get};
+use axum::{Extension, Json, Router, middleware, routing::get};
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tower_http::timeout::TimeoutLayer;
 use utoipa::ToSchema;
 
+pub use limits::Limits;
 pub use openapi::openapi_json;
 
 use crate::error::Error;
 use crate::vault::{AuthClient, Vault};
 
-/// Largest request body any route accepts.
+/// Largest JSON request body.
 pub const MAX_BODY: usize = 1 << 20;
 
-/// The whole application: every route, the body cap, the timeout and the JSON fallbacks.
+/// The whole application with the default [`Limits`].
 pub fn app(vault: Vault) -> Router {
+    app_with(vault, Limits::default())
+}
+
+/// The whole application: every route, the anonymous routes behind the per-peer rate limit,
+/// the upload budget, the timeout and the JSON fallbacks. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so that limits apply per peer; without
+/// peer addresses all anonymous callers share one peer's limits.
+pub fn app_with(vault: Vault, limits: Limits) -> Router {
+    let admission = limits::Admission::new(limits);
+    let anonymous = Router::new()
+        .merge(audit::public_router())
+        .merge(pki::router())
+        .merge(documents::router())
+        .route_layer(middleware::from_fn_with_state(
+            admission.clone(),
+            limits::rate_limit,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .merge(keys::router())
@@ -42,16 +60,15 @@ pub fn app(vault: Vault) -> Router {
         .merge(audit::router())
         .merge(seals::router())
         .merge(stamp::router())
-        .merge(pki::router())
-        .merge(documents::router())
         .merge(tsa::router())
+        .merge(anonymous)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+        .layer(middleware::from_fn_with_state(
+            admission.clone(),
+            limits::timeout,
         ))
+        .layer(Extension(admission))
         .with_state(vault)
 }
 
@@ -88,7 +105,7 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if status.is_server_error() {
+        if status.is_server_error() && !matches!(self, Error::Busy { .. }) {
             tracing::error!(error = %self, detail = ?self, "request failed");
         }
         let body = ErrorBody {
@@ -102,30 +119,118 @@ impl IntoResponse for Error {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.retry_after() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }
 
-/// `Json` whose rejections are [`Error`]s with stable codes.
+/// A JSON object body whose rejections are [`Error`]s with stable codes and messages that name
+/// no Rust type.
 pub(crate) struct ApiJson<T>(pub(crate) T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = Error;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(Error::UnsupportedMediaType("application/json"))
+    async fn from_request(req: Request, _: &S) -> Result<Self, Error> {
+        require_json(req.headers())?;
+        let declared = body::declared_length(req.headers(), MAX_BODY)?;
+        let bytes = body::read_body(req.into_body(), declared, MAX_BODY).await?;
+        json_object(&bytes).map(ApiJson)
+    }
+}
+
+/// Refuses a body that is not declared as JSON (`application/json` or `application/*+json`).
+fn require_json(headers: &axum::http::HeaderMap) -> Result<(), Error> {
+    let media = media_type(headers);
+    let json = media == "application/json"
+        || media
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"));
+    if json {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedMediaType("application/json"))
+    }
+}
+
+/// Parses a request that must be a JSON object.
+fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    // Every request type is an object; serde would also fill a struct from an array.
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n') => {
+            return Err(Error::InvalidRequest(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        _ => return Err(Error::MalformedJson("expected a JSON object".into())),
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let message = without_type_names(&e.to_string());
+        match e.classify() {
+            serde_json::error::Category::Data => Error::InvalidRequest(message),
+            _ => Error::MalformedJson(message),
+        }
+    })
+}
+
+/// serde's message with the names of Rust types replaced by what they are in JSON
+/// (`expected struct Holder` → `expected an object`).
+fn without_type_names(message: &str) -> String {
+    const KINDS: [(&str, &str); 4] = [
+        ("tuple struct ", "an array"),
+        ("unit struct ", "null"),
+        ("struct ", "an object"),
+        ("enum ", "one of the documented values"),
+    ];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    'scan: while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("expected ") {
+            for (kind, json) in KINDS {
+                if let Some(name) = after.strip_prefix(kind) {
+                    let end = name
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .unwrap_or(name.len());
+                    out.push_str("expected ");
+                    out.push_str(json);
+                    rest = &name[end..];
+                    continue 'scan;
+                }
             }
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(Error::MalformedJson(e.body_text())),
-            Err(JsonRejection::JsonDataError(e)) => Err(Error::InvalidRequest(e.body_text())),
-            Err(JsonRejection::BytesRejection(e))
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                Err(Error::PayloadTooLarge(MAX_BODY))
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+/// A path parameter whose rejections are [`Error`]s: 400 `invalid_request` naming the parameter.
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                Err(Error::InvalidRequest(match e.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::DeserializeError { key, .. } => {
+                        format!("path parameter `{key}` is not valid")
+                    }
+                    _ => "a path parameter is not valid".into(),
+                }))
             }
-            Err(e) => Err(Error::InvalidRequest(e.body_text())),
+            Err(e) => Err(Error::Config(format!("route without its parameters: {e}"))),
         }
     }
 }
@@ -138,11 +243,14 @@ impl FromRequestParts<Vault> for AuthClient {
             .headers
             .get(header::AUTHORIZATION)
             .ok_or(Error::Unauthorized)?;
+        // RFC 7235 §2.1: the scheme is case-insensitive.
         let key = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(Error::Unauthorized)?;
+            .and_then(|v| v.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .ok_or(Error::Unauthorized)?
+            .1;
         vault.authenticate(key.trim()).await
     }
 }
@@ -177,4 +285,30 @@ fn media_type(headers: &axum::http::HeaderMap) -> String {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_lose_rust_type_names() {
+        for (serde, public) in [
+            (
+                "invalid type: integer `5`, expected struct Holder at line 1 column 9",
+                "invalid type: integer `5`, expected an object at line 1 column 9",
+            ),
+            (
+                "invalid type: sequence, expected struct CreateKeyRequest",
+                "invalid type: sequence, expected an object",
+            ),
+            (
+                "invalid value: string \"x\", expected enum SealKind",
+                "invalid value: string \"x\", expected one of the documented values",
+            ),
+            ("missing field `name`", "missing field `name`"),
+        ] {
+            assert_eq!(without_type_names(serde), public);
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Public PKI routes: the trust list and the CRLs of the vault's CAs (no auth: relying parties
 //! and offline inspectors fetch them).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ErrorBody;
+use super::{ApiPath, ErrorBody};
 use crate::error::Error;
 use crate::vault::Vault;
 
@@ -95,7 +95,7 @@ async fn trust_list(State(vault): State<Vault>, headers: HeaderMap) -> Response 
 #[utoipa::path(get, path = "/v1/pki/crl/{ca}", tag = "pki",
     params(("ca" = String, Path, description = "CA name from the trust list, e.g. sm2-issuing")),
     responses((status = 200, content_type = "application/pkix-crl", body = Vec<u8>), (status = 404, body = ErrorBody)))]
-async fn crl(State(vault): State<Vault>, Path(ca): Path<String>) -> Result<Response, Error> {
+async fn crl(State(vault): State<Vault>, ApiPath(ca): ApiPath<String>) -> Result<Response, Error> {
     let der = vault.crl(&ca).await?;
     Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response())
 }

@@ -1,6 +1,6 @@
 //! `/v1/seals`: make, read, revoke and sign with electronic seals (GB/T 38540).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{ApiJson, ErrorBody, b64, rfc3339, to_b64};
+use super::{ApiJson, ApiPath, ErrorBody, b64, rfc3339, to_b64};
 use crate::crypto::KeyType;
 use crate::error::Error;
 use crate::vault::{AuthClient, NewSeal, SealInfo, SealInput, SealKind, Vault};
@@ -53,7 +53,7 @@ pub(crate) struct CreateSealRequest {
     /// Seal picture, base64 PNG (transparent background); drawn by the vault when absent.
     #[serde(default)]
     image: Option<String>,
-    /// Picture width and height in millimetres (default 42).
+    /// Picture width and height in millimetres (default 42): a drawn seal is drawn at this diameter (20–80); an uploaded picture is shown at this size (10–100).
     #[serde(default)]
     size_mm: Option<u32>,
     /// Holder key: `sm2` (default), `p256` or `rsa2048`.
@@ -239,7 +239,7 @@ async fn list_seals(
 async fn get_seal(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SealResponse>, Error> {
     client.require("seals")?;
     Ok(Json(vault.seal(&client, &id).await?.into()))
@@ -252,7 +252,7 @@ async fn get_seal(
 async fn seal_image(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<impl IntoResponse, Error> {
     client.require("seals")?;
     let info = vault.seal(&client, &id).await?;
@@ -275,7 +275,7 @@ pub(crate) struct RevokeRequest {
 async fn revoke_seal(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<RevokeRequest>,
 ) -> Result<Json<SealResponse>, Error> {
     client.require("seals")?;
@@ -342,7 +342,7 @@ impl IntoResponse for SealSignResponse {
 async fn sign(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<SealSignRequest>,
 ) -> Result<SealSignResponse, Error> {
     client.require("sign")?;

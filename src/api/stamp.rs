@@ -1,25 +1,22 @@
 //! `POST /v1/seals/{id}/stamp`: seal a PDF (PAdES, visible seal) with a seal granted to you.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::ErrorBody;
+use super::body::RawBody;
 use super::documents::MAX_DOCUMENT;
+use super::{ApiPath, ErrorBody};
 use crate::error::Error;
 use crate::vault::{AuthClient, StampParams, Vault};
 
 pub(super) fn router() -> Router<Vault> {
-    Router::new().route(
-        "/v1/seals/{id}/stamp",
-        post(stamp).layer(DefaultBodyLimit::max(MAX_DOCUMENT)),
-    )
+    Router::new().route("/v1/seals/{id}/stamp", post(stamp))
 }
 
 /// Where and how to stamp.
@@ -55,10 +52,10 @@ pub(crate) struct StampQuery {
 async fn stamp(
     State(vault): State<Vault>,
     client: AuthClient,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     query: Result<Query<StampQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody<MAX_DOCUMENT>,
 ) -> Result<Response, Error> {
     client.require("sign")?;
     let Query(q) = query.map_err(|e| Error::InvalidRequest(e.body_text()))?;
@@ -77,7 +74,7 @@ async fn stamp(
         cross_page: q.cross_page.unwrap_or(false),
     }
     .resolve()?;
-    let stamped = vault.stamp_pdf(&client, &id, body.to_vec(), req).await?;
+    let stamped = vault.stamp_pdf(&client, &id, body, req).await?;
     let mut response = ([(header::CONTENT_TYPE, "application/pdf")], stamped.pdf).into_response();
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&stamped.field) {

@@ -2,13 +2,13 @@
 //! `application/timestamp-query` in, `application/timestamp-reply` out, rejections included).
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::ErrorBody;
+use super::body::RawBody;
 use crate::error::Error;
 use crate::vault::{AuthClient, Vault};
 
@@ -16,32 +16,22 @@ use crate::vault::{AuthClient, Vault};
 const MAX_QUERY: usize = 16 << 10;
 
 pub(super) fn router() -> Router<Vault> {
-    Router::new().route(
-        "/v1/tsa",
-        post(timestamp).layer(DefaultBodyLimit::max(MAX_QUERY)),
-    )
+    Router::new().route("/v1/tsa", post(timestamp))
 }
 
 /// Time-stamp a hash (RFC 3161): the body is a DER TimeStampReq; the answer a TimeStampResp, granted (a token from the P-256 TSA, or the SM2 TSA for an SM3 imprint) or rejected with a failure reason. Every token is in the audit log.
 #[utoipa::path(post, path = "/v1/tsa", tag = "tsa", security(("bearer" = [])),
     request_body(content = Vec<u8>, content_type = "application/timestamp-query"),
     responses((status = 200, content_type = "application/timestamp-reply", body = Vec<u8>),
-        (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 async fn timestamp(
     State(vault): State<Vault>,
     client: AuthClient,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody<MAX_QUERY>,
 ) -> Result<Response, Error> {
     client.require("sign")?;
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ct
-        .trim()
-        .eq_ignore_ascii_case("application/timestamp-query")
-    {
+    if super::media_type(&headers) != "application/timestamp-query" {
         return Err(Error::UnsupportedMediaType("application/timestamp-query"));
     }
     let reply = vault.timestamp(&client, &body).await?;

@@ -37,7 +37,7 @@ pub const BOTTOM_CODE_MAX_CHARS: usize = 24;
 
 /// Accepted diameters in millimetres: real seals are 38–45 mm; the margin allows thumbnails
 /// and oversized prints without accepting nonsense.
-const DIAMETER_RANGE_MM: std::ops::RangeInclusive<f32> = 20.0..=80.0;
+pub const DIAMETER_RANGE_MM: std::ops::RangeInclusive<f32> = 20.0..=80.0;
 /// Accepted resolutions in dots per inch.
 const DPI_RANGE: std::ops::RangeInclusive<f32> = 72.0..=1200.0;
 /// Largest image side in pixels, to bound memory (4000² RGBA = 64 MB).

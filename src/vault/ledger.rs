@@ -149,7 +149,7 @@ impl Checkpointer {
         let file = self.file.clone();
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             use std::io::Write;
-            let mut f = std::fs::OpenOptions::new()
+            let mut f = crate::config::private_options()
                 .create(true)
                 .append(true)
                 .open(file)?;

@@ -216,7 +216,9 @@ impl Vault {
                 config.data_dir.display()
             )));
         }
+        config.check_data_dir()?;
         let master = config.load_master_key(create)?;
+        config.protect_database_file()?;
         let store = Store::connect(&config.database_url()).await?;
         let rng = SystemRandom::new();
         let check = hex::encode(&master.derive("sidian/v1/master-key-check")[..16]);
@@ -273,7 +275,7 @@ impl Vault {
         let audit_key = unwrap_key(&master, &audit_row)?;
         let pin = config.audit_key_file();
         if !pin.exists() {
-            std::fs::write(&pin, audit_key.public_key().to_pem())?;
+            crate::config::write_private(&pin, audit_key.public_key().to_pem().as_bytes())?;
         }
         let checkpointer = Arc::new(Checkpointer {
             origin: format!("sidian/audit/{vault_id}"),

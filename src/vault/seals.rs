@@ -114,7 +114,8 @@ pub struct NewSeal {
     pub valid_to: Option<OffsetDateTime>,
     /// PNG image; drawn by the vault when absent.
     pub image: Option<Vec<u8>>,
-    /// Seal diameter (or width) in millimetres (default 42).
+    /// Seal diameter (or width) in millimetres (default 42): 20–80 for a drawn seal, 10–100 for
+    /// an uploaded picture.
     pub size_mm: Option<u32>,
     /// Holder key type: sm2 (default), p256 or rsa2048.
     pub alg: KeyType,
@@ -287,6 +288,8 @@ impl LoadedSeal {
 /// Vendor id written into SES_Header.
 const VID: &str = "sidian";
 const MAX_IMAGE: usize = 512 * 1024;
+/// Sizes an uploaded picture may be given: it is not redrawn, only shown at that size.
+const UPLOADED_SIZE_MM: std::ops::RangeInclusive<u32> = 10..=100;
 
 fn alg_oid(alg: SignatureAlgorithm) -> Result<&'static str> {
     match alg {
@@ -341,8 +344,20 @@ impl Vault {
             ));
         }
         let size_mm = req.size_mm.unwrap_or(42);
-        if !(10..=100).contains(&size_mm) {
-            return Err(Error::InvalidRequest("`size_mm` must be 10–100".into()));
+        let drawn = &render::seal::DIAMETER_RANGE_MM;
+        if req.image.is_none() && !drawn.contains(&(size_mm as f32)) {
+            return Err(Error::InvalidRequest(format!(
+                "`size_mm` of a drawn seal must be {}–{}",
+                drawn.start(),
+                drawn.end()
+            )));
+        }
+        if req.image.is_some() && !UPLOADED_SIZE_MM.contains(&size_mm) {
+            return Err(Error::InvalidRequest(format!(
+                "`size_mm` of an uploaded picture must be {}–{}",
+                UPLOADED_SIZE_MM.start(),
+                UPLOADED_SIZE_MM.end()
+            )));
         }
         let now = seconds(OffsetDateTime::now_utc());
         let valid_from = seconds(req.valid_from.unwrap_or(now));
