@@ -341,6 +341,27 @@ mod tests {
         }
     }
 
+    /// Appends `all` to an empty range, keeping every node it reports (leaves as height 0),
+    /// and calls `each` with the range after every append.
+    fn grow(all: &[Hash], mut each: impl FnMut(usize, &CompactRange)) -> HashMap<NodeId, Hash> {
+        let mut range = CompactRange::default();
+        let mut nodes: HashMap<NodeId, Hash> = HashMap::new();
+        for (i, leaf) in all.iter().enumerate() {
+            nodes.insert(
+                NodeId {
+                    height: 0,
+                    index: i as u64,
+                },
+                *leaf,
+            );
+            range.append(*leaf, |id, h| {
+                nodes.insert(id, h);
+            });
+            each(i, &range);
+        }
+        nodes
+    }
+
     fn leaves(n: u64) -> Vec<Hash> {
         (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()
     }
@@ -383,26 +404,14 @@ mod tests {
     #[test]
     fn compact_range_matches_reference_and_reports_nodes() {
         let all = leaves(70);
-        let mut range = CompactRange::default();
-        let mut nodes: HashMap<NodeId, Hash> = HashMap::new();
-        for (i, leaf) in all.iter().enumerate() {
-            nodes.insert(
-                NodeId {
-                    height: 0,
-                    index: i as u64,
-                },
-                *leaf,
-            );
-            range.append(*leaf, |id, h| {
-                nodes.insert(id, h);
-            });
+        let nodes = grow(&all, |i, range| {
             assert_eq!(range.root(), mth(&all[..=i]), "size {}", i + 1);
             let stored = range.frontier_bytes();
             assert_eq!(
                 CompactRange::from_parts(range.size(), &stored),
                 Some(range.clone())
             );
-        }
+        });
         // Every reported node is the root of the subtree it names.
         for (id, h) in &nodes {
             let start = (id.index << id.height) as usize;
@@ -460,20 +469,7 @@ mod tests {
     #[test]
     fn consistency_proofs_match_reference_and_verify() {
         let all = leaves(70);
-        let mut range = CompactRange::default();
-        let mut nodes: HashMap<NodeId, Hash> = HashMap::new();
-        for (i, leaf) in all.iter().enumerate() {
-            nodes.insert(
-                NodeId {
-                    height: 0,
-                    index: i as u64,
-                },
-                *leaf,
-            );
-            range.append(*leaf, |id, h| {
-                nodes.insert(id, h);
-            });
-        }
+        let nodes = grow(&all, |_, _| {});
         let root = |n: u64| mth(&all[..n as usize]);
         for to in 0..=70u64 {
             for from in 0..=to {

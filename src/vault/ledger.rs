@@ -746,6 +746,21 @@ mod tests {
         Actor::Client(id.into())
     }
 
+    /// A general key row of `owner` (its key material is never used by these tests).
+    fn general_key(id: &str, owner: &str) -> KeyRow {
+        KeyRow {
+            id: id.into(),
+            owner: owner.into(),
+            purpose: KeyPurpose::General,
+            key_type: "sm2".into(),
+            status: "active".into(),
+            public_key: vec![1],
+            wrapped_private: vec![2],
+            created_at: 0,
+            disabled_at: None,
+        }
+    }
+
     fn sig(key_id: &str, signed_as: SignedAs, actor: &str, signed_at: i64) -> Op {
         Op::RecordSignature {
             key_id: key_id.into(),
@@ -823,17 +838,7 @@ mod tests {
             },
             Op::RotateKey {
                 old_id: "key_s".into(),
-                new: KeyRow {
-                    id: "key_n".into(),
-                    owner: "cli_a".into(),
-                    purpose: KeyPurpose::General,
-                    key_type: "sm2".into(),
-                    status: "active".into(),
-                    public_key: vec![1],
-                    wrapped_private: vec![2],
-                    created_at: 0,
-                    disabled_at: None,
-                },
+                new: general_key("key_n", "cli_a"),
                 created: Event::new(client("cli_a"), Action::KeyCreated, "key:key_n"),
                 actor: client("cli_a"),
             },
@@ -869,17 +874,7 @@ mod tests {
             revoke("cli_b"),
             sig("key_s", seal_a(), "cli_b", now),
             Op::CreateKey(
-                KeyRow {
-                    id: "key_b".into(),
-                    owner: "cli_b".into(),
-                    purpose: KeyPurpose::General,
-                    key_type: "sm2".into(),
-                    status: "active".into(),
-                    public_key: vec![1],
-                    wrapped_private: vec![2],
-                    created_at: 0,
-                    disabled_at: None,
-                },
+                general_key("key_b", "cli_b"),
                 Event::new(client("cli_b"), Action::KeyCreated, "key:key_b"),
             ),
             // cli_a still signs; once revoked, neither it nor an admin may use its seal.
