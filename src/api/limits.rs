@@ -1,6 +1,6 @@
 //! What anonymous callers may take: a per-peer request rate, and a byte budget that admits an
 //! upload before its body is read, so that a burst of large anonymous documents is answered
-//! `503 busy` instead of being held in memory (docs/threats.md, resource exhaustion).
+//! `503 busy` instead of being held in memory (docs/threats.md §3.4, §5.3).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
