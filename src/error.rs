@@ -29,6 +29,15 @@ pub enum Error {
     /// The request conflicts with the current state (e.g. a generated identifier was taken).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// An idempotency key reused with another request.
+    #[error("this Idempotency-Key was used with another request")]
+    IdempotencyMismatch,
+    /// An idempotency key whose first request is still running.
+    #[error("a request with this Idempotency-Key is still in progress; retry later")]
+    IdempotencyInProgress,
+    /// A list cursor the vault did not make.
+    #[error("the cursor is not one this list gave")]
+    InvalidCursor,
     /// A 统一社会信用代码 that fails GB 32100's format or check character.
     #[error("invalid 统一社会信用代码: {0}")]
     InvalidUscc(String),
@@ -141,8 +150,9 @@ impl Error {
             | Error::ClientExists(_)
             | Error::SealRevoked
             | Error::SealNotValid(_)
-            | Error::Conflict(_) => 409,
-            Error::UnsupportedCharacter(_) => 422,
+            | Error::Conflict(_)
+            | Error::IdempotencyInProgress => 409,
+            Error::UnsupportedCharacter(_) | Error::IdempotencyMismatch => 422,
             Error::PayloadTooLarge(_) => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::InvalidBase64(_)
@@ -150,7 +160,8 @@ impl Error {
             | Error::MalformedJson(_)
             | Error::UnknownAlgorithm(_)
             | Error::InvalidUscc(_)
-            | Error::InvalidImage(_) => 400,
+            | Error::InvalidImage(_)
+            | Error::InvalidCursor => 400,
             Error::Crypto(e) => match e {
                 CryptoError::UnsupportedAlgorithm | CryptoError::DigestSigningUnsupported => 422,
                 CryptoError::BadDigestLength { .. }
@@ -181,6 +192,9 @@ impl Error {
             Error::SealRevoked => "seal_revoked",
             Error::SealNotValid(_) => "seal_not_valid",
             Error::Conflict(_) => "conflict",
+            Error::IdempotencyMismatch => "idempotency_mismatch",
+            Error::IdempotencyInProgress => "idempotency_in_progress",
+            Error::InvalidCursor => "invalid_cursor",
             Error::InvalidUscc(_) => "invalid_uscc",
             Error::InvalidImage(_) => "invalid_image",
             Error::UnsupportedCharacter(_) => "unsupported_character",
@@ -220,6 +234,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Error::Busy { retry_after } | Error::RateLimited { retry_after } => Some(*retry_after),
+            Error::IdempotencyInProgress => Some(1),
             _ => None,
         }
     }

@@ -1,11 +1,15 @@
 //! `/v1/keys`: create, read, disable and sign with a client's own keys.
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::idempotency::{HashedJson, IdempotencyKey};
+use super::page::{Page, PageQuery};
 use super::{ApiJson, ApiPath, ErrorBody, b64, rfc3339, to_b64};
 use crate::crypto::{KeyType, SignatureAlgorithm};
 use crate::error::Error;
@@ -13,7 +17,7 @@ use crate::vault::{AuthClient, KeyInfo, SignInput, Vault};
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()
-        .route("/v1/keys", post(create_key))
+        .route("/v1/keys", post(create_key).get(list_keys))
         .route("/v1/keys/{id}", get(get_key))
         .route("/v1/keys/{id}/disable", post(disable_key))
         .route("/v1/keys/{id}/rotate", post(rotate_key))
@@ -68,22 +72,58 @@ impl From<KeyInfo> for KeyResponse {
     }
 }
 
-/// Generate a key in the vault; the private key never leaves it.
+/// Generate a key in the vault; the private key never leaves it. With an `Idempotency-Key`, a repeated request (same key, same body, within 24 h) creates nothing and replays the first answer with `Idempotent-Replayed: true`.
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateKeyRequest,
     security(("bearer" = [])),
-    responses((status = 201, body = KeyResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; a retry with the same key and body replays the first answer")),
+    responses((status = 201, body = KeyResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "idempotency_in_progress"),
+        (status = 422, body = ErrorBody, description = "idempotency_mismatch")))]
 async fn create_key(
     State(vault): State<Vault>,
     client: AuthClient,
-    ApiJson(req): ApiJson<CreateKeyRequest>,
-) -> Result<(axum::http::StatusCode, Json<KeyResponse>), Error> {
+    idempotency: IdempotencyKey,
+    req: HashedJson<CreateKeyRequest>,
+) -> Result<Response, Error> {
     client.require("keys")?;
-    let key_type = match req.alg.as_deref() {
+    let key_type = match req.value.alg.as_deref() {
         None => KeyType::Sm2,
         Some(name) => name.parse::<KeyType>()?,
     };
-    let info = vault.create_key(&client, key_type).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(info.into())))
+    let (v, c) = (vault.clone(), client.clone());
+    idempotency
+        .answer(&vault, &client, &req.sha256, async move {
+            let info = v.create_key(&c, key_type).await?;
+            Ok((StatusCode::CREATED, Json(KeyResponse::from(info))).into_response())
+        })
+        .await
+}
+
+/// A page of keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct KeyList {
+    /// Keys in creation order.
+    items: Vec<KeyResponse>,
+    /// The `cursor` of the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+/// List your general keys (active and disabled), oldest first, a page at a time.
+#[utoipa::path(get, path = "/v1/keys", tag = "keys", security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = KeyList), (status = 400, body = ErrorBody)))]
+async fn list_keys(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    page: Page,
+) -> Result<Json<KeyList>, Error> {
+    client.require("keys")?;
+    let rows = vault.keys(&client, page.after(), page.fetch()).await?;
+    let (rows, next_cursor) = page.finish(rows, |k| (k.created_at, k.id.as_str()));
+    Ok(Json(KeyList {
+        items: rows.into_iter().map(KeyResponse::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// Read one of your keys.
@@ -120,11 +160,11 @@ async fn rotate_key(
     State(vault): State<Vault>,
     client: AuthClient,
     ApiPath(id): ApiPath<String>,
-) -> Result<(axum::http::StatusCode, Json<KeyResponse>), Error> {
+) -> Result<(StatusCode, Json<KeyResponse>), Error> {
     client.require("keys")?;
     let mut resp = KeyResponse::from(vault.rotate_key(&client, &id).await?);
     resp.replaces = Some(id);
-    Ok((axum::http::StatusCode::CREATED, Json(resp)))
+    Ok((StatusCode::CREATED, Json(resp)))
 }
 
 /// Request to sign: exactly one of `data` and `digest`.

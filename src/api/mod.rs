@@ -5,9 +5,11 @@
 mod audit;
 mod body;
 mod documents;
+mod idempotency;
 mod keys;
 mod limits;
 mod openapi;
+mod page;
 mod pki;
 mod seals;
 mod stamp;

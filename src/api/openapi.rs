@@ -9,6 +9,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         super::healthz,
         super::keys::create_key,
+        super::keys::list_keys,
         super::keys::get_key,
         super::keys::disable_key,
         super::keys::rotate_key,

@@ -2,13 +2,15 @@
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use super::idempotency::{HashedJson, IdempotencyKey};
+use super::page::{Page, PageQuery};
 use super::{ApiJson, ApiPath, ErrorBody, b64, rfc3339, to_b64};
 use crate::crypto::KeyType;
 use crate::error::Error;
@@ -151,16 +153,21 @@ fn parse_time(
     Ok(date.with_time(t).assume_utc())
 }
 
-/// Make a seal: holder key and certificate under the vault CA, the seal picture, and a GB/T 38540 SESeal signed by the vault's seal maker.
+/// Make a seal: holder key and certificate under the vault CA, the seal picture, and a GB/T 38540 SESeal signed by the vault's seal maker. With an `Idempotency-Key`, a repeated request (same key, same body, within 24 h) makes nothing and replays the first answer with `Idempotent-Replayed: true`.
 #[utoipa::path(post, path = "/v1/seals", tag = "seals", request_body = CreateSealRequest,
     security(("bearer" = [])),
-    responses((status = 201, body = SealResponse), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; a retry with the same key and body replays the first answer")),
+    responses((status = 201, body = SealResponse), (status = 400, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "idempotency_in_progress"),
+        (status = 422, body = ErrorBody, description = "invalid seal, or idempotency_mismatch")))]
 async fn create_seal(
     State(vault): State<Vault>,
     client: AuthClient,
-    ApiJson(req): ApiJson<CreateSealRequest>,
-) -> Result<(StatusCode, Json<SealResponse>), Error> {
+    idempotency: IdempotencyKey,
+    body: HashedJson<CreateSealRequest>,
+) -> Result<Response, Error> {
     client.require("seals")?;
+    let req = body.value;
     let kind = match req.kind.as_deref() {
         None => SealKind::Official,
         Some(k) => SealKind::parse(k).ok_or_else(|| {
@@ -194,8 +201,13 @@ async fn create_seal(
         alg,
         grant_to: req.grant_to,
     };
-    let info = vault.create_seal(&client, new).await?;
-    Ok((StatusCode::CREATED, Json(info.into())))
+    let (v, c) = (vault.clone(), client.clone());
+    idempotency
+        .answer(&vault, &client, &body.sha256, async move {
+            let info = v.create_seal(&c, new).await?;
+            Ok((StatusCode::CREATED, Json(SealResponse::from(info))).into_response())
+        })
+        .await
 }
 
 /// A seal in a listing.
@@ -209,27 +221,44 @@ pub(crate) struct SealListItem {
     name: String,
     /// `active` or `revoked`.
     status: String,
+    /// Creation time (RFC 3339).
+    created_at: String,
 }
 
-/// List the seals granted to you.
+/// A page of seals.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SealList {
+    /// Seals in creation order.
+    items: Vec<SealListItem>,
+    /// The `cursor` of the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+/// List the seals granted to you (active and revoked), oldest first, a page at a time.
 #[utoipa::path(get, path = "/v1/seals", tag = "seals", security(("bearer" = [])),
-    responses((status = 200, body = Vec<SealListItem>)))]
+    params(PageQuery),
+    responses((status = 200, body = SealList), (status = 400, body = ErrorBody)))]
 async fn list_seals(
     State(vault): State<Vault>,
     client: AuthClient,
-) -> Result<Json<Vec<SealListItem>>, Error> {
+    page: Page,
+) -> Result<Json<SealList>, Error> {
     client.require("seals")?;
-    let rows = vault.seals(&client).await?;
-    Ok(Json(
-        rows.into_iter()
+    let rows = vault.seals(&client, page.after(), page.fetch()).await?;
+    let (rows, next_cursor) = page.finish(rows, |r| (r.created_at, r.id.as_str()));
+    Ok(Json(SealList {
+        items: rows
+            .into_iter()
             .map(|r| SealListItem {
+                created_at: rfc3339(r.created_at),
                 id: r.id,
                 es_id: r.es_id,
                 name: r.name,
                 status: r.status,
             })
             .collect(),
-    ))
+        next_cursor,
+    }))
 }
 
 /// Read a seal granted to you.

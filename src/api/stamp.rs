@@ -7,10 +7,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use super::body::RawBody;
 use super::documents::MAX_DOCUMENT;
+use super::idempotency::IdempotencyKey;
 use super::{ApiPath, ErrorBody};
 use crate::error::Error;
 use crate::vault::{AuthClient, StampParams, Vault};
@@ -42,18 +44,20 @@ pub(crate) struct StampQuery {
     cross_page: Option<bool>,
 }
 
-/// Seal a PDF: the body is the PDF, the answer the sealed PDF (an incremental update with the seal image in a signature field and a PAdES B-B or B-T signature). Unsigned documents with several revisions or unreferenced objects are normalised first; documents with active content (any automatic action, an `/OpenAction` other than a go-to within the document, annotations other than passive ones, links other than to an address or within the document, JavaScript, embedded files, XFA, optional content), form fields other than signature fields, or encryption are refused (422 `pdf_refused`, the message naming the construct and where it is).
+/// Seal a PDF (with an `Idempotency-Key`, a repeated request — same key, same query and PDF, within 24 h — stamps nothing and replays the first answer, headers included, with `Idempotent-Replayed: true`): the body is the PDF, the answer the sealed PDF (an incremental update with the seal image in a signature field and a PAdES B-B or B-T signature). Unsigned documents with several revisions or unreferenced objects are normalised first; documents with active content (any automatic action, an `/OpenAction` other than a go-to within the document, annotations other than passive ones, links other than to an address or within the document, JavaScript, embedded files, XFA, optional content), form fields other than signature fields, or encryption are refused (422 `pdf_refused`, the message naming the construct and where it is).
 #[utoipa::path(post, path = "/v1/seals/{id}/stamp", tag = "seals", security(("bearer" = [])),
-    params(("id" = String, Path, description = "seal id"), StampQuery),
+    params(("id" = String, Path, description = "seal id"), StampQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; a retry with the same key, query and body replays the first answer")),
     request_body(content = Vec<u8>, content_type = "application/pdf"),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "seal revoked or not valid, or idempotency_in_progress"),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody, description = "PDF refused, or idempotency_mismatch")))]
 async fn stamp(
     State(vault): State<Vault>,
     client: AuthClient,
     ApiPath(id): ApiPath<String>,
     query: Result<Query<StampQuery>, QueryRejection>,
+    idempotency: IdempotencyKey,
     headers: HeaderMap,
     RawBody(body): RawBody<MAX_DOCUMENT>,
 ) -> Result<Response, Error> {
@@ -74,19 +78,26 @@ async fn stamp(
         cross_page: q.cross_page.unwrap_or(false),
     }
     .resolve()?;
-    let stamped = vault.stamp_pdf(&client, &id, body, req).await?;
-    let mut response = ([(header::CONTENT_TYPE, "application/pdf")], stamped.pdf).into_response();
-    let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&stamped.field) {
-        h.insert("x-sidian-field", v);
-    }
-    h.insert(
-        "x-sidian-audit-index",
-        HeaderValue::from(stamped.audit_index),
-    );
-    h.insert(
-        "x-sidian-normalised",
-        HeaderValue::from_static(if stamped.normalised { "true" } else { "false" }),
-    );
-    Ok(response)
+    let body_sha256: [u8; 32] = Sha256::digest(&body).into();
+    let (v, c) = (vault.clone(), client.clone());
+    idempotency
+        .answer(&vault, &client, &body_sha256, async move {
+            let stamped = v.stamp_pdf(&c, &id, body, req).await?;
+            let mut response =
+                ([(header::CONTENT_TYPE, "application/pdf")], stamped.pdf).into_response();
+            let h = response.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&stamped.field) {
+                h.insert("x-sidian-field", v);
+            }
+            h.insert(
+                "x-sidian-audit-index",
+                HeaderValue::from(stamped.audit_index),
+            );
+            h.insert(
+                "x-sidian-normalised",
+                HeaderValue::from_static(if stamped.normalised { "true" } else { "false" }),
+            );
+            Ok(response)
+        })
+        .await
 }

@@ -15,9 +15,11 @@ use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr, Transaction};
 use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, StoredEntry, leaf_hash};
 use crate::error::{Error, Result};
 
+mod idempotency;
 mod pki;
 mod purpose;
 
+pub use idempotency::{IdempotencyRow, Reservation, StoredResponse};
 pub use pki::{AuthorityRow, CertRow, SealRow};
 pub use purpose::KeyPurpose;
 
@@ -116,6 +118,9 @@ pub struct BatchStates {
 const CLIENT_COLS: &str = "id, name, key_hmac, scopes, status, created_at, revoked_at";
 const KEY_COLS: &str =
     "id, owner, purpose, key_type, status, public_key, wrapped_private, created_at, disabled_at";
+/// The keyset condition of a page: rows after `($3, $4)` in `(created_at, id)` order (with
+/// `(i64::MIN, "")` for the first page, which every row follows).
+const AFTER: &str = "AND (created_at > $3 OR (created_at = $3 AND id > $4))";
 const ENTRY_COLS: &str = "idx, at_ms, actor, action, subject, record, leaf_hash";
 
 fn client_row(r: &AnyRow) -> Result<ClientRow> {
@@ -222,6 +227,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "audit_signatures",
                 include_str!("../../migrations/sqlite/0003_audit_signatures.sql"),
             ),
+            (
+                4,
+                "idempotency",
+                include_str!("../../migrations/sqlite/0004_idempotency.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -238,6 +248,11 @@ fn migrator(backend: Backend) -> Migrator {
                 3,
                 "audit_signatures",
                 include_str!("../../migrations/postgres/0003_audit_signatures.sql"),
+            ),
+            (
+                4,
+                "idempotency",
+                include_str!("../../migrations/postgres/0004_idempotency.sql"),
             ),
         ],
     };
@@ -387,6 +402,31 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(key_row).transpose()
+    }
+
+    /// Up to `limit` of an owner's keys of one purpose in creation order (then id), after the
+    /// `(created_at, id)` position `after` (keyset pagination).
+    pub async fn keys_page(
+        &self,
+        owner: &str,
+        purpose: KeyPurpose,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<KeyRow>> {
+        let sql = format!(
+            "SELECT {KEY_COLS} FROM keys WHERE owner = $1 AND purpose = $2 {AFTER} \
+             ORDER BY created_at, id LIMIT $5"
+        );
+        let (at, id) = after.unwrap_or((i64::MIN, ""));
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(purpose.as_str())
+            .bind(at)
+            .bind(id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(key_row).collect()
     }
 
     /// The vault's own active key for a purpose.

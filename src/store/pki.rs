@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{AuditedTx, Store};
+use super::{AFTER, AuditedTx, Store};
 use crate::error::Result;
 
 /// A certificate the vault issued.
@@ -204,12 +204,23 @@ impl Store {
         row.as_ref().map(seal_row).transpose()
     }
 
-    /// The seals granted to a client, newest first.
-    pub async fn seals_of(&self, owner: &str) -> Result<Vec<SealRow>> {
-        let sql =
-            format!("SELECT {SEAL_COLS} FROM seals WHERE owner = $1 ORDER BY created_at DESC");
+    /// Up to `limit` of the seals granted to a client in creation order (then id), after the
+    /// `(created_at, id)` position `after` (keyset pagination).
+    pub async fn seals_page(
+        &self,
+        owner: &str,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<SealRow>> {
+        let sql = format!(
+            "SELECT {SEAL_COLS} FROM seals WHERE owner = $1 {AFTER} ORDER BY created_at, id LIMIT $2"
+        );
+        let (at, id) = after.unwrap_or((i64::MIN, ""));
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner)
+            .bind(i64::from(limit))
+            .bind(at)
+            .bind(id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(seal_row).collect()

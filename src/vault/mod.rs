@@ -2,6 +2,7 @@
 //! master key, the ledger of audited changes and the caches of authenticated clients and
 //! unwrapped keys, and it enforces who may use which key.
 
+mod idempotency;
 mod ledger;
 mod pki;
 mod provenance;
@@ -9,6 +10,7 @@ mod seals;
 mod stamping;
 mod timestamps;
 
+pub use idempotency::{Idempotency, IdempotentRequest};
 pub use pki::{Family, Role};
 pub use seals::{NewSeal, SealInfo, SealInput, SealKind, SealSigned};
 pub use stamping::{Level, StampParams, StampRequest, Stamped};
@@ -499,6 +501,22 @@ impl Vault {
             Some(row) if row.owner == client.id && row.purpose == KeyPurpose::General => Ok(row),
             _ => Err(Error::NotFound("key")),
         }
+    }
+
+    /// Up to `limit` of the client's general keys in creation order, after the
+    /// `(created_at, id)` position `after`.
+    pub async fn keys(
+        &self,
+        client: &AuthClient,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<KeyInfo>> {
+        let rows = self
+            .inner
+            .store
+            .keys_page(&client.id, KeyPurpose::General, after, limit)
+            .await?;
+        rows.iter().map(key_info).collect()
     }
 
     /// One of the client's keys.

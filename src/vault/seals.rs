@@ -571,9 +571,15 @@ impl Vault {
         })
     }
 
-    /// The seals granted to the client.
-    pub async fn seals(&self, client: &AuthClient) -> Result<Vec<SealRow>> {
-        self.inner.store.seals_of(&client.id).await
+    /// Up to `limit` of the seals granted to the client in creation order, after the
+    /// `(created_at, id)` position `after`.
+    pub async fn seals(
+        &self,
+        client: &AuthClient,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<SealRow>> {
+        self.inner.store.seals_page(&client.id, after, limit).await
     }
 
     /// Revokes a seal, its holder certificate and its key in one audited transaction.
