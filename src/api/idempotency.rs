@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use super::{MAX_BODY, body, json_object, require_json};
+use super::{json_body, json_object};
 use crate::error::Error;
 use crate::store::StoredResponse;
 use crate::vault::{AuthClient, Idempotency, IdempotentRequest, Vault};
@@ -80,9 +80,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HashedJson<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Error> {
-        require_json(req.headers())?;
-        let declared = body::declared_length(req.headers(), MAX_BODY)?;
-        let bytes = body::read_body(req.into_body(), declared, MAX_BODY).await?;
+        let bytes = json_body(req).await?;
         Ok(Self {
             value: json_object(&bytes)?,
             sha256: Sha256::digest(&bytes).into(),

@@ -137,11 +137,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Error> {
-        require_json(req.headers())?;
-        let declared = body::declared_length(req.headers(), MAX_BODY)?;
-        let bytes = body::read_body(req.into_body(), declared, MAX_BODY).await?;
-        json_object(&bytes).map(ApiJson)
+        json_object(&json_body(req).await?).map(ApiJson)
     }
+}
+
+/// The bytes of a body declared as JSON, at most [`MAX_BODY`].
+async fn json_body(req: Request) -> Result<Vec<u8>, Error> {
+    require_json(req.headers())?;
+    let declared = body::declared_length(req.headers(), MAX_BODY)?;
+    body::read_body(req.into_body(), declared, MAX_BODY).await
 }
 
 /// Refuses a body that is not declared as JSON (`application/json` or `application/*+json`).
