@@ -172,13 +172,22 @@ struct Burst {
     refused: usize,
 }
 
-/// 200 concurrent seal signatures with a revocation sent after the first 100 were spawned.
+/// Waits until one of `tasks` has finished: the revocation then goes out while the rest are in
+/// flight, so each round releases some signatures and refuses others however loaded the machine.
+async fn first_done<T>(tasks: &[tokio::task::JoinHandle<T>]) {
+    while !tasks.iter().any(tokio::task::JoinHandle::is_finished) {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
+/// 200 concurrent seal signatures with a revocation sent once the first of 100 has answered.
 async fn seal_round(tv: &Arc<TestVault>, store: &Store, key: &str, burst: &mut Burst) {
     let seal = create_contract_seal(tv, key, "p256").await;
     let mut signing = Vec::new();
     let mut revoking = None;
     for i in 0..200 {
         if i == 100 {
+            first_done(&signing).await;
             let (tv, key, seal) = (tv.clone(), key.to_owned(), seal.clone());
             revoking = Some(tokio::spawn(async move {
                 tv.post(
@@ -229,7 +238,7 @@ async fn seal_round(tv: &Arc<TestVault>, store: &Store, key: &str, burst: &mut B
     }
 }
 
-/// 200 concurrent key signatures with the key disabled after the first 50 were spawned (key
+/// 200 concurrent key signatures with the key disabled once the first of 50 has answered (key
 /// signatures are quick: later, most would be done before the disabling is queued).
 async fn key_round(tv: &Arc<TestVault>, store: &Store, key: &str, burst: &mut Burst) {
     let (status, created) = tv.post("/v1/keys", key, json!({"alg": "p256"})).await;
@@ -238,14 +247,15 @@ async fn key_round(tv: &Arc<TestVault>, store: &Store, key: &str, burst: &mut Bu
     let mut signing = Vec::new();
     let mut disabling = None;
     for i in 0..200 {
-        let (tv, key, id) = (tv.clone(), key.to_owned(), id.clone());
         if i == 50 {
-            let (tv, key, id) = (tv.clone(), key.clone(), id.clone());
+            first_done(&signing).await;
+            let (tv, key, id) = (tv.clone(), key.to_owned(), id.clone());
             disabling = Some(tokio::spawn(async move {
                 tv.post(&format!("/v1/keys/{id}/disable"), &key, json!({}))
                     .await
             }));
         }
+        let (tv, key, id) = (tv.clone(), key.to_owned(), id.clone());
         signing.push(tokio::spawn(async move {
             tv.post(
                 &format!("/v1/keys/{id}/sign"),
