@@ -153,7 +153,7 @@ mod tests {
         // SEQUENCE OF { DistributionPoint { [0] { fullName [0] { [6] uri } } } }, 45-byte URI.
         assert_eq!(
             &encoded[..10],
-            &[0x30, 0x37, 0x30, 0x35, 0xA0, 0x33, 0xA0, 0x31, 0x86, 0x2D]
+            &[0x30, 0x35, 0x30, 0x33, 0xA0, 0x31, 0xA0, 0x2F, 0x86, 0x2D]
         );
         assert_eq!(
             CrlDistributionPoint::from_der(&encoded).expect("decode"),
