@@ -28,18 +28,29 @@ async fn certificates_name_the_crl_and_issuer_the_vault_serves() {
     let key = tv.client("ops", &["seals", "sign"]).await;
     let id = create_contract_seal(&tv, &key, "p256").await;
     let (_, seal) = tv.get(&format!("/v1/seals/{id}"), &key).await;
-    let holder = Certificate::from_pem(seal["cert_pem"].as_str().unwrap()).unwrap();
+    let holder = Certificate::from_pem(
+        seal["cert_pem"]
+            .as_str()
+            .expect("present in the test setup"),
+    )
+    .expect("present in the test setup");
     assert_eq!(
         holder.crl_distribution_uri(),
         Some(format!("{PUBLIC}/v1/pki/crl/p256-issuing").as_str())
     );
-    let ca_uri = holder.ca_issuers_uri().unwrap();
+    let ca_uri = holder.ca_issuers_uri().expect("present in the test setup");
     assert_eq!(ca_uri, format!("{PUBLIC}/v1/pki/ca/p256-issuing.cer"));
 
     // The caIssuers URI gives the certificate that issued the holder's, as DER.
-    let (status, der) = fetch(&tv, ca_uri.strip_prefix(PUBLIC).unwrap()).await;
+    let (status, der) = fetch(
+        &tv,
+        ca_uri
+            .strip_prefix(PUBLIC)
+            .expect("present in the test setup"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let issuing = Certificate::from_der(&der).unwrap();
+    let issuing = Certificate::from_der(&der).expect("present in the test setup");
     assert_eq!(issuing.subject(), holder.issuer());
     assert_eq!(
         holder.authority_key_identifier(),
@@ -53,7 +64,9 @@ async fn certificates_name_the_crl_and_issuer_the_vault_serves() {
     let (status, der) = fetch(&tv, "/v1/pki/ca/p256-root.cer").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        Certificate::from_der(&der).unwrap().crl_distribution_uri(),
+        Certificate::from_der(&der)
+            .expect("present in the test setup")
+            .crl_distribution_uri(),
         None
     );
     for missing in [
@@ -75,7 +88,12 @@ async fn without_a_public_url_certificates_name_nothing() {
     let key = tv.client("ops", &["seals"]).await;
     let id = create_contract_seal(&tv, &key, "sm2").await;
     let (_, seal) = tv.get(&format!("/v1/seals/{id}"), &key).await;
-    let holder = Certificate::from_pem(seal["cert_pem"].as_str().unwrap()).unwrap();
+    let holder = Certificate::from_pem(
+        seal["cert_pem"]
+            .as_str()
+            .expect("present in the test setup"),
+    )
+    .expect("present in the test setup");
     assert_eq!(holder.crl_distribution_uri(), None);
     assert_eq!(holder.ca_issuers_uri(), None);
 }
@@ -85,7 +103,7 @@ async fn crl_reason(tv: &TestVault, holder: &Certificate, ca: &str) -> Option<Re
     let (status, der) = fetch(tv, &format!("/v1/pki/crl/{ca}")).await;
     assert_eq!(status, StatusCode::OK);
     Crl::from_der(&der)
-        .unwrap()
+        .expect("present in the test setup")
         .revoked(&holder.serial_hex())
         .expect("listed")
         .1
@@ -111,7 +129,12 @@ async fn the_crl_states_the_reason_code_given() {
         let id = create_contract_seal(&tv, &key, alg).await;
         let (status, seal) = tv.post(&format!("/v1/seals/{id}/revoke"), &key, body).await;
         assert_eq!(status, StatusCode::OK, "{seal}");
-        let holder = Certificate::from_pem(seal["cert_pem"].as_str().unwrap()).unwrap();
+        let holder = Certificate::from_pem(
+            seal["cert_pem"]
+                .as_str()
+                .expect("present in the test setup"),
+        )
+        .expect("present in the test setup");
         listed.push(crl_reason(&tv, &holder, &format!("{alg}-issuing")).await);
     }
     assert_eq!(
@@ -185,7 +208,12 @@ async fn a_b_lt_seal_carries_its_chain_and_crls_and_stays_valid() {
         .map(|d| Certificate::from_der(d).expect("certificate"))
         .collect();
     let (_, seal) = tv.get(&format!("/v1/seals/{id}"), &key).await;
-    let holder = Certificate::from_pem(seal["cert_pem"].as_str().unwrap()).unwrap();
+    let holder = Certificate::from_pem(
+        seal["cert_pem"]
+            .as_str()
+            .expect("present in the test setup"),
+    )
+    .expect("present in the test setup");
     let subjects: Vec<&str> = certs.iter().map(Certificate::subject).collect();
     assert!(certs.contains(&holder), "{subjects:?}");
     for part in ["P-256 Issuing CA", "P-256 Root CA", "时间戳服务"] {
@@ -199,7 +227,10 @@ async fn a_b_lt_seal_carries_its_chain_and_crls_and_stays_valid() {
         .map(|d| Crl::from_der(d).expect("CRL"))
         .collect();
     for ca in ["P-256 Issuing CA", "P-256 Root CA"] {
-        let issuer = certs.iter().find(|c| c.subject().contains(ca)).unwrap();
+        let issuer = certs
+            .iter()
+            .find(|c| c.subject().contains(ca))
+            .expect("present in the test setup");
         assert!(
             crls.iter().any(|crl| crl.verify_signature(issuer).is_ok()),
             "no CRL signed by {ca}"
@@ -221,12 +252,14 @@ async fn a_b_lt_seal_carries_its_chain_and_crls_and_stays_valid() {
         signature["intact"] == true && signature["trusted"] == true,
         "{report}"
     );
-    let checks = signature["checks"].as_array().unwrap();
+    let checks = signature["checks"]
+        .as_array()
+        .expect("present in the test setup");
     assert!(checks.iter().all(|c| c["ok"] == true), "{report}");
     let later = checks
         .iter()
         .find(|c| c["name"] == "pdf.later_changes")
-        .unwrap();
+        .expect("present in the test setup");
     assert_eq!(
         later["detail"], "allowed: DSS added in revision 3",
         "{report}"

@@ -78,3 +78,64 @@ pub fn add_dss(
     )?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &[u8] = include_bytes!("../../tests/data/pdf/doc-1p.pdf");
+
+    /// The decoded streams of the last revision's `/DSS /key`.
+    fn items(pdf: &[u8], key: &[u8]) -> Vec<Vec<u8>> {
+        let file = PdfFile::open(pdf, &Limits::default()).expect("test PDF reads");
+        let upto = file.sections().len();
+        let (_, catalog) = file.catalog_at(upto).expect("test PDF reads");
+        let Object::Dict(dss) = file
+            .resolve_at(catalog.get(b"DSS").expect("test PDF reads"), upto)
+            .expect("test PDF reads")
+        else {
+            panic!("/DSS is not a dictionary")
+        };
+        let Some(Object::Array(refs)) = dss.get(key) else {
+            return Vec::new();
+        };
+        refs.iter()
+            .map(
+                |r| match file.resolve_at(r, upto).expect("test PDF reads") {
+                    Object::Stream(s) => file.decode(&s).expect("test PDF reads"),
+                    other => panic!("{other:?}"),
+                },
+            )
+            .collect()
+    }
+
+    #[test]
+    fn a_second_dss_update_keeps_the_first_and_skips_duplicates() {
+        let (a, b, c) = (b"cert a".to_vec(), b"cert b".to_vec(), b"crl c".to_vec());
+        let once = add_dss(
+            DOC,
+            std::slice::from_ref(&a),
+            std::slice::from_ref(&c),
+            &Limits::default(),
+        )
+        .expect("test PDF reads");
+        assert!(once.starts_with(DOC), "an incremental update");
+        let twice = add_dss(
+            &once,
+            &[a.clone(), b.clone()],
+            std::slice::from_ref(&c),
+            &Limits::default(),
+        )
+        .expect("test PDF reads");
+        assert!(twice.starts_with(&once));
+        assert_eq!(items(&twice, b"Certs"), [a, b]);
+        assert_eq!(items(&twice, b"CRLs"), [c]);
+        let revisions = |pdf: &[u8]| {
+            PdfFile::open(pdf, &Limits::default())
+                .expect("test PDF reads")
+                .sections()
+                .len()
+        };
+        assert_eq!(revisions(&twice), revisions(DOC) + 2);
+    }
+}
