@@ -35,6 +35,9 @@ pub struct Config {
     pub trust_dir: Option<PathBuf>,
     /// An external RFC 3161 TSA (`http://…`) for PAdES B-T; `None` means the vault's own TSA.
     pub tsa_url: Option<String>,
+    /// The vault's public base URL (`https://host[/prefix]`): certificates issued while it is
+    /// set name its CRL and issuer-certificate routes; `None` means they name none.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -48,6 +51,7 @@ impl Config {
             wrap_alg: WrapAlgorithm::Sm4Gcm,
             trust_dir: None,
             tsa_url: None,
+            public_url: None,
         }
     }
 

@@ -36,6 +36,11 @@ struct Cli {
     /// External RFC 3161 TSA (`http://host[:port]/path`) for B-T seals; default: the vault's own.
     #[arg(long, global = true, env = "SIDIAN_TSA_URL")]
     tsa_url: Option<String>,
+    /// The vault's public base URL (`http(s)://host[:port][/prefix]`): certificates issued
+    /// while it is set carry a CRL Distribution Point and an AIA caIssuers URI under it, so
+    /// outside validators can check revocation (certificates issued earlier carry none).
+    #[arg(long, global = true, env = "SIDIAN_PUBLIC_URL")]
+    public_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,7 +87,8 @@ enum Command {
         /// `none`, `p1` or `p2` (DocMDP certification).
         #[arg(long, default_value = "none")]
         certify: String,
-        /// `b-b` or `b-t` (with a timestamp from the vault's TSA).
+        /// `b-b`, `b-t` (with a timestamp from the vault's TSA) or `b-lt` (plus a DSS with the
+        /// certificates and CRLs that validate it).
         #[arg(long, default_value = "b-b")]
         level: String,
         /// `cades` (ETSI.CAdES.detached) or `pkcs7` (adbe.pkcs7.detached).
@@ -228,6 +234,20 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
         .map_err(|e| anyhow::anyhow!("--wrap-alg: {e}"))?;
     config.trust_dir = cli.trust_dir.clone();
     config.tsa_url = cli.tsa_url.clone();
+    config.public_url = cli
+        .public_url
+        .as_deref()
+        .map(|u| {
+            let base = u.trim_end_matches('/');
+            if (base.starts_with("http://") || base.starts_with("https://"))
+                && base.bytes().all(|b| b.is_ascii_graphic())
+            {
+                Ok(base.to_owned())
+            } else {
+                Err(anyhow::anyhow!("--public-url: {u:?} is not an http(s) URL"))
+            }
+        })
+        .transpose()?;
     if std::env::var_os(MASTER_KEY_ENV).is_some() {
         config.master_key = MasterKeySource::Env(MASTER_KEY_ENV.to_owned());
     }

@@ -426,7 +426,12 @@ async fn revoked_client_story(database_url: Option<String>) {
     );
     refused(
         vault
-            .revoke_seal(&stale_stamper, &own, "stale")
+            .revoke_seal(
+                &stale_stamper,
+                &own,
+                "stale",
+                sidian::pki::RevocationReason::CessationOfOperation,
+            )
             .await
             .map(drop),
     );

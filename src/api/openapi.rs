@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         super::stamp::stamp,
         super::pki::trust_list,
         super::pki::crl,
+        super::pki::ca_certificate,
         super::documents::verify_document,
         super::documents::verify_ses,
         super::tsa::timestamp,

@@ -1,5 +1,6 @@
-//! Public PKI routes: the trust list and the CRLs of the vault's CAs (no auth: relying parties
-//! and offline inspectors fetch them).
+//! Public PKI routes: the trust list, the CRLs and certificates of the vault's CAs (no auth:
+//! relying parties and offline inspectors fetch them, the CRLs and certificates through the
+//! CRL Distribution Point and AIA caIssuers URIs of the certificates the vault issues).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -17,6 +18,7 @@ pub(super) fn router() -> Router<Vault> {
     Router::new()
         .route("/v1/trust-list", get(trust_list))
         .route("/v1/pki/crl/{ca}", get(crl))
+        .route("/v1/pki/ca/{file}", get(ca_certificate))
 }
 
 /// One of the vault's CAs.
@@ -98,4 +100,25 @@ async fn trust_list(State(vault): State<Vault>, headers: HeaderMap) -> Response 
 async fn crl(State(vault): State<Vault>, ApiPath(ca): ApiPath<String>) -> Result<Response, Error> {
     let der = vault.crl(&ca).await?;
     Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response())
+}
+
+/// The certificate of one of the vault's CAs (DER, `application/pkix-cert`): what the AIA
+/// caIssuers URI of the certificates it issued names.
+#[utoipa::path(get, path = "/v1/pki/ca/{file}", tag = "pki",
+    params(("file" = String, Path, description = "CA name from the trust list followed by `.cer`, e.g. p256-issuing.cer")),
+    responses((status = 200, content_type = "application/pkix-cert", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+async fn ca_certificate(
+    State(vault): State<Vault>,
+    ApiPath(file): ApiPath<String>,
+) -> Result<Response, Error> {
+    let cert = file
+        .strip_suffix(".cer")
+        .and_then(|ca| vault.trust_list().into_iter().find(|e| e.name == ca))
+        .ok_or(Error::NotFound("certificate authority"))?
+        .cert;
+    Ok((
+        [(header::CONTENT_TYPE, "application/pkix-cert")],
+        cert.der().to_vec(),
+    )
+        .into_response())
 }

@@ -14,6 +14,7 @@ use super::page::{Page, PageQuery};
 use super::{ApiJson, ApiPath, ErrorBody, b64, rfc3339, to_b64};
 use crate::crypto::KeyType;
 use crate::error::Error;
+use crate::pki::RevocationReason;
 use crate::vault::{AuthClient, NewSeal, SealInfo, SealInput, SealKind, Vault};
 
 pub(super) fn router() -> Router<Vault> {
@@ -295,12 +296,17 @@ pub(crate) struct RevokeRequest {
     /// Why (kept with the seal; the audit log holds its hash).
     #[serde(default)]
     reason: Option<String>,
+    /// The CRLReason of the holder certificate's CRL entry, by its RFC 5280 name:
+    /// `unspecified`, `keyCompromise`, `affiliationChanged`, `superseded`,
+    /// `cessationOfOperation` (the default) or `privilegeWithdrawn`.
+    #[serde(default)]
+    reason_code: Option<String>,
 }
 
 /// Revoke a seal: its holder certificate is revoked (published in the CRL) and its key disabled, in one transaction. Older signatures still verify and report the revocation time.
 #[utoipa::path(post, path = "/v1/seals/{id}/revoke", tag = "seals", request_body = RevokeRequest,
     security(("bearer" = [])), params(("id" = String, Path, description = "seal id")),
-    responses((status = 200, body = SealResponse), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SealResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn revoke_seal(
     State(vault): State<Vault>,
     client: AuthClient,
@@ -309,7 +315,19 @@ async fn revoke_seal(
 ) -> Result<Json<SealResponse>, Error> {
     client.require("seals")?;
     let reason = req.reason.unwrap_or_default();
-    Ok(Json(vault.revoke_seal(&client, &id, &reason).await?.into()))
+    let code = match req.reason_code.as_deref() {
+        None => RevocationReason::CessationOfOperation,
+        Some(name) => RevocationReason::from_end_entity_name(name).ok_or_else(|| {
+            Error::InvalidRequest(
+                "`reason_code` must be one of unspecified, keyCompromise, affiliationChanged, \
+                 superseded, cessationOfOperation, privilegeWithdrawn"
+                    .into(),
+            )
+        })?,
+    };
+    Ok(Json(
+        vault.revoke_seal(&client, &id, &reason, code).await?.into(),
+    ))
 }
 
 /// Request to seal data: exactly one of `data` and `digest`.

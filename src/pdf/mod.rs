@@ -8,6 +8,7 @@
 
 mod active;
 mod diff;
+mod dss;
 mod file;
 mod image;
 mod object;
@@ -21,6 +22,7 @@ pub(crate) mod tests;
 
 pub use active::{Finding, Link, Place, Survey, survey};
 pub use diff::{LaterChanges, later_changes};
+pub use dss::add_dss;
 pub use file::{Entry, PdfFile, Section, XrefKind};
 pub use image::{ImageError, SealImage, seal_image};
 pub use object::{Dict, Object, Ref, Stream};

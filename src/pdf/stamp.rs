@@ -169,10 +169,10 @@ pub fn prepare(
 }
 
 /// Object numbers handed out in the update.
-struct Numbers(u32);
+pub(super) struct Numbers(pub(super) u32);
 
 impl Numbers {
-    fn next(&mut self) -> Ref {
+    pub(super) fn next(&mut self) -> Ref {
         self.0 += 1;
         Ref::new(self.0 - 1)
     }
@@ -620,14 +620,14 @@ fn pdf_date(t: OffsetDateTime) -> String {
     )
 }
 
-fn write_obj(out: &mut Vec<u8>, offsets: &mut Vec<(Ref, usize)>, r: Ref, o: &Object) {
+pub(super) fn write_obj(out: &mut Vec<u8>, offsets: &mut Vec<(Ref, usize)>, r: Ref, o: &Object) {
     offsets.push((r, out.len()));
     out.extend_from_slice(format!("{} {} obj\n", r.num, r.generation).as_bytes());
     o.write(out);
     out.extend_from_slice(b"\nendobj\n");
 }
 
-fn write_stream(
+pub(super) fn write_stream(
     out: &mut Vec<u8>,
     offsets: &mut Vec<(Ref, usize)>,
     r: Ref,
@@ -648,7 +648,7 @@ fn write_stream(
 
 /// The update's cross-reference section, of the same kind as the previous one (a table after a
 /// table or hybrid, a stream after a stream), then `startxref` and `%%EOF`.
-fn write_xref(
+pub(super) fn write_xref(
     out: &mut Vec<u8>,
     prev_kind: XrefKind,
     prev_trailer: &Dict,

@@ -7,7 +7,7 @@ use super::cert::{
     Certificate, OID_AKI, OID_BASIC_CONSTRAINTS, OID_EKU, OID_KEY_USAGE, OID_KP_TIME_STAMPING,
     OID_SKI, derived_key_id,
 };
-use super::{Name, PkiError, der};
+use super::{Name, PkiError, PublicationPoints, der};
 use crate::crypto::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm};
 
 /// What a certificate is for; fixes its extensions.
@@ -133,7 +133,8 @@ pub fn random_serial() -> Result<[u8; 16], PkiError> {
     Ok(serial)
 }
 
-fn extension(oid: &str, critical: bool, value: &[u8]) -> Vec<u8> {
+/// One Extension: `SEQUENCE { extnID, critical DEFAULT FALSE, extnValue OCTET STRING }`.
+pub(crate) fn extension(oid: &str, critical: bool, value: &[u8]) -> Vec<u8> {
     let oid = der::oid(oid);
     let value = der::tlv(der::OCTET_STRING, value);
     if critical {
@@ -281,6 +282,31 @@ pub fn issue(
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Result<Certificate, PkiError> {
+    issue_published(
+        issuer,
+        issuer_key,
+        subject_key,
+        subject,
+        profile,
+        serial,
+        (not_before, not_after),
+        None,
+    )
+}
+
+/// [`issue`], plus a cRLDistributionPoints and an authorityInfoAccess caIssuers extension when
+/// `points` is given, so that validators can fetch the issuer and its CRL themselves.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_published(
+    issuer: &Certificate,
+    issuer_key: &PrivateKey,
+    subject_key: &PublicKey,
+    subject: &Name,
+    profile: Profile,
+    serial: &[u8],
+    (not_before, not_after): (OffsetDateTime, OffsetDateTime),
+    points: Option<&PublicationPoints>,
+) -> Result<Certificate, PkiError> {
     if profile == Profile::Root {
         return Err(PkiError::InvalidProfile(
             "a root is made with self_signed".into(),
@@ -306,7 +332,10 @@ pub fn issue(
         serial,
         not_before,
         not_after,
-        &[],
+        &points
+            .map(PublicationPoints::extensions)
+            .transpose()?
+            .unwrap_or_default(),
     )
 }
 

@@ -6,6 +6,7 @@ use base64::Engine as _;
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, ParsedExtension, X509Certificate};
 
+use super::access::{CaIssuers, CrlDistributionPoint, OID_AIA, OID_CRL_DP};
 use super::{PkiError, der, name};
 use crate::crypto::{PublicKey, sha256};
 
@@ -84,6 +85,8 @@ pub struct Certificate {
     ext_key_usage: Option<(bool, Vec<String>)>,
     ski: Option<Vec<u8>>,
     aki: Option<Vec<u8>>,
+    crl_uri: Option<String>,
+    ca_issuers_uri: Option<String>,
     extensions: Vec<ExtensionInfo>,
 }
 
@@ -125,11 +128,25 @@ impl Certificate {
         let mut ext_key_usage = None;
         let mut ski = None;
         let mut aki = None;
+        let (mut crl_uri, mut ca_issuers_uri) = (None, None);
         let mut extensions = Vec::new();
         for ext in tbs.extensions() {
             let oid = ext.oid.to_id_string();
             let understood = PROCESSED_EXTENSIONS.contains(&oid.as_str());
             let mut parse_error = None;
+            // Informational (validation uses the vault's own CRLs): a malformed value is
+            // reported in the extension list, not fatal.
+            match oid.as_str() {
+                OID_CRL_DP => match CrlDistributionPoint::from_der(ext.value) {
+                    Ok(dp) => crl_uri = dp.map(|d| d.0),
+                    Err(e) => parse_error = Some(e.to_string()),
+                },
+                OID_AIA => match CaIssuers::from_der(ext.value) {
+                    Ok(aia) => ca_issuers_uri = aia.map(|a| a.0),
+                    Err(e) => parse_error = Some(e.to_string()),
+                },
+                _ => {}
+            }
             match ext.parsed_extension() {
                 ParsedExtension::BasicConstraints(bc) => {
                     basic_constraints = Some((bc.ca, bc.path_len_constraint));
@@ -189,6 +206,8 @@ impl Certificate {
             ext_key_usage,
             ski,
             aki,
+            crl_uri,
+            ca_issuers_uri,
             extensions,
         })
     }
@@ -328,6 +347,16 @@ impl Certificate {
     /// Every extension with its critical flag and whether validation understands it.
     pub fn extensions(&self) -> &[ExtensionInfo] {
         &self.extensions
+    }
+
+    /// The URI of the CRL that would list this certificate (cRLDistributionPoints), if given.
+    pub fn crl_distribution_uri(&self) -> Option<&str> {
+        self.crl_uri.as_deref()
+    }
+
+    /// The URI of the issuer's certificate (authorityInfoAccess caIssuers), if given.
+    pub fn ca_issuers_uri(&self) -> Option<&str> {
+        self.ca_issuers_uri.as_deref()
     }
 
     /// subjectKeyIdentifier bytes, if present.

@@ -83,6 +83,36 @@ impl RevocationReason {
             RevocationReason::AaCompromise => "aa_compromise",
         }
     }
+
+    /// The RFC 5280 ASN.1 name, e.g. `keyCompromise` (what CRL readers print).
+    pub fn rfc_name(self) -> &'static str {
+        match self {
+            RevocationReason::Unspecified => "unspecified",
+            RevocationReason::KeyCompromise => "keyCompromise",
+            RevocationReason::CaCompromise => "cACompromise",
+            RevocationReason::AffiliationChanged => "affiliationChanged",
+            RevocationReason::Superseded => "superseded",
+            RevocationReason::CessationOfOperation => "cessationOfOperation",
+            RevocationReason::CertificateHold => "certificateHold",
+            RevocationReason::PrivilegeWithdrawn => "privilegeWithdrawn",
+            RevocationReason::AaCompromise => "aACompromise",
+        }
+    }
+
+    /// The reason an end-entity certificate's owner may give, by its RFC 5280 name: not the
+    /// CA and AA compromises (a CA's business) nor certificateHold (a revocation here is final).
+    pub fn from_end_entity_name(name: &str) -> Option<RevocationReason> {
+        [
+            RevocationReason::Unspecified,
+            RevocationReason::KeyCompromise,
+            RevocationReason::AffiliationChanged,
+            RevocationReason::Superseded,
+            RevocationReason::CessationOfOperation,
+            RevocationReason::PrivilegeWithdrawn,
+        ]
+        .into_iter()
+        .find(|r| r.rfc_name() == name)
+    }
 }
 
 impl fmt::Display for RevocationReason {

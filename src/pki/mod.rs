@@ -7,6 +7,7 @@
 //! Parsing uses `x509-parser`, but every signature is verified here over the TBS bytes exactly
 //! as received, because `x509-parser` cannot verify SM2.
 
+mod access;
 mod build;
 mod cert;
 mod crl;
@@ -17,7 +18,10 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use build::{Profile, issue, random_serial, self_signed, sm2_empty_id_rendering};
+pub use access::PublicationPoints;
+pub use build::{
+    Profile, issue, issue_published, random_serial, self_signed, sm2_empty_id_rendering,
+};
 pub(crate) use build::{algorithm_from_oid, algorithm_identifier};
 pub use cert::{Certificate, ExtensionInfo};
 pub use crl::{Crl, CrlEntry, RevocationReason, RevokedEntry, build_crl};

@@ -1044,3 +1044,51 @@ fn unknown_critical_extension_and_loops() {
     let e = check(&v, "chain.extensions[0]");
     assert!(!e.ok && e.detail.contains("1.2.3.4"), "{e:?}");
 }
+
+#[test]
+fn published_certificate_names_its_crl_and_issuer() {
+    let c = chain(KeyType::P256, KeyType::P256, Profile::IssuingCa);
+    let points = PublicationPoints {
+        crl: "http://127.0.0.1:8080/v1/pki/crl/p256-issuing".into(),
+        ca_issuers: "http://127.0.0.1:8080/v1/pki/ca/p256-issuing.cer".into(),
+    };
+    let leaf_key = PrivateKey::generate(KeyType::P256).unwrap();
+    let leaf = issue_published(
+        &c.leaf,
+        &c.leaf_key,
+        &leaf_key.public_key(),
+        &holder_name(),
+        Profile::SealHolder,
+        &random_serial().unwrap(),
+        (now(), now() + days(30)),
+        Some(&points),
+    )
+    .unwrap();
+    assert_eq!(leaf.crl_distribution_uri(), Some(points.crl.as_str()));
+    assert_eq!(leaf.ca_issuers_uri(), Some(points.ca_issuers.as_str()));
+    // Neither is critical, so validators that ignore them still accept the certificate.
+    for oid in ["2.5.29.31", "1.3.6.1.5.5.7.1.1"] {
+        let ext = leaf.extensions().iter().find(|e| e.oid == oid).unwrap();
+        assert!(!ext.critical && ext.parse_error.is_none(), "{ext:?}");
+    }
+    // Without points: neither extension.
+    assert_eq!(c.leaf.crl_distribution_uri(), None);
+    assert_eq!(c.leaf.ca_issuers_uri(), None);
+    if !openssl_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("leaf.pem"), leaf.to_pem()).unwrap();
+    let (ok, text) = openssl(dir.path(), &["x509", "-in", "leaf.pem", "-noout", "-text"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("X509v3 CRL Distribution Points")
+            && text.contains(&format!("URI:{}", points.crl)),
+        "{text}"
+    );
+    assert!(
+        text.contains("Authority Information Access")
+            && text.contains(&format!("CA Issuers - URI:{}", points.ca_issuers)),
+        "{text}"
+    );
+}

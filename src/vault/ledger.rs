@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::audit::{Action, Actor, Checkpoint, CompactRange, Event};
 use crate::crypto::PrivateKey;
 use crate::error::{Error, Result};
+use crate::pki::RevocationReason;
 use crate::store::{
     AuditedTx, AuthorityRow, BatchStates, CertRow, ClientRow, KeyPurpose, KeyRow, SealRow, Store,
 };
@@ -66,6 +67,8 @@ pub(crate) enum Op {
         id: String,
         owner: Option<String>,
         reason: String,
+        /// The CRLReason the holder certificate is revoked with.
+        reason_code: RevocationReason,
         actor: Actor,
     },
 }
@@ -413,8 +416,9 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
             id,
             owner,
             reason,
+            reason_code,
             actor,
-        } => revoke_seal(tx, batch, id, owner.as_deref(), reason, actor).await,
+        } => revoke_seal(tx, batch, id, owner.as_deref(), reason, *reason_code, actor).await,
     })
 }
 
@@ -458,6 +462,7 @@ async fn revoke_seal(
     id: &str,
     owner: Option<&str>,
     reason: &str,
+    reason_code: RevocationReason,
     actor: &Actor,
 ) -> Result<Outcome> {
     let Some(seal) = tx.seal(id).await? else {
@@ -473,7 +478,7 @@ async fn revoke_seal(
     }
     batch.seal_revoked(id, &seal.key_id);
     if tx
-        .revoke_cert(&seal.cert_id, at, "cessation_of_operation")
+        .revoke_cert(&seal.cert_id, at, reason_code.as_str())
         .await?
     {
         let event = Event::new(
@@ -481,7 +486,7 @@ async fn revoke_seal(
             Action::CertificateRevoked,
             format!("certificate:{}", seal.cert_id),
         )
-        .with("reason", "cessation_of_operation")
+        .with("reason", reason_code.as_str())
         .with("seal", id);
         tx.append(event, at);
     }
@@ -803,6 +808,7 @@ mod tests {
                 id: "seal_a".into(),
                 owner: Some("cli_a".into()),
                 reason: String::new(),
+                reason_code: RevocationReason::CessationOfOperation,
                 actor: client("cli_a"),
             },
             sig("key_a", SignedAs::Key, "cli_a", ahead),

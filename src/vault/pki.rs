@@ -17,7 +17,9 @@ use crate::audit::{Action, Actor, Event};
 use crate::config::Config;
 use crate::crypto::{KeyType, MasterKey, PrivateKey};
 use crate::error::{Error, Result};
-use crate::pki::{self, Certificate, Name, Profile, RevocationReason, RevokedEntry, TrustStore};
+use crate::pki::{
+    self, Certificate, Name, Profile, PublicationPoints, RevocationReason, RevokedEntry, TrustStore,
+};
 use crate::store::{AuthorityRow, CertRow, KeyPurpose, KeyRow, Store};
 use crate::verify::{Revocations, Verifier};
 
@@ -199,6 +201,15 @@ fn vault_name(cn: String, vault_id: &str) -> Name {
     }
 }
 
+/// Where the CA `issuer` (an authority name such as `p256-issuing`) publishes its CRL and
+/// certificate under the configured public URL; `None` when no public URL is configured.
+pub(crate) fn publication_points(config: &Config, issuer: &str) -> Option<PublicationPoints> {
+    config.public_url.as_deref().map(|base| PublicationPoints {
+        crl: format!("{base}/v1/pki/crl/{issuer}"),
+        ca_issuers: format!("{base}/v1/pki/ca/{issuer}.cer"),
+    })
+}
+
 /// Generates the authorities of both families: keys, certificates and rows, ready to commit.
 pub(crate) fn plan_authorities(
     master: &MasterKey,
@@ -235,17 +246,17 @@ pub(crate) fn plan_authorities(
             start,
             start + years(ROOT_YEARS),
         )?;
-        let issuing = pki::issue(
+        let root_name = format!("{}-root", family.as_str());
+        let issuing = pki::issue_published(
             &root,
             &root_key,
             &issuing_key.public_key(),
             &vault_name(format!("sidian {} Issuing CA", family.label()), vault_id),
             Profile::IssuingCa,
             &pki::random_serial()?,
-            start,
-            start + years(ISSUING_YEARS),
+            (start, start + years(ISSUING_YEARS)),
+            publication_points(config, &root_name).as_ref(),
         )?;
-        let root_name = format!("{}-root", family.as_str());
         for (cert, issuer, kind, key_row, role) in [
             (&root, None, "root", &root_row, Role::Root),
             (
@@ -338,18 +349,21 @@ fn plan_leaf(
         Actor::Vault,
     )?;
     let public = crate::crypto::PublicKey::from_spki_der(&key_row.public_key)?;
-    let cert = pki::issue(
+    let issuer_name = format!("{}-issuing", family.as_str());
+    let cert = pki::issue_published(
         issuer.cert,
         issuer.key,
         &public,
         &vault_name(format!("sidian {label} ({})", family.label()), vault_id),
         profile,
         &pki::random_serial()?,
-        start.max(issuer.cert.not_before()),
-        issuer.cert.not_after() - Duration::days(1),
+        (
+            start.max(issuer.cert.not_before()),
+            issuer.cert.not_after() - Duration::days(1),
+        ),
+        publication_points(config, &issuer_name).as_ref(),
     )?;
     plan.keys.push((key_row.clone(), event));
-    let issuer_name = format!("{}-issuing", family.as_str());
     push_authority(
         plan,
         &cert,

@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use time::{Duration, OffsetDateTime};
 
 use super::ledger::{Issuance, Op, SignedAs, now_ms, unix_ms};
-use super::pki::{Family, Role, cert_row};
+use super::pki::{Family, Role, cert_row, publication_points};
 use super::{AuthClient, Vault, new_key_row, random_id};
 use crate::audit::{Action, Event};
 use crate::crypto::{KeyType, PrivateKey, SignatureAlgorithm, sm3};
 use crate::error::{Error, Result};
 use crate::pdf;
-use crate::pki::{self, Certificate, Name, Profile};
+use crate::pki::{self, Certificate, Name, Profile, RevocationReason};
 use crate::render::{self, SealImageSpec};
 use crate::ses::{self, Picture, SealInfoParams};
 use crate::store::{KeyPurpose, SealRow};
@@ -457,15 +457,15 @@ impl Vault {
             // A seal may be dated before the CA existed (paper seals being digitised); its
             // certificate cannot, and nothing can be signed before now anyway.
             let cert_from = valid_from.max(issuing.cert.not_before());
-            let cert = pki::issue(
+            let cert = pki::issue_published(
                 &issuing.cert,
                 &issuing.key,
                 &holder_key,
                 &subject,
                 Profile::SealHolder,
                 &pki::random_serial()?,
-                cert_from,
-                valid_to,
+                (cert_from, valid_to),
+                publication_points(&inner.config, &issuing.name).as_ref(),
             )?;
             let (cert_row, cert_event) = cert_row(
                 &cert,
@@ -582,12 +582,14 @@ impl Vault {
         self.inner.store.seals_page(&client.id, after, limit).await
     }
 
-    /// Revokes a seal, its holder certificate and its key in one audited transaction.
+    /// Revokes a seal, its holder certificate (listed in the CRL with `reason_code`) and its key
+    /// in one audited transaction.
     pub async fn revoke_seal(
         &self,
         client: &AuthClient,
         id: &str,
         reason: &str,
+        reason_code: RevocationReason,
     ) -> Result<SealInfo> {
         if reason.chars().count() > 512 || reason.chars().any(char::is_control) {
             return Err(Error::InvalidRequest(
@@ -598,6 +600,7 @@ impl Vault {
             id: id.to_owned(),
             owner: (!client.allows("admin")).then(|| client.id.clone()),
             reason: reason.to_owned(),
+            reason_code,
             actor: client.actor(),
         })
         .await?;

@@ -24,6 +24,9 @@ pub enum Level {
     BB,
     /// B-T: plus an RFC 3161 signature timestamp.
     BT,
+    /// B-LT: plus, in a later revision, a DSS with the certificates and current CRLs a
+    /// validator needs (the holder's and the vault TSA's chains; no OCSP).
+    BLt,
 }
 
 /// How to stamp a PDF.
@@ -52,7 +55,7 @@ pub struct StampParams<'a> {
     pub unit: Option<&'a str>,
     /// `none` (default), `p1` or `p2`.
     pub certify: Option<&'a str>,
-    /// `b-b` (default) or `b-t`.
+    /// `b-b` (default), `b-t` or `b-lt`.
     pub level: Option<&'a str>,
     /// `cades` (default) or `pkcs7`.
     pub subfilter: Option<&'a str>,
@@ -107,7 +110,8 @@ impl StampParams<'_> {
             level: match level.unwrap_or("b-b") {
                 "b-b" => Level::BB,
                 "b-t" => Level::BT,
-                _ => return Err(bad("`level` must be `b-b` or `b-t`")),
+                "b-lt" => Level::BLt,
+                _ => return Err(bad("`level` must be `b-b`, `b-t` or `b-lt`")),
             },
             sub_filter: match subfilter.unwrap_or("cades") {
                 "cades" | "ETSI.CAdES.detached" => SubFilter::CadesDetached,
@@ -173,7 +177,7 @@ impl Vault {
             .clone();
         let tsa = match req.level {
             Level::BB => None,
-            Level::BT => Some(self.inner.authorities.get(family, Role::Tsa)?),
+            Level::BT | Level::BLt => Some(self.inner.authorities.get(family, Role::Tsa)?),
         };
         let mut capacity = CMS_OVERHEAD
             + holder.der().len()
@@ -237,6 +241,10 @@ impl Vault {
             let normalised = prepared.normalised;
             match prepared.finish(&cms) {
                 Ok(pdf) => {
+                    let pdf = match req.level {
+                        Level::BLt => self.with_validation_data(family, &holder, pdf).await?,
+                        Level::BB | Level::BT => pdf,
+                    };
                     return Ok(Stamped {
                         pdf,
                         field,
@@ -255,6 +263,37 @@ impl Vault {
             needed: capacity,
             capacity,
         }))
+    }
+}
+
+impl Vault {
+    /// `pdf` with a DSS revision (PAdES B-LT): the holder certificate, the family's issuing CA
+    /// and root, the vault TSA's certificate (unless an external TSA stamped: its chain travels
+    /// in its token) and freshly signed CRLs of the issuing CA and the root.
+    async fn with_validation_data(
+        &self,
+        family: Family,
+        holder: &Certificate,
+        pdf: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let authorities = &self.inner.authorities;
+        let root = authorities.get(family, Role::Root)?;
+        let issuing = authorities.get(family, Role::Issuing)?;
+        let mut certs = vec![
+            holder.der().to_vec(),
+            issuing.cert.der().to_vec(),
+            root.cert.der().to_vec(),
+        ];
+        if self.config().tsa_url.is_none() {
+            certs.push(authorities.get(family, Role::Tsa)?.cert.der().to_vec());
+        }
+        let mut crls = Vec::new();
+        for ca in [issuing, root] {
+            crls.push(self.crl(&ca.name).await?);
+        }
+        self.verifying(move |_, _| pdf::add_dss(&pdf, &certs, &crls, &Limits::default()))
+            .await?
+            .map_err(Error::from)
     }
 }
 
