@@ -246,14 +246,15 @@ async fn cli_prints_json_when_piped_and_the_summary_when_asked() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    // No vault for the command (an empty data directory): the vault's roots as the trust dir.
+    // No vault for the command (an empty data directory): the vault's roots and issuing CAs
+    // (SES structures carry no intermediates) as the trust directory.
     let dir = tv.dir.path();
     let trust = dir.join("trusted");
     std::fs::create_dir(&trust).expect("trust dir");
     write(
         &trust,
         "roots.pem",
-        tv.vault.trust_export(true).expect("export").as_bytes(),
+        tv.vault.trust_export(false).expect("export").as_bytes(),
     );
     let base = [
         "--data",
