@@ -125,7 +125,7 @@ fn signature(out: &mut String, n: usize, of: usize, sig: &SignatureReport) {
     }
 }
 
-fn find<'a>(checks: &'a [Check], name: impl Fn(&str) -> bool) -> Option<&'a Check> {
+fn find(checks: &[Check], name: impl Fn(&str) -> bool) -> Option<&Check> {
     checks.iter().find(|c| name(&c.name))
 }
 
