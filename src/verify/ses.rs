@@ -307,14 +307,9 @@ impl Verifier {
 
     /// The seal's name and id, with its holder from the holder certificate when known.
     fn summary(seal: &Seal, holder: Option<&Certificate>) -> SealSummary {
-        let from_cert = holder.map(Certificate::subject_name);
-        let (holder, holder_id) = from_cert.map_or((None, None), |n| {
-            (
-                n.organization
-                    .or(Some(n.common_name).filter(|cn| !cn.is_empty())),
-                n.serial_number,
-            )
-        });
+        let (holder, holder_id) = holder
+            .map(Certificate::subject_name)
+            .map_or((None, None), |n| (n.organization, n.serial_number));
         SealSummary {
             name: seal.name().to_owned(),
             holder,
