@@ -1,5 +1,6 @@
 //! The `sidian` command: run the service and operate the vault.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -102,11 +103,26 @@ enum Command {
         /// Where to write the sealed PDF.
         output: PathBuf,
     },
-    /// Verify a signed document (OFD, or a DER SES_Signature / SESeal) and print the JSON report;
-    /// exit 0 only if the verdict is VALID or VALID_WITH_ALLOWED_LATER_CHANGES.
+    /// Verify a signed document (PDF, OFD, or a DER SES_Signature / SESeal): a short summary on a
+    /// terminal, the JSON report with --json or when the output is piped; exit 0 only if the
+    /// verdict is VALID or VALID_WITH_ALLOWED_LATER_CHANGES.
     Verify {
         /// The file.
         file: PathBuf,
+        /// The signed original of a detached SES_Signature, whose dataHash is compared with it;
+        /// without it a bare SES_Signature is INDETERMINATE at best (`original_missing`).
+        #[arg(long, value_name = "FILE")]
+        original: Option<PathBuf>,
+        /// Check as of this time (RFC 3339, e.g. 2026-01-31T12:00:00Z) instead of now: future
+        /// times, a seal's own validity and the revocations known are judged then.
+        #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+        validation_time: Option<time::OffsetDateTime>,
+        /// Print the JSON report (the default when stdout is not a terminal).
+        #[arg(long, conflicts_with = "summary")]
+        json: bool,
+        /// Print the summary for people (the default when stdout is a terminal).
+        #[arg(long)]
+        summary: bool,
     },
     /// The vault's trust anchors.
     #[command(subcommand)]
@@ -223,6 +239,11 @@ enum AuditCommand {
         #[arg(long, default_value_t = 60)]
         interval: u64,
     },
+}
+
+fn parse_rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("not an RFC 3339 time ({e}), e.g. 2026-01-31T12:00:00Z"))
 }
 
 fn config(cli: &Cli) -> anyhow::Result<Config> {
@@ -402,17 +423,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 stamped.audit_index
             );
         }
-        Command::Verify { file } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        Command::Verify {
+            file,
+            original,
+            validation_time,
+            json,
+            summary,
+        } => {
+            let read = |f: &PathBuf| {
+                std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))
+            };
+            let bytes = read(&file)?;
+            let original = original.as_ref().map(read).transpose()?;
+            if original.is_some() {
+                anyhow::ensure!(
+                    sidian::verify::Format::sniff(&bytes)
+                        == Some(sidian::verify::Format::SesSignature),
+                    "--original applies to a detached SES_Signature only"
+                );
+            }
             // The vault's roots and revocations count when there is a vault to open; without
             // one (or without its master key) only the trust directory's anchors do.
             let trust_dir = config.trust_dir();
             let report = match Vault::open(config, false).await {
                 Ok(vault) => {
-                    let report = vault.verify_document(bytes, None).await?;
+                    let report = match original {
+                        Some(o) => vault.verify_ses(bytes, Some(o), validation_time).await,
+                        None => vault.verify_document_at(bytes, None, validation_time).await,
+                    };
                     vault.close().await;
-                    report
+                    report?
                 }
                 Err(e) => {
                     eprintln!(
@@ -423,18 +463,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     if trust_dir.is_dir() {
                         trust.load_pem_dir(&trust_dir)?;
                     }
-                    sidian::verify::Verifier::new(
+                    let verifier = sidian::verify::Verifier::new(
                         std::sync::Arc::new(trust),
                         sidian::verify::Revocations::default(),
-                    )
-                    .verify_document(
-                        &bytes,
-                        None,
-                        time::OffsetDateTime::now_utc(),
-                    )
+                    );
+                    let now = validation_time.unwrap_or_else(time::OffsetDateTime::now_utc);
+                    match &original {
+                        Some(o) => {
+                            verifier.verify_ses(&bytes, sidian::verify::Original::Data(o), now)
+                        }
+                        None => verifier.verify_document(&bytes, None, now),
+                    }
                 }
             };
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            if summary || (!json && std::io::stdout().is_terminal()) {
+                print!("{}", sidian::verify::summary(&report));
+            } else {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
             if !report.verdict.is_accepted() {
                 return Ok(ExitCode::FAILURE);
             }

@@ -269,6 +269,14 @@ impl Certificate {
         &self.subject
     }
 
+    /// The subject's commonName, organizationName, organizationalUnitName, serialNumber and
+    /// countryName (the first value of each), to show who holds the certificate.
+    pub fn subject_name(&self) -> name::Name {
+        // from_der already walked this DER into `subject`; a failure here cannot happen, and
+        // would only leave the readable name empty.
+        name::parse(&self.subject_der).unwrap_or_default()
+    }
+
     /// Issuer as an RFC 4514 string.
     pub fn issuer(&self) -> &str {
         &self.issuer

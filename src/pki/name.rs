@@ -110,11 +110,9 @@ fn short_name(oid: &str) -> Option<&'static str> {
     })
 }
 
-/// RFC 4514 string of a DER `Name`: RDNs last-to-first, joined by ",", multi-valued RDNs by
-/// "+". String values are printed as UTF-8 (so Chinese stays readable) with RFC 4514
-/// escaping, plus `\XX` for control characters so a name can never forge log lines; other
-/// value types print as `#` and the hex of their DER.
-pub(crate) fn rfc4514(name_der: &[u8]) -> Result<String, PkiError> {
+/// The attributes of a DER `Name`, RDN by RDN in encoded order: each as its type OID and its
+/// value, the decoded string when it is a string type.
+fn attributes(name_der: &[u8]) -> Result<Vec<Vec<Attribute<'_>>>, PkiError> {
     let bad = || PkiError::Malformed("distinguished name".into());
     let (outer, rest) = der::read(name_der)?;
     if outer.tag != der::SEQUENCE || !rest.is_empty() {
@@ -134,18 +132,71 @@ pub(crate) fn rfc4514(name_der: &[u8]) -> Result<String, PkiError> {
             if atv.tag != der::SEQUENCE || ty.tag != der::OID {
                 return Err(bad());
             }
-            let oid = der::oid_to_string(ty.content).ok_or_else(bad)?;
-            let key = short_name(&oid).map_or(oid.clone(), str::to_owned);
-            let val = match decode_string(value.tag, value.content) {
-                Some(s) => escape(&s),
-                None => format!("#{}", hex::encode(value.raw)),
-            };
-            atvs.push(format!("{key}={val}"));
+            atvs.push(Attribute {
+                oid: der::oid_to_string(ty.content).ok_or_else(bad)?,
+                text: decode_string(value.tag, value.content),
+                raw: value.raw,
+            });
         }
-        rdns.push(atvs.join("+"));
+        rdns.push(atvs);
     }
+    Ok(rdns)
+}
+
+/// One attribute of a name.
+struct Attribute<'a> {
+    oid: String,
+    /// The value when it is a string type.
+    text: Option<String>,
+    /// The value's whole DER.
+    raw: &'a [u8],
+}
+
+/// RFC 4514 string of a DER `Name`: RDNs last-to-first, joined by ",", multi-valued RDNs by
+/// "+". String values are printed as UTF-8 (so Chinese stays readable) with RFC 4514
+/// escaping, plus `\XX` for control characters so a name can never forge log lines; other
+/// value types print as `#` and the hex of their DER.
+pub(crate) fn rfc4514(name_der: &[u8]) -> Result<String, PkiError> {
+    let mut rdns: Vec<String> = attributes(name_der)?
+        .into_iter()
+        .map(|atvs| {
+            atvs.into_iter()
+                .map(|a| {
+                    let key = short_name(&a.oid).map_or(a.oid.clone(), str::to_owned);
+                    let val = match &a.text {
+                        Some(s) => escape(s),
+                        None => format!("#{}", hex::encode(a.raw)),
+                    };
+                    format!("{key}={val}")
+                })
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
     rdns.reverse();
     Ok(rdns.join(","))
+}
+
+/// The attributes of a DER `Name` that [`Name`] holds, each the first string value of its
+/// type (commonName empty when there is none): to show a name as a person reads it.
+pub(crate) fn parse(name_der: &[u8]) -> Result<Name, PkiError> {
+    let mut name = Name::default();
+    for a in attributes(name_der)?.into_iter().flatten() {
+        let Some(text) = a.text else { continue };
+        let slot = match a.oid.as_str() {
+            OID_CN if name.common_name.is_empty() => {
+                name.common_name = text;
+                continue;
+            }
+            OID_O => &mut name.organization,
+            OID_OU => &mut name.organizational_unit,
+            OID_SERIAL => &mut name.serial_number,
+            OID_C => &mut name.country,
+            _ => continue,
+        };
+        slot.get_or_insert(text);
+    }
+    Ok(name)
 }
 
 /// A name reduced for comparison when the DER differs (e.g. PrintableString vs UTF8String

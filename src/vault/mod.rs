@@ -902,32 +902,62 @@ impl Vault {
         &self,
         job: impl FnOnce(&Verifier, time::OffsetDateTime) -> T + Send + 'static,
     ) -> Result<T> {
-        let verifier = self.verifier().await?;
+        self.verifying_at(None, job).await
+    }
+
+    /// [`Vault::verifying`] as of `at` (`None`: now), with the revocations known then.
+    async fn verifying_at<T: Send + 'static>(
+        &self,
+        at: Option<time::OffsetDateTime>,
+        job: impl FnOnce(&Verifier, time::OffsetDateTime) -> T + Send + 'static,
+    ) -> Result<T> {
+        let verifier = match at {
+            Some(t) => Arc::new(self.verifier().await?.as_of(t)),
+            None => self.verifier().await?,
+        };
         let _permit = self
             .inner
             .verifying
             .acquire()
             .await
             .map_err(|_| Error::Unavailable)?;
-        tokio::task::spawn_blocking(move || job(&verifier, time::OffsetDateTime::now_utc()))
+        let now = at.unwrap_or_else(time::OffsetDateTime::now_utc);
+        tokio::task::spawn_blocking(move || job(&verifier, now))
             .await
             .map_err(|_| Error::Unavailable)
     }
 
-    /// Verifies a document (OFD, SES structure; format given or sniffed) at the current time,
-    /// with this vault's audit-log finding for its own signers' signatures.
+    /// Verifies a document (OFD, PDF, SES structure; format given or sniffed) at the current
+    /// time, with this vault's audit-log finding for its own signers' signatures.
     pub async fn verify_document(&self, bytes: Vec<u8>, format: Option<Format>) -> Result<Report> {
+        self.verify_document_at(bytes, format, None).await
+    }
+
+    /// [`Vault::verify_document`] as of the validation time `at` (`None`: now): the future-time
+    /// checks, a seal's own validity and the revocations known are judged at `at`.
+    pub async fn verify_document_at(
+        &self,
+        bytes: Vec<u8>,
+        format: Option<Format>,
+        at: Option<time::OffsetDateTime>,
+    ) -> Result<Report> {
         let mut report = self
-            .verifying(move |v, now| v.verify_document(&bytes, format, now))
+            .verifying_at(at, move |v, now| v.verify_document(&bytes, format, now))
             .await?;
         self.add_audit_findings(&mut report).await?;
         Ok(report)
     }
 
-    /// Verifies a detached SES_Signature (or a SESeal on its own), against its original when given.
-    pub async fn verify_ses(&self, signature: Vec<u8>, data: Option<Vec<u8>>) -> Result<Report> {
+    /// Verifies a detached SES_Signature (or a SESeal on its own) as of `at` (`None`: now),
+    /// against its original when given (without it INDETERMINATE at best).
+    pub async fn verify_ses(
+        &self,
+        signature: Vec<u8>,
+        data: Option<Vec<u8>>,
+        at: Option<time::OffsetDateTime>,
+    ) -> Result<Report> {
         let mut report = self
-            .verifying(move |v, now| {
+            .verifying_at(at, move |v, now| {
                 let original = match &data {
                     Some(d) => crate::verify::Original::Data(d),
                     None => crate::verify::Original::Absent,

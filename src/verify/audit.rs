@@ -81,20 +81,13 @@ mod tests {
     use crate::verify::SignatureReport;
 
     fn report() -> Report {
-        let sig = SignatureReport {
-            kind: "ses-v4".into(),
-            intact: true,
-            trusted: true,
-            signer: None,
-            seal: None,
-            signed_at: None,
-            revoked_at: None,
-            verdict: Verdict::Valid,
-            checks: Vec::new(),
-            identity: None,
-        };
+        let mut sig = SignatureReport::blank("ses-v4");
+        sig.intact = true;
+        sig.trusted = true;
+        sig.verdict = Verdict::Valid;
         Report {
             verdict: Verdict::Valid,
+            validation_time: None,
             format: "ses-signature".into(),
             signatures: vec![sig.clone(), sig],
             problems: Vec::new(),

@@ -3,8 +3,8 @@
 use time::OffsetDateTime;
 
 use super::clock::{not_in_future, revocation_check};
-use super::report::{Check, Report, SignatureIdentity, SignatureReport, Verdict};
-use super::ses::{Original, Verifier, unreadable};
+use super::report::{Check, Report, SignatureIdentity, SignatureReport, TimeSource, Verdict};
+use super::ses::{ORIGINAL_MISSING, Original, Verifier, unreadable};
 use crate::ofd::{self, Limits, OfdSignature, SignatureKind};
 use crate::pki::{Certificate, Usage};
 use crate::ses::{Seal, Signature};
@@ -83,6 +83,7 @@ fn fold(format: Format, signatures: Vec<SignatureReport>, mut problems: Vec<Stri
     };
     Report {
         verdict,
+        validation_time: None,
         format: format.as_str().to_owned(),
         signatures,
         problems,
@@ -93,6 +94,7 @@ fn fold(format: Format, signatures: Vec<SignatureReport>, mut problems: Vec<Stri
 pub(super) fn invalid(format: &str, problem: String) -> Report {
     Report {
         verdict: Verdict::Invalid,
+        validation_time: None,
         format: format.to_owned(),
         signatures: Vec::new(),
         problems: vec![problem],
@@ -101,7 +103,8 @@ pub(super) fn invalid(format: &str, problem: String) -> Report {
 }
 
 impl Verifier {
-    /// Verifies a document of a given (or sniffed) format.
+    /// Verifies a document of a given (or sniffed) format as of `now`. A bare SES_Signature
+    /// comes without its original: INDETERMINATE at best ([`ORIGINAL_MISSING`]).
     pub fn verify_document(
         &self,
         bytes: &[u8],
@@ -111,33 +114,43 @@ impl Verifier {
         let Some(format) = format.or_else(|| Format::sniff(bytes)) else {
             return invalid("unknown", "not an OFD, PDF or DER SES structure".into());
         };
-        match format {
+        let mut report = match format {
             Format::Ofd => self.verify_ofd(bytes, now),
             Format::Pdf => self.verify_pdf(bytes, now),
-            Format::SesSignature => fold(
-                format,
-                vec![self.verify_signature(bytes, Original::Absent, now)],
-                Vec::new(),
-            ),
-            Format::SesSeal => fold(format, vec![self.verify_seal(bytes, now)], Vec::new()),
-        }
+            Format::SesSignature | Format::SesSeal => {
+                return self.verify_ses(bytes, Original::Absent, now);
+            }
+        };
+        report.validation_time = Some(now);
+        report
     }
 
-    /// Verifies a DER SES_Signature against its original (or, if the bytes are a SESeal, the
-    /// seal on its own).
+    /// Verifies a DER SES_Signature against its original as of `now` (or, if the bytes are a
+    /// SESeal, the seal on its own). Without the original the signature is at best
+    /// INDETERMINATE, and the report's problems say why ([`ORIGINAL_MISSING`]).
     pub fn verify_ses(&self, der: &[u8], original: Original<'_>, now: OffsetDateTime) -> Report {
-        if Signature::from_der(der).is_err() && Seal::from_der(der).is_ok() {
-            return fold(
+        let mut report = if Signature::from_der(der).is_err() && Seal::from_der(der).is_ok() {
+            fold(
                 Format::SesSeal,
                 vec![self.verify_seal(der, now)],
                 Vec::new(),
-            );
-        }
-        fold(
-            Format::SesSignature,
-            vec![self.verify_signature(der, original, now)],
-            Vec::new(),
-        )
+            )
+        } else {
+            let mut problems = Vec::new();
+            if let Original::Absent = original {
+                problems.push(format!(
+                    "{ORIGINAL_MISSING}: the signed original was not supplied; without it the \
+                     signature cannot be VALID"
+                ));
+            }
+            fold(
+                Format::SesSignature,
+                vec![self.verify_signature(der, original, now)],
+                problems,
+            )
+        };
+        report.validation_time = Some(now);
+        report
     }
 
     /// Verifies every signature of an OFD package (GB/T 33190 §18).
@@ -202,19 +215,10 @@ impl Verifier {
 
     fn ofd_cms(&self, s: &OfdSignature, now: OffsetDateTime) -> SignatureReport {
         let cms = ofd::verify_sign_cms(&s.signed_value, &s.signature_xml);
-        let intact = cms.checks.iter().all(|c| c.ok);
-        let mut report = SignatureReport {
-            kind: "ofd-sign-cms".into(),
-            intact,
-            trusted: false,
-            signer: None,
-            seal: None,
-            signed_at: cms.signed_at,
-            revoked_at: None,
-            verdict: Verdict::Invalid,
-            checks: cms.checks,
-            identity: None,
-        };
+        let mut report = SignatureReport::blank("ofd-sign-cms");
+        report.intact = cms.checks.iter().all(|c| c.ok);
+        report.signed_at = cms.signed_at;
+        report.checks = cms.checks;
         let mut refused = false;
         if let Some(t) = cms.signed_at {
             let c = not_in_future("cms.signing_time_not_in_future", "signingTime", t, now);
@@ -224,13 +228,17 @@ impl Verifier {
         if let Some(der) = &cms.signer_cert {
             match Certificate::from_der(der) {
                 Ok(cert) => {
-                    report.signer = Some(cert.subject().to_owned());
+                    report.set_signer(&cert);
                     // The vault never makes Type="Sign" CMS: no signature value to look up.
                     report.identity = Some(SignatureIdentity {
                         signer_fingerprint: cert.fingerprint_sha256(),
                         signature_sha256: None,
                     });
-                    let at = cms.signed_at.unwrap_or(now);
+                    let (at, source) = match cms.signed_at {
+                        Some(t) => (t, TimeSource::SigningTime),
+                        None => (now, TimeSource::VerificationTime),
+                    };
+                    report.signed_at_source = Some(source);
                     let v = crate::pki::validate(
                         &cert,
                         &[],
@@ -240,6 +248,7 @@ impl Verifier {
                         self.revocations(),
                     );
                     report.trusted = v.trusted;
+                    report.trust_anchor = v.chain.last().filter(|_| v.trusted).cloned();
                     report.revoked_at = v.revoked_at;
                     report.checks.extend(
                         v.checks.into_iter().map(|c| {

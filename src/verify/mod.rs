@@ -6,11 +6,14 @@ pub mod document;
 mod pdf;
 pub mod report;
 pub mod ses;
+pub mod summary;
 
 pub use audit::AuditFinding;
 pub use clock::MAX_CLOCK_SKEW;
 pub use document::Format;
 pub use report::{
-    Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, Verdict,
+    Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, TimeSource,
+    Verdict, readable_name,
 };
-pub use ses::{Original, Revocations, Verifier};
+pub use ses::{ORIGINAL_MISSING, Original, Revocations, Verifier};
+pub use summary::summary;

@@ -12,7 +12,10 @@ use time::OffsetDateTime;
 
 use super::clock::{not_in_future, revocation_check, rfc3339};
 use super::document::invalid;
-use super::report::{Check, DocumentLink, Report, SignatureIdentity, SignatureReport, Verdict};
+use super::report::{
+    Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, TimeSource,
+    Verdict,
+};
 use super::ses::Verifier;
 use crate::audit::signature_sha256;
 use crate::cms::{self, DigestAlg, OID_SIGNATURE_TIME_STAMP_TOKEN};
@@ -76,6 +79,7 @@ impl Verifier {
             problems.push("no signatures found".into());
             return Report {
                 verdict: Verdict::Indeterminate,
+                validation_time: None,
                 format: "pdf".into(),
                 signatures: Vec::new(),
                 problems,
@@ -147,6 +151,7 @@ impl Verifier {
             });
         Report {
             verdict,
+            validation_time: None,
             format: "pdf".into(),
             signatures: reports,
             problems,
@@ -167,18 +172,10 @@ impl Verifier {
             (_, Some(SubFilter::CadesDetached)) => "pdf-cades",
             _ => "pdf",
         };
-        let mut report = SignatureReport {
-            kind: kind.to_owned(),
-            intact: false,
-            trusted: false,
-            signer: None,
-            seal: None,
-            signed_at: sig.claimed_time,
-            revoked_at: None,
-            verdict: Verdict::Invalid,
-            checks: sig.checks.clone(),
-            identity: None,
-        };
+        let mut report = SignatureReport::blank(kind);
+        report.signed_at = sig.claimed_time;
+        report.signed_at_source = sig.claimed_time.map(|_| TimeSource::PdfM);
+        report.checks = sig.checks.clone();
         let (Some(br), Some(contents), true) = (&sig.byte_range, &sig.contents, sig.structure_ok())
         else {
             return report;
@@ -279,23 +276,26 @@ impl Verifier {
             }
         }
         let (at, source) = if let Some(t) = stamped_at {
-            (t, "the signature time-stamp")
+            (t, TimeSource::TimeStamp)
         } else if let Some(t) = check.signing_time {
-            (t, "the signingTime attribute")
+            (t, TimeSource::SigningTime)
         } else if let Some(t) = sig.claimed_time {
-            (t, "the signature dictionary's /M")
+            (t, TimeSource::PdfM)
         } else {
-            (now, "the verification time (no time in the signature)")
+            (now, TimeSource::VerificationTime)
         };
         report.checks.push(Check::new(
             "pdf.signing_time",
             true,
-            format!("{} from {source}", rfc3339(at)),
+            format!("{} from {}", rfc3339(at), source.describe()),
         ));
         report.signed_at = Some(at);
+        report.signed_at_source = Some(source);
         let mut trusted = false;
         if let Some(cert) = &check.signer {
-            report.signer = Some(cert.subject().to_owned());
+            report.set_signer(cert);
+            // A PDF carries no SES structure: the seal holder certificate names the seal.
+            report.seal = SealSummary::from_holder(cert);
             report.identity = Some(SignatureIdentity {
                 signer_fingerprint: cert.fingerprint_sha256(),
                 signature_sha256: Some(signature_sha256(parsed.signer.signature)),
@@ -309,6 +309,7 @@ impl Verifier {
                 self.revocations(),
             );
             trusted = v.trusted;
+            report.trust_anchor = v.chain.last().filter(|_| v.trusted).cloned();
             report.revoked_at = v.revoked_at;
             report.checks.extend(
                 v.checks
@@ -353,8 +354,13 @@ impl Verifier {
                 .ok()
                 .map(|v| signature_sha256(&v)),
         });
-        report.signer = stamp.signer.map(|c| c.subject().to_owned());
-        report.signed_at = stamp.gen_time.or(report.signed_at);
+        if let Some(tsa) = &stamp.signer {
+            report.set_signer(tsa);
+        }
+        if stamp.gen_time.is_some() {
+            report.signed_at = stamp.gen_time;
+            report.signed_at_source = Some(TimeSource::TimeStamp);
+        }
         report.intact = stamp.intact;
         report.trusted = stamp.trusted;
         report.verdict = base_verdict(report);

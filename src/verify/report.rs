@@ -3,6 +3,8 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::pki::Certificate;
+
 /// The verdict for a whole document or a single signature, worst first in [`Verdict::worst`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -25,6 +27,18 @@ impl Verdict {
     /// Whether a document with this verdict is accepted (`sidian verify` exits 0).
     pub fn is_accepted(self) -> bool {
         matches!(self, Verdict::Valid | Verdict::ValidWithAllowedLaterChanges)
+    }
+
+    /// The verdict's name as the JSON report writes it, e.g. `VALID_WITH_ALLOWED_LATER_CHANGES`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "VALID",
+            Verdict::ValidWithAllowedLaterChanges => "VALID_WITH_ALLOWED_LATER_CHANGES",
+            Verdict::ModifiedAfterSealing => "MODIFIED_AFTER_SEALING",
+            Verdict::Invalid => "INVALID",
+            Verdict::Untrusted => "UNTRUSTED",
+            Verdict::Indeterminate => "INDETERMINATE",
+        }
     }
 
     fn severity(self) -> u8 {
@@ -81,12 +95,20 @@ pub struct SignatureReport {
     pub trusted: bool,
     /// Signer certificate subject (RFC 4514), when known.
     pub signer: Option<String>,
-    /// Seal name and id (`esID`), when the signature carries a seal.
+    /// The signer as a person reads it: the certificate's commonName, and its organizationName
+    /// in parentheses when that differs (e.g. `张三 (某某市市场监督管理局)`).
+    pub signer_name: Option<String>,
+    /// The seal: from the SES structure when the signature carries one, otherwise (PDF) from
+    /// the seal holder certificate's organizationalUnitName, organizationName and serialNumber.
     pub seal: Option<SealSummary>,
-    /// Claimed signing time (RFC 3339, UTC).
+    /// The signing time the checks used (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>)]
     pub signed_at: Option<OffsetDateTime>,
+    /// Where `signed_at` comes from.
+    pub signed_at_source: Option<TimeSource>,
+    /// The trust anchor (RFC 4514 subject) the signer's chain reaches, when it is trusted.
+    pub trust_anchor: Option<String>,
     /// When the signer's certificate was revoked, if it was (RFC 3339, UTC).
     #[serde(
         with = "time::serde::rfc3339::option",
@@ -104,6 +126,33 @@ pub struct SignatureReport {
     pub identity: Option<SignatureIdentity>,
 }
 
+impl SignatureReport {
+    /// A report of `kind` with nothing established yet: not intact, not trusted, INVALID.
+    pub(crate) fn blank(kind: &str) -> SignatureReport {
+        SignatureReport {
+            kind: kind.to_owned(),
+            intact: false,
+            trusted: false,
+            signer: None,
+            signer_name: None,
+            seal: None,
+            signed_at: None,
+            signed_at_source: None,
+            trust_anchor: None,
+            revoked_at: None,
+            verdict: Verdict::Invalid,
+            checks: Vec::new(),
+            identity: None,
+        }
+    }
+
+    /// Records `cert` as the signer, its subject both as RFC 4514 and as a person reads it.
+    pub(crate) fn set_signer(&mut self, cert: &Certificate) {
+        self.signer = Some(cert.subject().to_owned());
+        self.signer_name = Some(readable_name(cert));
+    }
+}
+
 /// What identifies a signature to the vault that may have made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureIdentity {
@@ -114,15 +163,82 @@ pub struct SignatureIdentity {
     pub signature_sha256: Option<[u8; 32]>,
 }
 
+/// Where a signature's signing time comes from, most trustworthy first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeSource {
+    /// A verified time-stamp token's genTime (signature time-stamp or document time-stamp).
+    TimeStamp,
+    /// The SES_Signature's `timeInfo`, the signer's claim.
+    TimeInfo,
+    /// The CMS signingTime attribute, the signer's claim.
+    SigningTime,
+    /// The PDF signature dictionary's `/M`, the signer's claim.
+    PdfM,
+    /// A seal's `createDate` (a seal verified on its own).
+    CreateDate,
+    /// No time in the signature: the verification time was used.
+    VerificationTime,
+}
+
+impl TimeSource {
+    /// The source in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TimeSource::TimeStamp => "the time-stamp",
+            TimeSource::TimeInfo => "the signature's timeInfo",
+            TimeSource::SigningTime => "the signingTime attribute",
+            TimeSource::PdfM => "the signature dictionary's /M",
+            TimeSource::CreateDate => "the seal's createDate",
+            TimeSource::VerificationTime => "the verification time (no time in the signature)",
+        }
+    }
+}
+
 /// The seal a signature was made with.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SealSummary {
-    /// The seal's name (`SES_ESPropertyInfo.name`).
+    /// The seal's name: `SES_ESPropertyInfo.name`, or for a PDF seal the holder certificate's
+    /// organizationalUnitName (e.g. 合同专用章).
     pub name: String,
-    /// The seal's unique code (`esID`).
-    pub es_id: String,
-    /// The seal's format version (1, 4 or 5 as found in the header).
-    pub version: i64,
+    /// The unit that holds the seal: the holder certificate's organizationName.
+    pub holder: Option<String>,
+    /// The holder's identifier: the holder certificate's serialNumber (for a unit its
+    /// 统一社会信用代码).
+    pub holder_id: Option<String>,
+    /// The seal's unique code (`esID`); absent for a PDF seal, which carries no SES structure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub es_id: Option<String>,
+    /// The seal's format version (1, 4 or 5 as found in the header); absent for a PDF seal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
+impl SealSummary {
+    /// The seal a holder certificate names (organizationalUnitName = seal name,
+    /// organizationName = holder, serialNumber = holder id, as the vault issues them); `None`
+    /// when the certificate names no organizational unit and so no seal.
+    pub fn from_holder(cert: &Certificate) -> Option<SealSummary> {
+        let name = cert.subject_name();
+        Some(SealSummary {
+            name: name.organizational_unit?,
+            holder: name.organization,
+            holder_id: name.serial_number,
+            es_id: None,
+            version: None,
+        })
+    }
+}
+
+/// A certificate's subject as a person reads it: commonName, then the organizationName in
+/// parentheses when it differs; the RFC 4514 subject when there is no commonName.
+pub fn readable_name(cert: &Certificate) -> String {
+    let name = cert.subject_name();
+    match (name.common_name.is_empty(), name.organization) {
+        (true, _) => cert.subject().to_owned(),
+        (false, Some(o)) if o != name.common_name => format!("{} ({o})", name.common_name),
+        (false, _) => name.common_name,
+    }
 }
 
 /// The report for one document or one detached signature.
@@ -130,6 +246,13 @@ pub struct SealSummary {
 pub struct Report {
     /// The verdict for the whole document: the worst of its signatures, or INVALID/INDETERMINATE.
     pub verdict: Verdict,
+    /// The time the checks were made as of (RFC 3339, UTC): now, or the validation time asked for.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub validation_time: Option<OffsetDateTime>,
     /// Document format found: `ofd`, `pdf`, `ses-signature`, `ses-seal`.
     pub format: String,
     /// One entry per signature found.
@@ -152,4 +275,51 @@ pub struct DocumentLink {
     pub page: usize,
     /// The address (URI) it opens, as written in the document.
     pub uri: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::crypto::{KeyType, PrivateKey};
+    use crate::pki::{Name, self_signed};
+
+    fn cert(name: Name) -> Certificate {
+        let key = PrivateKey::generate(KeyType::P256).expect("key");
+        let t0 = datetime!(2025-01-01 0:00 UTC);
+        self_signed(&key, &name, t0, t0 + time::Duration::days(730)).expect("certificate")
+    }
+
+    #[test]
+    fn a_holder_certificate_names_the_seal_and_the_signer_readably() {
+        // As the vault issues seal holder certificates (vault::seals).
+        let holder = cert(Name {
+            common_name: "某某有限公司".into(),
+            organization: Some("某某有限公司".into()),
+            organizational_unit: Some("某某有限公司合同专用章".into()),
+            serial_number: Some("91370406L24894136J".into()),
+            country: Some("CN".into()),
+        });
+        assert_eq!(
+            SealSummary::from_holder(&holder),
+            Some(SealSummary {
+                name: "某某有限公司合同专用章".into(),
+                holder: Some("某某有限公司".into()),
+                holder_id: Some("91370406L24894136J".into()),
+                es_id: None,
+                version: None,
+            })
+        );
+        assert_eq!(readable_name(&holder), "某某有限公司");
+
+        // A person's certificate names no seal; its organisation is shown after the name.
+        let person = cert(Name {
+            common_name: "张三".into(),
+            organization: Some("某某有限公司".into()),
+            ..Name::default()
+        });
+        assert_eq!(SealSummary::from_holder(&person), None);
+        assert_eq!(readable_name(&person), "张三 (某某有限公司)");
+    }
 }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::clock::{not_in_future, revocation_check, rfc3339};
-use super::report::{Check, SealSummary, SignatureIdentity, SignatureReport, Verdict};
+use super::report::{
+    Check, SealSummary, SignatureIdentity, SignatureReport, TimeSource, Verdict, readable_name,
+};
 use crate::audit::signature_sha256;
 use crate::crypto::{SignatureAlgorithm, sha256, sm3};
 use crate::pki::{
@@ -18,12 +20,17 @@ use crate::pki::{
 };
 use crate::ses::{self, Seal, SesVersion, Signature, TimeInfo};
 
+/// The reason `signature.data_hash` cannot decide: the signed original was not supplied, so
+/// the signature is INDETERMINATE however intact it is.
+pub const ORIGINAL_MISSING: &str = "original_missing";
+
 /// Where a signature's signed original comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum Original<'a> {
     /// The original bytes (for OFD: the `Signature.xml` file).
     Data(&'a [u8]),
-    /// Not supplied: `dataHash` cannot be compared.
+    /// Not supplied: `dataHash` cannot be compared, the verdict is at best INDETERMINATE
+    /// ([`ORIGINAL_MISSING`]).
     Absent,
 }
 
@@ -45,6 +52,19 @@ impl Revocations {
         Revocations {
             authorities,
             revoked,
+        }
+    }
+
+    /// The state as it stood at `at`: revocations made later are not yet known.
+    pub fn as_of(&self, at: OffsetDateTime) -> Revocations {
+        Revocations {
+            authorities: self.authorities.clone(),
+            revoked: self
+                .revoked
+                .iter()
+                .filter(|(_, (when, _))| *when <= at)
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
         }
     }
 }
@@ -81,16 +101,16 @@ struct Tally {
     refused: bool,
     /// A chain did not reach a trust anchor.
     untrusted: bool,
-    /// Outside a validity period at the verification time, with no signing time to anchor it
-    /// (an expired seal checked on its own): not forged, not current — undecidable.
-    stale: bool,
+    /// A check could not be decided: the original is missing, or a seal checked on its own is
+    /// outside its validity period at the verification time (not forged, not current).
+    undecided: bool,
     revoked_at: Option<OffsetDateTime>,
 }
 
 enum Kind {
     Integrity,
     Policy,
-    Currency,
+    Undecidable,
 }
 
 impl Tally {
@@ -99,7 +119,7 @@ impl Tally {
             match kind {
                 Kind::Integrity => self.broken = true,
                 Kind::Policy => self.refused = true,
-                Kind::Currency => self.stale = true,
+                Kind::Undecidable => self.undecided = true,
             }
         }
         self.checks.push(check);
@@ -114,7 +134,7 @@ impl Tally {
             Verdict::Invalid
         } else if self.untrusted {
             Verdict::Untrusted
-        } else if self.stale {
+        } else if self.undecided {
             Verdict::Indeterminate
         } else {
             Verdict::Valid
@@ -148,6 +168,12 @@ impl Verifier {
         Verifier { trust, revocations }
     }
 
+    /// The same verifier as a verifier at `at` would have been: revocations made after `at`
+    /// are unknown to it (for a validation time in the past, DSS's "validation time").
+    pub fn as_of(&self, at: OffsetDateTime) -> Verifier {
+        Verifier::new(self.trust.clone(), self.revocations.as_of(at))
+    }
+
     /// The vault's revocation state.
     pub fn revocations(&self) -> &Revocations {
         &self.revocations
@@ -158,7 +184,8 @@ impl Verifier {
         &self.trust
     }
 
-    /// Checks a certificate chain at `at` and records it under `prefix`.
+    /// Checks a certificate chain at `at` and records it under `prefix`; the certificate and,
+    /// when the chain is trusted, the anchor it reaches.
     fn chain(
         &self,
         tally: &mut Tally,
@@ -166,7 +193,7 @@ impl Verifier {
         cert_der: &[u8],
         at: OffsetDateTime,
         usage: Usage,
-    ) -> Option<Certificate> {
+    ) -> Option<(Certificate, Option<String>)> {
         let cert = match Certificate::from_der(cert_der) {
             Ok(c) => c,
             Err(e) => {
@@ -208,12 +235,23 @@ impl Verifier {
         if !v.trusted {
             tally.untrusted = true;
         }
-        Some(cert)
+        let anchor = if v.trusted {
+            v.chain.last().cloned()
+        } else {
+            None
+        };
+        Some((cert, anchor))
     }
 
     /// The seal's own checks; `at` is the signing time, or the verification time when
-    /// `signed` is false (a seal on its own).
-    fn seal_checks(&self, tally: &mut Tally, seal: &Seal, at: OffsetDateTime, signed: bool) {
+    /// `signed` is false (a seal on its own). Returns the anchor the maker's chain reaches.
+    fn seal_checks(
+        &self,
+        tally: &mut Tally,
+        seal: &Seal,
+        at: OffsetDateTime,
+        signed: bool,
+    ) -> Option<String> {
         let maker = ses::verify_maker_signature(seal);
         tally.push(
             Kind::Integrity,
@@ -231,16 +269,22 @@ impl Verifier {
         );
         // The maker signed at createDate; a maker certificate that expired since does not
         // unmake the seal (GM/T 0031-2025 makes that explicit).
-        self.chain(
-            tally,
-            "seal.maker_chain",
-            seal.maker_cert(),
-            seal.create_date(),
-            Usage::SealMaking,
-        );
+        let maker_anchor = self
+            .chain(
+                tally,
+                "seal.maker_chain",
+                seal.maker_cert(),
+                seal.create_date(),
+                Usage::SealMaking,
+            )
+            .and_then(|(_, anchor)| anchor);
         let ok = within(at, seal.valid_start(), seal.valid_end());
         tally.push(
-            if signed { Kind::Policy } else { Kind::Currency },
+            if signed {
+                Kind::Policy
+            } else {
+                Kind::Undecidable
+            },
             Check::new(
                 "seal.validity",
                 ok,
@@ -258,13 +302,20 @@ impl Verifier {
                 "present; GB/T 20520 time-stamp tokens are not evaluated, createDate is used",
             );
         }
+        maker_anchor
     }
 
-    fn summary(seal: &Seal) -> SealSummary {
+    /// The seal's name and id, with its holder from the holder certificate when known.
+    fn summary(seal: &Seal, holder: Option<&Certificate>) -> SealSummary {
+        let (holder, holder_id) = holder
+            .map(Certificate::subject_name)
+            .map_or((None, None), |n| (n.organization, n.serial_number));
         SealSummary {
             name: seal.name().to_owned(),
-            es_id: seal.es_id().to_owned(),
-            version: seal.header_version(),
+            holder,
+            holder_id,
+            es_id: Some(seal.es_id().to_owned()),
+            version: Some(seal.header_version()),
         }
     }
 
@@ -283,8 +334,15 @@ impl Verifier {
                 seal.header_version()
             ),
         );
-        self.seal_checks(&mut tally, &seal, now, false);
+        let anchor = self.seal_checks(&mut tally, &seal, now, false);
         let maker = Certificate::from_der(seal.maker_cert()).ok();
+        // The holder: the first certificate the seal lists (a digest list names none).
+        let holder = match seal.cert_list() {
+            ses::CertList::Certs(certs) => {
+                certs.first().and_then(|c| Certificate::from_der(c).ok())
+            }
+            ses::CertList::Digests(_) => None,
+        };
         SignatureReport {
             kind: format!("{}-seal", kind_name(seal.version())),
             intact: !tally.broken,
@@ -293,9 +351,12 @@ impl Verifier {
                 signer_fingerprint: c.fingerprint_sha256(),
                 signature_sha256: Some(signature_sha256(seal.maker_signature())),
             }),
-            signer: maker.map(|c| c.subject().to_owned()),
-            seal: Some(Self::summary(&seal)),
+            signer: maker.as_ref().map(|c| c.subject().to_owned()),
+            signer_name: maker.as_ref().map(readable_name),
+            seal: Some(Self::summary(&seal, holder.as_ref())),
             signed_at: Some(seal.create_date()),
+            signed_at_source: Some(TimeSource::CreateDate),
+            trust_anchor: anchor,
             revoked_at: tally.revoked_at,
             verdict: tally.verdict(),
             checks: tally.checks,
@@ -332,17 +393,17 @@ impl Verifier {
                 sig.tbs_version()
             ),
         );
-        let at = match sig.time_info() {
+        let (at, source) = match sig.time_info() {
             TimeInfo::Time(t) => {
                 tally.push(
                     Kind::Policy,
                     not_in_future("signature.time_not_in_future", "timeInfo", *t, now),
                 );
-                *t
+                (*t, TimeSource::TimeInfo)
             }
             TimeInfo::Opaque(_) => {
                 tally.note("signature.time", "timeInfo is not a readable time; certificates checked at the verification time");
-                now
+                (now, TimeSource::VerificationTime)
             }
         };
         let crypto = ses::verify_signer_signature(sig);
@@ -381,9 +442,17 @@ impl Verifier {
                     ),
                 );
             }
-            Original::Absent => tally.note(
-                "signature.data_hash",
-                "original not supplied: dataHash not compared",
+            Original::Absent => tally.push(
+                Kind::Undecidable,
+                Check::new(
+                    "signature.data_hash",
+                    false,
+                    format!(
+                        "{ORIGINAL_MISSING}: the signed original was not supplied, so dataHash \
+                         was not compared; the signatures are intact over what they sign, but \
+                         what that is remains unknown"
+                    ),
+                ),
             ),
         }
         let listed = sig.seal().cert_list().contains(sig.signer_cert());
@@ -406,7 +475,7 @@ impl Verifier {
             at,
             Usage::Signing,
         );
-        if let Some(cert) = &signer {
+        if let Some((cert, _)) = &signer {
             let fits = match (ses::signature_algorithm(sig.sign_alg()), cert.public_key()) {
                 (Some(alg), Ok(pk)) => pk.key_type().supports(alg),
                 _ => false,
@@ -425,6 +494,7 @@ impl Verifier {
             );
         }
         self.seal_checks(&mut tally, sig.seal(), at, true);
+        let (signer, anchor) = signer.unzip();
         if sig.timestamp().is_some() {
             tally.note(
                 "signature.timestamp",
@@ -439,9 +509,12 @@ impl Verifier {
             kind: kind_name(sig.version()).to_owned(),
             intact: !tally.broken,
             trusted: !tally.untrusted,
-            signer: signer.map(|c| c.subject().to_owned()),
-            seal: Some(Self::summary(sig.seal())),
+            signer: signer.as_ref().map(|c| c.subject().to_owned()),
+            signer_name: signer.as_ref().map(readable_name),
+            seal: Some(Self::summary(sig.seal(), signer.as_ref())),
             signed_at: Some(at),
+            signed_at_source: Some(source),
+            trust_anchor: anchor.flatten(),
             revoked_at: tally.revoked_at,
             verdict: tally.verdict(),
             checks: tally.checks,
@@ -452,16 +525,41 @@ impl Verifier {
 
 /// The report for an artefact that could not be decoded at all.
 pub(crate) fn unreadable(kind: &str, check: &str, why: &str) -> SignatureReport {
-    SignatureReport {
-        kind: kind.to_owned(),
-        intact: false,
-        trusted: false,
-        signer: None,
-        seal: None,
-        signed_at: None,
-        revoked_at: None,
-        verdict: Verdict::Invalid,
-        checks: vec![Check::new(check, false, why)],
-        identity: None,
+    let mut report = SignatureReport::blank(kind);
+    report.checks.push(Check::new(check, false, why));
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::crypto::{KeyType, PrivateKey};
+    use crate::pki::{Name, self_signed};
+
+    fn cert(cn: &str) -> Certificate {
+        let key = PrivateKey::generate(KeyType::P256).expect("key");
+        let t0 = datetime!(2025-01-01 0:00 UTC);
+        self_signed(&key, &Name::cn(cn), t0, t0 + Duration::days(730)).expect("certificate")
+    }
+
+    #[test]
+    fn revocations_as_of_a_time_forget_later_revocations() {
+        let (leaf, issuer) = (cert("holder"), cert("issuing CA"));
+        let revoked_at = datetime!(2026-01-01 0:00 UTC);
+        let now = Revocations::new(
+            HashSet::from([issuer.fingerprint_sha256()]),
+            HashMap::from([(leaf.fingerprint_sha256(), (revoked_at, None))]),
+        );
+        let revoked = |r: &Revocations| matches!(r.status(&leaf, &issuer), RevocationStatus::Revoked { at, .. } if at == revoked_at);
+        assert!(revoked(&now));
+        assert!(revoked(&now.as_of(revoked_at)));
+        let before = now.as_of(revoked_at - Duration::SECOND);
+        assert!(matches!(
+            before.status(&leaf, &issuer),
+            RevocationStatus::Good
+        ));
     }
 }
