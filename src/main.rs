@@ -176,8 +176,18 @@ enum ClientCommand {
         /// Unique name.
         name: String,
         /// A scope the client may use (repeatable); none = keys, sign, verify, seals.
-        #[arg(long = "scope")]
+        #[arg(long = "scope", value_parser = clap::builder::PossibleValuesParser::new(sidian::vault::SCOPES))]
         scopes: Vec<String>,
+    },
+    /// Give an active client a new API key, printed once alone on the last line; the old key
+    /// keeps working for the overlap, then is refused.
+    Rotate {
+        /// The client's name.
+        name: String,
+        /// How long the old key stays valid: `0` (refused at once), or a number with `s`, `m`,
+        /// `h` or `d` (at most 7 days).
+        #[arg(long, default_value = "24h", value_parser = parse_overlap)]
+        overlap: std::time::Duration,
     },
     /// List registered clients.
     List,
@@ -232,6 +242,26 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
         config.master_key = MasterKeySource::Env(MASTER_KEY_ENV.to_owned());
     }
     Ok(config)
+}
+
+/// `0`, or a whole number followed by `s`, `m`, `h` or `d`.
+fn parse_overlap(text: &str) -> Result<std::time::Duration, String> {
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let unit = match text.chars().last() {
+        Some('s') => 1,
+        Some('m') => 60,
+        Some('h') => 3600,
+        Some('d') => 86_400,
+        _ => return Err("expected 0 or a number with s, m, h or d (e.g. 24h)".into()),
+    };
+    text[..text.len() - 1]
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| "expected 0 or a number with s, m, h or d (e.g. 24h)".into())
 }
 
 fn operator() -> Actor {
@@ -322,6 +352,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("API key (shown once; store it now):");
             println!("{key}");
             vault.close().await;
+        }
+        Command::Client(ClientCommand::Rotate { name, overlap }) => {
+            let vault = Vault::open(config, false).await?;
+            let rotated = vault.rotate_client_key(&name, overlap, operator()).await;
+            vault.close().await;
+            let rotated = rotated?;
+            let expires = time::OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(rotated.old_key_expires_at) * 1_000_000,
+            )?
+            .format(&time::format_description::well_known::Rfc3339)?;
+            println!(
+                "new API key for client {name} ({}); the old key is refused from {expires}",
+                rotated.client_id
+            );
+            println!("API key (shown once; store it now):");
+            println!("{}", rotated.api_key);
         }
         Command::Client(ClientCommand::List) => {
             let vault = Vault::open(config, false).await?;

@@ -33,6 +33,8 @@ pub enum Action {
     ClientRegistered,
     /// An approval system's credential was revoked.
     ClientRevoked,
+    /// An approval system's API key was replaced (the old one expires after an overlap).
+    ClientKeyRotated,
     /// A key was generated.
     KeyCreated,
     /// A key was disabled.
@@ -60,6 +62,7 @@ impl Action {
             Action::VaultInitialized => "vault.initialized",
             Action::ClientRegistered => "client.registered",
             Action::ClientRevoked => "client.revoked",
+            Action::ClientKeyRotated => "client.key_rotated",
             Action::KeyCreated => "key.created",
             Action::KeyDisabled => "key.disabled",
             Action::KeyRotated => "key.rotated",
