@@ -51,6 +51,26 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Start even though the log is shorter than a checkpoint the vault published (after
+        /// restoring an older backup): the checkpoints beyond it are moved aside and the
+        /// decision is recorded in the audit log. Witnesses will still report the rollback.
+        #[arg(long)]
+        allow_log_rollback: bool,
+    },
+    /// Write a consistent backup of a running or stopped vault to one archive: the database
+    /// (SQLite snapshot, or `pg_dump` for PostgreSQL), the audit checkpoints, the pinned audit
+    /// key and the trusted certificates, with a manifest. Never the master key.
+    Backup {
+        /// The archive to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into a new data directory (`--data`, absent or empty) and, for a
+    /// PostgreSQL backup, into the empty database given by `--database` (`pg_restore`).
+    Restore {
+        /// The archive written by `sidian backup`.
+        #[arg(long)]
+        from: PathBuf,
     },
     /// Manage approval systems (API clients).
     #[command(subcommand)]
@@ -318,9 +338,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("vault ready in {}", vault.config().data_dir.display());
             vault.close().await;
         }
-        Command::Serve { listen, limits } => {
+        Command::Serve {
+            listen,
+            limits,
+            allow_log_rollback,
+        } => {
             let limits = limits.limits()?;
             let mut vault = Vault::open(config, true).await?;
+            if allow_log_rollback {
+                if let Some(b) = vault.accept_log_rollback(operator()).await? {
+                    tracing::warn!(
+                        log_size = b.log_size,
+                        published = b.published,
+                        "starting on a log shorter than a published checkpoint (--allow-log-rollback); \
+                         the later checkpoints were moved aside and the decision audited"
+                    );
+                }
+            } else if let Err(e) = vault.check_log_not_behind().await {
+                vault.close().await;
+                return Err(e.into());
+            }
             let writer = vault.start_writer()?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -368,6 +405,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             println!("API key (shown once; store it now):");
             println!("{}", rotated.api_key);
+        }
+        Command::Backup { out } => {
+            let vault = Vault::open(config, false).await?;
+            let manifest = vault.backup(&out).await;
+            vault.close().await;
+            let manifest = manifest?;
+            eprintln!(
+                "NOTE: the master key is not in the backup; back it up separately \
+                 (without it the backup cannot be opened)"
+            );
+            println!(
+                "backup of the {} vault written to {} (log size {} at root {})",
+                manifest.backend,
+                out.display(),
+                manifest.log_size,
+                manifest.log_root
+            );
+        }
+        Command::Restore { from } => {
+            let manifest = sidian::vault::restore(&from, &config).await?;
+            println!(
+                "restored a {} backup (log size {} at root {}) into {}",
+                manifest.backend,
+                manifest.log_size,
+                manifest.log_root,
+                config.data_dir.display()
+            );
+            eprintln!(
+                "now put the master key in place ({}/master.key, mode 0600, or {MASTER_KEY_ENV}) \
+                 and run `sidian audit verify`",
+                config.data_dir.display()
+            );
         }
         Command::Client(ClientCommand::List) => {
             let vault = Vault::open(config, false).await?;

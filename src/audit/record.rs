@@ -53,6 +53,9 @@ pub enum Action {
     SealRevoked,
     /// A time-stamp token was issued (RFC 3161).
     TimestampIssued,
+    /// An operator started the vault on a log shorter than a checkpoint it had published
+    /// (restored from an older backup), explicitly.
+    LogRollbackAccepted,
 }
 
 impl Action {
@@ -72,6 +75,7 @@ impl Action {
             Action::SealCreated => "seal.created",
             Action::SealRevoked => "seal.revoked",
             Action::TimestampIssued => "timestamp.issued",
+            Action::LogRollbackAccepted => "audit.rollback_accepted",
         }
     }
 }

@@ -325,6 +325,27 @@ impl Store {
         self.backend
     }
 
+    /// The URL this store connected to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Writes a consistent copy of a SQLite database to a new file (`VACUUM INTO` reads in one
+    /// transaction, so writers go on meanwhile under WAL); PostgreSQL is copied with `pg_dump`.
+    pub async fn snapshot_sqlite(&self, path: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(Error::Config("VACUUM INTO is for SQLite only".into()));
+        }
+        let path = path
+            .to_str()
+            .ok_or_else(|| Error::Config("the snapshot path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;

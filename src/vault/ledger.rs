@@ -39,6 +39,8 @@ pub(crate) enum Op {
         old_expires_at: i64,
         actor: Actor,
     },
+    /// Record an operator's decision that changes no row (e.g. accepting a log rollback).
+    Record(Event),
     /// Store a new key.
     CreateKey(KeyRow, Event),
     /// Disable a general key of an owner.
@@ -118,7 +120,9 @@ impl Op {
             | Op::DisableKey { actor, .. }
             | Op::RotateKey { actor, .. }
             | Op::RevokeSeal { actor, .. } => Some(actor),
-            Op::CreateKey(_, event) | Op::RecordSignature { event, .. } => Some(&event.actor),
+            Op::Record(event) | Op::CreateKey(_, event) | Op::RecordSignature { event, .. } => {
+                Some(&event.actor)
+            }
             Op::Issue(issuance) => issuance.keys.first().map(|(_, event)| &event.actor),
         }
     }
@@ -399,6 +403,7 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
                 },
             }
         }
+        Op::Record(event) => Ok(Some(tx.append(event.clone(), batch.now))),
         Op::CreateKey(row, event) => {
             tx.insert_key(row).await?;
             Ok(Some(tx.append(event.clone(), batch.now)))

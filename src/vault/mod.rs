@@ -2,6 +2,7 @@
 //! master key, the ledger of audited changes and the caches of authenticated clients and
 //! unwrapped keys, and it enforces who may use which key.
 
+mod backup;
 mod ledger;
 mod pki;
 mod provenance;
@@ -9,6 +10,7 @@ mod seals;
 mod stamping;
 mod timestamps;
 
+pub use backup::{BACKUP_FORMAT, BackupManifest, LogBehind, restore};
 pub use pki::{Family, Role};
 pub use seals::{NewSeal, SealInfo, SealInput, SealKind, SealSigned};
 pub use stamping::{Level, StampParams, StampRequest, Stamped};
