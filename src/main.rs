@@ -57,6 +57,26 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Start even though the log is shorter than a checkpoint the vault published (after
+        /// restoring an older backup): the checkpoints beyond it are moved aside and the
+        /// decision is recorded in the audit log. Witnesses will still report the rollback.
+        #[arg(long)]
+        allow_log_rollback: bool,
+    },
+    /// Write a consistent backup of a running or stopped vault to one archive: the database
+    /// (SQLite snapshot, or `pg_dump` for PostgreSQL), the audit checkpoints, the pinned audit
+    /// key and the trusted certificates, with a manifest. Never the master key.
+    Backup {
+        /// The archive to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into a new data directory (`--data`, absent or empty) and, for a
+    /// PostgreSQL backup, into the empty database given by `--database` (`pg_restore`).
+    Restore {
+        /// The archive written by `sidian backup`.
+        #[arg(long)]
+        from: PathBuf,
     },
     /// Manage approval systems (API clients).
     #[command(subcommand)]
@@ -198,8 +218,18 @@ enum ClientCommand {
         /// Unique name.
         name: String,
         /// A scope the client may use (repeatable); none = keys, sign, verify, seals.
-        #[arg(long = "scope")]
+        #[arg(long = "scope", value_parser = clap::builder::PossibleValuesParser::new(sidian::vault::SCOPES))]
         scopes: Vec<String>,
+    },
+    /// Give an active client a new API key, printed once alone on the last line; the old key
+    /// keeps working for the overlap, then is refused.
+    Rotate {
+        /// The client's name.
+        name: String,
+        /// How long the old key stays valid: `0` (refused at once), or a number with `s`, `m`,
+        /// `h` or `d` (at most 7 days).
+        #[arg(long, default_value = "24h", value_parser = parse_overlap)]
+        overlap: std::time::Duration,
     },
     /// List registered clients.
     List,
@@ -275,6 +305,26 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// `0`, or a whole number followed by `s`, `m`, `h` or `d`.
+fn parse_overlap(text: &str) -> Result<std::time::Duration, String> {
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let unit = match text.chars().last() {
+        Some('s') => 1,
+        Some('m') => 60,
+        Some('h') => 3600,
+        Some('d') => 86_400,
+        _ => return Err("expected 0 or a number with s, m, h or d (e.g. 24h)".into()),
+    };
+    text[..text.len() - 1]
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| "expected 0 or a number with s, m, h or d (e.g. 24h)".into())
+}
+
 fn operator() -> Actor {
     Actor::Operator(operator_name())
 }
@@ -329,9 +379,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("vault ready in {}", vault.config().data_dir.display());
             vault.close().await;
         }
-        Command::Serve { listen, limits } => {
+        Command::Serve {
+            listen,
+            limits,
+            allow_log_rollback,
+        } => {
             let limits = limits.limits()?;
             let mut vault = Vault::open(config, true).await?;
+            if allow_log_rollback {
+                if let Some(b) = vault.accept_log_rollback(operator()).await? {
+                    tracing::warn!(
+                        log_size = b.log_size,
+                        published = b.published,
+                        "starting on a log shorter than a published checkpoint (--allow-log-rollback); \
+                         the later checkpoints were moved aside and the decision audited"
+                    );
+                }
+            } else if let Err(e) = vault.check_log_not_behind().await {
+                vault.close().await;
+                return Err(e.into());
+            }
             let writer = vault.start_writer()?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -363,6 +430,54 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("API key (shown once; store it now):");
             println!("{key}");
             vault.close().await;
+        }
+        Command::Client(ClientCommand::Rotate { name, overlap }) => {
+            let vault = Vault::open(config, false).await?;
+            let rotated = vault.rotate_client_key(&name, overlap, operator()).await;
+            vault.close().await;
+            let rotated = rotated?;
+            let expires = time::OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(rotated.old_key_expires_at) * 1_000_000,
+            )?
+            .format(&time::format_description::well_known::Rfc3339)?;
+            println!(
+                "new API key for client {name} ({}); the old key is refused from {expires}",
+                rotated.client_id
+            );
+            println!("API key (shown once; store it now):");
+            println!("{}", rotated.api_key);
+        }
+        Command::Backup { out } => {
+            let vault = Vault::open(config, false).await?;
+            let manifest = vault.backup(&out).await;
+            vault.close().await;
+            let manifest = manifest?;
+            eprintln!(
+                "NOTE: the master key is not in the backup; back it up separately \
+                 (without it the backup cannot be opened)"
+            );
+            println!(
+                "backup of the {} vault written to {} (log size {} at root {})",
+                manifest.backend,
+                out.display(),
+                manifest.log_size,
+                manifest.log_root
+            );
+        }
+        Command::Restore { from } => {
+            let manifest = sidian::vault::restore(&from, &config).await?;
+            println!(
+                "restored a {} backup (log size {} at root {}) into {}",
+                manifest.backend,
+                manifest.log_size,
+                manifest.log_root,
+                config.data_dir.display()
+            );
+            eprintln!(
+                "now put the master key in place ({}/master.key, mode 0600, or {MASTER_KEY_ENV}) \
+                 and run `sidian audit verify`",
+                config.data_dir.display()
+            );
         }
         Command::Client(ClientCommand::List) => {
             let vault = Vault::open(config, false).await?;

@@ -4,6 +4,7 @@
 
 mod audit;
 mod body;
+mod clients;
 mod documents;
 mod idempotency;
 mod keys;
@@ -58,6 +59,7 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(keys::router())
+        .merge(clients::router())
         .merge(verify::router())
         .merge(audit::router())
         .merge(seals::router())
@@ -245,20 +247,24 @@ impl FromRequestParts<Vault> for AuthClient {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, vault: &Vault) -> Result<Self, Error> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(Error::Unauthorized)?;
-        // RFC 7235 §2.1: the scheme is case-insensitive.
-        let key = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim_start().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .ok_or(Error::Unauthorized)?
-            .1;
-        vault.authenticate(key.trim()).await
+        vault.authenticate(bearer_key(&parts.headers)?).await
     }
+}
+
+/// The API key of the `Authorization: Bearer` header.
+fn bearer_key(headers: &axum::http::HeaderMap) -> Result<&str, Error> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(Error::Unauthorized)?;
+    // RFC 7235 §2.1: the scheme is case-insensitive.
+    let key = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .ok_or(Error::Unauthorized)?
+        .1;
+    Ok(key.trim())
 }
 
 /// Decodes a base64 request field, naming it in the error.

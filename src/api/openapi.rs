@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
         super::keys::disable_key,
         super::keys::rotate_key,
         super::keys::sign,
+        super::clients::rotate_self,
         super::verify::verify,
         super::audit::checkpoint,
         super::audit::consistency,

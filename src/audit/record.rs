@@ -33,6 +33,8 @@ pub enum Action {
     ClientRegistered,
     /// An approval system's credential was revoked.
     ClientRevoked,
+    /// An approval system's API key was replaced (the old one expires after an overlap).
+    ClientKeyRotated,
     /// A key was generated.
     KeyCreated,
     /// A key was disabled.
@@ -51,6 +53,9 @@ pub enum Action {
     SealRevoked,
     /// A time-stamp token was issued (RFC 3161).
     TimestampIssued,
+    /// An operator started the vault on a log shorter than a checkpoint it had published
+    /// (restored from an older backup), explicitly.
+    LogRollbackAccepted,
 }
 
 impl Action {
@@ -60,6 +65,7 @@ impl Action {
             Action::VaultInitialized => "vault.initialized",
             Action::ClientRegistered => "client.registered",
             Action::ClientRevoked => "client.revoked",
+            Action::ClientKeyRotated => "client.key_rotated",
             Action::KeyCreated => "key.created",
             Action::KeyDisabled => "key.disabled",
             Action::KeyRotated => "key.rotated",
@@ -69,6 +75,7 @@ impl Action {
             Action::SealCreated => "seal.created",
             Action::SealRevoked => "seal.revoked",
             Action::TimestampIssued => "timestamp.issued",
+            Action::LogRollbackAccepted => "audit.rollback_accepted",
         }
     }
 }

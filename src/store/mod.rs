@@ -232,6 +232,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "idempotency",
                 include_str!("../../migrations/sqlite/0004_idempotency.sql"),
             ),
+            (
+                5,
+                "client_keys",
+                include_str!("../../migrations/sqlite/0005_client_keys.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -253,6 +258,11 @@ fn migrator(backend: Backend) -> Migrator {
                 4,
                 "idempotency",
                 include_str!("../../migrations/postgres/0004_idempotency.sql"),
+            ),
+            (
+                5,
+                "client_keys",
+                include_str!("../../migrations/postgres/0005_client_keys.sql"),
             ),
         ],
     };
@@ -330,6 +340,27 @@ impl Store {
         self.backend
     }
 
+    /// The URL this store connected to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Writes a consistent copy of a SQLite database to a new file (`VACUUM INTO` reads in one
+    /// transaction, so writers go on meanwhile under WAL); PostgreSQL is copied with `pg_dump`.
+    pub async fn snapshot_sqlite(&self, path: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(Error::Config("VACUUM INTO is for SQLite only".into()));
+        }
+        let path = path
+            .to_str()
+            .ok_or_else(|| Error::Config("the snapshot path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -375,9 +406,31 @@ impl Store {
         row.as_ref().map(client_row).transpose()
     }
 
-    /// The client of this name, active or not.
+    /// The client an API key replaced by a rotation belongs to, and when that key expires (ms).
+    pub async fn client_by_retired_hmac(&self, hmac: &[u8]) -> Result<Option<(ClientRow, i64)>> {
+        let cols = CLIENT_COLS
+            .split(", ")
+            .map(|c| format!("c.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, r.expires_at FROM client_retired_keys r \
+             JOIN clients c ON c.id = r.client_id WHERE r.key_hmac = $1"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(hmac)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((client_row(&r)?, r.try_get("expires_at")?)))
+            .transpose()
+    }
+
+    /// The active client of this name, or else the newest revoked one.
     pub async fn client_by_name(&self, name: &str) -> Result<Option<ClientRow>> {
-        let sql = format!("SELECT {CLIENT_COLS} FROM clients WHERE name = $1");
+        let sql = format!(
+            "SELECT {CLIENT_COLS} FROM clients WHERE name = $1 \
+             ORDER BY status = 'active' DESC, created_at DESC LIMIT 1"
+        );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(name)
             .fetch_optional(&self.pool)
@@ -582,9 +635,9 @@ impl AuditedTx {
         Ok(())
     }
 
-    /// Whether a client of this name exists.
+    /// Whether an active client has this name (a revoked client's name may be reused).
     pub async fn client_name_taken(&mut self, name: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 AS one FROM clients WHERE name = $1")
+        let row = sqlx::query("SELECT 1 AS one FROM clients WHERE name = $1 AND status = 'active'")
             .bind(name)
             .fetch_optional(&mut *self.tx)
             .await?;
@@ -620,6 +673,59 @@ impl AuditedTx {
         .fetch_optional(&mut *self.tx)
         .await?;
         Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
+    /// The id and current API-key HMAC of the active client of this name.
+    pub async fn active_client_key(&mut self, name: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let row =
+            sqlx::query("SELECT id, key_hmac FROM clients WHERE name = $1 AND status = 'active'")
+                .bind(name)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        row.map(|r| Ok((r.try_get("id")?, r.try_get("key_hmac")?)))
+            .transpose()
+    }
+
+    /// Replaces an active client's API key if its current key is `old_hmac`; the old key (and
+    /// any rotated out before) stays valid until `old_expires_at` at the latest (ms). False if
+    /// the client is not active or its key changed.
+    pub async fn rotate_client_key(
+        &mut self,
+        id: &str,
+        old_hmac: &[u8],
+        new_hmac: &[u8],
+        old_expires_at: i64,
+    ) -> Result<bool> {
+        let updated = sqlx::query(
+            "UPDATE clients SET key_hmac = $1 \
+             WHERE id = $2 AND key_hmac = $3 AND status = 'active'",
+        )
+        .bind(new_hmac)
+        .bind(id)
+        .bind(old_hmac)
+        .execute(&mut *self.tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // A rotation shortens, never lengthens, the life of keys rotated out before: after a
+        // rotation with overlap 0 (a leaked key) only the new key works.
+        sqlx::query(
+            "UPDATE client_retired_keys SET expires_at = $1 WHERE client_id = $2 AND expires_at > $1",
+        )
+        .bind(old_expires_at)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO client_retired_keys (key_hmac, client_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(old_hmac)
+        .bind(id)
+        .bind(old_expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(true)
     }
 
     /// Stores a new key.

@@ -33,6 +33,15 @@ pub(crate) enum Op {
     RegisterClient(ClientRow, Actor),
     /// Revoke an approval system by name.
     RevokeClient { name: String, actor: Actor },
+    /// Replace an active client's API key; the old key is accepted until `old_expires_at` (ms).
+    RotateClientKey {
+        client: RotatingClient,
+        new_hmac: Vec<u8>,
+        old_expires_at: i64,
+        actor: Actor,
+    },
+    /// Record an operator's decision that changes no row (e.g. accepting a log rollback).
+    Record(Event),
     /// Store a new key.
     CreateKey(KeyRow, Event),
     /// Disable a general key of an owner.
@@ -73,6 +82,16 @@ pub(crate) enum Op {
     },
 }
 
+/// Whose API key a rotation replaces.
+#[derive(Debug)]
+pub(crate) enum RotatingClient {
+    /// The active client of this name (an operator's rotation).
+    Named(String),
+    /// The client presenting this key, which must still be its current one (self-service: a
+    /// key already rotated out cannot rotate again, so two racing rotations make one new key).
+    Presenting { id: String, hmac: Vec<u8> },
+}
+
 /// The role a signature was made in: the key must have been made for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SignedAs {
@@ -100,10 +119,13 @@ impl Op {
         match self {
             Op::RegisterClient(_, actor)
             | Op::RevokeClient { actor, .. }
+            | Op::RotateClientKey { actor, .. }
             | Op::DisableKey { actor, .. }
             | Op::RotateKey { actor, .. }
             | Op::RevokeSeal { actor, .. } => Some(actor),
-            Op::CreateKey(_, event) | Op::RecordSignature { event, .. } => Some(&event.actor),
+            Op::Record(event) | Op::CreateKey(_, event) | Op::RecordSignature { event, .. } => {
+                Some(&event.actor)
+            }
             Op::Issue(issuance) => issuance.keys.first().map(|(_, event)| &event.actor),
         }
     }
@@ -351,6 +373,40 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
                 None => Err(Error::NotFound("active client")),
             }
         }
+        Op::RotateClientKey {
+            client,
+            new_hmac,
+            old_expires_at,
+            actor,
+        } => {
+            let current = match client {
+                RotatingClient::Named(name) => tx.active_client_key(name).await?,
+                RotatingClient::Presenting { id, hmac } => Some((id.clone(), hmac.clone())),
+            };
+            let rotated = match &current {
+                Some((id, old)) => {
+                    tx.rotate_client_key(id, old, new_hmac, *old_expires_at)
+                        .await?
+                }
+                None => false,
+            };
+            match current {
+                Some((id, _)) if rotated => {
+                    let event = Event::new(
+                        actor.clone(),
+                        Action::ClientKeyRotated,
+                        format!("client:{id}"),
+                    )
+                    .with("old_key_expires_at", *old_expires_at);
+                    Ok(Some(tx.append(event, batch.now)))
+                }
+                _ => match client {
+                    RotatingClient::Named(_) => Err(Error::NotFound("active client")),
+                    RotatingClient::Presenting { .. } => Err(Error::Unauthorized),
+                },
+            }
+        }
+        Op::Record(event) => Ok(Some(tx.append(event.clone(), batch.now))),
         Op::CreateKey(row, event) => {
             tx.insert_key(row).await?;
             Ok(Some(tx.append(event.clone(), batch.now)))

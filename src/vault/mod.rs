@@ -2,6 +2,7 @@
 //! master key, the ledger of audited changes and the caches of authenticated clients and
 //! unwrapped keys, and it enforces who may use which key.
 
+mod backup;
 mod idempotency;
 mod ledger;
 mod pki;
@@ -10,6 +11,7 @@ mod seals;
 mod stamping;
 mod timestamps;
 
+pub use backup::{BACKUP_FORMAT, BackupManifest, LogBehind, restore};
 pub use idempotency::{Idempotency, IdempotentRequest};
 pub use pki::{Family, Role};
 pub use seals::{NewSeal, SealInfo, SealInput, SealKind, SealSigned};
@@ -32,10 +34,33 @@ use crate::crypto::{KeyType, MasterKey, PrivateKey, PublicKey, SignatureAlgorith
 use crate::error::{Error, Result};
 use crate::store::{ClientRow, KeyPurpose, KeyRow, Store};
 use crate::verify::{Format, Report, Verifier};
-use ledger::{Checkpointer, Ledger, Op, Outcome, SignedAs, apply_batch, checkpoint_now, now_ms};
+use ledger::{
+    Checkpointer, Ledger, Op, Outcome, RotatingClient, SignedAs, apply_batch, checkpoint_now,
+    now_ms,
+};
+
+/// Every scope a client may hold (`admin` implies all the others).
+pub const SCOPES: &[&str] = &["admin", "audit", "keys", "seals", "sign", "verify"];
 
 /// Scopes a client registered without `--scope` holds.
 pub const DEFAULT_SCOPES: &[&str] = &["keys", "sign", "verify", "seals"];
+
+/// How long a client's old API key stays valid after a rotation unless told otherwise.
+pub const DEFAULT_KEY_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest overlap a rotation may give the old API key.
+pub const MAX_KEY_OVERLAP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A client's new API key after a rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotatedApiKey {
+    /// The client.
+    pub client_id: String,
+    /// The new API key (shown once; stored as an HMAC).
+    pub api_key: String,
+    /// When the old key stops being accepted (ms since the Unix epoch).
+    pub old_key_expires_at: i64,
+}
 
 /// An authenticated approval system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +181,7 @@ struct Inner {
     checkpointer: Arc<Checkpointer>,
     rng: SystemRandom,
     keys: RwLock<HashMap<String, Arc<LoadedKey>>>,
+    /// Authenticated API keys (by HMAC) and until when each may be trusted without the database.
     clients: RwLock<HashMap<Vec<u8>, (Instant, AuthClient)>>,
     authorities: pki::Authorities,
     trust: Arc<crate::pki::TrustStore>,
@@ -388,24 +414,13 @@ impl Vault {
         actor: Actor,
     ) -> Result<(ClientRow, String)> {
         validate_name(name)?;
-        for s in scopes {
-            if s.is_empty()
-                || s.len() > 64
-                || !s
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b":_.-".contains(&b))
-            {
-                return Err(Error::InvalidRequest(format!(
-                    "invalid scope `{s}` (lowercase letters, digits, `:_.-`)"
-                )));
-            }
+        if let Some(s) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+            return Err(Error::InvalidRequest(format!(
+                "unknown scope `{s}` (valid: {})",
+                SCOPES.join(", ")
+            )));
         }
-        let mut secret = [0u8; 32];
-        self.inner
-            .rng
-            .fill(&mut secret)
-            .map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
-        let api_key = format!("sdk_{}", B64URL.encode(secret));
+        let api_key = self.new_api_key()?;
         let row = ClientRow {
             id: random_id(&self.inner.rng, "cli")?,
             name: name.to_owned(),
@@ -434,9 +449,89 @@ impl Vault {
         Ok(())
     }
 
+    /// Replaces the API key of the active client of this name (an operator's rotation); the old
+    /// key stays valid for `overlap` (at most [`MAX_KEY_OVERLAP`]).
+    pub async fn rotate_client_key(
+        &self,
+        name: &str,
+        overlap: Duration,
+        actor: Actor,
+    ) -> Result<RotatedApiKey> {
+        self.rotate_api_key(RotatingClient::Named(name.to_owned()), overlap, actor)
+            .await
+    }
+
+    /// Replaces the API key presented by a client with a new one (self-service); only the
+    /// client's current key may do so, not one already rotated out.
+    pub async fn rotate_own_api_key(
+        &self,
+        api_key: &str,
+        overlap: Duration,
+    ) -> Result<RotatedApiKey> {
+        let client = self.authenticate(api_key).await?;
+        let presenting = RotatingClient::Presenting {
+            id: client.id.clone(),
+            hmac: self.api_key_hmac(api_key),
+        };
+        self.rotate_api_key(presenting, overlap, client.actor())
+            .await
+    }
+
+    async fn rotate_api_key(
+        &self,
+        client: RotatingClient,
+        overlap: Duration,
+        actor: Actor,
+    ) -> Result<RotatedApiKey> {
+        if overlap > MAX_KEY_OVERLAP {
+            return Err(Error::InvalidRequest(format!(
+                "the overlap may be at most {} s",
+                MAX_KEY_OVERLAP.as_secs()
+            )));
+        }
+        let api_key = self.new_api_key()?;
+        let overlap_ms = i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX);
+        let old_key_expires_at = now_ms().saturating_add(overlap_ms);
+        let new_hmac = self.api_key_hmac(&api_key);
+        self.apply(Op::RotateClientKey {
+            client,
+            new_hmac: new_hmac.clone(),
+            old_expires_at: old_key_expires_at,
+            actor,
+        })
+        .await?;
+        // This node forgets the old key at once; other nodes within CLIENT_CACHE_TTL.
+        self.inner
+            .clients
+            .write()
+            .map_err(|_| Error::Unavailable)?
+            .clear();
+        let client = self
+            .inner
+            .store
+            .client_by_hmac(&new_hmac)
+            .await?
+            .ok_or_else(|| Error::Corrupt("a rotated API key is not stored".into()))?;
+        Ok(RotatedApiKey {
+            client_id: client.id,
+            api_key,
+            old_key_expires_at,
+        })
+    }
+
     /// All registered clients.
     pub async fn clients(&self) -> Result<Vec<ClientRow>> {
         self.inner.store.clients().await
+    }
+
+    /// A fresh random API key.
+    fn new_api_key(&self) -> Result<String> {
+        let mut secret = [0u8; 32];
+        self.inner
+            .rng
+            .fill(&mut secret)
+            .map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
+        Ok(format!("sdk_{}", B64URL.encode(secret)))
     }
 
     fn api_key_hmac(&self, api_key: &str) -> Vec<u8> {
@@ -451,22 +546,30 @@ impl Vault {
             return Err(Error::Unauthorized);
         }
         let mac = self.api_key_hmac(api_key);
-        if let Some((at, client)) = self
+        if let Some((until, client)) = self
             .inner
             .clients
             .read()
             .map_err(|_| Error::Unavailable)?
             .get(&mac)
-            && at.elapsed() < CLIENT_CACHE_TTL
+            && Instant::now() < *until
         {
             return Ok(client.clone());
         }
-        let row = self
-            .inner
-            .store
-            .client_by_hmac(&mac)
-            .await?
-            .ok_or(Error::Unauthorized)?;
+        let store = &self.inner.store;
+        let mut trust_for = CLIENT_CACHE_TTL;
+        let row = match store.client_by_hmac(&mac).await? {
+            Some(row) => row,
+            None => {
+                let (row, expires_at) = store
+                    .client_by_retired_hmac(&mac)
+                    .await?
+                    .ok_or(Error::Unauthorized)?;
+                let left = retired_key_left(expires_at, now_ms()).ok_or(Error::Unauthorized)?;
+                trust_for = trust_for.min(left);
+                row
+            }
+        };
         if row.status != "active" {
             return Err(Error::Unauthorized);
         }
@@ -479,7 +582,7 @@ impl Vault {
         if cache.len() >= CLIENT_CACHE_MAX {
             cache.clear();
         }
-        cache.insert(mac, (Instant::now(), client.clone()));
+        cache.insert(mac, (Instant::now() + trust_for, client.clone()));
         Ok(client)
     }
 
@@ -1040,6 +1143,13 @@ fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// How long an API key rotated out and expiring at `expires_at` is still valid at `now` (both ms);
+/// `None` once it has expired (an overlap of 0 expires it at the rotation).
+fn retired_key_left(expires_at: i64, now: i64) -> Option<Duration> {
+    let left = expires_at.checked_sub(now).filter(|&ms| ms > 0)?;
+    Some(Duration::from_millis(u64::try_from(left).ok()?))
+}
+
 fn random_id(rng: &SystemRandom, prefix: &str) -> Result<String> {
     let mut b = [0u8; 16];
     rng.fill(&mut b)
@@ -1099,4 +1209,22 @@ fn key_info(row: &KeyRow) -> Result<KeyInfo> {
         public_key_pem: PublicKey::from_spki_der(&row.public_key)?.to_pem(),
         created_at: row.created_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retired_key_expires_at_its_time() {
+        assert_eq!(
+            retired_key_left(1_000, 400),
+            Some(Duration::from_millis(600))
+        );
+        assert_eq!(retired_key_left(1_000, 999), Some(Duration::from_millis(1)));
+        // An overlap of 0 expires the key at the rotation itself.
+        assert_eq!(retired_key_left(1_000, 1_000), None);
+        assert_eq!(retired_key_left(1_000, 5_000), None);
+        assert_eq!(retired_key_left(i64::MIN, i64::MAX), None);
+    }
 }
