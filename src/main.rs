@@ -599,7 +599,11 @@ fn init_logging(format: LogFormat) {
         );
     match format {
         LogFormat::Text => fmt.init(),
-        LogFormat::Json => fmt.json().with_current_span(true).init(),
+        LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }
 
@@ -688,8 +692,7 @@ mod tests {
             ("[serve]\nlisten = \"x\"", "`serve`"),
         ] {
             let e = parse(file, &["sidian", "serve"])
-                .err()
-                .expect("refused")
+                .expect_err("refused")
                 .to_string();
             assert!(e.contains(named), "{e}");
         }

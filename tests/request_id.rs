@@ -140,7 +140,7 @@ async fn errors_carry_the_id_too() {
 #[tokio::test]
 async fn hostile_ids_are_replaced() {
     let tv = TestVault::open(None).await;
-    let long = vec![b'a'; sidian::request_id::MAX_LEN + 1];
+    let long = [b'a'; sidian::request_id::MAX_LEN + 1];
     for hostile in [
         &long[..],
         b"line\tbreak",
@@ -160,7 +160,7 @@ async fn hostile_ids_are_replaced() {
     }
     // (Other control characters cannot even be sent: HTTP refuses them in header values.)
     // The longest acceptable id is kept as it is.
-    let longest = vec![b'z'; sidian::request_id::MAX_LEN];
+    let longest = [b'z'; sidian::request_id::MAX_LEN];
     let (_, echoed, _) = send(&tv, Method::GET, "/healthz", None, None, Some(&longest)).await;
     assert_eq!(echoed.as_bytes(), &longest[..]);
 }
