@@ -77,6 +77,9 @@ pub enum Error {
     /// The vault is shutting down or its writer stopped.
     #[error("service unavailable")]
     Unavailable,
+    /// A readiness check failed: the service is up but cannot serve yet (or any more).
+    #[error("not ready: {0}")]
+    NotReady(&'static str),
     /// Too many uploads are held already (by everyone, or by this peer): try again later.
     #[error("too many uploads in progress; retry in {retry_after} s")]
     Busy {
@@ -172,7 +175,7 @@ impl Error {
             Error::TsaUnavailable(_) => 502,
             Error::Pdf(crate::pdf::PdfError::PlaceholderTooSmall { .. }) => 500,
             Error::Pdf(_) => 422,
-            Error::Unavailable => 503,
+            Error::Unavailable | Error::NotReady(_) => 503,
             _ => 500,
         }
     }
@@ -217,13 +220,19 @@ impl Error {
             Error::Pdf(crate::pdf::PdfError::PlaceholderTooSmall { .. }) => "internal",
             Error::Pdf(_) => "invalid_pdf",
             Error::Unavailable => "unavailable",
+            Error::NotReady(_) => "not_ready",
             _ => "internal",
         }
     }
 
     /// The message safe to show a client: internal causes are replaced by a generic text.
     pub fn public_message(&self) -> String {
-        if self.status() >= 500 && !matches!(self, Error::Unavailable | Error::Busy { .. }) {
+        if self.status() >= 500
+            && !matches!(
+                self,
+                Error::Unavailable | Error::Busy { .. } | Error::NotReady(_)
+            )
+        {
             "internal error; the incident has been logged".to_owned()
         } else {
             self.to_string()

@@ -10,11 +10,13 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod ident;
+pub mod metrics;
 pub mod ofd;
 pub mod pdf;
 pub mod pki;
 mod plain_http;
 pub mod render;
+pub mod request_id;
 pub mod ses;
 pub mod store;
 #[cfg(test)]

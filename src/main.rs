@@ -2,11 +2,11 @@
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use sidian::audit::Actor;
 use sidian::config::{MASTER_KEY_ENV, MasterKeySource};
 use sidian::crypto::WrapAlgorithm;
@@ -16,6 +16,19 @@ use sidian::{Config, Error, Vault};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+    /// A TOML file whose keys are long flag names of the global and `serve` flags
+    /// (`listen = "0.0.0.0:8080"`); precedence: flag > environment > file > default.
+    #[arg(long, global = true, env = "SIDIAN_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log line format on stderr (no colours unless stderr is a terminal).
+    #[arg(
+        long,
+        global = true,
+        env = "SIDIAN_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     /// Data directory (SQLite file, master key, audit checkpoint copy).
     #[arg(
         long,
@@ -28,7 +41,12 @@ struct Cli {
     #[arg(long, global = true, env = "SIDIAN_DATABASE_URL")]
     database: Option<String>,
     /// Algorithm that wraps new private keys at rest.
-    #[arg(long, global = true, default_value = "sm4-gcm")]
+    #[arg(
+        long,
+        global = true,
+        env = "SIDIAN_WRAP_ALG",
+        default_value = "sm4-gcm"
+    )]
     wrap_alg: String,
     /// Directory of PEM certificates trusted as anchors besides the vault's roots
     /// (default: certs/trusted/ in the data directory).
@@ -53,7 +71,7 @@ enum Command {
     /// Run the HTTP API (initialises on first start).
     Serve {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "SIDIAN_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         #[command(flatten)]
         limits: LimitArgs,
@@ -147,6 +165,15 @@ enum Command {
     /// The vault's trust anchors.
     #[command(subcommand)]
     Trust(TrustCommand),
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (the request's span fields included).
+    Json,
 }
 
 /// Limits on anonymous callers (defaults: `sidian::api::Limits`).
@@ -256,17 +283,21 @@ enum AuditCommand {
         /// The vault's base URL, `http://host[:port]`.
         url: String,
         /// Where the pinned key and the last accepted checkpoint are kept.
-        #[arg(long, default_value = "audit-witness.json")]
+        #[arg(
+            long,
+            env = "SIDIAN_WITNESS_STATE",
+            default_value = "audit-witness.json"
+        )]
         state: PathBuf,
         /// The vault's audit public key (a copy of `DATA/audit-key.pem`), needed on the first
         /// check only; without it the first check trusts the key the server names.
-        #[arg(long, value_name = "PEM")]
+        #[arg(long, env = "SIDIAN_WITNESS_KEY", value_name = "PEM")]
         key: Option<PathBuf>,
         /// Check once and exit (for cron and tests).
         #[arg(long)]
         once: bool,
         /// Seconds between checks when not `--once`.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, env = "SIDIAN_WITNESS_INTERVAL", default_value_t = 60)]
         interval: u64,
     },
 }
@@ -684,20 +715,166 @@ async fn watch(
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+/// Parses the command line, with the `--config` file's keys as defaults when one is named.
+fn parse_cli() -> anyhow::Result<Cli> {
+    let cli = Cli::parse();
+    let Some(path) = &cli.config else {
+        return Ok(cli);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    let cmd = with_file_defaults(Cli::command(), &text, path)?;
+    Ok(Cli::from_arg_matches(&cmd.get_matches())?)
+}
+
+/// Makes each key of a TOML config file the default of the flag of that long name, among the
+/// global flags and those of `serve`: an explicit flag and its environment variable still win
+/// (clap reads them before defaults). An unknown key is an error naming it.
+fn with_file_defaults(
+    mut cmd: clap::Command,
+    text: &str,
+    path: &Path,
+) -> anyhow::Result<clap::Command> {
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", path.display()))?;
+    for (key, value) in table {
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Float(x) => x.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            _ => anyhow::bail!(
+                "{}: `{key}` must be a string, number or boolean",
+                path.display()
+            ),
+        };
+        let named = |c: &clap::Command| {
+            c.get_arguments()
+                .find(|a| key != "config" && a.get_long() == Some(key.as_str()))
+                .map(|a| a.get_id().clone())
+        };
+        if let Some(id) = named(&cmd) {
+            cmd = cmd.mut_arg(id, |a| a.default_value(value));
+        } else if let Some(id) = cmd.find_subcommand("serve").and_then(named) {
+            cmd = cmd.mut_subcommand("serve", |s| s.mut_arg(id, |a| a.default_value(value)));
+        } else {
+            anyhow::bail!(
+                "{}: unknown key `{key}` (keys are the long names of the global and `serve` flags)",
+                path.display()
+            );
+        }
+    }
+    Ok(cmd)
+}
+
+/// Logs to stderr in `format`, coloured only on a terminal; `RUST_LOG` filters.
+fn init_logging(format: LogFormat) {
+    let fmt = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
-    match run(Cli::parse()).await {
+        );
+    match format {
+        LogFormat::Text => fmt.init(),
+        LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(cli.log_format);
+    match run(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(file: &str, args: &[&str]) -> anyhow::Result<Cli> {
+        let cmd = with_file_defaults(Cli::command(), file, Path::new("sidian.toml"))?;
+        Ok(Cli::from_arg_matches(&cmd.try_get_matches_from(args)?)?)
+    }
+
+    fn listen(cli: &Cli) -> String {
+        match &cli.command {
+            Command::Serve { listen, .. } => listen.to_string(),
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_file_sets_defaults_and_flags_win() {
+        let file = "listen = \"127.0.0.1:9999\"\nwrap-alg = \"aes-256-gcm\"\nanon-burst = 7\n";
+        let cli = parse(file, &["sidian", "serve"]).expect("parse");
+        assert_eq!(listen(&cli), "127.0.0.1:9999");
+        assert_eq!(cli.wrap_alg, "aes-256-gcm");
+        let Command::Serve { limits, .. } = &cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(limits.anon_burst, Some(7));
+
+        let cli = parse(
+            file,
+            &[
+                "sidian",
+                "--wrap-alg",
+                "sm4-gcm",
+                "serve",
+                "--listen",
+                "0.0.0.0:1",
+            ],
+        )
+        .expect("parse");
+        assert_eq!(listen(&cli), "0.0.0.0:1");
+        assert_eq!(cli.wrap_alg, "sm4-gcm");
+
+        // Without the file, the built-in default.
+        let cli = parse("", &["sidian", "serve"]).expect("parse");
+        assert_eq!(listen(&cli), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_file() {
+        // Edition 2024 makes setting a variable unsafe, so use one every test process has.
+        let path = std::env::var("PATH").expect("PATH is set");
+        let cmd = clap::Command::new("t").arg(clap::Arg::new("path").long("path").env("PATH"));
+        let cmd = with_file_defaults(cmd, "path = \"/from/file\"", Path::new("t.toml"))
+            .expect("known key");
+        let m = cmd.try_get_matches_from(["t"]).expect("parse");
+        assert_eq!(m.get_one::<String>("path"), Some(&path));
+    }
+
+    #[test]
+    fn unknown_or_nested_keys_are_refused_by_name() {
+        for (file, named) in [
+            ("listn = \"x\"", "`listn`"),
+            ("config = \"other.toml\"", "`config`"),
+            ("[serve]\nlisten = \"x\"", "`serve`"),
+        ] {
+            let e = parse(file, &["sidian", "serve"])
+                .expect_err("refused")
+                .to_string();
+            assert!(e.contains(named), "{e}");
         }
     }
 }

@@ -9,6 +9,7 @@ mod documents;
 mod idempotency;
 mod keys;
 mod limits;
+mod observe;
 mod openapi;
 mod page;
 mod pki;
@@ -19,7 +20,7 @@ mod verify;
 
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router, middleware, routing::get};
@@ -58,6 +59,8 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         ));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .merge(keys::router())
         .merge(clients::router())
         .merge(verify::router())
@@ -73,6 +76,7 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
             limits::timeout,
         ))
         .layer(Extension(admission))
+        .layer(middleware::from_fn(observe::observe))
         .with_state(vault)
 }
 
@@ -80,6 +84,28 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "alive", body = String)))]
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Readiness probe (no auth): the database answers (within two seconds) and the audit writer
+/// runs; 503 `not_ready` otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+    (status = 200, description = "ready to serve", body = String),
+    (status = 503, description = "not ready (`not_ready`): the database does not answer or the audit writer stopped", body = ErrorBody),
+))]
+async fn readyz(State(vault): State<Vault>) -> Result<&'static str, Error> {
+    vault.ready().await.map(|()| "ready\n")
+}
+
+/// Metrics in OpenMetrics text for Prometheus (no auth: counts and latencies by route template
+/// and algorithm, nothing about clients or content).
+#[utoipa::path(get, path = "/metrics", tag = "health", responses(
+    (status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"),
+))]
+async fn metrics() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        crate::metrics::render(),
+    )
 }
 
 async fn not_found() -> Error {
@@ -247,7 +273,9 @@ impl FromRequestParts<Vault> for AuthClient {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, vault: &Vault) -> Result<Self, Error> {
-        vault.authenticate(bearer_key(&parts.headers)?).await
+        let client = vault.authenticate(bearer_key(&parts.headers)?).await?;
+        crate::request_id::set_client(&client.name);
+        Ok(client)
     }
 }
 

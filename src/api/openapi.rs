@@ -8,6 +8,8 @@ use utoipa::{Modify, OpenApi};
     info(title = "sidian", description = "四电 trust service: keys, signatures, audit log, electronic seals, PDF stamping, document verification", version = "1"),
     paths(
         super::healthz,
+        super::readyz,
+        super::metrics,
         super::keys::create_key,
         super::keys::list_keys,
         super::keys::get_key,

@@ -384,7 +384,28 @@ impl Store {
             range,
             entries: Vec::new(),
             nodes: Vec::new(),
+            request_id: None,
         })
+    }
+
+    /// Whether the database answers a trivial query. Pooled connections are not tested before
+    /// use, so after an outage idle ones may be dead: each that fails is discarded and the next
+    /// tried, until one answers or a new connection cannot be made.
+    pub async fn ping(&self) -> Result<()> {
+        let mut tries = self.pool.size() + 1;
+        loop {
+            let mut conn = self.pool.acquire().await?;
+            match sqlx::query("SELECT 1").execute(&mut *conn).await {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    conn.close_on_drop();
+                    tries = tries.saturating_sub(1);
+                    if tries == 0 {
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
     }
 
     /// A vault setting.
@@ -610,6 +631,7 @@ pub struct AuditedTx {
     range: CompactRange,
     entries: Vec<(Record, Vec<u8>, Hash)>,
     nodes: Vec<(NodeId, Hash)>,
+    request_id: Option<String>,
 }
 
 impl AuditedTx {
@@ -846,8 +868,21 @@ impl AuditedTx {
         Ok(out)
     }
 
-    /// Queues an audit entry for this transaction and returns its index in the log.
-    pub fn append(&mut self, event: Event, at_ms: i64) -> u64 {
+    /// Names the request the next entries come from ([`crate::request_id::AUDIT_DETAIL`]), or
+    /// none.
+    pub fn set_request_id(&mut self, id: Option<&str>) {
+        self.request_id = id.map(str::to_owned);
+    }
+
+    /// Queues an audit entry for this transaction and returns its index in the log, with the
+    /// request id set by [`Self::set_request_id`] among its details.
+    pub fn append(&mut self, mut event: Event, at_ms: i64) -> u64 {
+        if let Some(id) = &self.request_id {
+            event.details.insert(
+                crate::request_id::AUDIT_DETAIL.to_owned(),
+                id.clone().into(),
+            );
+        }
         let index = self.range.size();
         let record = Record::new(event, index, at_ms);
         let bytes = record.to_bytes();

@@ -325,12 +325,19 @@ pub(crate) fn unix_ms(t: time::OffsetDateTime) -> i64 {
 }
 
 /// Applies a batch in one audited transaction, each operation against the state the ones before
-/// it left; per-operation refusals do not abort the batch.
-pub(crate) async fn apply_batch(store: &Store, ops: &[Op]) -> Result<Vec<Result<Outcome>>> {
+/// it left; per-operation refusals do not abort the batch. `request_ids[i]` (when there is one)
+/// names the request operation `i` was submitted in, in each of its audit entries.
+pub(crate) async fn apply_batch(
+    store: &Store,
+    ops: &[Op],
+    request_ids: &[Option<String>],
+) -> Result<Vec<Result<Outcome>>> {
+    let started = Instant::now();
     let mut tx = store.begin().await?;
     let mut batch = Batch::read(&mut tx, ops).await?;
     let mut results = Vec::with_capacity(ops.len());
-    for op in ops {
+    for (i, op) in ops.iter().enumerate() {
+        tx.set_request_id(request_ids.get(i).and_then(Option::as_deref));
         let result = match batch.check_actor(op) {
             Ok(()) => apply_op(&mut tx, &mut batch, op).await?,
             Err(e) => Err(e),
@@ -338,6 +345,7 @@ pub(crate) async fn apply_batch(store: &Store, ops: &[Op]) -> Result<Vec<Result<
         results.push(result);
     }
     tx.commit().await?;
+    crate::metrics::ledger_batch(ops.len(), started.elapsed());
     Ok(results)
 }
 
@@ -562,7 +570,8 @@ async fn revoke_seal(
 }
 
 enum Msg {
-    Op(Box<Op>, oneshot::Sender<Result<Outcome>>),
+    /// An operation, the request it was submitted in, and who waits for its outcome.
+    Op(Box<Op>, Option<String>, oneshot::Sender<Result<Outcome>>),
     Checkpoint(oneshot::Sender<Result<Checkpoint>>),
 }
 
@@ -621,14 +630,21 @@ impl Ledger {
         Ok((Self { tx }, done_rx))
     }
 
-    /// Applies one operation and waits until it is committed.
+    /// Applies one operation and waits until it is committed; its audit entries name the
+    /// request this task serves ([`crate::request_id`]), read here because the writer runs
+    /// outside the request's task.
     pub(crate) async fn submit(&self, op: Op) -> Result<Outcome> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Msg::Op(Box::new(op), done))
+            .send(Msg::Op(Box::new(op), crate::request_id::current(), done))
             .await
             .map_err(|_| Error::Unavailable)?;
         wait.await.map_err(|_| Error::Unavailable)?
+    }
+
+    /// Whether the writer still takes operations.
+    pub(crate) fn is_running(&self) -> bool {
+        !self.tx.is_closed()
     }
 
     /// Asks for a checkpoint covering everything committed so far.
@@ -645,6 +661,7 @@ impl Ledger {
 async fn writer(store: Store, cp: Arc<Checkpointer>, mut rx: mpsc::Receiver<Msg>) {
     let mut due: Option<Instant> = None;
     let mut ops = Vec::with_capacity(MAX_BATCH);
+    let mut request_ids = Vec::with_capacity(MAX_BATCH);
     let mut waiters = Vec::with_capacity(MAX_BATCH);
     let mut cp_waiters: Vec<oneshot::Sender<Result<Checkpoint>>> = Vec::new();
     loop {
@@ -663,8 +680,9 @@ async fn writer(store: Store, cp: Arc<Checkpointer>, mut rx: mpsc::Receiver<Msg>
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Op(op, done) => {
+                Msg::Op(op, request_id, done) => {
                     ops.push(*op);
+                    request_ids.push(request_id);
                     waiters.push(done);
                 }
                 Msg::Checkpoint(done) => cp_waiters.push(done),
@@ -674,7 +692,7 @@ async fn writer(store: Store, cp: Arc<Checkpointer>, mut rx: mpsc::Receiver<Msg>
             }
         }
         if !ops.is_empty() {
-            match apply_batch(&store, &ops).await {
+            match apply_batch(&store, &ops, &request_ids).await {
                 Ok(results) => {
                     for (w, r) in waiters.drain(..).zip(results) {
                         let _ = w.send(r);
@@ -688,6 +706,7 @@ async fn writer(store: Store, cp: Arc<Checkpointer>, mut rx: mpsc::Receiver<Msg>
                 }
             }
             ops.clear();
+            request_ids.clear();
             due.get_or_insert_with(|| Instant::now() + CHECKPOINT_EVERY);
         }
         if !cp_waiters.is_empty() {
@@ -797,7 +816,7 @@ mod tests {
                 ..Issuance::default()
             })),
         ];
-        for r in apply_batch(&store, &ops).await.expect("setup") {
+        for r in apply_batch(&store, &ops, &[]).await.expect("setup") {
             r.expect("setup op");
         }
         (dir, store)
@@ -870,7 +889,7 @@ mod tests {
             sig("key_a", SignedAs::Key, "cli_a", ahead),
             sig("key_s", seal_a(), "cli_a", ahead),
         ];
-        let results = apply_batch(&store, &ops).await.expect("batch");
+        let results = apply_batch(&store, &ops, &[]).await.expect("batch");
         assert_eq!(
             codes(&results),
             ["ok", "ok", "ok", "ok", "key_disabled", "key_disabled"]
@@ -906,7 +925,7 @@ mod tests {
             },
             sig("key_s", seal_a(), "cli_a", now),
         ];
-        let results = apply_batch(&store, &ops).await.expect("batch");
+        let results = apply_batch(&store, &ops, &[]).await.expect("batch");
         assert_eq!(
             codes(&results),
             [
@@ -944,7 +963,7 @@ mod tests {
             revoke("cli_a"),
             sig("key_a", SignedAs::Key, "cli_a", now),
         ];
-        let results = apply_batch(&store, &ops).await.expect("batch");
+        let results = apply_batch(&store, &ops, &[]).await.expect("batch");
         assert_eq!(
             codes(&results),
             [
@@ -962,7 +981,7 @@ mod tests {
             sig("key_s", seal_a(), "cli_b", now),
             sig("key_s", seal_a(), "cli_c", now),
         ];
-        let results = apply_batch(&store, &ops).await.expect("batch");
+        let results = apply_batch(&store, &ops, &[]).await.expect("batch");
         assert_eq!(codes(&results), ["unauthorized", "key_disabled"]);
         let clients = store.clients().await.expect("clients");
         let revoked: Vec<i64> = clients.iter().filter_map(|c| c.revoked_at).collect();

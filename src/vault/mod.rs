@@ -218,6 +218,9 @@ impl Writer {
     }
 }
 
+/// Longest a readiness probe waits for the database, so that the probe never hangs.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How long an authenticated API key is trusted without asking the database again.
 const CLIENT_CACHE_TTL: Duration = Duration::from_secs(2);
 const CLIENT_CACHE_MAX: usize = 10_000;
@@ -314,14 +317,14 @@ impl Vault {
         if store.authorities().await?.is_empty() {
             // First start (or a vault made before seals existed): make the CA hierarchy.
             let plan = pki::plan_authorities(&master, &rng, &config, &vault_id)?;
-            for r in apply_batch(&store, &[Op::Issue(Box::new(plan))]).await? {
+            for r in apply_batch(&store, &[Op::Issue(Box::new(plan))], &[]).await? {
                 r?;
             }
         }
         let mut authorities = pki::load_authorities(&store, &master).await?;
         if let Some(plan) = pki::plan_missing(&authorities, &master, &rng, &config, &vault_id)? {
             // A vault made by an earlier version: add what it lacks (the TSAs).
-            for r in apply_batch(&store, &[Op::Issue(Box::new(plan))]).await? {
+            for r in apply_batch(&store, &[Op::Issue(Box::new(plan))], &[]).await? {
                 r?;
             }
             authorities = pki::load_authorities(&store, &master).await?;
@@ -387,6 +390,23 @@ impl Vault {
         store.close().await;
     }
 
+    /// Readiness: the database answers a trivial query within [`READY_TIMEOUT`] and the audit
+    /// writer (when started) still runs. The vault's own keys (authorities, audit key) need no
+    /// check: [`Vault::open`] fails without them.
+    pub async fn ready(&self) -> Result<()> {
+        if self.ledger.as_ref().is_some_and(|l| !l.is_running()) {
+            return Err(Error::NotReady("the audit writer has stopped"));
+        }
+        match tokio::time::timeout(READY_TIMEOUT, self.inner.store.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: the database does not answer");
+                Err(Error::NotReady("the database does not answer"))
+            }
+            Err(_) => Err(Error::NotReady("the database does not answer")),
+        }
+    }
+
     /// The configuration the vault was opened with.
     pub fn config(&self) -> &Config {
         &self.inner.config
@@ -396,7 +416,9 @@ impl Vault {
         match &self.ledger {
             Some(ledger) => ledger.submit(op).await,
             None => {
-                let mut results = apply_batch(&self.inner.store, std::slice::from_ref(&op)).await?;
+                let request_id = [crate::request_id::current()];
+                let mut results =
+                    apply_batch(&self.inner.store, std::slice::from_ref(&op), &request_id).await?;
                 let result = results.pop().ok_or(Error::Unavailable)?;
                 checkpoint_now(&self.inner.store, &self.inner.checkpointer, &mut Vec::new()).await;
                 result
@@ -777,6 +799,7 @@ impl Vault {
                 return Err(e);
             }
         };
+        crate::metrics::signature(key_type.as_str());
         Ok(Signed {
             signature,
             key_type,
@@ -1018,12 +1041,15 @@ impl Vault {
             Some(t) => Arc::new(self.verifier().await?.as_of(t)),
             None => self.verifier().await?,
         };
+        let waiting = crate::metrics::verification_waiting();
         let _permit = self
             .inner
             .verifying
             .acquire()
             .await
             .map_err(|_| Error::Unavailable)?;
+        drop(waiting);
+        let _running = crate::metrics::verification_running();
         let now = at.unwrap_or_else(time::OffsetDateTime::now_utc);
         tokio::task::spawn_blocking(move || job(&verifier, now))
             .await

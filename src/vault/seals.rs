@@ -768,7 +768,10 @@ impl Vault {
             })
             .await;
         match outcome {
-            Ok(Some(audit_index)) => Ok(audit_index),
+            Ok(Some(audit_index)) => {
+                crate::metrics::signature(seal.key_type().as_str());
+                Ok(audit_index)
+            }
             Ok(None) => Err(Error::Unavailable),
             Err(Error::KeyDisabled | Error::NotFound(_)) => {
                 self.inner
