@@ -27,9 +27,7 @@ pub(super) fn router() -> Router<Vault> {
 /// Verify a signed document: the raw file as the body, admitted before it is read against a byte budget shared by all anonymous callers and a share per peer (503 `busy` with `Retry-After` beyond them). `application/ofd` (OFD, GB/T 33190 §18 seals and signatures), `application/pdf` (PAdES and PKCS#7 signatures, document timestamps, later revisions), or `application/octet-stream` (sniffed; a DER SES_Signature or SESeal is accepted too).
 #[utoipa::path(post, path = "/v1/documents/verify", tag = "verify",
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, body = Report), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 429, body = ErrorBody, description = "rate limited; see Retry-After"),
-        (status = 503, body = ErrorBody, description = "busy; see Retry-After")))]
+    responses((status = 200, body = Report), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 async fn verify_document(
     State(vault): State<Vault>,
     DocumentFormat(format): DocumentFormat,
@@ -74,9 +72,7 @@ pub(crate) struct SesVerifyRequest {
 
 /// Verify a GB/T 38540 / GM/T 0031 electronic signature: both signatures, certificate list, validity periods, chains and revocation, and dataHash against the original when given. A SESeal in `signature` is verified as a seal on its own.
 #[utoipa::path(post, path = "/v1/ses/verify", tag = "verify", request_body = SesVerifyRequest,
-    responses((status = 200, body = Report), (status = 400, body = ErrorBody),
-        (status = 429, body = ErrorBody, description = "rate limited; see Retry-After"),
-        (status = 503, body = ErrorBody, description = "busy; see Retry-After")))]
+    responses((status = 200, body = Report), (status = 400, body = ErrorBody)))]
 async fn verify_ses(
     State(vault): State<Vault>,
     headers: HeaderMap,

@@ -158,7 +158,7 @@ pub(crate) struct SignResponse {
 }
 
 /// Sign with one of your keys; every signature is recorded in the audit log before it is returned.
-#[utoipa::path(post, path = "/v1/keys/{id}/sign", tag = "keys", request_body = SignRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/keys/{id}/sign", tag = "keys", operation_id = "sign_with_key", request_body = SignRequest, security(("bearer" = [])),
     params(("id" = String, Path, description = "key id")),
     responses((status = 200, body = SignResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "key disabled"), (status = 422, body = ErrorBody)))]

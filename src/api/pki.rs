@@ -58,7 +58,8 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 
 /// The vault's roots and issuing CAs (JSON; `Accept: application/x-pem-file` gives the PEM bundle).
 #[utoipa::path(get, path = "/v1/trust-list", tag = "pki",
-    responses((status = 200, body = TrustList), (status = 200, content_type = "application/x-pem-file", body = String)))]
+    responses((status = 200, description = "The trust list (JSON by default, the PEM bundle on `Accept: application/x-pem-file`)",
+        content((TrustList = "application/json"), (String = "application/x-pem-file")))))]
 async fn trust_list(State(vault): State<Vault>, headers: HeaderMap) -> Response {
     let entries: Vec<TrustListEntry> = vault
         .trust_list()

@@ -336,7 +336,7 @@ impl IntoResponse for SealSignResponse {
 }
 
 /// Seal data with a seal granted to you (GB/T 38540 SES_Signature v4).
-#[utoipa::path(post, path = "/v1/seals/{id}/sign", tag = "seals", request_body = SealSignRequest,
+#[utoipa::path(post, path = "/v1/seals/{id}/sign", tag = "seals", operation_id = "sign_with_seal", request_body = SealSignRequest,
     security(("bearer" = [])), params(("id" = String, Path, description = "seal id")),
     responses((status = 200, body = SealSignResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn sign(
