@@ -10,6 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::limits::Upload;
+use super::openapi::Binary;
 use super::{ErrorBody, MAX_BODY, b64};
 use crate::error::Error;
 use crate::vault::Vault;
@@ -26,7 +27,7 @@ pub(super) fn router() -> Router<Vault> {
 
 /// Verify a signed document: the raw file as the body, admitted before it is read against a byte budget shared by all anonymous callers and a share per peer (503 `busy` with `Retry-After` beyond them). `application/ofd` (OFD, GB/T 33190 §18 seals and signatures), `application/pdf` (PAdES and PKCS#7 signatures, document timestamps, later revisions), or `application/octet-stream` (sniffed; a DER SES_Signature or SESeal is accepted too).
 #[utoipa::path(post, path = "/v1/documents/verify", tag = "verify",
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content((Binary = "application/octet-stream"), (Binary = "application/pdf"), (Binary = "application/ofd"))),
     responses((status = 200, body = Report), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 async fn verify_document(
     State(vault): State<Vault>,
@@ -34,6 +35,11 @@ async fn verify_document(
     upload: Upload<MAX_DOCUMENT>,
 ) -> Result<Json<Report>, Error> {
     let Upload { bytes, reservation } = upload;
+    if bytes.is_empty() {
+        return Err(Error::InvalidRequest(
+            "the body is empty: send the document".into(),
+        ));
+    }
     let report = vault.verify_document(bytes, format).await?;
     // The bytes were freed when the verification ended; only now may others use their share.
     drop(reservation);

@@ -6,7 +6,7 @@ use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Type,
-    schema::ObjectBuilder,
+    schema::{KnownFormat, ObjectBuilder, SchemaFormat},
 };
 use utoipa::{Modify, OpenApi};
 
@@ -37,7 +37,7 @@ use utoipa::{Modify, OpenApi};
         super::documents::verify_ses,
         super::tsa::timestamp,
     ),
-    components(schemas(super::ErrorBody, super::ErrorDetail)),
+    components(schemas(super::ErrorBody, super::ErrorDetail, Binary)),
     modifiers(&BearerAuth, &CommonErrors),
 )]
 struct ApiDoc;
@@ -266,6 +266,21 @@ fn describe(status: &str, response: &mut Response) {
     };
     response.description = text.to_owned();
 }
+
+/// A binary body (PDF, DER, PNG): `{"type": "string", "format": "binary"}`, not the array of
+/// integers a `Vec<u8>` would be described as.
+pub(super) struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
 
 /// The OpenAPI document as pretty JSON (what `schemas/openapi.json` holds).
 pub fn openapi_json() -> String {

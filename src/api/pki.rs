@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::openapi::Binary;
 use super::{ApiPath, ErrorBody};
 use crate::error::Error;
 use crate::vault::Vault;
@@ -95,7 +96,7 @@ async fn trust_list(State(vault): State<Vault>, headers: HeaderMap) -> Response 
 /// The current CRL of one of the vault's CAs (DER, `application/pkix-crl`), freshly signed, valid one day.
 #[utoipa::path(get, path = "/v1/pki/crl/{ca}", tag = "pki",
     params(("ca" = String, Path, description = "CA name from the trust list, e.g. sm2-issuing")),
-    responses((status = 200, content_type = "application/pkix-crl", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "application/pkix-crl", body = Binary), (status = 404, body = ErrorBody)))]
 async fn crl(State(vault): State<Vault>, ApiPath(ca): ApiPath<String>) -> Result<Response, Error> {
     let der = vault.crl(&ca).await?;
     Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response())

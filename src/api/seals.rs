@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use super::openapi::Binary;
 use super::{ApiJson, ApiPath, ErrorBody, b64, rfc3339, to_b64};
 use crate::crypto::KeyType;
 use crate::error::Error;
@@ -248,7 +249,7 @@ async fn get_seal(
 /// The seal picture (PNG, transparent background).
 #[utoipa::path(get, path = "/v1/seals/{id}/image.png", tag = "seals", security(("bearer" = [])),
     params(("id" = String, Path, description = "seal id")),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "image/png", body = Binary), (status = 404, body = ErrorBody)))]
 async fn seal_image(
     State(vault): State<Vault>,
     client: AuthClient,

@@ -11,6 +11,7 @@ use utoipa::IntoParams;
 
 use super::body::RawBody;
 use super::documents::MAX_DOCUMENT;
+use super::openapi::Binary;
 use super::{ApiPath, ErrorBody};
 use crate::error::Error;
 use crate::vault::{AuthClient, StampParams, Vault};
@@ -45,8 +46,8 @@ pub(crate) struct StampQuery {
 /// Seal a PDF: the body is the PDF, the answer the sealed PDF (an incremental update with the seal image in a signature field and a PAdES B-B or B-T signature). Unsigned documents with several revisions or unreferenced objects are normalised first; documents with active content (any automatic action, an `/OpenAction` other than a go-to within the document, annotations other than passive ones, links other than to an address or within the document, JavaScript, embedded files, XFA, optional content), form fields other than signature fields, or encryption are refused (422 `pdf_refused`, the message naming the construct and where it is).
 #[utoipa::path(post, path = "/v1/seals/{id}/stamp", tag = "seals", security(("bearer" = [])),
     params(("id" = String, Path, description = "seal id"), StampQuery),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+    request_body(content((Binary = "application/pdf"), (Binary = "application/octet-stream"))),
+    responses((status = 200, content_type = "application/pdf", body = Binary),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn stamp(
