@@ -8,7 +8,7 @@
 # <repo>/target/api-tools/venv (made again when the pins change); nothing outside the clone.
 #
 # usage: tools/api-contract.sh            (SIDIAN_BIN, default target/debug/sidian;
-#                                          API_CONTRACT_EXAMPLES, default 20 per operation)
+#                                          API_CONTRACT_EXAMPLES, default 100 per operation; about a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,7 +18,7 @@ HERE=$ROOT/tools/api-contract
 VENV=$ROOT/target/api-tools/venv
 REQ=$HERE/requirements.txt
 STAMP=$VENV/.sidian-requirements
-EXAMPLES=${API_CONTRACT_EXAMPLES:-20}
+EXAMPLES=${API_CONTRACT_EXAMPLES:-100}
 
 venv_complete() {
   [ -x "$VENV/bin/schemathesis" ] && [ -x "$VENV/bin/openapi-spec-validator" ] && cmp -s "$REQ" "$STAMP"

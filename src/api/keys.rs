@@ -26,6 +26,7 @@ pub(super) fn router() -> Router<Vault> {
 pub(crate) struct CreateKeyRequest {
     /// Key type: `sm2` (default), `p256`, `ed25519`, `rsa2048` or `rsa3072`.
     #[serde(default)]
+    #[schema(schema_with = super::openapi::key_type_name)]
     alg: Option<String>,
 }
 
@@ -139,6 +140,7 @@ pub(crate) struct SignRequest {
     digest: Option<String>,
     /// Signature scheme; defaults to the key's (`rsa-pkcs1-sha256` for RSA, or `rsa-pss-sha256`).
     #[serde(default)]
+    #[schema(schema_with = super::openapi::signature_alg_name)]
     signature_alg: Option<String>,
 }
 

@@ -6,9 +6,11 @@ use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Type,
-    schema::{KnownFormat, ObjectBuilder, SchemaFormat},
+    schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType},
 };
 use utoipa::{Modify, OpenApi};
+
+use crate::crypto::{KeyType, SignatureAlgorithm};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -265,6 +267,52 @@ fn describe(status: &str, response: &mut Response) {
         _ => "See the error code",
     };
     response.description = text.to_owned();
+}
+
+/// An optional name field: one of `names`, or null (the default). `schema_with` replaces the
+/// field's doc comment, so the description is given here.
+fn optional_name(
+    description: &str,
+    names: impl IntoIterator<Item = &'static str>,
+) -> ObjectBuilder {
+    let mut values: Vec<serde_json::Value> = Vec::new();
+    for name in names {
+        if !values.iter().any(|v| v == name) {
+            values.push(name.into());
+        }
+    }
+    values.push(serde_json::Value::Null);
+    ObjectBuilder::new()
+        .description(Some(description))
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
+}
+
+/// The schema of an optional key type name.
+pub(super) fn key_type_name() -> ObjectBuilder {
+    optional_name(
+        "Key type (default `sm2`).",
+        KeyType::ALL.map(|k| k.as_str()),
+    )
+}
+
+/// The schema of an optional signature scheme name.
+pub(super) fn signature_alg_name() -> ObjectBuilder {
+    optional_name(
+        "Signature scheme; default: the key's (`rsa-pkcs1-sha256` for RSA).",
+        SignatureAlgorithm::ALL.map(|a| a.as_str()),
+    )
+}
+
+/// The schema of an optional key type or signature scheme name.
+pub(super) fn key_type_or_signature_alg_name() -> ObjectBuilder {
+    optional_name(
+        "A key type (its default scheme) or a signature scheme; default: the key's.",
+        KeyType::ALL
+            .map(|k| k.as_str())
+            .into_iter()
+            .chain(SignatureAlgorithm::ALL.map(|a| a.as_str())),
+    )
 }
 
 /// A binary body (PDF, DER, PNG): `{"type": "string", "format": "binary"}`, not the array of
