@@ -621,3 +621,79 @@ fn openapi_is_current() {
         assert!(doc["paths"][route].is_object(), "{route} missing");
     }
 }
+
+/// What openapi-spec-validator and Schemathesis need of the document (tools/api-contract.sh runs
+/// both): a description on every response, distinct operation ids, every shared error response
+/// resolvable, and the statuses the extractors and layers give declared on every operation.
+#[test]
+fn openapi_declares_every_shared_error() {
+    let doc: Value = serde_json::from_str(&sidian::api::openapi_json()).expect("json");
+    let shared = &doc["components"]["responses"];
+    let resolve = |r: &Value| -> Value {
+        match r["$ref"].as_str() {
+            Some(name) => {
+                let name = name
+                    .strip_prefix("#/components/responses/")
+                    .expect("a response reference");
+                assert!(shared[name].is_object(), "{name} is not in components");
+                shared[name].clone()
+            }
+            None => r.clone(),
+        }
+    };
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let id = op["operationId"].as_str().expect("operationId");
+            assert!(ids.insert(id.to_owned()), "operationId {id} twice");
+            let responses = op["responses"].as_object().expect("responses");
+            for (status, r) in responses {
+                let r = resolve(r);
+                assert!(
+                    r["description"].as_str().is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status} has no description"
+                );
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        r["content"]["application/json"]["schema"]["$ref"]
+                            .as_str()
+                            .is_some_and(|s| s.ends_with("/ErrorBody")),
+                        "{method} {path} {status} is not the error body"
+                    );
+                }
+                if status == "429" || status == "503" {
+                    assert!(
+                        r["headers"]["Retry-After"].is_object(),
+                        "{method} {path} {status} without Retry-After"
+                    );
+                }
+            }
+            let authenticated = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            let mut expected = vec!["408", "500"];
+            if authenticated {
+                expected.extend(["401", "403"]);
+            } else if path.starts_with("/v1/") {
+                expected.push("429");
+            }
+            if path.starts_with("/v1/") {
+                expected.push("503");
+            }
+            if op["requestBody"].is_object() {
+                expected.extend(["400", "413", "415"]);
+            }
+            if path.contains('{') {
+                expected.extend(["400", "404"]);
+            }
+            for status in expected {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} does not declare {status}"
+                );
+            }
+        }
+    }
+    let trust = &doc["paths"]["/v1/trust-list"]["get"]["responses"]["200"]["content"];
+    assert!(trust["application/json"].is_object() && trust["application/x-pem-file"].is_object());
+    let checkpoint = &doc["paths"]["/v1/audit/checkpoint"]["get"]["responses"]["200"]["content"];
+    assert!(checkpoint["application/json"].is_object() && checkpoint["text/plain"].is_object());
+}

@@ -287,6 +287,16 @@ async fn every_error_status_has_a_json_body() {
         ),
         (
             case(
+                "empty document",
+                Method::POST,
+                "/v1/documents/verify",
+                S::BAD_REQUEST,
+            )
+            .body("application/pdf", Body::empty()),
+            "invalid_request",
+        ),
+        (
+            case(
                 "document over 32 MiB, declared",
                 Method::POST,
                 "/v1/documents/verify",

@@ -75,8 +75,8 @@ fn checkpoint_response(cp: Checkpoint, key: &PublicKey) -> Result<CheckpointResp
 /// The newest signed checkpoint (public: anyone may hold the log to it); `Accept: text/plain`
 /// gives the C2SP signed note alone.
 #[utoipa::path(get, path = "/v1/audit/checkpoint", tag = "audit",
-    responses((status = 200, body = CheckpointResponse),
-        (status = 200, content_type = "text/plain", body = String)))]
+    responses((status = 200, description = "The checkpoint (JSON by default, the signed note on `Accept: text/plain`)",
+        content((CheckpointResponse = "application/json"), (String = "text/plain")))))]
 async fn checkpoint(State(vault): State<Vault>, headers: HeaderMap) -> Result<Response, Error> {
     let (cp, key) = vault.latest_checkpoint().await?;
     let body = checkpoint_response(cp, &key)?;

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use super::limits::Upload;
+use super::openapi::Binary;
 use super::{ErrorBody, MAX_BODY, b64};
 use crate::error::Error;
 use crate::vault::Vault;
@@ -40,7 +41,7 @@ pub(crate) struct VerifyQuery {
 
 /// Verify a signed document: the raw file as the body, admitted before it is read against a byte budget shared by all anonymous callers and a share per peer (503 `busy` with `Retry-After` beyond them). `application/ofd` (OFD, GB/T 33190 §18 seals and signatures), `application/pdf` (PAdES and PKCS#7 signatures, document timestamps, later revisions), or `application/octet-stream` (sniffed; a DER SES_Signature or SESeal is accepted too; a bare SES_Signature comes without its original and is at best INDETERMINATE, `original_missing` — use `/v1/ses/verify` with `data`). `validation_time` checks as of another time.
 #[utoipa::path(post, path = "/v1/documents/verify", tag = "verify", params(VerifyQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content((Binary = "application/octet-stream"), (Binary = "application/pdf"), (Binary = "application/ofd"))),
     responses((status = 200, body = Report), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "rate limited; see Retry-After"),
         (status = 503, body = ErrorBody, description = "busy; see Retry-After")))]
@@ -52,6 +53,11 @@ async fn verify_document(
 ) -> Result<Json<Report>, Error> {
     let Query(q) = query.map_err(|e| Error::InvalidRequest(e.body_text()))?;
     let Upload { bytes, reservation } = upload;
+    if bytes.is_empty() {
+        return Err(Error::InvalidRequest(
+            "the body is empty: send the document".into(),
+        ));
+    }
     let report = vault
         .verify_document_at(bytes, format, q.validation_time)
         .await?;
@@ -97,9 +103,7 @@ pub(crate) struct SesVerifyRequest {
 
 /// Verify a GB/T 38540 / GM/T 0031 electronic signature: both signatures, certificate list, validity periods, chains and revocation, and dataHash against the original. Without `data` the answer is never VALID: INDETERMINATE at best, with the signatures reported intact or not and the reason `original_missing`. A SESeal in `signature` is verified as a seal on its own.
 #[utoipa::path(post, path = "/v1/ses/verify", tag = "verify", request_body = SesVerifyRequest,
-    responses((status = 200, body = Report), (status = 400, body = ErrorBody),
-        (status = 429, body = ErrorBody, description = "rate limited; see Retry-After"),
-        (status = 503, body = ErrorBody, description = "busy; see Retry-After")))]
+    responses((status = 200, body = Report), (status = 400, body = ErrorBody)))]
 async fn verify_ses(
     State(vault): State<Vault>,
     headers: HeaderMap,

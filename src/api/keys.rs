@@ -30,6 +30,7 @@ pub(super) fn router() -> Router<Vault> {
 pub(crate) struct CreateKeyRequest {
     /// Key type: `sm2` (default), `p256`, `ed25519`, `rsa2048` or `rsa3072`.
     #[serde(default)]
+    #[schema(schema_with = super::openapi::key_type_name)]
     alg: Option<String>,
 }
 
@@ -179,6 +180,7 @@ pub(crate) struct SignRequest {
     digest: Option<String>,
     /// Signature scheme; defaults to the key's (`rsa-pkcs1-sha256` for RSA, or `rsa-pss-sha256`).
     #[serde(default)]
+    #[schema(schema_with = super::openapi::signature_alg_name)]
     signature_alg: Option<String>,
 }
 
@@ -198,7 +200,7 @@ pub(crate) struct SignResponse {
 }
 
 /// Sign with one of your keys; every signature is recorded in the audit log before it is returned.
-#[utoipa::path(post, path = "/v1/keys/{id}/sign", tag = "keys", request_body = SignRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/keys/{id}/sign", tag = "keys", operation_id = "sign_with_key", request_body = SignRequest, security(("bearer" = [])),
     params(("id" = String, Path, description = "key id")),
     responses((status = 200, body = SignResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "key disabled"), (status = 422, body = ErrorBody)))]

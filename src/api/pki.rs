@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::openapi::Binary;
 use super::{ApiPath, ErrorBody};
 use crate::error::Error;
 use crate::vault::Vault;
@@ -60,7 +61,8 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 
 /// The vault's roots and issuing CAs (JSON; `Accept: application/x-pem-file` gives the PEM bundle).
 #[utoipa::path(get, path = "/v1/trust-list", tag = "pki",
-    responses((status = 200, body = TrustList), (status = 200, content_type = "application/x-pem-file", body = String)))]
+    responses((status = 200, description = "The trust list (JSON by default, the PEM bundle on `Accept: application/x-pem-file`)",
+        content((TrustList = "application/json"), (String = "application/x-pem-file")))))]
 async fn trust_list(State(vault): State<Vault>, headers: HeaderMap) -> Response {
     let entries: Vec<TrustListEntry> = vault
         .trust_list()
@@ -96,7 +98,7 @@ async fn trust_list(State(vault): State<Vault>, headers: HeaderMap) -> Response 
 /// The current CRL of one of the vault's CAs (DER, `application/pkix-crl`), freshly signed, valid one day.
 #[utoipa::path(get, path = "/v1/pki/crl/{ca}", tag = "pki",
     params(("ca" = String, Path, description = "CA name from the trust list, e.g. sm2-issuing")),
-    responses((status = 200, content_type = "application/pkix-crl", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "application/pkix-crl", body = Binary), (status = 404, body = ErrorBody)))]
 async fn crl(State(vault): State<Vault>, ApiPath(ca): ApiPath<String>) -> Result<Response, Error> {
     let der = vault.crl(&ca).await?;
     Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response())
@@ -106,7 +108,7 @@ async fn crl(State(vault): State<Vault>, ApiPath(ca): ApiPath<String>) -> Result
 /// caIssuers URI of the certificates it issued names.
 #[utoipa::path(get, path = "/v1/pki/ca/{file}", tag = "pki",
     params(("file" = String, Path, description = "CA name from the trust list followed by `.cer`, e.g. p256-issuing.cer")),
-    responses((status = 200, content_type = "application/pkix-cert", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "application/pkix-cert", body = Binary), (status = 404, body = ErrorBody)))]
 async fn ca_certificate(
     State(vault): State<Vault>,
     ApiPath(file): ApiPath<String>,

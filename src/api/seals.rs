@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use super::idempotency::{HashedJson, IdempotencyKey};
 use super::page::{Page, PageQuery};
+use super::openapi::Binary;
 use super::{ApiJson, ApiPath, ErrorBody, b64, rfc3339, to_b64};
 use crate::crypto::KeyType;
 use crate::error::Error;
@@ -278,7 +279,7 @@ async fn get_seal(
 /// The seal picture (PNG, transparent background).
 #[utoipa::path(get, path = "/v1/seals/{id}/image.png", tag = "seals", security(("bearer" = [])),
     params(("id" = String, Path, description = "seal id")),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "image/png", body = Binary), (status = 404, body = ErrorBody)))]
 async fn seal_image(
     State(vault): State<Vault>,
     client: AuthClient,
@@ -383,7 +384,7 @@ impl IntoResponse for SealSignResponse {
 }
 
 /// Seal data with a seal granted to you (GB/T 38540 SES_Signature v4).
-#[utoipa::path(post, path = "/v1/seals/{id}/sign", tag = "seals", request_body = SealSignRequest,
+#[utoipa::path(post, path = "/v1/seals/{id}/sign", tag = "seals", operation_id = "sign_with_seal", request_body = SealSignRequest,
     security(("bearer" = [])), params(("id" = String, Path, description = "seal id")),
     responses((status = 200, body = SealSignResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn sign(

@@ -13,6 +13,7 @@ use utoipa::IntoParams;
 use super::body::RawBody;
 use super::documents::MAX_DOCUMENT;
 use super::idempotency::IdempotencyKey;
+use super::openapi::Binary;
 use super::{ApiPath, ErrorBody};
 use crate::error::Error;
 use crate::vault::{AuthClient, StampParams, Vault};
@@ -48,8 +49,8 @@ pub(crate) struct StampQuery {
 #[utoipa::path(post, path = "/v1/seals/{id}/stamp", tag = "seals", security(("bearer" = [])),
     params(("id" = String, Path, description = "seal id"), StampQuery,
         ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; a retry with the same key, query and body replays the first answer")),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+    request_body(content((Binary = "application/pdf"), (Binary = "application/octet-stream"))),
+    responses((status = 200, content_type = "application/pdf", body = Binary),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "seal revoked or not valid, or idempotency_in_progress"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody, description = "PDF refused, or idempotency_mismatch")))]
 async fn stamp(

@@ -9,6 +9,7 @@ use axum::routing::post;
 
 use super::ErrorBody;
 use super::body::RawBody;
+use super::openapi::Binary;
 use crate::error::Error;
 use crate::vault::{AuthClient, Vault};
 
@@ -21,8 +22,8 @@ pub(super) fn router() -> Router<Vault> {
 
 /// Time-stamp a hash (RFC 3161): the body is a DER TimeStampReq; the answer a TimeStampResp, granted (a token from the P-256 TSA, or the SM2 TSA for an SM3 imprint) or rejected with a failure reason. Every token is in the audit log.
 #[utoipa::path(post, path = "/v1/tsa", tag = "tsa", security(("bearer" = [])),
-    request_body(content = Vec<u8>, content_type = "application/timestamp-query"),
-    responses((status = 200, content_type = "application/timestamp-reply", body = Vec<u8>),
+    request_body(content = Binary, content_type = "application/timestamp-query"),
+    responses((status = 200, content_type = "application/timestamp-reply", body = Binary),
         (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 async fn timestamp(
     State(vault): State<Vault>,

@@ -27,6 +27,7 @@ pub(crate) struct VerifyRequest {
     /// A key type (`sm2`, `p256`, `ed25519`, `rsa2048`, `rsa3072`: its default scheme) or a scheme
     /// (`sm2-sm3`, `ecdsa-p256-sha256`, `ed25519`, `rsa-pkcs1-sha256`, `rsa-pss-sha256`); default: the key's.
     #[serde(default)]
+    #[schema(schema_with = super::openapi::key_type_or_signature_alg_name)]
     alg: Option<String>,
     /// The signed message, base64.
     data: String,
