@@ -42,9 +42,7 @@ pub(crate) struct VerifyQuery {
 /// Verify a signed document: the raw file as the body, admitted before it is read against a byte budget shared by all anonymous callers and a share per peer (503 `busy` with `Retry-After` beyond them). `application/ofd` (OFD, GB/T 33190 §18 seals and signatures), `application/pdf` (PAdES and PKCS#7 signatures, document timestamps, later revisions), or `application/octet-stream` (sniffed; a DER SES_Signature or SESeal is accepted too; a bare SES_Signature comes without its original and is at best INDETERMINATE, `original_missing` — use `/v1/ses/verify` with `data`). `validation_time` checks as of another time.
 #[utoipa::path(post, path = "/v1/documents/verify", tag = "verify", params(VerifyQuery),
     request_body(content((Binary = "application/octet-stream"), (Binary = "application/pdf"), (Binary = "application/ofd"))),
-    responses((status = 200, body = Report), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 429, body = ErrorBody, description = "rate limited; see Retry-After"),
-        (status = 503, body = ErrorBody, description = "busy; see Retry-After")))]
+    responses((status = 200, body = Report), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 async fn verify_document(
     State(vault): State<Vault>,
     query: Result<Query<VerifyQuery>, QueryRejection>,

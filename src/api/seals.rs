@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::idempotency::{HashedJson, IdempotencyKey};
-use super::page::{Page, PageQuery};
 use super::openapi::Binary;
+use super::page::{Page, PageQuery};
 use super::{ApiJson, ApiPath, ErrorBody, b64, rfc3339, to_b64};
 use crate::crypto::KeyType;
 use crate::error::Error;
