@@ -50,18 +50,24 @@ const REF_DIAMETER: f32 = 42.0;
 const RIM_WIDTH: f32 = 1.2;
 /// Gap between the rim's inner edge and the top of the name's em boxes.
 const RIM_TEXT_GAP: f32 = 0.6;
-/// Em height of the name for names up to `RIM_TEXT_FULL_UNTIL` characters.
+/// Em height of the name when it fits at the narrowest glyph proportion allowed.
 const RIM_TEXT_EM: f32 = 7.0;
-/// Em height of the name at `RIM_TEXT_MAX_CHARS` characters; long names shrink a little too,
-/// not only get compressed, so that they stay legible.
-const RIM_TEXT_EM_LONGEST: f32 = 4.6;
-/// Names up to this many characters use the full em height.
-const RIM_TEXT_FULL_UNTIL: usize = 14;
+/// Narrowest width/height ratio a name's glyph is drawn at. Engravers compress 宋体 on a seal
+/// to about two thirds; beyond that they shrink the characters and widen the arc instead,
+/// since a glyph squeezed to a third of its width no longer reads.
+const RIM_TEXT_MIN_ASPECT: f32 = 0.62;
+/// Names up to this many characters keep the standard arc; longer ones widen it.
+const RIM_TEXT_WIDEN_FROM: usize = 18;
+/// Names of this many characters or more get the widest arc.
+const RIM_TEXT_WIDEST_AT: usize = 30;
 /// Space between neighbouring characters of the name, as a fraction of the em.
 const RIM_TEXT_TRACKING: f32 = 0.12;
-/// Largest arc the name may cover; beyond it characters are compressed horizontally. Its ends
-/// (125° either side of the top) stay clear of the purpose line and of the code line.
+/// Standard arc of the name; its ends (125° either side of the top) stay clear of the
+/// purpose line and of the code line.
 const RIM_TEXT_MAX_SPAN_DEG: f32 = 250.0;
+/// Widest arc, for the longest names: 140° either side of the top, still above the code line
+/// (35° either side of the bottom) and beside the purpose line (at most 18 mm wide).
+const RIM_TEXT_WIDEST_SPAN_DEG: f32 = 280.0;
 /// Smallest arc a name of five or more characters is spread over, so that short names still
 /// start lower-left and end lower-right.
 const RIM_TEXT_MIN_SPAN_DEG: f32 = 210.0;
@@ -71,8 +77,10 @@ const RIM_TEXT_MAX_SPREAD: f32 = 1.4;
 const STAR_RADIUS: f32 = 7.0;
 /// Inner/outer radius ratio of a regular five-pointed star: sin 18° / sin 54°.
 const STAR_INNER_RATIO: f32 = 0.381_966;
-/// Em height of the purpose line.
+/// Em height of the purpose line when it fits in `CENTER_TEXT_MAX_WIDTH`.
 const CENTER_TEXT_EM: f32 = 4.6;
+/// Smallest em height a long purpose line shrinks to before it is compressed instead.
+const CENTER_TEXT_EM_SMALLEST: f32 = 3.2;
 /// Distance below the centre of the purpose line's em-box top (clear of the star's lower tips
 /// at 5.7 mm).
 const CENTER_TEXT_TOP: f32 = 6.8;
@@ -531,26 +539,40 @@ fn arc_layout(
     }
 }
 
-/// Em height of the name in reference millimetres for a name of `n` characters.
-fn rim_em(n: usize) -> f32 {
-    if n <= RIM_TEXT_FULL_UNTIL {
-        return RIM_TEXT_EM;
-    }
-    let t = (n - RIM_TEXT_FULL_UNTIL) as f32 / (RIM_TEXT_MAX_CHARS - RIM_TEXT_FULL_UNTIL) as f32;
-    RIM_TEXT_EM + (RIM_TEXT_EM_LONGEST - RIM_TEXT_EM) * t.min(1.0)
+/// Arc the name covers at most, in degrees, for a name of `n` characters: the standard arc up
+/// to `RIM_TEXT_WIDEN_FROM` characters, widening linearly to the widest arc.
+fn rim_span_deg(n: usize) -> f32 {
+    let t = n.saturating_sub(RIM_TEXT_WIDEN_FROM) as f32
+        / (RIM_TEXT_WIDEST_AT - RIM_TEXT_WIDEN_FROM) as f32;
+    RIM_TEXT_MAX_SPAN_DEG + (RIM_TEXT_WIDEST_SPAN_DEG - RIM_TEXT_MAX_SPAN_DEG) * t.min(1.0)
 }
 
-/// The organisation name, clockwise along the top arc, tops of the characters outward.
-fn draw_rim_text(
-    pixmap: &mut Pixmap,
-    paint: &Paint,
-    geo: &Geometry,
-    font: &Font,
-    glyphs: &[Glyph],
-) {
-    let em = rim_em(glyphs.len()) * geo.u;
-    let s = em / font.upem;
+/// Em height of the name in reference millimetres for a name of `n` characters: the largest
+/// em, up to `RIM_TEXT_EM`, at which `n` glyphs of at least `RIM_TEXT_MIN_ASPECT` width plus
+/// tracking fit the arc measured at their inner ends (`top - 0.8 em`), i.e. solving
+/// `n·em·(aspect + tracking) = span·(top − 0.8·em)` for em.
+fn rim_em(n: usize, top_mm: f32) -> f32 {
+    let span = rim_span_deg(n).to_radians();
+    let per_char = RIM_TEXT_MIN_ASPECT + RIM_TEXT_TRACKING;
+    let fit = span * top_mm / (n.max(1) as f32 * per_char + 0.8 * span);
+    fit.min(RIM_TEXT_EM)
+}
+
+/// Where and how large the name's glyphs go.
+struct RimPlacement {
+    /// Radius of the em boxes' tops, in pixels.
+    top: f32,
+    /// Em height in pixels.
+    em: f32,
+    /// Angles and horizontal scale.
+    layout: ArcLayout,
+}
+
+/// Sizes the name from its length and spreads it over its arc.
+fn rim_placement(geo: &Geometry, font: &Font, glyphs: &[Glyph]) -> RimPlacement {
     let top = geo.rim_inner() - RIM_TEXT_GAP * geo.u;
+    let em = rim_em(glyphs.len(), top / geo.u) * geo.u;
+    let s = em / font.upem;
     // Characters' inner ends (a fifth of the em above the box bottom, where CJK ink ends) are
     // where neighbours on the arc come closest.
     let inner = top - 0.8 * em;
@@ -566,8 +588,21 @@ fn draw_rim_text(
         RIM_TEXT_TRACKING * em,
         inner,
         min_span,
-        RIM_TEXT_MAX_SPAN_DEG,
+        rim_span_deg(glyphs.len()),
     );
+    RimPlacement { top, em, layout }
+}
+
+/// The organisation name, clockwise along the top arc, tops of the characters outward.
+fn draw_rim_text(
+    pixmap: &mut Pixmap,
+    paint: &Paint,
+    geo: &Geometry,
+    font: &Font,
+    glyphs: &[Glyph],
+) {
+    let RimPlacement { top, em, layout } = rim_placement(geo, font, glyphs);
+    let s = em / font.upem;
     // Upright at 12 o'clock with the em-box top at radius `top`, turned clockwise into place.
     fill_on_arc(
         pixmap,
@@ -613,10 +648,16 @@ fn draw_center_text(
     font: &Font,
     glyphs: &[Glyph],
 ) {
-    let em = CENTER_TEXT_EM * geo.u;
-    let s = em / font.upem;
-    let natural = glyphs.iter().map(|g| g.advance * s).sum::<f32>();
     let max = CENTER_TEXT_MAX_WIDTH * geo.u;
+    let advances_em = glyphs.iter().map(|g| g.advance).sum::<f32>() / font.upem;
+    // Shrink a long purpose (行政审批专用章 …) to fit before compressing it, so it stays legible.
+    let em = if advances_em > 0.0 {
+        (max / advances_em).clamp(CENTER_TEXT_EM_SMALLEST * geo.u, CENTER_TEXT_EM * geo.u)
+    } else {
+        CENTER_TEXT_EM * geo.u
+    };
+    let s = em / font.upem;
+    let natural = advances_em * em;
     let hscale = if natural > max { max / natural } else { 1.0 };
     let top = geo.c + CENTER_TEXT_TOP * geo.u;
     let mut pen = geo.c - natural * hscale / 2.0;
@@ -643,4 +684,62 @@ fn draw_code(pixmap: &mut Pixmap, paint: &Paint, geo: &Geometry, font: &Font, gl
     // to the right, which at the bottom is a counter-clockwise turn.
     let dy = bottom - em + font.em_top * s;
     fill_on_arc(pixmap, paint, geo, glyphs, &layout, s, dy, -1.0);
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// Geometry of a 42 mm seal at 300 dpi, as `render_pixmap` computes it.
+    fn geometry() -> Geometry {
+        let side = image_side(DEFAULT_DIAMETER_MM, DEFAULT_DPI).unwrap() as f32;
+        Geometry {
+            c: side / 2.0,
+            u: side / REF_DIAMETER,
+            outer: side / 2.0 - 0.5,
+        }
+    }
+
+    #[test]
+    fn long_names_shrink_and_widen_instead_of_squeezing() {
+        let geo = geometry();
+        let font = Font::embedded().unwrap();
+        let mut last_em = f32::INFINITY;
+        let mut last_span = 0.0;
+        for n in [6, 12, 18, 24, 30] {
+            let glyphs = font.shape(&"国".repeat(n)).unwrap();
+            let p = rim_placement(&geo, &font, &glyphs);
+            let em_mm = p.em / geo.u;
+            // 国 is a full-width glyph: its drawn width/height is the horizontal scale.
+            let aspect = p.layout.hscale;
+            assert!(
+                (RIM_TEXT_MIN_ASPECT - 0.01..=1.0).contains(&aspect),
+                "{n} characters drawn at aspect {aspect}"
+            );
+            assert!(em_mm >= 3.5, "{n} characters at {em_mm} mm");
+            assert!(em_mm <= last_em + 1e-3, "em grows at {n}: {em_mm} > {last_em}");
+            let c = &p.layout.centres_deg;
+            let span = c[n - 1] - c[0];
+            assert!(span >= last_span, "arc shrinks at {n}");
+            // Centre to centre plus half a slot at either end is the whole arc.
+            let whole = span * n as f32 / (n - 1) as f32;
+            assert!(whole <= RIM_TEXT_WIDEST_SPAN_DEG + 0.5, "{n}: {whole}°");
+            // Even spacing: every neighbour is the same angle apart.
+            let step = span / (n - 1) as f32;
+            for w in c.windows(2) {
+                assert!(((w[1] - w[0]) - step).abs() < 0.01, "uneven at {n}");
+            }
+            // Neighbours' inner ends do not touch: the gap at the inner radius stays positive.
+            let inner = p.top - 0.8 * p.em;
+            let gap = step.to_radians() * inner - p.em * aspect;
+            assert!(gap > 0.05 * p.em, "{n}: glyphs touch ({gap} px)");
+            last_em = em_mm;
+            last_span = span;
+        }
+        // Short names keep the full size; long ones shrink and widen the arc.
+        assert_eq!(rim_em(6, 19.2), RIM_TEXT_EM);
+        assert!(rim_em(30, 19.2) < 4.5);
+        assert_eq!(rim_span_deg(12), RIM_TEXT_MAX_SPAN_DEG);
+        assert_eq!(rim_span_deg(30), RIM_TEXT_WIDEST_SPAN_DEG);
+    }
 }
