@@ -717,7 +717,10 @@ mod layout_tests {
                 "{n} characters drawn at aspect {aspect}"
             );
             assert!(em_mm >= 3.5, "{n} characters at {em_mm} mm");
-            assert!(em_mm <= last_em + 1e-3, "em grows at {n}: {em_mm} > {last_em}");
+            assert!(
+                em_mm <= last_em + 1e-3,
+                "em grows at {n}: {em_mm} > {last_em}"
+            );
             let c = &p.layout.centres_deg;
             let span = c[n - 1] - c[0];
             assert!(span >= last_span, "arc shrinks at {n}");

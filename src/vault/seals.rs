@@ -97,6 +97,43 @@ impl SealKind {
     }
 }
 
+/// The purpose line drawn under the star: what the seal name says after the holder's name
+/// (某某局行政审批专用章 → 行政审批专用章), or a name that is itself a 专用章 (行政审批专用章),
+/// else the kind's default. A purpose longer than the renderer's line keeps its end, cut after
+/// the last organisation suffix so that no half of a name is drawn.
+fn drawn_purpose<'a>(name: &'a str, holder: &str, kind: SealKind) -> &'a str {
+    /// Characters that end an organisation's name (某某局, 某某公司, 某某中心 …).
+    /// 会, 行 and 办 are left out: 会计, 行政 and 办公 begin purposes.
+    const ORG_ENDINGS: [char; 12] = [
+        '局', '司', '厅', '委', '院', '部', '处', '所', '室', '心', '站', '校',
+    ];
+    let name = name.trim();
+    let holder = holder.trim();
+    let rest = match name.find(holder).filter(|_| !holder.is_empty()) {
+        Some(at) => name[at + holder.len()..].trim(),
+        None if name.ends_with("专用章") => name,
+        None => "",
+    };
+    if rest.is_empty() {
+        return kind.purpose();
+    }
+    let max = render::seal::CENTER_TEXT_MAX_CHARS;
+    if rest.chars().count() <= max {
+        return rest;
+    }
+    // Too long for one line: the longest tail after an organisation suffix that fits, else the
+    // last `max` characters.
+    let tails = rest.char_indices().skip(1).map(|(i, _)| &rest[i..]);
+    let mut fitting = tails.filter(|tail| tail.chars().count() <= max);
+    let first_fit = fitting.clone().next().unwrap_or(rest);
+    fitting
+        .find(|tail| {
+            let before = &rest[..rest.len() - tail.len()];
+            before.ends_with(ORG_ENDINGS) && !tail.starts_with("专用章")
+        })
+        .unwrap_or(first_fit)
+}
+
 /// A request to make a seal.
 #[derive(Debug, Clone)]
 pub struct NewSeal {
@@ -415,11 +452,7 @@ impl Vault {
             let image = match req.image {
                 Some(png) => png,
                 None => {
-                    let purpose = req
-                        .name
-                        .strip_prefix(req.holder_name.as_str())
-                        .filter(|rest| !rest.is_empty())
-                        .unwrap_or_else(|| req.kind.purpose());
+                    let purpose = drawn_purpose(&req.name, &req.holder_name, req.kind);
                     render::render_official_seal(&SealImageSpec {
                         rim_text: &req.holder_name,
                         center_text: purpose,
@@ -799,4 +832,51 @@ fn random_digits(rng: &ring::rand::SystemRandom, n: usize) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purpose_is_the_names_specialised_part_whatever_its_form() {
+        let official = SealKind::Official;
+        // Holder prefix stripped, as before.
+        assert_eq!(
+            drawn_purpose("某某市某某局行政审批专用章", "某某市某某局", official),
+            "行政审批专用章"
+        );
+        // A bare 专用章 name without the holder was drawn as nothing.
+        assert_eq!(
+            drawn_purpose("行政审批专用章", "某某市行政审批局", official),
+            "行政审批专用章"
+        );
+        // The holder inside the name, after a region prefix.
+        assert_eq!(
+            drawn_purpose("北京市某某区财政局会计核算专用章", "某某区财政局", official),
+            "会计核算专用章"
+        );
+        // Too long for a line: cut after the organisation, not inside a word.
+        assert_eq!(
+            drawn_purpose("某某省人民政府办公厅行政审批专用章", "某某公司", official),
+            "行政审批专用章"
+        );
+        // No purpose in the name: the kind's default.
+        assert_eq!(
+            drawn_purpose("某某公司", "某某公司", SealKind::Contract),
+            "合同专用章"
+        );
+        assert_eq!(drawn_purpose("某某公司印章", "别的公司", official), "");
+        for name in [
+            "某某省人民政府办公厅行政审批专用章",
+            "某某市某某局行政审批专用章",
+        ] {
+            let drawn = drawn_purpose(name, "x", official);
+            assert!(
+                drawn.chars().count() <= render::seal::CENTER_TEXT_MAX_CHARS,
+                "{drawn}"
+            );
+            assert!(drawn.ends_with("专用章"), "{drawn}");
+        }
+    }
 }

@@ -1,0 +1,50 @@
+//! Seal pictures the vault draws itself, through the API: the purpose under the star comes from
+//! the seal name whatever its form.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{TestVault, unb64};
+use serde_json::json;
+use sidian::render::{SealImageSpec, render_official_seal};
+
+const HOLDER: &str = "某某市行政审批局";
+const USCC: &str = "11100000000013338W";
+
+/// Makes an official seal named `name` for `HOLDER` and returns its drawn picture.
+async fn drawn_picture(tv: &TestVault, key: &str, name: &str) -> Vec<u8> {
+    let (status, seal) = tv
+        .post(
+            "/v1/seals",
+            key,
+            json!({
+                "name": name,
+                "type": "official",
+                "holder": {"name": HOLDER, "uscc": USCC},
+                "valid_from": "2020-01-01",
+                "valid_to": "2030-12-31",
+                "alg": "p256",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{seal}");
+    let der = unb64(&seal["seal"]);
+    let parsed = sidian::ses::Seal::from_der(&der).expect("seal decodes");
+    parsed.picture().data.clone()
+}
+
+#[tokio::test]
+async fn a_specialised_seal_name_is_drawn_under_the_star_whatever_its_form() {
+    let tv = TestVault::open(None).await;
+    let key = tv.client("drawing", &[]).await;
+    let with_purpose =
+        render_official_seal(&SealImageSpec::new(HOLDER, "行政审批专用章")).expect("render");
+    let without = render_official_seal(&SealImageSpec::new(HOLDER, "")).expect("render");
+    assert_ne!(with_purpose, without, "the purpose line must add ink");
+    // The bare 专用章 name (formerly drawn with nothing under the star) and the name with the
+    // holder's prefix both draw 行政审批专用章.
+    for name in ["行政审批专用章", "某某市行政审批局行政审批专用章"] {
+        let picture = drawn_picture(&tv, &key, name).await;
+        assert_eq!(picture, with_purpose, "{name}: purpose not drawn");
+    }
+}
