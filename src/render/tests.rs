@@ -277,3 +277,34 @@ fn png_is_indexed_seal_red_and_lossless() {
         .count();
     assert_eq!(off, 0, "pixels whose coverage changed");
 }
+
+/// Red ink pixels in the band under the star where the purpose line goes.
+fn purpose_band_ink(p: &Pixmap) -> usize {
+    let mm = p.width() as f32 / DEFAULT_DIAMETER_MM;
+    let c = p.width() as f32 / 2.0;
+    let (y0, y1) = ((c + 6.8 * mm) as u32, (c + 11.4 * mm) as u32);
+    let (x0, x1) = ((c - 9.5 * mm) as u32, (c + 9.5 * mm) as u32);
+    (y0..y1)
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+        .filter(|&(x, y)| is_red_ink(rgba(p, x, y)))
+        .count()
+}
+
+#[test]
+fn long_purposes_are_drawn_shrunk_not_dropped() {
+    let name = "某某市行政审批局";
+    let bare = render(&SealImageSpec::new(name, ""));
+    assert_eq!(
+        purpose_band_ink(&bare),
+        0,
+        "ink under the star without a purpose"
+    );
+    for purpose in ["合同专用章", "行政审批专用章", "建设工程质量检测专用章"]
+    {
+        let spec = SealImageSpec::new(name, purpose);
+        let ink = purpose_band_ink(&render(&spec));
+        // A longer purpose is drawn smaller, but it is drawn: plenty of ink in its band.
+        assert!(ink > 1200, "{purpose}: {ink} ink pixels");
+        maybe_save(&format!("seal-purpose-{}", purpose.chars().count()), &spec);
+    }
+}
