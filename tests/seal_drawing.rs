@@ -48,3 +48,37 @@ async fn a_specialised_seal_name_is_drawn_under_the_star_whatever_its_form() {
         assert_eq!(picture, with_purpose, "{name}: purpose not drawn");
     }
 }
+
+#[tokio::test]
+async fn utf8_property_info_is_signed_percent_encoded() {
+    let tv = TestVault::open(None).await;
+    let key = tv.client("property", &[]).await;
+    let (status, seal) = tv
+        .post(
+            "/v1/seals",
+            &key,
+            json!({
+                "name": format!("{HOLDER}行政审批专用章"),
+                "type": "official",
+                "holder": {"name": HOLDER, "uscc": USCC},
+                "alg": "p256",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{seal}");
+    let id = seal["id"].as_str().expect("id");
+    let (status, signed) = tv
+        .post(
+            &format!("/v1/seals/{id}/sign"),
+            &key,
+            json!({"data": common::b64(b"approval"), "property_info": "审批单 50%"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    let der = unb64(&signed["signature"]);
+    let signature = sidian::ses::Signature::from_der(&der).expect("signature decodes");
+    assert_eq!(
+        signature.property_info(),
+        "%E5%AE%A1%E6%89%B9%E5%8D%95 50%25"
+    );
+}

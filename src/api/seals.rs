@@ -341,7 +341,9 @@ pub(crate) struct SealSignRequest {
     /// Its hash, base64 (SM3 for SM2 seals, SHA-256 for P-256/RSA seals): becomes dataHash.
     #[serde(default)]
     digest: Option<String>,
-    /// TBS_Sign.propertyInfo: what was sealed (printable ASCII), e.g. a file path or URI.
+    /// TBS_Sign.propertyInfo: what was sealed, e.g. a file path, URI or title; UTF-8 text. The
+    /// ASN.1 type is IA5String, so bytes outside printable ASCII and `%` are percent-encoded
+    /// (RFC 3986) as signed; printable ASCII is signed unchanged.
     #[serde(default)]
     property_info: Option<String>,
 }
@@ -403,7 +405,9 @@ async fn sign(
             ));
         }
     };
-    let property = req.property_info.unwrap_or_else(|| "sidian".to_owned());
+    let property = req
+        .property_info
+        .map_or_else(|| "sidian".to_owned(), |text| ia5_property_info(&text));
     let signed = vault.seal_sign(&client, &id, &input, &property).await?;
     Ok(SealSignResponse {
         signature: to_b64(&signed.signature),
@@ -415,4 +419,37 @@ async fn sign(
         ),
         audit_index: signed.audit_index,
     })
+}
+
+/// UTF-8 text as an IA5String `propertyInfo`: GB/T 38540 types it IA5String and readers such
+/// as ofdrw put an ASCII path there, so text beyond printable ASCII is percent-encoded the way
+/// a URI would carry it (`%` itself too, so that decoding is unambiguous) rather than refused.
+fn ia5_property_info(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if (0x20..0x7F).contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            // Writing into a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ia5_property_info;
+
+    #[test]
+    fn property_info_keeps_ascii_and_percent_encodes_the_rest() {
+        assert_eq!(
+            ia5_property_info("Doc_0/Signs/Sign_0/Signature.xml"),
+            "Doc_0/Signs/Sign_0/Signature.xml"
+        );
+        assert_eq!(ia5_property_info("合同"), "%E5%90%88%E5%90%8C");
+        assert_eq!(ia5_property_info("50% off\n"), "50%25 off%0A");
+        assert!(ia5_property_info("审批单 №7").is_ascii());
+    }
 }
