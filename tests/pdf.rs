@@ -105,6 +105,11 @@ async fn stamping(tv: &TestVault) {
         // A 骑缝章 over all 200 pages is one signature; it must come first.
         let cross = stamp_ok(tv, &a, &seal, "cross_page=true&level=b-t", DOC_200P).await;
         assert_eq!(verdict(tv, &cross).await, "VALID");
+        // Split into groups as on paper: no strip of the 42 mm seal is under 3 mm wide (give or
+        // take the rounding of the written /Rect).
+        let widths = strip_widths_mm(&cross[DOC_200P.len()..]);
+        assert_eq!(widths.len(), 200, "one strip a page");
+        assert!(widths.iter().all(|&w| w >= 3.0 - 1e-3), "{widths:?}");
         assert_eq!(
             error_code(tv, &a, &seal, "cross_page=true", &once).await,
             (StatusCode::UNPROCESSABLE_ENTITY, "pdf_refused".into())
@@ -360,4 +365,21 @@ async fn a_seal_on_a_signed_xref_stream_document() {
             "VALID"
         ]
     );
+}
+
+/// Widths in millimetres of every annotation rectangle (`/Rect [x0 y0 x1 y1]`) in `update`.
+fn strip_widths_mm(update: &[u8]) -> Vec<f64> {
+    let text = String::from_utf8_lossy(update);
+    text.match_indices("/Rect")
+        .filter_map(|(at, _)| {
+            let rest = text[at + 5..].trim_start().strip_prefix('[')?;
+            let nums: Vec<f64> = rest
+                .split(']')
+                .next()?
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            (nums.len() == 4).then(|| (nums[2] - nums[0]) * 25.4 / 72.0)
+        })
+        .collect()
 }

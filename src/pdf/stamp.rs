@@ -526,9 +526,11 @@ fn single_plan(
     }])
 }
 
-/// A 骑缝章 (cross-page seal): the seal cut into as many vertical strips as there are pages,
-/// strip k on the right edge of page k, at height y (default: centred), so that the stacked
-/// pages show the whole seal and no page can be swapped unnoticed on paper.
+/// A 骑缝章 (cross-page seal): the seal cut into vertical strips, strip k of a group on the
+/// right edge of the group's page k, at height y (default: centred), so that the stacked pages
+/// show the whole seal and no page can be swapped unnoticed on paper. As on paper, a long
+/// document is split into consecutive groups (sizes differing by at most one) small enough
+/// that every strip is at least `MIN_STRIP_MM` wide, the seal repeated per group.
 fn cross_page_plan(
     file: &PdfFile<'_>,
     existing_signed: bool,
@@ -553,13 +555,13 @@ fn cross_page_plan(
             "a cross-page seal spans at most {MAX_CROSS_PAGES} pages"
         )));
     }
-    #[allow(clippy::cast_precision_loss)]
-    let strip = w / pages.len() as f64;
     let upto = file.sections().len();
+    let groups = cross_page_groups(pages.len(), w / PT_PER_MM);
     pages
         .iter()
+        .zip(groups)
         .enumerate()
-        .map(|(k, &page)| {
+        .map(|(k, (&page, (index, size)))| {
             let bbox = page_box(file, page, upto)?;
             let y = opts
                 .placement
@@ -573,7 +575,9 @@ fn cross_page_plan(
                 )));
             }
             #[allow(clippy::cast_precision_loss)]
-            let shift = strip * k as f64;
+            let strip = w / size as f64;
+            #[allow(clippy::cast_precision_loss)]
+            let shift = strip * index as f64;
             Ok(Part {
                 page,
                 rect: [bbox[2] - strip, bbox[1] + y, bbox[2], bbox[1] + y + h],
@@ -583,8 +587,28 @@ fn cross_page_plan(
         .collect()
 }
 
-/// Most pages a cross-page seal is split over (a strip narrower than ~0.2 mm shows nothing).
+/// Most pages a cross-page seal is stamped over (each group repeats the seal).
 const MAX_CROSS_PAGES: usize = 200;
+/// Narrowest strip of a cross-page seal: thinner strips are lost in the paper's edge and
+/// cannot be matched by eye, so seal makers start a new group instead.
+const MIN_STRIP_MM: f64 = 3.0;
+
+/// For each of `pages` pages of a cross-page seal `width_mm` wide, its strip's index in its
+/// group and the group's size: as few groups as keep strips `MIN_STRIP_MM` wide, as even as
+/// possible (so never a group of one page when the seal spans at least three strips).
+fn cross_page_groups(pages: usize, width_mm: f64) -> Vec<(usize, usize)> {
+    // The float is a small positive width; at least two strips a group, as a 骑缝章 needs.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let per_group = ((width_mm / MIN_STRIP_MM).floor() as usize).max(2);
+    let groups = pages.div_ceil(per_group).max(1);
+    let (base, larger) = (pages / groups, pages % groups);
+    (0..groups)
+        .flat_map(|g| {
+            let size = base + usize::from(g < larger);
+            (0..size).map(move |i| (i, size))
+        })
+        .collect()
+}
 
 fn mdp_level(c: Certify) -> Option<u8> {
     match c {
@@ -734,4 +758,48 @@ fn subsections(offsets: &[(Ref, usize)]) -> Vec<(u32, i64)> {
         }
     }
     index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cross_page_groups_keep_every_strip_three_millimetres_wide() {
+        // A 42 mm seal takes at most 14 pages a group: 30 pages are three groups of ten.
+        let groups = cross_page_groups(30, 42.0);
+        assert_eq!(groups.len(), 30);
+        assert!(groups.iter().all(|&(_, size)| size == 10));
+        assert_eq!(groups[9], (9, 10));
+        assert_eq!(groups[10], (0, 10));
+        for (pages, width) in [
+            (2, 42.0),
+            (14, 42.0),
+            (15, 42.0),
+            (200, 42.0),
+            (7, 10.0),
+            (5, 38.0),
+        ] {
+            let groups = cross_page_groups(pages, width);
+            assert_eq!(groups.len(), pages);
+            for &(index, size) in &groups {
+                assert!(index < size);
+                assert!(size >= 2, "{pages} pages of {width} mm: a group of one");
+                assert!(
+                    width / size as f64 >= MIN_STRIP_MM,
+                    "{pages} pages of {width} mm"
+                );
+            }
+            // Strips of a group are consecutive: each group starts at index 0.
+            assert_eq!(groups[0].0, 0);
+            for w in groups.windows(2) {
+                assert!(w[1].0 == w[0].0 + 1 || (w[1].0 == 0 && w[0].0 + 1 == w[0].1));
+            }
+        }
+        // Short documents keep one group, as before.
+        assert_eq!(
+            cross_page_groups(14, 42.0),
+            (0..14).map(|i| (i, 14)).collect::<Vec<_>>()
+        );
+    }
 }
