@@ -687,6 +687,7 @@ fn draw_code(pixmap: &mut Pixmap, paint: &Paint, geo: &Geometry, font: &Font, gl
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod layout_tests {
     use super::*;
 
