@@ -126,8 +126,8 @@ enum Command {
         /// `none`, `p1` or `p2` (DocMDP certification).
         #[arg(long, default_value = "none")]
         certify: String,
-        /// `b-b`, `b-t` (with a timestamp from the vault's TSA) or `b-lt` (plus a DSS with the
-        /// certificates and CRLs that validate it).
+        /// `b-b`, `b-t` (with a timestamp from the vault's TSA), `b-lt` (plus a DSS with the
+        /// certificates and CRLs that validate it) or `b-lta` (plus a document time-stamp).
         #[arg(long, default_value = "b-b")]
         level: String,
         /// `cades` (ETSI.CAdES.detached) or `pkcs7` (adbe.pkcs7.detached).

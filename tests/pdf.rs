@@ -134,7 +134,7 @@ async fn stamping(tv: &TestVault) {
     for (query, status, code) in [
         ("unit=furlong", StatusCode::BAD_REQUEST, "invalid_request"),
         ("certify=p3", StatusCode::BAD_REQUEST, "invalid_request"),
-        ("level=b-lta", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("level=b-ltv", StatusCode::BAD_REQUEST, "invalid_request"),
         ("page=0", StatusCode::BAD_REQUEST, "invalid_request"),
         ("x=-5", StatusCode::BAD_REQUEST, "invalid_request"),
         ("owner=b", StatusCode::BAD_REQUEST, "invalid_request"),

@@ -265,3 +265,56 @@ async fn a_b_lt_seal_carries_its_chain_and_crls_and_stays_valid() {
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn a_b_lta_seal_ends_with_a_document_time_stamp_over_its_dss() {
+    use sidian::pdf::{SigType, SubFilter, find_signatures};
+    use sidian::tsa::verify_token;
+
+    let tv = public_vault().await;
+    let key = tv.client("ops", &["seals", "sign"]).await;
+    for alg in ["p256", "sm2"] {
+        let id = create_contract_seal(&tv, &key, alg).await;
+        let (status, out) = common::call_bytes(
+            &tv,
+            &format!("/v1/seals/{id}/stamp?level=b-lta"),
+            Some(&key),
+            "application/pdf",
+            DOC.to_vec(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&out));
+        // Seal, DSS, then the time-stamp revision, which is the last and covers the DSS.
+        let file = PdfFile::open(&out, &Limits::default()).expect("opens");
+        let before = PdfFile::open(DOC, &Limits::default()).expect("opens");
+        assert_eq!(file.sections().len(), before.sections().len() + 3);
+        assert!(!dss_items(&out, b"CRLs").is_empty());
+        let sigs = find_signatures(&file).expect("signatures read");
+        assert_eq!(sigs.len(), 2, "{alg}");
+        let ts = &sigs[1];
+        assert_eq!(ts.sig_type, Some(SigType::DocTimeStamp), "{alg}");
+        assert_eq!(ts.sub_filter, Some(SubFilter::Rfc3161), "{alg}");
+        assert!(ts.covers_whole_file, "{alg}");
+        let [a, b] = ts.byte_range.as_ref().expect("a /ByteRange").ranges(&out);
+        let token = ts.contents.as_ref().expect("a token");
+        let check = verify_token(token, None, &[]);
+        assert!(check.ok(), "{alg}: {:?}", check.checks);
+        let info = check.tst_info.expect("a TSTInfo");
+        assert_eq!(
+            info.hashed_message,
+            info.hash_alg.digest(&[a, b].concat()),
+            "{alg}: the imprint is the digest of the byte ranges"
+        );
+
+        let (status, report) = common::json_answer(
+            common::call_bytes(&tv, "/v1/documents/verify", None, "application/pdf", out).await,
+        );
+        assert_eq!(status, StatusCode::OK, "{report}");
+        // Nothing follows the time-stamp: the verdict is plain VALID.
+        assert_eq!(report["verdict"], "VALID", "{alg}: {report}");
+        assert_eq!(
+            report["signatures"][1]["kind"], "pdf-doc-timestamp",
+            "{report}"
+        );
+    }
+}

@@ -37,7 +37,7 @@ pub(crate) struct StampQuery {
     unit: Option<String>,
     /// `none` (default), `p1` (certify, no changes) or `p2` (certify, form filling and signing allowed).
     certify: Option<String>,
-    /// `b-b` (default), `b-t` (with a signature timestamp from the vault's TSA) or `b-lt` (B-T plus a later revision with a DSS holding the certificates and current CRLs that validate the seal and its timestamp).
+    /// `b-b` (default), `b-t` (with a signature timestamp from the vault's TSA) `b-lt` (B-T plus a later revision with a DSS holding the certificates and current CRLs that validate the seal and its timestamp) or `b-lta` (B-LT plus a document time-stamp revision covering the DSS).
     level: Option<String>,
     /// `cades` (ETSI.CAdES.detached, default) or `pkcs7` (adbe.pkcs7.detached).
     subfilter: Option<String>,

@@ -53,7 +53,7 @@ pub struct LaterChanges {
     /// Signature dictionaries (signatures and document time-stamps) added after the signed
     /// revision: each must itself be intact and trusted for the changes to be allowed.
     pub added_signatures: Vec<Ref>,
-    /// Whether a later revision adds no signature (a DSS alone, say), or bytes follow the last
+    /// Whether the last revision adds no signature (a DSS alone, say), or bytes follow the last
     /// revision: then no later signature covers everything that changed.
     pub beyond_signatures: bool,
 }
@@ -83,9 +83,10 @@ pub fn later_changes(file: &PdfFile<'_>, signatures: &[PdfSignature]) -> Vec<Opt
             for section in sections.iter().skip(k + 1).flatten() {
                 out.allowed.extend(section.allowed.iter().cloned());
                 out.disallowed.extend(section.disallowed.iter().cloned());
-                if section.added.is_empty() {
-                    out.beyond_signatures = true;
-                }
+                // A revision without a signature (a DSS, say) is covered by any later one
+                // that adds a signature, such as a B-LTA document time-stamp; only the last
+                // revisions, after the last signature added, are covered by nothing.
+                out.beyond_signatures = section.added.is_empty();
                 for added in &section.added {
                     out.added_signatures.push(added.sig);
                     if sig.doc_mdp == Some(1) && added.ty == SigType::Signature {

@@ -8,6 +8,7 @@
 
 mod active;
 mod diff;
+mod doc_timestamp;
 mod dss;
 mod file;
 mod image;
@@ -22,6 +23,7 @@ pub(crate) mod tests;
 
 pub use active::{Finding, Link, Place, Survey, survey};
 pub use diff::{LaterChanges, later_changes};
+pub use doc_timestamp::prepare_doc_timestamp;
 pub use dss::add_dss;
 pub use file::{Entry, PdfFile, Section, XrefKind};
 pub use image::{ImageError, SealImage, seal_image};

@@ -67,8 +67,8 @@ pub struct StampOptions<'a> {
 /// A sealed revision laid out, waiting for its CMS.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    bytes: Vec<u8>,
-    hole: Range<usize>,
+    pub(super) bytes: Vec<u8>,
+    pub(super) hole: Range<usize>,
     /// Whether the input was rewritten into one clean revision first (docs/threats.md §2.1).
     pub normalised: bool,
     /// The field name given to the seal.
@@ -222,25 +222,14 @@ fn append(
     }
     let mut offsets: Vec<(Ref, usize)> = Vec::new();
 
-    // The signature dictionary, written by hand to know where the hole and ByteRange are.
-    offsets.push((sig, out.len()));
-    out.extend_from_slice(
-        format!(
-            "{} 0 obj\n<</Type /Sig/Filter /Adobe.PPKLite/SubFilter ",
-            sig.num
-        )
-        .as_bytes(),
+    let (byte_range_at, hole) = open_signature(
+        &mut out,
+        &mut offsets,
+        sig,
+        b"Sig",
+        opts.sub_filter,
+        opts.capacity,
     );
-    Object::name(opts.sub_filter.name()).write(&mut out);
-    out.extend_from_slice(b"/ByteRange ");
-    let byte_range_at = out.len();
-    out.extend_from_slice(&[b' '; 40]);
-    out.extend_from_slice(b"/Contents ");
-    let hole_start = out.len();
-    out.push(b'<');
-    out.resize(out.len() + opts.capacity * 2, b'0');
-    out.push(b'>');
-    let hole = hole_start..out.len();
     out.extend_from_slice(b"/M ");
     Object::string(pdf_date(opts.signing_time).as_bytes()).write(&mut out);
     out.extend_from_slice(b"/Name ");
@@ -339,40 +328,57 @@ fn append(
         write_stream(&mut out, &mut offsets, s, sd, alpha);
     }
 
-    // Each page's /Annots gains its widget: the indirect array if there is one, else the page.
+    // Each page's /Annots gains its widget.
     for ((widget, _), part) in widgets.iter().zip(&plan) {
-        let Object::Dict(mut page) = file.get_at(part.page, upto)? else {
-            return Err(PdfError::Structure("page is not a dictionary".into()));
-        };
-        match page.get(b"Annots") {
-            Some(Object::Ref(arr)) => {
-                let arr = *arr;
-                let mut items = match file.get_at(arr, upto)? {
-                    Object::Array(a) => a,
-                    Object::Null => Vec::new(),
-                    _ => return Err(PdfError::Structure("page /Annots is not an array".into())),
-                };
-                items.push(Object::Ref(*widget));
-                write_obj(&mut out, &mut offsets, arr, &Object::Array(items));
-            }
-            other => {
-                let mut items = match other {
-                    Some(Object::Array(a)) => a.clone(),
-                    None | Some(Object::Null) => Vec::new(),
-                    Some(_) => {
-                        return Err(PdfError::Structure("page /Annots is not an array".into()));
-                    }
-                };
-                items.push(Object::Ref(*widget));
-                page.set(b"Annots", Object::Array(items));
-                write_obj(&mut out, &mut offsets, part.page, &Object::Dict(page));
-            }
-        }
+        add_annot(file, &mut out, &mut offsets, part.page, *widget)?;
     }
 
     // The AcroForm gains the field; the catalog changes only if it must.
     let (root, mut catalog) = file.catalog_at(upto)?;
-    let mut catalog_changed = false;
+    let mut catalog_changed =
+        add_field(file, &mut out, &mut offsets, &mut nums, &mut catalog, field)?;
+    if opts.certify != Certify::None {
+        let mut perms = Dict::default();
+        perms.set(b"DocMDP", Object::Ref(sig));
+        catalog.set(b"Perms", Object::Dict(perms));
+        catalog_changed = true;
+    }
+    if catalog_changed {
+        write_obj(&mut out, &mut offsets, root, &Object::Dict(catalog));
+    }
+
+    let prev = file.sections()[upto - 1].xref_offset;
+    write_xref(
+        &mut out,
+        file.sections()[upto - 1].kind,
+        trailer,
+        &mut offsets,
+        &mut nums,
+        prev,
+    )?;
+
+    // ByteRange, now that the length is known; padded with spaces inside its fixed slot.
+    close_byte_range(&mut out, byte_range_at, &hole)?;
+    Ok(Prepared {
+        bytes: out,
+        hole,
+        normalised: false,
+        field_name,
+        rect: plan[0].rect,
+    })
+}
+
+/// Adds `field` to the AcroForm's /Fields (creating the AcroForm if need be, with /SigFlags 3);
+/// true if `catalog` changed and must be written.
+pub(super) fn add_field(
+    file: &PdfFile<'_>,
+    out: &mut Vec<u8>,
+    offsets: &mut Vec<(Ref, usize)>,
+    nums: &mut Numbers,
+    catalog: &mut Dict,
+    field: Ref,
+) -> Result<bool, PdfError> {
+    let upto = file.sections().len();
     let add_field = |form: &mut Dict| -> Result<Option<(Ref, Vec<Object>)>, PdfError> {
         form.set(b"SigFlags", Object::Int(3));
         match form.get(b"Fields") {
@@ -403,60 +409,106 @@ fn append(
                 return Err(PdfError::Structure("/AcroForm is not a dictionary".into()));
             };
             if let Some((arr, items)) = add_field(&mut form)? {
-                write_obj(&mut out, &mut offsets, arr, &Object::Array(items));
+                write_obj(out, offsets, arr, &Object::Array(items));
             }
-            write_obj(&mut out, &mut offsets, form_ref, &Object::Dict(form));
+            write_obj(out, offsets, form_ref, &Object::Dict(form));
+            Ok(false)
         }
         Some(Object::Dict(mut form)) => {
             if let Some((arr, items)) = add_field(&mut form)? {
-                write_obj(&mut out, &mut offsets, arr, &Object::Array(items));
+                write_obj(out, offsets, arr, &Object::Array(items));
             }
             catalog.set(b"AcroForm", Object::Dict(form));
-            catalog_changed = true;
+            Ok(true)
         }
         _ => {
             let form_ref = nums.next();
             let mut form = Dict::default();
             add_field(&mut form)?;
-            write_obj(&mut out, &mut offsets, form_ref, &Object::Dict(form));
+            write_obj(out, offsets, form_ref, &Object::Dict(form));
             catalog.set(b"AcroForm", Object::Ref(form_ref));
-            catalog_changed = true;
+            Ok(true)
         }
     }
-    if opts.certify != Certify::None {
-        let mut perms = Dict::default();
-        perms.set(b"DocMDP", Object::Ref(sig));
-        catalog.set(b"Perms", Object::Dict(perms));
-        catalog_changed = true;
-    }
-    if catalog_changed {
-        write_obj(&mut out, &mut offsets, root, &Object::Dict(catalog));
-    }
+}
 
-    let prev = file.sections()[upto - 1].xref_offset;
-    write_xref(
-        &mut out,
-        file.sections()[upto - 1].kind,
-        trailer,
-        &mut offsets,
-        &mut nums,
-        prev,
-    )?;
+/// Writes the start of signature dictionary `sig` by hand, to know where its `/ByteRange` slot
+/// and `/Contents` hole (`capacity` bytes) are; the caller adds entries and closes it.
+pub(super) fn open_signature(
+    out: &mut Vec<u8>,
+    offsets: &mut Vec<(Ref, usize)>,
+    sig: Ref,
+    sig_type: &[u8],
+    sub_filter: SubFilter,
+    capacity: usize,
+) -> (usize, Range<usize>) {
+    offsets.push((sig, out.len()));
+    out.extend_from_slice(format!("{} 0 obj\n<</Type ", sig.num).as_bytes());
+    Object::name(sig_type).write(out);
+    out.extend_from_slice(b"/Filter /Adobe.PPKLite/SubFilter ");
+    Object::name(sub_filter.name()).write(out);
+    out.extend_from_slice(b"/ByteRange ");
+    let byte_range_at = out.len();
+    out.extend_from_slice(&[b' '; 40]);
+    out.extend_from_slice(b"/Contents ");
+    let hole_start = out.len();
+    out.push(b'<');
+    out.resize(out.len() + capacity * 2, b'0');
+    out.push(b'>');
+    (byte_range_at, hole_start..out.len())
+}
 
-    // ByteRange, now that the length is known; padded with spaces inside its fixed slot.
+/// Writes the `/ByteRange` of a finished update into its slot: everything but the hole.
+pub(super) fn close_byte_range(
+    out: &mut [u8],
+    byte_range_at: usize,
+    hole: &Range<usize>,
+) -> Result<(), PdfError> {
     let len = out.len();
     let br = format!("[0 {} {} {}]", hole.start, hole.end, len - hole.end);
     if br.len() > 40 {
         return Err(PdfError::TooLarge("file"));
     }
     out[byte_range_at..byte_range_at + br.len()].copy_from_slice(br.as_bytes());
-    Ok(Prepared {
-        bytes: out,
-        hole,
-        normalised: false,
-        field_name,
-        rect: plan[0].rect,
-    })
+    Ok(())
+}
+/// Adds `widget` to `page`'s /Annots: the indirect array if there is one, else the page.
+pub(super) fn add_annot(
+    file: &PdfFile<'_>,
+    out: &mut Vec<u8>,
+    offsets: &mut Vec<(Ref, usize)>,
+    page_ref: Ref,
+    widget: Ref,
+) -> Result<(), PdfError> {
+    let upto = file.sections().len();
+    let Object::Dict(mut page) = file.get_at(page_ref, upto)? else {
+        return Err(PdfError::Structure("page is not a dictionary".into()));
+    };
+    match page.get(b"Annots") {
+        Some(Object::Ref(arr)) => {
+            let arr = *arr;
+            let mut items = match file.get_at(arr, upto)? {
+                Object::Array(a) => a,
+                Object::Null => Vec::new(),
+                _ => return Err(PdfError::Structure("page /Annots is not an array".into())),
+            };
+            items.push(Object::Ref(widget));
+            write_obj(out, offsets, arr, &Object::Array(items));
+        }
+        other => {
+            let mut items = match other {
+                Some(Object::Array(a)) => a.clone(),
+                None | Some(Object::Null) => Vec::new(),
+                Some(_) => {
+                    return Err(PdfError::Structure("page /Annots is not an array".into()));
+                }
+            };
+            items.push(Object::Ref(widget));
+            page.set(b"Annots", Object::Array(items));
+            write_obj(out, offsets, page_ref, &Object::Dict(page));
+        }
+    }
+    Ok(())
 }
 
 /// One widget of the seal: its page, rectangle, and how far the image is shifted left in it.

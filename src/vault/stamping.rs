@@ -27,6 +27,8 @@ pub enum Level {
     /// B-LT: plus, in a later revision, a DSS with the certificates and current CRLs a
     /// validator needs (the holder's and the vault TSA's chains; no OCSP).
     BLt,
+    /// B-LTA: B-LT, then a document time-stamp from the TSA covering the DSS.
+    BLta,
 }
 
 /// How to stamp a PDF.
@@ -55,7 +57,7 @@ pub struct StampParams<'a> {
     pub unit: Option<&'a str>,
     /// `none` (default), `p1` or `p2`.
     pub certify: Option<&'a str>,
-    /// `b-b` (default), `b-t` or `b-lt`.
+    /// `b-b` (default), `b-t`, `b-lt` or `b-lta`.
     pub level: Option<&'a str>,
     /// `cades` (default) or `pkcs7`.
     pub subfilter: Option<&'a str>,
@@ -111,7 +113,8 @@ impl StampParams<'_> {
                 "b-b" => Level::BB,
                 "b-t" => Level::BT,
                 "b-lt" => Level::BLt,
-                _ => return Err(bad("`level` must be `b-b`, `b-t` or `b-lt`")),
+                "b-lta" => Level::BLta,
+                _ => return Err(bad("`level` must be `b-b`, `b-t`, `b-lt` or `b-lta`")),
             },
             sub_filter: match subfilter.unwrap_or("cades") {
                 "cades" | "ETSI.CAdES.detached" => SubFilter::CadesDetached,
@@ -177,7 +180,9 @@ impl Vault {
             .clone();
         let tsa = match req.level {
             Level::BB => None,
-            Level::BT | Level::BLt => Some(self.inner.authorities.get(family, Role::Tsa)?),
+            Level::BT | Level::BLt | Level::BLta => {
+                Some(self.inner.authorities.get(family, Role::Tsa)?)
+            }
         };
         let mut capacity = CMS_OVERHEAD
             + holder.der().len()
@@ -227,12 +232,7 @@ impl Vault {
                         nonce: Some(crate::pki::random_serial()?.to_vec()),
                         cert_req: true,
                     };
-                    let token = match &self.config().tsa_url {
-                        Some(url) => crate::tsa::fetch_token(url, &ts_req, TSA_TIMEOUT)
-                            .await
-                            .map_err(|e| Error::TsaUnavailable(e.to_string()))?,
-                        None => self.timestamp_token(client, &ts_req).await?,
-                    };
+                    let token = self.tsa_token(client, &ts_req).await?;
                     cms::add_unsigned_attribute(&cms, OID_SIGNATURE_TIME_STAMP_TOKEN, &token)
                         .map_err(Error::Cms)?
                 }
@@ -243,6 +243,11 @@ impl Vault {
                 Ok(pdf) => {
                     let pdf = match req.level {
                         Level::BLt => self.with_validation_data(family, &holder, pdf).await?,
+                        Level::BLta => {
+                            let pdf = self.with_validation_data(family, &holder, pdf).await?;
+                            self.with_doc_timestamp(client, family, seal.key_type(), pdf)
+                                .await?
+                        }
                         Level::BB | Level::BT => pdf,
                     };
                     return Ok(Stamped {
@@ -267,6 +272,65 @@ impl Vault {
 }
 
 impl Vault {
+    /// A token for `req` from the configured external TSA, else from the vault's own.
+    async fn tsa_token(&self, client: &AuthClient, req: &TimeStampReq) -> Result<Vec<u8>> {
+        match &self.config().tsa_url {
+            Some(url) => crate::tsa::fetch_token(url, req, TSA_TIMEOUT)
+                .await
+                .map_err(|e| Error::TsaUnavailable(e.to_string())),
+            None => self.timestamp_token(client, req).await,
+        }
+    }
+
+    /// `pdf` with a document time-stamp revision (PAdES B-LTA) whose token's imprint is the
+    /// digest of its byte ranges, hashed as the seal's signature was.
+    async fn with_doc_timestamp(
+        &self,
+        client: &AuthClient,
+        family: Family,
+        key_type: KeyType,
+        pdf: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let alg = cms::digest_algorithm(key_type);
+        let mut capacity = match &self.config().tsa_url {
+            Some(_) => EXTERNAL_TOKEN,
+            None => {
+                let authorities = &self.inner.authorities;
+                CMS_OVERHEAD
+                    + authorities.get(family, Role::Tsa)?.cert.der().len()
+                    + authorities.get(family, Role::Issuing)?.cert.der().len()
+                    + 512
+            }
+        };
+        for _ in 0..2 {
+            let prepared = {
+                let pdf = pdf.clone();
+                self.verifying(move |_, _| {
+                    pdf::prepare_doc_timestamp(&pdf, capacity, &Limits::default())
+                })
+                .await??
+            };
+            let ts_req = TimeStampReq {
+                hash_alg: alg,
+                hashed_message: prepared.digest(alg),
+                policy: None,
+                nonce: Some(crate::pki::random_serial()?.to_vec()),
+                cert_req: true,
+            };
+            let token = self.tsa_token(client, &ts_req).await?;
+            match prepared.finish(&token) {
+                Ok(pdf) => return Ok(pdf),
+                // As for the seal: the estimate is an upper bound, a retry rather than a failure.
+                Err(PdfError::PlaceholderTooSmall { needed, .. }) => capacity = needed + 1024,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Pdf(PdfError::PlaceholderTooSmall {
+            needed: capacity,
+            capacity,
+        }))
+    }
+
     /// `pdf` with a DSS revision (PAdES B-LT): the holder certificate, the family's issuing CA
     /// and root, the vault TSA's certificate (unless an external TSA stamped: its chain travels
     /// in its token) and freshly signed CRLs of the issuing CA and the root.
