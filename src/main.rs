@@ -136,6 +136,18 @@ enum Command {
         /// A 骑缝章: the seal split over the right edge of every page (at --y, default centred).
         #[arg(long)]
         cross_page: bool,
+        /// Why the document is sealed (`/Reason`).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Where it is sealed (`/Location`).
+        #[arg(long)]
+        location: Option<String>,
+        /// How to reach the signer (`/ContactInfo`).
+        #[arg(long)]
+        contact: Option<String>,
+        /// Sign into this existing empty signature field (its widget gives page and place).
+        #[arg(long, conflicts_with_all = ["x", "y", "cross_page"])]
+        field: Option<String>,
         /// The PDF to seal.
         input: PathBuf,
         /// Where to write the sealed PDF.
@@ -538,6 +550,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             level,
             subfilter,
             cross_page,
+            reason,
+            location,
+            contact,
+            field,
             input,
             output,
         } => {
@@ -550,6 +566,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 level: Some(&level),
                 subfilter: Some(&subfilter),
                 cross_page,
+                reason: reason.as_deref(),
+                location: location.as_deref(),
+                contact: contact.as_deref(),
+                field: field.as_deref(),
             }
             .resolve()?;
             let pdf = std::fs::read(&input)

@@ -602,6 +602,8 @@ impl Outsider {
             sub_filter: SubFilter::CadesDetached,
             signer_name: "某某有限公司合同专用章",
             signing_time: OffsetDateTime::now_utc(),
+            text: Default::default(),
+            field: None,
             capacity: 8192,
         };
         let prepared = sidian::pdf::prepare(input, &opts, &Limits::default()).expect("layout");

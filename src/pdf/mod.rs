@@ -31,7 +31,7 @@ pub use signatures::{
     ByteRange, FormField, PdfSignature, SigType, SubFilter, Widget, find_signatures, form_fields,
     parse_date, text_string,
 };
-pub use stamp::{Certify, PT_PER_MM, Placement, Prepared, StampOptions, prepare};
+pub use stamp::{Certify, PT_PER_MM, Placement, Prepared, SigText, StampOptions, prepare};
 
 /// Bounds applied to every PDF read; a hostile file fails one of them instead of exhausting
 /// memory or time (docs/threats.md §3.2).
