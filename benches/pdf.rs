@@ -83,6 +83,7 @@ fn stamp_at(doc: &[u8], s: &Signer, image: &SealImage, x: f64) -> Vec<u8> {
         signing_time: now,
         text: Default::default(),
         field: None,
+        keyword: None,
         capacity: 6000,
     };
     let p = pdf::prepare(doc, &opts, &Limits::default()).expect("prepare");

@@ -111,9 +111,9 @@ enum Command {
         /// Seal id.
         #[arg(long)]
         seal: String,
-        /// 1-based page.
-        #[arg(long, default_value_t = 1)]
-        page: usize,
+        /// 1-based page (default 1; with --keyword, default every page).
+        #[arg(long)]
+        page: Option<usize>,
         /// Left edge of the seal.
         #[arg(long)]
         x: Option<f64>,
@@ -146,8 +146,12 @@ enum Command {
         #[arg(long)]
         contact: Option<String>,
         /// Sign into this existing empty signature field (its widget gives page and place).
-        #[arg(long, conflicts_with_all = ["x", "y", "cross_page"])]
+        #[arg(long, conflicts_with_all = ["x", "y", "cross_page", "keyword"])]
         field: Option<String>,
+        /// Centre the seal on this text (e.g. the date line or （盖章）), on --page if given,
+        /// else on the first page that has it.
+        #[arg(long, conflicts_with_all = ["x", "y", "cross_page"])]
+        keyword: Option<String>,
         /// The PDF to seal.
         input: PathBuf,
         /// Where to write the sealed PDF.
@@ -554,11 +558,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             location,
             contact,
             field,
+            keyword,
             input,
             output,
         } => {
             let req = sidian::vault::StampParams {
-                page: Some(page),
+                page,
                 x,
                 y,
                 unit: Some(&unit),
@@ -570,6 +575,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 location: location.as_deref(),
                 contact: contact.as_deref(),
                 field: field.as_deref(),
+                keyword: keyword.as_deref(),
             }
             .resolve()?;
             let pdf = std::fs::read(&input)

@@ -604,6 +604,7 @@ impl Outsider {
             signing_time: OffsetDateTime::now_utc(),
             text: Default::default(),
             field: None,
+            keyword: None,
             capacity: 8192,
         };
         let prepared = sidian::pdf::prepare(input, &opts, &Limits::default()).expect("layout");

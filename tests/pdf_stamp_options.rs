@@ -1,6 +1,7 @@
 //! Stamping options users expect: `reason`, `location` and `contact` land in the signature
 //! dictionary as PDF text strings, bad values are refused with the option named; `field` signs
-//! into an existing empty signature field, which the verifier accepts in a later revision.
+//! into an existing empty signature field, which the verifier accepts in a later revision;
+//! `keyword` centres the seal on text found on the page (ASCII and Identity-H CJK fonts).
 
 mod common;
 
@@ -113,14 +114,24 @@ async fn bad_texts_are_refused_naming_the_field() {
 /// A one-page A4 PDF whose page lists `annots` and whose form lists `fields`, with `extra`
 /// objects numbered from 5.
 fn with_fields(annots: &str, fields: &str, extra: &[&str]) -> Vec<u8> {
-    let content = "BT /F1 12 Tf 72 720 Td (Contract) Tj ET";
+    one_page(
+        "BT /F1 12 Tf 72 720 Td (Contract) Tj ET",
+        "/F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        annots,
+        fields,
+        extra,
+    )
+}
+
+/// A one-page A4 PDF showing `content` with `fonts`, its page listing `annots` and its form
+/// `fields`, with `extra` objects numbered from 5.
+fn one_page(content: &str, fonts: &str, annots: &str, fields: &str, extra: &[&str]) -> Vec<u8> {
     let mut objects = vec![
         format!("<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [{fields}] >> >>"),
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
         format!(
             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
-             /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> \
-             /Annots [{annots}] >>"
+             /Resources << /Font << {fonts} >> >> /Annots [{annots}] >>"
         ),
         format!(
             "<< /Length {} >>\nstream\n{content}\nendstream",
@@ -259,5 +270,104 @@ async fn field_signs_into_existing_empty_fields_in_turn() {
     }
     // The field gives the place: no coordinates with it.
     let (status, _) = stamp(&tv, &key, &seller, "field=Seller&x=10", once).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// The centre of the sealed document's only signature widget.
+fn widget_centre(pdf: &[u8]) -> [f64; 2] {
+    let file = PdfFile::open(pdf, &Limits::default()).expect("opens");
+    let sigs = find_signatures(&file).expect("signatures");
+    let r = sigs[0].field.widgets[0].rect.expect("a rectangle");
+    [(r[0] + r[2]) / 2.0, (r[1] + r[3]) / 2.0]
+}
+
+fn near(a: [f64; 2], b: [f64; 2]) -> bool {
+    (a[0] - b[0]).abs() < 3.0 && (a[1] - b[1]).abs() < 3.0
+}
+
+#[tokio::test]
+async fn keyword_centres_the_seal_on_the_text() {
+    let tv = TestVault::open(None).await;
+    let key = tv.client("ops", &["seals", "sign"]).await;
+    let seal = create_contract_seal(&tv, &key, "p256").await;
+
+    // A simple font with /Widths: 600/1000 of 12 pt a glyph; the date line's 16 glyphs from
+    // x = 72 on the baseline y = 300.
+    let widths = vec!["600"; 95].join(" ");
+    let ascii = one_page(
+        "BT /F1 12 Tf 72 700 Td (Contract) Tj 0 -400 Td (Date: ) Tj [(2026-01) -0 (-31)] TJ ET",
+        &format!(
+            "/F1 << /Type /Font /Subtype /Type1 /BaseFont /Courier /FirstChar 32 /LastChar 126 /Widths [{widths}] >>"
+        ),
+        "",
+        "",
+        &[],
+    );
+    let (status, out) = stamp(
+        &tv,
+        &key,
+        &seal,
+        &format!("keyword={}", enc("Date: 2026-01-31")),
+        ascii.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&out));
+    let expected = [72.0 + 16.0 * 7.2 / 2.0, 300.0 + 12.0 * 0.35];
+    assert!(
+        near(widget_centre(&out), expected),
+        "{:?}",
+        widget_centre(&out)
+    );
+    let (status, report) =
+        json_answer(call_bytes(&tv, "/v1/documents/verify", None, "application/pdf", out).await);
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["verdict"], "VALID", "{report}");
+
+    // A Type0 font with Identity-H and a ToUnicode CMap, as Chinese documents have: （盖章）
+    // at 14 pt, 1000 wide, from (400, 150).
+    let cmap = "/CIDInit /ProcSet findresource begin 12 dict begin begincmap \
+        1 begincodespacerange <0000> <FFFF> endcodespacerange \
+        2 beginbfchar <0001> <76D6> <0002> <7AE0> endbfchar \
+        1 beginbfrange <0003> <0004> [<FF08> <FF09>] endbfrange \
+        endcmap end end";
+    let cjk = one_page(
+        "BT /F2 14 Tf 1 0 0 1 400 150 Tm <0003000100020004> Tj ET",
+        "/F2 << /Type /Font /Subtype /Type0 /BaseFont /SimSun /Encoding /Identity-H \
+         /DescendantFonts [<< /Type /Font /Subtype /CIDFontType2 /BaseFont /SimSun \
+         /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 1000 >>] \
+         /ToUnicode 5 0 R >>",
+        "",
+        "",
+        &[&format!(
+            "<< /Length {} >>\nstream\n{cmap}\nendstream",
+            cmap.len()
+        )],
+    );
+    let (status, out) = stamp(
+        &tv,
+        &key,
+        &seal,
+        &format!("keyword={}", enc("（盖章）")),
+        cjk.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&out));
+    assert!(
+        near(widget_centre(&out), [428.0, 150.0 + 14.0 * 0.35]),
+        "{:?}",
+        widget_centre(&out)
+    );
+
+    // Text that is not there, or not on the page asked for.
+    for (pdf, query) in [
+        (cjk.clone(), format!("keyword={}", enc("签字"))),
+        (cjk, format!("keyword={}&page=2", enc("盖章"))),
+        (ascii, "keyword=Signature".to_owned()),
+    ] {
+        let (status, body) = json_answer(stamp(&tv, &key, &seal, &query, pdf).await);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+        assert_eq!(body["error"]["code"], "keyword_not_found", "{body}");
+    }
+    let (status, _) = stamp(&tv, &key, &seal, "keyword=Date&x=10", two_empty_fields()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

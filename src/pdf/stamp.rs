@@ -14,6 +14,7 @@ use super::image::SealImage;
 use super::object::{Dict, Object, Ref};
 use super::policy::{self, Existing};
 use super::signatures::{SubFilter, form_fields, rect};
+use super::text::find_text;
 use super::{Limits, PdfError};
 use crate::cms::DigestAlg;
 
@@ -56,6 +57,15 @@ pub struct SigText<'a> {
     pub contact: Option<&'a str>,
 }
 
+/// Text on a page to centre the seal on.
+#[derive(Debug, Clone, Copy)]
+pub struct Keyword<'a> {
+    /// The text (white space ignored).
+    pub text: &'a str,
+    /// The 1-based page to look on, or `None` for the first page that has it.
+    pub page: Option<usize>,
+}
+
 /// What to stamp.
 #[derive(Debug, Clone, Copy)]
 pub struct StampOptions<'a> {
@@ -76,6 +86,8 @@ pub struct StampOptions<'a> {
     /// An existing empty signature field to sign into (its widget gives page and place;
     /// `placement` is then unused), instead of a new field.
     pub field: Option<&'a str>,
+    /// Text to centre the seal on (`placement` is then unused).
+    pub keyword: Option<Keyword<'a>>,
     /// Bytes reserved for the CMS in `/Contents`.
     pub capacity: usize,
 }
@@ -214,6 +226,22 @@ fn append(
         vec![t.part.clone()]
     } else if opts.placement.cross_page {
         cross_page_plan(file, existing.signed, &pages, opts, w, h)?
+    } else if let Some(keyword) = opts.keyword {
+        let page = keyword.page.map(|p| p.saturating_sub(1));
+        let Some((k, [cx, cy])) = find_text(file, upto, page, keyword.text)? else {
+            return Err(PdfError::KeywordNotFound(keyword.text.to_owned()));
+        };
+        // Centred on the text, moved only as far as it takes to stay on the page.
+        let bbox = page_box(file, pages[k], upto)?;
+        let centred =
+            |c: f64, lo: f64, hi: f64, size: f64| (c - size / 2.0).min(hi - size).max(lo) - lo;
+        let placement = Placement {
+            page: k + 1,
+            x: Some(centred(cx, bbox[0], bbox[2], w)),
+            y: Some(centred(cy, bbox[1], bbox[3], h)),
+            cross_page: false,
+        };
+        single_plan(file, &pages, &StampOptions { placement, ..*opts }, w, h)?
     } else {
         single_plan(file, &pages, opts, w, h)?
     };

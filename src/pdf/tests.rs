@@ -71,6 +71,7 @@ pub(crate) fn stamp_with(
         signing_time: time::OffsetDateTime::now_utc(),
         text: Default::default(),
         field: None,
+        keyword: None,
         capacity: 8192,
     };
     let p = prepare(doc, &opts, &Limits::default()).unwrap();

@@ -48,6 +48,8 @@ pub struct StampRequest {
     pub contact: Option<String>,
     /// An existing empty signature field to sign into instead of a new one.
     pub field: Option<String>,
+    /// Text to centre the seal on, and the 1-based page to look on (else every page).
+    pub keyword: Option<(String, Option<usize>)>,
 }
 
 /// The longest `reason`, `location` or `contact` accepted, in characters.
@@ -80,6 +82,8 @@ pub struct StampParams<'a> {
     pub contact: Option<&'a str>,
     /// An existing empty signature field to sign into (its widget gives page and place).
     pub field: Option<&'a str>,
+    /// Text to centre the seal on, on `page` if given, else on the first page that has it.
+    pub keyword: Option<&'a str>,
 }
 
 impl StampParams<'_> {
@@ -98,6 +102,7 @@ impl StampParams<'_> {
             location,
             contact,
             field,
+            keyword,
         } = *self;
         let bad = |m: &str| Error::InvalidRequest(m.to_owned());
         // Shown by readers as the signer's own words: bounded, and no control characters that
@@ -126,11 +131,20 @@ impl StampParams<'_> {
                 v => Ok(v.map(|v| v * scale)),
             }
         };
-        if field.is_some() && (x.is_some() || y.is_some() || cross_page) {
+        if field.is_some() && (x.is_some() || y.is_some() || cross_page || keyword.is_some()) {
             return Err(bad(
-                "`field` places the seal in that field's widget: give no `x`, `y` or `cross_page`",
+                "`field` places the seal in that field's widget: give no `x`, `y`, `cross_page` or `keyword`",
             ));
         }
+        if keyword.is_some() && (x.is_some() || y.is_some() || cross_page) {
+            return Err(bad(
+                "`keyword` places the seal on that text: give no `x`, `y` or `cross_page`",
+            ));
+        }
+        if keyword.is_some_and(|k| k.trim().is_empty()) {
+            return Err(bad("`keyword` must not be empty"));
+        }
+        let keyword = text(keyword, "keyword")?.map(|k| (k, page));
         let page = page.unwrap_or(1);
         if page == 0 {
             return Err(bad("`page` counts from 1"));
@@ -163,6 +177,7 @@ impl StampParams<'_> {
             location: text(location, "location")?,
             contact: text(contact, "contact")?,
             field: text(field, "field")?,
+            keyword,
         })
     }
 }
@@ -367,6 +382,10 @@ fn sign_prepared(
             contact: req.contact.as_deref(),
         },
         field: req.field.as_deref(),
+        keyword: req
+            .keyword
+            .as_ref()
+            .map(|(text, page)| pdf::Keyword { text, page: *page }),
         capacity,
     };
     let prepared = pdf::prepare(input, &opts, &Limits::default())?;
