@@ -367,6 +367,11 @@ async fn keyword_centres_the_seal_on_the_text() {
         let (status, body) = json_answer(stamp(&tv, &key, &seal, &query, pdf).await);
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
         assert_eq!(body["error"]["code"], "keyword_not_found", "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            ["签字", "盖章", "Signature"].iter().any(|k| message.contains(k)),
+            "{body}"
+        );
     }
     let (status, _) = stamp(&tv, &key, &seal, "keyword=Date&x=10", two_empty_fields()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
