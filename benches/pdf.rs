@@ -81,6 +81,9 @@ fn stamp_at(doc: &[u8], s: &Signer, image: &SealImage, x: f64) -> Vec<u8> {
         sub_filter: SubFilter::CadesDetached,
         signer_name: "bench seal",
         signing_time: now,
+        text: Default::default(),
+        field: None,
+        keyword: None,
         capacity: 6000,
     };
     let p = pdf::prepare(doc, &opts, &Limits::default()).expect("prepare");

@@ -217,6 +217,7 @@ impl Error {
             },
             Error::TsaUnavailable(_) => "tsa_unavailable",
             Error::Pdf(crate::pdf::PdfError::Refused(_)) => "pdf_refused",
+            Error::Pdf(crate::pdf::PdfError::KeywordNotFound(_)) => "keyword_not_found",
             Error::Pdf(crate::pdf::PdfError::PlaceholderTooSmall { .. }) => "internal",
             Error::Pdf(_) => "invalid_pdf",
             Error::Unavailable => "unavailable",

@@ -64,6 +64,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest variant (`stamp`'s options) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create the data directory, master key, database and the vault's own keys (idempotent).
@@ -111,9 +113,9 @@ enum Command {
         /// Seal id.
         #[arg(long)]
         seal: String,
-        /// 1-based page.
-        #[arg(long, default_value_t = 1)]
-        page: usize,
+        /// 1-based page (default 1; with --keyword, default every page).
+        #[arg(long)]
+        page: Option<usize>,
         /// Left edge of the seal.
         #[arg(long)]
         x: Option<f64>,
@@ -136,6 +138,22 @@ enum Command {
         /// A 骑缝章: the seal split over the right edge of every page (at --y, default centred).
         #[arg(long)]
         cross_page: bool,
+        /// Why the document is sealed (`/Reason`).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Where it is sealed (`/Location`).
+        #[arg(long)]
+        location: Option<String>,
+        /// How to reach the signer (`/ContactInfo`).
+        #[arg(long)]
+        contact: Option<String>,
+        /// Sign into this existing empty signature field (its widget gives page and place).
+        #[arg(long, conflicts_with_all = ["x", "y", "cross_page", "keyword"])]
+        field: Option<String>,
+        /// Centre the seal on this text (e.g. the date line or （盖章）), on --page if given,
+        /// else on the first page that has it.
+        #[arg(long, conflicts_with_all = ["x", "y", "cross_page"])]
+        keyword: Option<String>,
         /// The PDF to seal.
         input: PathBuf,
         /// Where to write the sealed PDF.
@@ -538,11 +556,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             level,
             subfilter,
             cross_page,
+            reason,
+            location,
+            contact,
+            field,
+            keyword,
             input,
             output,
         } => {
             let req = sidian::vault::StampParams {
-                page: Some(page),
+                page,
                 x,
                 y,
                 unit: Some(&unit),
@@ -550,6 +573,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 level: Some(&level),
                 subfilter: Some(&subfilter),
                 cross_page,
+                reason: reason.as_deref(),
+                location: location.as_deref(),
+                contact: contact.as_deref(),
+                field: field.as_deref(),
+                keyword: keyword.as_deref(),
             }
             .resolve()?;
             let pdf = std::fs::read(&input)

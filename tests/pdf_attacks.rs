@@ -602,6 +602,9 @@ impl Outsider {
             sub_filter: SubFilter::CadesDetached,
             signer_name: "某某有限公司合同专用章",
             signing_time: OffsetDateTime::now_utc(),
+            text: Default::default(),
+            field: None,
+            keyword: None,
             capacity: 8192,
         };
         let prepared = sidian::pdf::prepare(input, &opts, &Limits::default()).expect("layout");

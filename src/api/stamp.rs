@@ -43,6 +43,16 @@ pub(crate) struct StampQuery {
     subfilter: Option<String>,
     /// `true` for a 骑缝章 (cross-page seal): the seal split into strips over the right edge of every page, at `y` (default: centred); `page` and `x` are then unused.
     cross_page: Option<bool>,
+    /// Why the document is sealed, written as `/Reason` in the signature dictionary (at most 200 characters, no control characters).
+    reason: Option<String>,
+    /// Where it is sealed (`/Location`; at most 200 characters, no control characters).
+    location: Option<String>,
+    /// How to reach the signer (`/ContactInfo`; at most 200 characters, no control characters).
+    contact: Option<String>,
+    /// The name of an existing empty signature field to sign into instead of adding a field: the seal goes centred in its widget (shrunk to fit); `x`, `y` and `cross_page` must then be absent. A missing, filled or non-signature field is refused (422 `pdf_refused`, naming it).
+    field: Option<String>,
+    /// Text to centre the seal on (white space ignored), e.g. the date line or `（盖章）`: looked for on `page` if given, else on every page in order, first occurrence; `x`, `y` and `cross_page` must then be absent. Text not found: 422 `keyword_not_found`.
+    keyword: Option<String>,
 }
 
 /// Seal a PDF (with an `Idempotency-Key`, a repeated request — same key, same query and PDF, within 24 h — stamps nothing and replays the first answer, headers included, with `Idempotent-Replayed: true`): the body is the PDF, the answer the sealed PDF (an incremental update with the seal image in a signature field and a PAdES B-B or B-T signature). Unsigned documents with several revisions or unreferenced objects are normalised first; documents with active content (any automatic action, an `/OpenAction` other than a go-to within the document, annotations other than passive ones, links other than to an address or within the document, JavaScript, embedded files, XFA, optional content), form fields other than signature fields, or encryption are refused (422 `pdf_refused`, the message naming the construct and where it is).
@@ -77,6 +87,11 @@ async fn stamp(
         level: q.level.as_deref(),
         subfilter: q.subfilter.as_deref(),
         cross_page: q.cross_page.unwrap_or(false),
+        reason: q.reason.as_deref(),
+        location: q.location.as_deref(),
+        contact: q.contact.as_deref(),
+        field: q.field.as_deref(),
+        keyword: q.keyword.as_deref(),
     }
     .resolve()?;
     let body_sha256: [u8; 32] = Sha256::digest(&body).into();

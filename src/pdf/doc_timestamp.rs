@@ -77,7 +77,7 @@ pub fn prepare_doc_timestamp(
         &mut offsets,
         &mut nums,
         &mut catalog,
-        field,
+        Some(field),
     )? {
         write_obj(&mut out, &mut offsets, root, &Object::Dict(catalog));
     }

@@ -17,6 +17,7 @@ mod parse;
 mod policy;
 mod signatures;
 mod stamp;
+mod text;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -33,7 +34,7 @@ pub use signatures::{
     ByteRange, FormField, PdfSignature, SigType, SubFilter, Widget, find_signatures, form_fields,
     parse_date, text_string,
 };
-pub use stamp::{Certify, PT_PER_MM, Placement, Prepared, StampOptions, prepare};
+pub use stamp::{Certify, Keyword, PT_PER_MM, Placement, Prepared, SigText, StampOptions, prepare};
 
 /// Bounds applied to every PDF read; a hostile file fails one of them instead of exhausting
 /// memory or time (docs/threats.md §3.2).
@@ -93,6 +94,9 @@ pub enum PdfError {
     /// A document the vault will not seal as it is (docs/threats.md §2.2).
     #[error("{0}")]
     Refused(String),
+    /// The text a seal was to be centred on is not on the page(s) searched.
+    #[error("the text {0:?} was not found")]
+    KeywordNotFound(String),
     /// The CMS does not fit the `/Contents` placeholder.
     #[error("signature of {needed} bytes does not fit the {capacity}-byte placeholder")]
     PlaceholderTooSmall {

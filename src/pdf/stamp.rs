@@ -13,7 +13,8 @@ use super::file::{PdfFile, XrefKind};
 use super::image::SealImage;
 use super::object::{Dict, Object, Ref};
 use super::policy::{self, Existing};
-use super::signatures::{SubFilter, rect};
+use super::signatures::{SubFilter, form_fields, rect};
+use super::text::find_text;
 use super::{Limits, PdfError};
 use crate::cms::DigestAlg;
 
@@ -45,6 +46,26 @@ pub struct Placement {
     pub cross_page: bool,
 }
 
+/// What the signer states in the signature dictionary (§12.8.1, table 252), as readers show it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SigText<'a> {
+    /// `/Reason`.
+    pub reason: Option<&'a str>,
+    /// `/Location`.
+    pub location: Option<&'a str>,
+    /// `/ContactInfo`.
+    pub contact: Option<&'a str>,
+}
+
+/// Text on a page to centre the seal on.
+#[derive(Debug, Clone, Copy)]
+pub struct Keyword<'a> {
+    /// The text (white space ignored).
+    pub text: &'a str,
+    /// The 1-based page to look on, or `None` for the first page that has it.
+    pub page: Option<usize>,
+}
+
 /// What to stamp.
 #[derive(Debug, Clone, Copy)]
 pub struct StampOptions<'a> {
@@ -60,6 +81,13 @@ pub struct StampOptions<'a> {
     pub signer_name: &'a str,
     /// `/M`, the claimed signing time.
     pub signing_time: OffsetDateTime,
+    /// `/Reason`, `/Location` and `/ContactInfo`.
+    pub text: SigText<'a>,
+    /// An existing empty signature field to sign into (its widget gives page and place;
+    /// `placement` is then unused), instead of a new field.
+    pub field: Option<&'a str>,
+    /// Text to centre the seal on (`placement` is then unused).
+    pub keyword: Option<Keyword<'a>>,
     /// Bytes reserved for the CMS in `/Contents`.
     pub capacity: usize,
 }
@@ -190,8 +218,30 @@ fn append(
         opts.image.width_mm * PT_PER_MM,
         opts.image.height_mm * PT_PER_MM,
     );
-    let plan = if opts.placement.cross_page {
+    let target = opts
+        .field
+        .map(|name| empty_field(file, upto, name, w, h))
+        .transpose()?;
+    let plan = if let Some(t) = &target {
+        vec![t.part.clone()]
+    } else if opts.placement.cross_page {
         cross_page_plan(file, existing.signed, &pages, opts, w, h)?
+    } else if let Some(keyword) = opts.keyword {
+        let page = keyword.page.map(|p| p.saturating_sub(1));
+        let Some((k, [cx, cy])) = find_text(file, upto, page, keyword.text)? else {
+            return Err(PdfError::KeywordNotFound(keyword.text.to_owned()));
+        };
+        // Centred on the text, moved only as far as it takes to stay on the page.
+        let bbox = page_box(file, pages[k], upto)?;
+        let centred =
+            |c: f64, lo: f64, hi: f64, size: f64| (c - size / 2.0).min(hi - size).max(lo) - lo;
+        let placement = Placement {
+            page: k + 1,
+            x: Some(centred(cx, bbox[0], bbox[2], w)),
+            y: Some(centred(cy, bbox[1], bbox[3], h)),
+            cross_page: false,
+        };
+        single_plan(file, &pages, &StampOptions { placement, ..*opts }, w, h)?
     } else {
         single_plan(file, &pages, opts, w, h)?
     };
@@ -207,11 +257,17 @@ fn append(
     // (cross-page) a stamp annotation per further page: poppler reads each widget of a
     // multi-widget signature field as an unsigned signature, so strips after the first are
     // plain annotations, signed content of this revision.
-    let field = nums.next();
+    let (field, first_widget) = match &target {
+        Some(t) => (t.field, t.widget),
+        None => {
+            let f = nums.next();
+            (f, f)
+        }
+    };
     let widgets: Vec<(Ref, Ref)> = plan
         .iter()
         .enumerate()
-        .map(|(k, _)| (if k == 0 { field } else { nums.next() }, nums.next()))
+        .map(|(k, _)| (if k == 0 { first_widget } else { nums.next() }, nums.next()))
         .collect();
     let img = nums.next();
     let smask = opts.image.smask.as_ref().map(|_| nums.next());
@@ -234,6 +290,17 @@ fn append(
     Object::string(pdf_date(opts.signing_time).as_bytes()).write(&mut out);
     out.extend_from_slice(b"/Name ");
     text_string(opts.signer_name).write(&mut out);
+    let t = opts.text;
+    for (key, value) in [
+        (&b"/Reason "[..], t.reason),
+        (b"/Location ", t.location),
+        (b"/ContactInfo ", t.contact),
+    ] {
+        if let Some(v) = value {
+            out.extend_from_slice(key);
+            text_string(v).write(&mut out);
+        }
+    }
     if let Some(p) = mdp_level(opts.certify) {
         out.extend_from_slice(
             format!(
@@ -245,40 +312,72 @@ fn append(
     out.extend_from_slice(b">>\nendobj\n");
 
     // The field and its widget(s) (§12.7.3.1), each widget with its own appearance.
-    let field_name = existing.free_field_name();
-    for (k, ((widget, ap), part)) in widgets.iter().zip(&plan).enumerate() {
-        let mut wd = Dict::default();
-        wd.set(b"Type", Object::name(b"Annot"));
-        if k == 0 {
-            wd.set(b"Subtype", Object::name(b"Widget"));
-            wd.set(b"FT", Object::name(b"Sig"));
-            wd.set(b"T", text_string(&field_name));
-            wd.set(b"V", Object::Ref(sig));
-        } else {
-            wd.set(b"Subtype", Object::name(b"Stamp"));
-            wd.set(
-                b"NM",
-                text_string(&format!("{field_name} {}/{}", k + 1, plan.len())),
-            );
-        }
-        // Print + Locked: shown when printed, not movable in a reader.
-        wd.set(b"F", Object::Int(132));
-        wd.set(
-            b"Rect",
-            Object::Array(part.rect.iter().map(|&v| Object::Real(v)).collect()),
-        );
-        wd.set(b"P", Object::Ref(part.page));
+    // Signing into an existing field changes only its /V and its widget's /AP, all a verifier
+    // allows a later signature to change there.
+    let field_name = match &target {
+        Some(t) => t.name.clone(),
+        None => existing.free_field_name(),
+    };
+    if let Some(t) = &target {
+        let dict_at = |r: Ref| match file.get_at(r, upto)? {
+            Object::Dict(d) => Ok(d),
+            _ => Err(PdfError::Structure(format!(
+                "object {} is not a dictionary",
+                r.num
+            ))),
+        };
         let mut apd = Dict::default();
-        apd.set(b"N", Object::Ref(*ap));
-        wd.set(b"AP", Object::Dict(apd));
-        write_obj(&mut out, &mut offsets, *widget, &Object::Dict(wd));
+        apd.set(b"N", Object::Ref(widgets[0].1));
+        let mut fd = dict_at(t.field)?;
+        fd.set(b"V", Object::Ref(sig));
+        if t.widget == t.field {
+            fd.set(b"AP", Object::Dict(apd));
+        } else {
+            let mut wd = dict_at(t.widget)?;
+            wd.set(b"AP", Object::Dict(apd));
+            write_obj(&mut out, &mut offsets, t.widget, &Object::Dict(wd));
+        }
+        write_obj(&mut out, &mut offsets, t.field, &Object::Dict(fd));
+    }
+    for (k, ((widget, ap), part)) in widgets.iter().zip(&plan).enumerate() {
+        // An existing field's widget was written above.
+        if target.is_none() || k > 0 {
+            let mut wd = Dict::default();
+            wd.set(b"Type", Object::name(b"Annot"));
+            if k == 0 {
+                wd.set(b"Subtype", Object::name(b"Widget"));
+                wd.set(b"FT", Object::name(b"Sig"));
+                wd.set(b"T", text_string(&field_name));
+                wd.set(b"V", Object::Ref(sig));
+            } else {
+                wd.set(b"Subtype", Object::name(b"Stamp"));
+                wd.set(
+                    b"NM",
+                    text_string(&format!("{field_name} {}/{}", k + 1, plan.len())),
+                );
+            }
+            // Print + Locked: shown when printed, not movable in a reader.
+            wd.set(b"F", Object::Int(132));
+            wd.set(
+                b"Rect",
+                Object::Array(part.rect.iter().map(|&v| Object::Real(v)).collect()),
+            );
+            wd.set(b"P", Object::Ref(part.page));
+            let mut apd = Dict::default();
+            apd.set(b"N", Object::Ref(*ap));
+            wd.set(b"AP", Object::Dict(apd));
+            write_obj(&mut out, &mut offsets, *widget, &Object::Dict(wd));
+        }
 
-        // The appearance: the image at the seal's size, shifted so this widget shows its part.
+        // The appearance: the image where the part says, so that this widget shows its part.
+        let real = super::object::format_real;
+        let [ix, iy, iw, ih] = part.image;
         let content = format!(
-            "q {} 0 0 {} {} 0 cm /Im0 Do Q",
-            super::object::format_real(w),
-            super::object::format_real(h),
-            super::object::format_real(-part.shift)
+            "q {} 0 0 {} {} {} cm /Im0 Do Q",
+            real(iw),
+            real(ih),
+            real(ix),
+            real(iy)
         );
         let mut apx = Dict::default();
         apx.set(b"Type", Object::name(b"XObject"));
@@ -289,7 +388,7 @@ fn append(
                 Object::Int(0),
                 Object::Int(0),
                 Object::Real(part.rect[2] - part.rect[0]),
-                Object::Real(h),
+                Object::Real(part.rect[3] - part.rect[1]),
             ]),
         );
         let mut xo = Dict::default();
@@ -328,15 +427,17 @@ fn append(
         write_stream(&mut out, &mut offsets, s, sd, alpha);
     }
 
-    // Each page's /Annots gains its widget.
-    for ((widget, _), part) in widgets.iter().zip(&plan) {
+    // Each page's /Annots gains its widget; an existing field's widget is there already.
+    let added = usize::from(target.is_some());
+    for ((widget, _), part) in widgets.iter().zip(&plan).skip(added) {
         add_annot(file, &mut out, &mut offsets, part.page, *widget)?;
     }
 
     // The AcroForm gains the field; the catalog changes only if it must.
     let (root, mut catalog) = file.catalog_at(upto)?;
     let mut catalog_changed =
-        add_field(file, &mut out, &mut offsets, &mut nums, &mut catalog, field)?;
+        // An existing field (`field=`) is listed already: only /SigFlags may change.
+        add_field(file, &mut out, &mut offsets, &mut nums, &mut catalog, target.is_none().then_some(field))?;
     if opts.certify != Certify::None {
         let mut perms = Dict::default();
         perms.set(b"DocMDP", Object::Ref(sig));
@@ -368,19 +469,22 @@ fn append(
     })
 }
 
-/// Adds `field` to the AcroForm's /Fields (creating the AcroForm if need be, with /SigFlags 3);
-/// true if `catalog` changed and must be written.
+/// Adds `field` (if any) to the AcroForm's /Fields, creating the AcroForm if need be, and sets
+/// /SigFlags 3; true if `catalog` changed and must be written.
 pub(super) fn add_field(
     file: &PdfFile<'_>,
     out: &mut Vec<u8>,
     offsets: &mut Vec<(Ref, usize)>,
     nums: &mut Numbers,
     catalog: &mut Dict,
-    field: Ref,
+    field: Option<Ref>,
 ) -> Result<bool, PdfError> {
     let upto = file.sections().len();
     let add_field = |form: &mut Dict| -> Result<Option<(Ref, Vec<Object>)>, PdfError> {
         form.set(b"SigFlags", Object::Int(3));
+        let Some(field) = field else {
+            return Ok(None);
+        };
         match form.get(b"Fields") {
             Some(Object::Ref(arr)) => {
                 let arr = *arr;
@@ -511,11 +615,64 @@ pub(super) fn add_annot(
     Ok(())
 }
 
-/// One widget of the seal: its page, rectangle, and how far the image is shifted left in it.
+/// One widget of the seal: its page, rectangle, and where the image goes in its appearance
+/// (`[x y width height]` relative to the rectangle's lower-left corner).
+#[derive(Clone)]
 struct Part {
     page: Ref,
     rect: [f64; 4],
-    shift: f64,
+    image: [f64; 4],
+}
+
+/// An existing empty signature field to sign into.
+struct Target {
+    name: String,
+    field: Ref,
+    widget: Ref,
+    part: Part,
+}
+
+/// The field named `name`, which must be an unsigned signature field with one widget on a page:
+/// the seal goes centred in that widget, at its own size or shrunk to fit.
+fn empty_field(
+    file: &PdfFile<'_>,
+    upto: usize,
+    name: &str,
+    w: f64,
+    h: f64,
+) -> Result<Target, PdfError> {
+    let refuse = |why: &str| Err(PdfError::Refused(format!("field {name:?} {why}")));
+    let fields = form_fields(file, upto)?;
+    let Some(f) = fields.iter().find(|f| f.name == name) else {
+        return refuse("does not exist");
+    };
+    if !f.is_signature() {
+        return refuse("is not a signature field");
+    }
+    if f.is_filled() {
+        return refuse("is already signed");
+    }
+    let [widget] = f.widgets.as_slice() else {
+        return refuse("does not have exactly one widget");
+    };
+    let (Some(page), Some(rect)) = (widget.page, widget.rect) else {
+        return refuse("has no widget placed on a page");
+    };
+    let (rw, rh) = (rect[2] - rect[0], rect[3] - rect[1]);
+    if !(rw >= 1.0 && rh >= 1.0) {
+        return refuse("has an invisible widget");
+    }
+    let k = (rw / w).min(rh / h).min(1.0);
+    Ok(Target {
+        name: f.name.clone(),
+        field: f.field,
+        widget: widget.annot,
+        part: Part {
+            page,
+            rect,
+            image: [(rw - w * k) / 2.0, (rh - h * k) / 2.0, w * k, h * k],
+        },
+    })
 }
 
 /// The page's crop box (else media box), inherited if need be.
@@ -574,7 +731,7 @@ fn single_plan(
     Ok(vec![Part {
         page,
         rect: r,
-        shift: 0.0,
+        image: [0.0, 0.0, w, h],
     }])
 }
 
@@ -633,7 +790,7 @@ fn cross_page_plan(
             Ok(Part {
                 page,
                 rect: [bbox[2] - strip, bbox[1] + y, bbox[2], bbox[1] + y + h],
-                shift,
+                image: [-shift, 0.0, w, h],
             })
         })
         .collect()

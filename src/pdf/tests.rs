@@ -69,6 +69,9 @@ pub(crate) fn stamp_with(
         sub_filter: SubFilter::CadesDetached,
         signer_name: "某某公司",
         signing_time: time::OffsetDateTime::now_utc(),
+        text: Default::default(),
+        field: None,
+        keyword: None,
         capacity: 8192,
     };
     let p = prepare(doc, &opts, &Limits::default()).unwrap();

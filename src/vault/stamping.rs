@@ -32,7 +32,7 @@ pub enum Level {
 }
 
 /// How to stamp a PDF.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StampRequest {
     /// Page and position (points).
     pub placement: Placement,
@@ -42,7 +42,20 @@ pub struct StampRequest {
     pub level: Level,
     /// `/SubFilter`.
     pub sub_filter: SubFilter,
+    /// `/Reason` in the signature dictionary.
+    pub reason: Option<String>,
+    /// `/Location`.
+    pub location: Option<String>,
+    /// `/ContactInfo`.
+    pub contact: Option<String>,
+    /// An existing empty signature field to sign into instead of a new one.
+    pub field: Option<String>,
+    /// Text to centre the seal on, and the 1-based page to look on (else every page).
+    pub keyword: Option<(String, Option<usize>)>,
 }
+
+/// The longest `reason`, `location` or `contact` accepted, in characters.
+const MAX_TEXT: usize = 200;
 
 /// The stamping options as the API and CLI spell them (see [`StampParams::resolve`]).
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,6 +76,16 @@ pub struct StampParams<'a> {
     pub subfilter: Option<&'a str>,
     /// A 骑缝章 over the right edge of every page.
     pub cross_page: bool,
+    /// Why the document is sealed (`/Reason`).
+    pub reason: Option<&'a str>,
+    /// Where it is sealed (`/Location`).
+    pub location: Option<&'a str>,
+    /// How to reach the signer (`/ContactInfo`).
+    pub contact: Option<&'a str>,
+    /// An existing empty signature field to sign into (its widget gives page and place).
+    pub field: Option<&'a str>,
+    /// Text to centre the seal on, on `page` if given, else on the first page that has it.
+    pub keyword: Option<&'a str>,
 }
 
 impl StampParams<'_> {
@@ -77,8 +100,26 @@ impl StampParams<'_> {
             level,
             subfilter,
             cross_page,
+            reason,
+            location,
+            contact,
+            field,
+            keyword,
         } = *self;
         let bad = |m: &str| Error::InvalidRequest(m.to_owned());
+        // Shown by readers as the signer's own words: bounded, and no control characters that
+        // could break a reader's one-line display or hide part of the text.
+        let text = |v: Option<&str>, name: &str| -> Result<Option<String>> {
+            match v {
+                Some(v) if v.chars().count() > MAX_TEXT => Err(bad(&format!(
+                    "`{name}` must be at most {MAX_TEXT} characters"
+                ))),
+                Some(v) if v.chars().any(char::is_control) => Err(bad(&format!(
+                    "`{name}` must not contain control characters"
+                ))),
+                v => Ok(v.map(str::to_owned)),
+            }
+        };
         let scale = match unit.unwrap_or("mm") {
             "mm" => pdf::PT_PER_MM,
             "pt" => 1.0,
@@ -92,6 +133,20 @@ impl StampParams<'_> {
                 v => Ok(v.map(|v| v * scale)),
             }
         };
+        if field.is_some() && (x.is_some() || y.is_some() || cross_page || keyword.is_some()) {
+            return Err(bad(
+                "`field` places the seal in that field's widget: give no `x`, `y`, `cross_page` or `keyword`",
+            ));
+        }
+        if keyword.is_some() && (x.is_some() || y.is_some() || cross_page) {
+            return Err(bad(
+                "`keyword` places the seal on that text: give no `x`, `y` or `cross_page`",
+            ));
+        }
+        if keyword.is_some_and(|k| k.trim().is_empty()) {
+            return Err(bad("`keyword` must not be empty"));
+        }
+        let keyword = text(keyword, "keyword")?.map(|k| (k, page));
         let page = page.unwrap_or(1);
         if page == 0 {
             return Err(bad("`page` counts from 1"));
@@ -121,6 +176,11 @@ impl StampParams<'_> {
                 "pkcs7" | "adbe.pkcs7.detached" => SubFilter::Pkcs7Detached,
                 _ => return Err(bad("`subfilter` must be `cades` or `pkcs7`")),
             },
+            reason: text(reason, "reason")?,
+            location: text(location, "location")?,
+            contact: text(contact, "contact")?,
+            field: text(field, "field")?,
+            keyword,
         })
     }
 }
@@ -198,7 +258,7 @@ impl Vault {
             let (prepared, cms, digest) = {
                 let (seal, image, holder, issuing) =
                     (seal.clone(), image.clone(), holder.clone(), issuing.clone());
-                let input = input.clone();
+                let (input, req) = (input.clone(), req.clone());
                 self.verifying(move |_, _| {
                     sign_prepared(
                         &seal, &image, &holder, &issuing, &input, &req, now, capacity,
@@ -380,6 +440,16 @@ fn sign_prepared(
         sub_filter: req.sub_filter,
         signer_name: seal.name(),
         signing_time: now,
+        text: pdf::SigText {
+            reason: req.reason.as_deref(),
+            location: req.location.as_deref(),
+            contact: req.contact.as_deref(),
+        },
+        field: req.field.as_deref(),
+        keyword: req
+            .keyword
+            .as_ref()
+            .map(|(text, page)| pdf::Keyword { text, page: *page }),
         capacity,
     };
     let prepared = pdf::prepare(input, &opts, &Limits::default())?;
