@@ -10,8 +10,8 @@ use super::file::PdfFile;
 use super::object::{Dict, Object};
 use super::signatures::SubFilter;
 use super::stamp::{
-    Numbers, Prepared, add_annot, add_field, close_byte_range, open_signature, write_obj,
-    write_xref,
+    Numbers, Prepared, add_annot, add_field, close_byte_range, end_update, open_signature,
+    write_obj,
 };
 use super::{Limits, PdfError, policy};
 
@@ -82,15 +82,7 @@ pub fn prepare_doc_timestamp(
         write_obj(&mut out, &mut offsets, root, &Object::Dict(catalog));
     }
 
-    let prev = file.sections()[upto - 1].xref_offset;
-    write_xref(
-        &mut out,
-        file.sections()[upto - 1].kind,
-        trailer,
-        &mut offsets,
-        &mut nums,
-        prev,
-    )?;
+    end_update(&file, &mut out, trailer, &mut offsets, &mut nums)?;
     close_byte_range(&mut out, byte_range_at, &hole)?;
     Ok(Prepared {
         bytes: out,

@@ -4,7 +4,7 @@
 
 use super::file::PdfFile;
 use super::object::{Dict, Object};
-use super::stamp::{Numbers, write_obj, write_stream, write_xref};
+use super::stamp::{Numbers, end_update, write_obj, write_stream};
 use super::{Limits, PdfError};
 
 /// Appends an update whose catalog has a `/DSS` with `certs` (DER certificates) and `crls`
@@ -67,15 +67,7 @@ pub fn add_dss(
     write_obj(&mut out, &mut offsets, dss_ref, &Object::Dict(dss));
     catalog.set(b"DSS", Object::Ref(dss_ref));
     write_obj(&mut out, &mut offsets, root, &Object::Dict(catalog));
-    let prev = file.sections()[upto - 1].xref_offset;
-    write_xref(
-        &mut out,
-        file.sections()[upto - 1].kind,
-        trailer,
-        &mut offsets,
-        &mut nums,
-        prev,
-    )?;
+    end_update(&file, &mut out, trailer, &mut offsets, &mut nums)?;
     Ok(out)
 }
 

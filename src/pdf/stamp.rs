@@ -448,15 +448,7 @@ fn append(
         write_obj(&mut out, &mut offsets, root, &Object::Dict(catalog));
     }
 
-    let prev = file.sections()[upto - 1].xref_offset;
-    write_xref(
-        &mut out,
-        file.sections()[upto - 1].kind,
-        trailer,
-        &mut offsets,
-        &mut nums,
-        prev,
-    )?;
+    end_update(file, &mut out, trailer, &mut offsets, &mut nums)?;
 
     // ByteRange, now that the length is known; padded with spaces inside its fixed slot.
     close_byte_range(&mut out, byte_range_at, &hole)?;
@@ -879,9 +871,22 @@ pub(super) fn write_stream(
     out.extend_from_slice(b"\nendstream\nendobj\n");
 }
 
+/// Ends an incremental update of `file`: its cross-reference section, in the form of the last
+/// one, pointing back at it.
+pub(super) fn end_update(
+    file: &PdfFile<'_>,
+    out: &mut Vec<u8>,
+    trailer: &Dict,
+    offsets: &mut Vec<(Ref, usize)>,
+    nums: &mut Numbers,
+) -> Result<(), PdfError> {
+    let last = &file.sections()[file.sections().len() - 1];
+    write_xref(out, last.kind, trailer, offsets, nums, last.xref_offset)
+}
+
 /// The update's cross-reference section, of the same kind as the previous one (a table after a
 /// table or hybrid, a stream after a stream), then `startxref` and `%%EOF`.
-pub(super) fn write_xref(
+fn write_xref(
     out: &mut Vec<u8>,
     prev_kind: XrefKind,
     prev_trailer: &Dict,
