@@ -46,6 +46,11 @@ async fn readiness_follows_postgres_away_and_back() {
         return;
     };
     let tv = TestVault::open(Some(db.url.clone())).await;
+    // An audited change commits only once the audit writer has its own connections: before
+    // that, dropping the database would stop the writer for good (it connects once, at start).
+    let key = tv.client("ready", &[]).await;
+    let (status, created) = tv.post("/v1/keys", &key, json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(readyz(&tv).await.0, StatusCode::OK);
     let name = db.url.rsplit('/').next().expect("database name").to_owned();
 
