@@ -264,3 +264,28 @@ pub async fn create_contract_seal(tv: &TestVault, key: &str, alg: &str) -> Strin
     assert_eq!(status, StatusCode::CREATED, "{seal}");
     seal["id"].as_str().expect("seal id").to_owned()
 }
+
+/// A PDF of `objects` (numbered 1…, the catalog first) with an exact cross-reference table.
+pub fn pdf_of(objects: &[String]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes(),
+    );
+    for at in offsets {
+        out.extend_from_slice(format!("{at:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}

@@ -139,27 +139,7 @@ fn one_page(content: &str, fonts: &str, annots: &str, fields: &str, extra: &[&st
         ),
     ];
     objects.extend(extra.iter().map(|s| (*s).to_owned()));
-    let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes(),
-    );
-    for at in offsets {
-        out.extend_from_slice(format!("{at:010} 00000 n\r\n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
+    common::pdf_of(&objects)
 }
 
 /// Two empty signature fields: `Buyer` merged with its widget (object 5), `Seller` with a
