@@ -299,6 +299,34 @@ async fn cli_prints_json_when_piped_and_the_summary_when_asked() {
     }
     assert!(serde_json::from_str::<Value>(&text).is_err());
 
+    // On a real terminal (util-linux `script` gives the command a pseudo-terminal), no flag: the
+    // summary too.
+    if Command::new("script").arg("--version").output().is_ok() {
+        let mut line = vec![env!("CARGO_BIN_EXE_sidian").to_owned()];
+        line.extend(base.iter().cloned());
+        line.extend(["verify".to_owned(), pdf_file.clone()]);
+        let line = line
+            .iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(" ")
+            + " 2>/dev/null";
+        let out = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("run script");
+        let tty = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        assert!(out.status.success(), "{tty}");
+        assert!(
+            tty.lines().next().unwrap_or_default().starts_with("VALID: every signature is intact")
+                && tty.contains(&format!("  Seal:       {SEAL_NAME}")),
+            "a terminal gets the summary:\n{tty}"
+        );
+    } else {
+        eprintln!("skipped the terminal case: util-linux `script` is not installed");
+    }
+
     // --json and --summary exclude each other.
     let (code, _, stderr) = run(&["--json", "--summary", &pdf_file]);
     assert_eq!(code, 2, "{stderr}");

@@ -10,6 +10,7 @@ mod provenance;
 mod seals;
 mod stamping;
 mod timestamps;
+mod workers;
 
 pub use backup::{BACKUP_FORMAT, BackupManifest, LogBehind, restore};
 pub use idempotency::{Idempotency, IdempotentRequest};
@@ -187,9 +188,10 @@ struct Inner {
     trust: Arc<crate::pki::TrustStore>,
     verifier: RwLock<(Instant, Arc<Verifier>)>,
     seals: RwLock<HashMap<String, Arc<seals::LoadedSeal>>>,
-    /// Bounds concurrent document verifications: each may hold up to the OFD reader's memory
-    /// budget (docs/threats.md §3.3), so a burst of hostile files queues instead of exhausting memory.
-    verifying: tokio::sync::Semaphore,
+    /// Runs document verifications, one per core: each may hold up to the OFD reader's memory
+    /// budget (docs/threats.md §3.3), so a burst of hostile files queues instead of exhausting
+    /// memory, on threads that yield the cores to the runtime answering requests.
+    verifying: workers::Workers,
 }
 
 /// The vault (cheap to clone: all clones share one state).
@@ -349,9 +351,9 @@ impl Vault {
                 trust,
                 verifier: RwLock::new((Instant::now(), Arc::new(verifier))),
                 seals: RwLock::default(),
-                verifying: tokio::sync::Semaphore::new(
+                verifying: workers::Workers::start(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),
-                ),
+                )?,
             }),
             ledger: None,
         };
@@ -1021,8 +1023,8 @@ impl Vault {
         Ok(fresh)
     }
 
-    /// Runs one job on untrusted input (a verification, or laying out a PDF to seal) on a
-    /// blocking thread, at most one per core at once, with the current trust anchors and
+    /// Runs one job on untrusted input (a verification, or laying out a PDF to seal) on the
+    /// low-priority workers, at most one per core at once, with the current trust anchors and
     /// revocation state.
     async fn verifying<T: Send + 'static>(
         &self,
@@ -1041,19 +1043,11 @@ impl Vault {
             Some(t) => Arc::new(self.verifier().await?.as_of(t)),
             None => self.verifier().await?,
         };
-        let waiting = crate::metrics::verification_waiting();
-        let _permit = self
-            .inner
-            .verifying
-            .acquire()
-            .await
-            .map_err(|_| Error::Unavailable)?;
-        drop(waiting);
-        let _running = crate::metrics::verification_running();
         let now = at.unwrap_or_else(time::OffsetDateTime::now_utc);
-        tokio::task::spawn_blocking(move || job(&verifier, now))
+        self.inner
+            .verifying
+            .run(move || job(&verifier, now))
             .await
-            .map_err(|_| Error::Unavailable)
     }
 
     /// Verifies a document (OFD, PDF, SES structure; format given or sniffed) at the current
