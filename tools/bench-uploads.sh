@@ -11,7 +11,8 @@
 #      distributed burst arrives) or PEERS=one (all from 127.0.0.1: the per-peer share decides);
 #      SERVE_ARGS (extra `sidian serve` flags, e.g. "--upload-budget-mib 256");
 #      ROUNDS (bursts one after the other, default 1: more show that what the allocator keeps
-#      after a burst is reused, not grown); MAX_RSS_MIB (default 512), MAX_HEALTHZ_MS (default 50): exit 1 beyond either.
+#      after a burst is reused, not grown); MAX_RSS_MIB (default 512), MAX_HEALTHZ_MS (default 50): exit 1 beyond either;
+#      SENDERS=idle (default: the curls run as SCHED_IDLE, see below) or SENDERS=normal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,7 @@ PEERS=${PEERS:-many}
 MAX_RSS_MIB=${MAX_RSS_MIB:-512}
 MAX_HEALTHZ_MS=${MAX_HEALTHZ_MS:-50}
 ROUNDS=${ROUNDS:-1}
+SENDERS=${SENDERS:-idle}
 BIN=target/release/sidian
 for tool in curl python3 timeout chrt; do
   command -v "$tool" >/dev/null || { echo "bench-uploads: $tool is required" >&2; exit 2; }
@@ -95,21 +97,24 @@ EOF
 PROBE=$!
 sleep 0.3
 
-# The uploading curls run as SCHED_IDLE: in a real burst the senders' CPU is on other machines;
-# on this one 80 of them (even at nice 10, whose weights add up) would crowd out the server and
-# the prober alike.
+# The uploading curls, and the shell that starts them, run as SCHED_IDLE: in a real burst the
+# senders' CPU (starting 80 processes is some) is on other machines; on this one 80 of them (even
+# at nice 10, whose weights add up) would crowd out the server and the prober alike.
 START=$(date +%s.%N)
-for round in $(seq "$ROUNDS"); do
-  UPLOADS=()
-  for i in $(seq "$N"); do
-    FROM=()
-    [ "$PEERS" = many ] && FROM=(--interface "127.0.1.$i")
-    chrt --idle 0 curl -s -o "$WORK/answer.$round.$i" -D "$WORK/headers.$round.$i" --max-time 60 -w '%{http_code}\n' "${FROM[@]}" \
-      -X POST -H 'Content-Type: application/pdf' -T "$WORK/doc.pdf" "$URL/v1/documents/verify" >"$WORK/code.$round.$i" &
-    UPLOADS+=($!)
+(
+  [ "$SENDERS" = normal ] || chrt --idle -p 0 "$BASHPID"
+  for round in $(seq "$ROUNDS"); do
+    UPLOADS=()
+    for i in $(seq "$N"); do
+      FROM=()
+      [ "$PEERS" = many ] && FROM=(--interface "127.0.1.$i")
+      curl -s -o "$WORK/answer.$round.$i" -D "$WORK/headers.$round.$i" --max-time 60 -w '%{http_code}\n' "${FROM[@]}" \
+        -X POST -H 'Content-Type: application/pdf' -T "$WORK/doc.pdf" "$URL/v1/documents/verify" >"$WORK/code.$round.$i" &
+      UPLOADS+=($!)
+    done
+    for pid in "${UPLOADS[@]}"; do wait "$pid" || true; done
   done
-  for pid in "${UPLOADS[@]}"; do wait "$pid" || true; done
-done
+)
 END=$(date +%s.%N)
 sleep 1
 kill "$PROBE" 2>/dev/null || true; wait "$PROBE" 2>/dev/null || true; PROBE=
