@@ -41,6 +41,10 @@ pub enum Error {
     /// A 统一社会信用代码 that fails GB 32100's format or check character.
     #[error("invalid 统一社会信用代码: {0}")]
     InvalidUscc(String),
+    /// A 公民身份号码 that fails GB 11643's format, birth date or check character (the reason
+    /// never carries the number).
+    #[error("invalid 公民身份号码: {0}")]
+    InvalidIdNumber(crate::ident::IdNumberError),
     /// An uploaded image that is not a decodable PNG, or too large.
     #[error("invalid image: {0}")]
     InvalidImage(String),
@@ -163,6 +167,7 @@ impl Error {
             | Error::MalformedJson(_)
             | Error::UnknownAlgorithm(_)
             | Error::InvalidUscc(_)
+            | Error::InvalidIdNumber(_)
             | Error::InvalidImage(_)
             | Error::InvalidCursor => 400,
             Error::Crypto(e) => match e {
@@ -199,6 +204,7 @@ impl Error {
             Error::IdempotencyInProgress => "idempotency_in_progress",
             Error::InvalidCursor => "invalid_cursor",
             Error::InvalidUscc(_) => "invalid_uscc",
+            Error::InvalidIdNumber(_) => "invalid_id_number",
             Error::InvalidImage(_) => "invalid_image",
             Error::UnsupportedCharacter(_) => "unsupported_character",
             Error::PayloadTooLarge(_) => "payload_too_large",

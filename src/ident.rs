@@ -126,6 +126,35 @@ pub fn check_id_number(id: &str) -> Result<(), IdNumberError> {
     Ok(())
 }
 
+/// A 公民身份号码 that passed [`check_id_number`]. It is personal data: `Debug` shows it
+/// masked, and [`IdNumber::reveal`] is the one way to the whole number.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdNumber(String);
+
+impl IdNumber {
+    /// Checks `id` (see [`check_id_number`]).
+    pub fn parse(id: &str) -> Result<Self, IdNumberError> {
+        check_id_number(id)?;
+        Ok(Self(id.to_owned()))
+    }
+
+    /// The masked form (see [`mask_id_number`]).
+    pub fn masked(&self) -> String {
+        mask_id_number(&self.0)
+    }
+
+    /// The whole number: only for a keyed commitment, never to store or show.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for IdNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("IdNumber").field(&self.masked()).finish()
+    }
+}
+
 /// A 公民身份号码 masked for display and storage: the first four and last four characters,
 /// the rest as `*` (1101**********002X). The whole number is personal data and never stored.
 pub fn mask_id_number(id: &str) -> String {
@@ -231,5 +260,17 @@ mod tests {
     #[test]
     fn masks_keep_four_characters_at_either_end() {
         assert_eq!(mask_id_number("11010519491231002X"), "1101**********002X");
+    }
+
+    #[test]
+    fn a_checked_id_number_shows_itself_only_masked() {
+        let id = IdNumber::parse("11010519491231002X").expect("valid");
+        assert_eq!(id.masked(), "1101**********002X");
+        assert_eq!(format!("{id:?}"), "IdNumber(\"1101**********002X\")");
+        assert_eq!(id.reveal(), "11010519491231002X");
+        assert_eq!(
+            IdNumber::parse("11010519491231003X"),
+            Err(IdNumberError::Check)
+        );
     }
 }

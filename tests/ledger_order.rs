@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sidian::audit::{Actor, StoredEntry};
 use sidian::store::Store;
 use sidian::tsa::{HashAlg, TimeStampReq};
-use sidian::vault::{NewSeal, SealInput, SealKind, StampParams};
+use sidian::vault::{HolderId, NewSeal, SealInput, SealKind, StampParams};
 use sidian::{Error, Vault};
 
 const DOC_1P: &[u8] = include_bytes!("data/pdf/doc-1p.pdf");
@@ -439,11 +439,12 @@ async fn revoked_client_story(database_url: Option<String>) {
         name: "某某有限公司合同专用章".into(),
         kind: SealKind::Contract,
         holder_name: "某某有限公司".into(),
-        holder_uscc: "91370406L24894136J".into(),
+        holder_id: HolderId::Uscc("91370406L24894136J".into()),
         valid_from: None,
         valid_to: None,
         image: None,
         size_mm: None,
+        shape: None,
         alg: sidian::crypto::KeyType::P256,
         grant_to: None,
     };

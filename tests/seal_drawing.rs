@@ -82,3 +82,59 @@ async fn utf8_property_info_is_signed_percent_encoded() {
         "%E5%AE%A1%E6%89%B9%E5%8D%95 50%25"
     );
 }
+
+/// Alpha of every pixel of a seal picture, row by row, and its width and height.
+fn coverage(png: &[u8]) -> (Vec<u8>, u32, u32) {
+    let pixmap = tiny_skia::Pixmap::decode_png(png).expect("PNG");
+    let alphas = pixmap.pixels().iter().map(|p| p.alpha()).collect();
+    (alphas, pixmap.width(), pixmap.height())
+}
+
+#[tokio::test]
+async fn a_personal_seal_is_a_square_or_rectangular_name_seal_without_a_star() {
+    let tv = TestVault::open(None).await;
+    let key = tv.client("name-seals", &[]).await;
+    let round = drawn_picture(&tv, &key, "某某市行政审批局").await;
+    let (alpha, w, h) = coverage(&round);
+    // The round seal, for contrast: transparent corners, a star in the middle.
+    assert_eq!(alpha[0], 0);
+    assert_eq!(alpha[(h / 2 * w + w / 2) as usize], 255);
+
+    // 18 mm square and 22 × 11 mm rectangle at 300 dpi.
+    for (shape, pixels, mm) in [
+        (None, (213, 213), (18, 18)),
+        (Some("square"), (213, 213), (18, 18)),
+        (Some("rectangle"), (260, 130), (22, 11)),
+    ] {
+        let mut body = json!({
+            "name": "张三",
+            "type": "personal",
+            "holder": {"name": "张三", "id_number": "11010519491231002X"},
+            "alg": "p256",
+        });
+        if let Some(shape) = shape {
+            body["shape"] = json!(shape);
+        }
+        let (status, seal) = tv.post("/v1/seals", &key, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{seal}");
+        let der = unb64(&seal["seal"]);
+        let parsed = sidian::ses::Seal::from_der(&der).expect("seal decodes");
+        let picture = parsed.picture();
+        assert_eq!((picture.width_mm, picture.height_mm), mm, "{shape:?}");
+        let (alpha, w, h) = coverage(&picture.data);
+        assert_eq!((w, h), pixels, "{shape:?}");
+        let at = |x: u32, y: u32| alpha[(y * w + x) as usize];
+        // The border reaches every corner; the name fills the inside, between the
+        // characters (where a round seal has its star) there is no ink.
+        for (x, y) in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)] {
+            assert_eq!(at(x, y), 255, "{shape:?}: corner ({x}, {y})");
+        }
+        assert_eq!(at(w / 2, h / 2), 0, "{shape:?}: ink in the middle");
+        let inked = alpha.iter().filter(|&&a| a > 127).count() as f64;
+        let fraction = inked / f64::from(w * h);
+        assert!(
+            (0.25..0.75).contains(&fraction),
+            "{shape:?}: ink covers {fraction:.2}"
+        );
+    }
+}

@@ -553,3 +553,182 @@ async fn a_vault_without_time_stamping_authorities_gets_them_on_open() {
     reopened.verify_audit_log().await.expect("audit log intact");
     reopened.close().await;
 }
+
+/// GB 11643's own example number, and a mistyped copy (one digit changed).
+const ID_NUMBER: &str = "11010519491231002X";
+const ID_NUMBER_MISTYPED: &str = "11010519491231003X";
+
+/// Every file under `dir` (database, WAL, checkpoints) whose bytes contain `needle`.
+fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path)
+            .expect("read file")
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_personal_seal_names_its_holder_by_a_masked_citizen_id_only() {
+    let tv = TestVault::open(None).await;
+    let key = tv.client("personal", &[]).await;
+    let (status, seal) = tv
+        .post(
+            "/v1/seals",
+            &key,
+            json!({
+                "name": "张三",
+                "type": "personal",
+                "holder": {"name": "张三", "id_number": ID_NUMBER},
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{seal}");
+    assert_eq!(seal["type"], "personal");
+    assert_eq!(
+        seal["holder"],
+        json!({"name": "张三", "id_number": "1101**********002X"})
+    );
+    // The esID's region is the city's, which the masked number shows anyway.
+    let es_id = seal["es_id"].as_str().expect("es_id");
+    assert!(es_id.starts_with("110100"), "{es_id}");
+
+    // The holder certificate names the person, by the masked number (PrintableString has no
+    // `*`, so `-` hides the digits there), and no organisation.
+    let cert = sidian::pki::Certificate::from_pem(seal["cert_pem"].as_str().expect("pem"))
+        .expect("certificate");
+    let subject = cert.subject_name();
+    assert_eq!(subject.common_name, "张三");
+    assert_eq!(subject.serial_number.as_deref(), Some("1101----------002X"));
+    assert_eq!(subject.organization, None);
+    assert_eq!(subject.organizational_unit.as_deref(), Some("张三"));
+
+    // It signs, and its signatures verify, naming the masked holder.
+    let id = seal["id"].as_str().expect("id");
+    let (status, signed) = tv
+        .post(
+            &format!("/v1/seals/{id}/sign"),
+            &key,
+            json!({"data": b64(b"contract")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    let (_, report) = ses_verify(&tv, &signed["signature"], b64(b"contract")).await;
+    assert_eq!(report["verdict"], "VALID", "{report:#}");
+    assert_eq!(
+        report["signatures"][0]["seal"]["holder_id"],
+        "1101----------002X"
+    );
+    let (status, read) = tv.get(&format!("/v1/seals/{id}"), &key).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read["holder"]["id_number"], "1101**********002X");
+
+    // The audit entry commits to the whole number with a key, and no file of the vault (the
+    // database, its WAL, the checkpoints) holds the number itself.
+    let pool = {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&tv.config.database_url())
+            .await
+            .expect("raw connection")
+    };
+    let records: Vec<Vec<u8>> = sqlx::query_scalar("SELECT record FROM audit_entries")
+        .fetch_all(&pool)
+        .await
+        .expect("records");
+    let created: Vec<Value> = records
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(r).expect("record"))
+        .filter(|r| r["action"] == "seal.created")
+        .collect();
+    assert_eq!(created.len(), 1);
+    let hmac = created[0]["details"]["holder_id_hmac"]
+        .as_str()
+        .expect("commitment");
+    assert_eq!(hmac.len(), 64);
+    pool.close().await;
+    assert_eq!(
+        files_containing(tv.dir.path(), ID_NUMBER.as_bytes()),
+        Vec::<std::path::PathBuf>::new()
+    );
+    // The scan does read what the vault stored: the masked number is found.
+    assert!(!files_containing(tv.dir.path(), "1101**********002X".as_bytes()).is_empty());
+}
+
+#[tokio::test]
+async fn personal_and_unit_identifiers_are_not_interchangeable() {
+    let tv = TestVault::open(None).await;
+    let key = tv.client("personal-errors", &[]).await;
+    let personal = |holder: Value| json!({"name": "张三", "type": "personal", "holder": holder});
+    for (body, code) in [
+        // A mistyped number: refused without echoing it.
+        (
+            personal(json!({"name": "张三", "id_number": ID_NUMBER_MISTYPED})),
+            "invalid_id_number",
+        ),
+        (
+            personal(json!({"name": "张三", "id_number": "11010519491231002x"})),
+            "invalid_id_number",
+        ),
+        // A number sent as a JSON number: serde would quote it.
+        (
+            personal(json!({"name": "张三", "id_number": 110105194912310020_u64})),
+            "invalid_request",
+        ),
+        // A person has no 统一社会信用代码, and a unit no 公民身份号码.
+        (
+            personal(json!({"name": "张三", "uscc": USCC})),
+            "invalid_request",
+        ),
+        (
+            personal(json!({"name": "张三", "uscc": USCC, "id_number": ID_NUMBER})),
+            "invalid_request",
+        ),
+        (personal(json!({"name": "张三"})), "invalid_request"),
+        (
+            json!({"name": "x", "holder": {"name": "某某公司", "id_number": ID_NUMBER}}),
+            "invalid_request",
+        ),
+        // Shapes and sizes are a drawn personal seal's.
+        (
+            json!({"name": "x", "holder": {"name": "某某公司", "uscc": USCC}, "shape": "square"}),
+            "invalid_request",
+        ),
+        (
+            json!({"name": "张三", "type": "personal", "shape": "oval",
+                "holder": {"name": "张三", "id_number": ID_NUMBER}}),
+            "invalid_request",
+        ),
+        (
+            json!({"name": "张三", "type": "personal", "size_mm": 42,
+                "holder": {"name": "张三", "id_number": ID_NUMBER}}),
+            "invalid_request",
+        ),
+        // Seven characters fit no name seal.
+        (
+            json!({"name": "x", "type": "personal",
+                "holder": {"name": "张三丰张三丰张", "id_number": ID_NUMBER}}),
+            "invalid_request",
+        ),
+    ] {
+        let (status, err) = tv.post("/v1/seals", &key, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {err}");
+        assert_eq!(err["error"]["code"], code, "{body}: {err}");
+        let message = err["error"]["message"].as_str().expect("message");
+        for number in [
+            ID_NUMBER,
+            ID_NUMBER_MISTYPED,
+            "110105194912310020",
+            "11010519491231002x",
+        ] {
+            assert!(!message.contains(&number[..14]), "{message}");
+        }
+    }
+}

@@ -15,8 +15,10 @@ use super::page::{Page, PageQuery};
 use super::{ApiJson, ApiPath, ErrorBody, b64, rfc3339, to_b64};
 use crate::crypto::KeyType;
 use crate::error::Error;
+use crate::ident::{IdNumber, mask_id_number};
 use crate::pki::RevocationReason;
-use crate::vault::{AuthClient, NewSeal, SealInfo, SealInput, SealKind, Vault};
+use crate::render::NameSealShape;
+use crate::vault::{AuthClient, HolderId, NewSeal, SealInfo, SealInput, SealKind, Vault};
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()
@@ -27,14 +29,41 @@ pub(super) fn router() -> Router<Vault> {
         .route("/v1/seals/{id}/sign", post(sign))
 }
 
-/// The organisation that holds a seal.
+/// The organisation, or for a personal seal the person, that holds a seal.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Holder {
-    /// Organisation name (drawn around the rim).
+    /// Organisation name (drawn around the rim), or the person's name (drawn as a name seal).
     name: String,
-    /// 统一社会信用代码 (GB 32100, check character verified).
-    uscc: String,
+    /// 统一社会信用代码 (GB 32100, check character verified): every seal but a personal one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uscc: Option<String>,
+    /// 公民身份号码 (GB 11643, birth date and check character verified): a personal seal only.
+    /// Answers show it masked (`1101**********002X`); the vault keeps nothing more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    id_number: Option<IdNumberText>,
+}
+
+/// A 公民身份号码 as sent (or shown masked). `Debug` masks it, and a value that is not a string
+/// is refused without serde's message, which would quote it.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub(crate) struct IdNumberText(String);
+
+impl std::fmt::Debug for IdNumberText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&mask_id_number(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for IdNumberText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(text) => Ok(Self(text)),
+            _ => Err(serde::de::Error::custom("`id_number` must be a string")),
+        }
+    }
 }
 
 /// Request to make a seal.
@@ -57,9 +86,12 @@ pub(crate) struct CreateSealRequest {
     /// Seal picture, base64 PNG (transparent background); drawn by the vault when absent.
     #[serde(default)]
     image: Option<String>,
-    /// Picture width and height in millimetres (default 42): a drawn seal is drawn at this diameter (20–80); an uploaded picture is shown at this size (10–100).
+    /// Picture size in millimetres: a drawn round seal is drawn at this diameter (20–80, default 42); a drawn personal seal at this width (10–40; default 18 square, 22 rectangle, which is half as high); an uploaded picture is shown this wide and high (10–100; default 42, 18 for a personal seal).
     #[serde(default)]
     size_mm: Option<u32>,
+    /// A personal seal's outline: `square` (default; the name in two columns read right to left, completed with 之印 or 印 to fill them) or `rectangle` (half as high as wide; the name in one row). Only for a personal seal the vault draws.
+    #[serde(default)]
+    shape: Option<String>,
     /// Holder key: `sm2` (default), `p256` or `rsa2048`.
     #[serde(default)]
     alg: Option<String>,
@@ -116,9 +148,19 @@ impl From<SealInfo> for SealResponse {
             kind: s
                 .kind
                 .map_or_else(|| r.seal_type.to_string(), |k| k.as_str().to_owned()),
-            holder: Holder {
-                name: r.holder_name,
-                uscc: r.holder_uscc,
+            // A personal seal's row holds the masked 公民身份号码; one made before personal seals
+            // took one holds a 统一社会信用代码, which has no `*`.
+            holder: match s.kind {
+                Some(SealKind::Personal) if r.holder_id.contains('*') => Holder {
+                    name: r.holder_name,
+                    uscc: None,
+                    id_number: Some(IdNumberText(r.holder_id)),
+                },
+                _ => Holder {
+                    name: r.holder_name,
+                    uscc: Some(r.holder_id),
+                    id_number: None,
+                },
             },
             alg: r.alg,
             status: r.status,
@@ -183,11 +225,40 @@ async fn create_seal(
         None => KeyType::Sm2,
         Some(a) => a.parse::<KeyType>()?,
     };
+    let holder_id = match (req.holder.uscc, req.holder.id_number) {
+        (Some(code), None) => HolderId::Uscc(code),
+        (None, Some(id)) => {
+            HolderId::IdNumber(IdNumber::parse(&id.0).map_err(Error::InvalidIdNumber)?)
+        }
+        (Some(_), Some(_)) => {
+            return Err(Error::InvalidRequest(
+                "give one of `holder.uscc` and `holder.id_number`".into(),
+            ));
+        }
+        (None, None) if kind == SealKind::Personal => {
+            return Err(Error::InvalidRequest(
+                "a personal seal needs `holder.id_number` (公民身份号码)".into(),
+            ));
+        }
+        (None, None) => {
+            return Err(Error::InvalidRequest(
+                "`holder.uscc` (统一社会信用代码) is required".into(),
+            ));
+        }
+    };
+    let shape = req
+        .shape
+        .as_deref()
+        .map(|s| {
+            NameSealShape::parse(s)
+                .ok_or_else(|| Error::InvalidRequest("`shape` must be square or rectangle".into()))
+        })
+        .transpose()?;
     let new = NewSeal {
         name: req.name,
         kind,
         holder_name: req.holder.name,
-        holder_uscc: req.holder.uscc,
+        holder_id,
         valid_from: req
             .valid_from
             .as_deref()
@@ -200,6 +271,7 @@ async fn create_seal(
             .transpose()?,
         image: req.image.as_deref().map(|i| b64(i, "image")).transpose()?,
         size_mm: req.size_mm,
+        shape,
         alg,
         grant_to: req.grant_to,
     };

@@ -1,7 +1,10 @@
-//! Rendering of images the vault draws itself (the standard round official seal).
+//! Rendering of images the vault draws itself: the standard round official seal and the
+//! personal name seal.
 
+pub mod name_seal;
 pub mod seal;
 
+pub use name_seal::{NameSealShape, NameSealSpec, render_name_seal};
 pub use seal::{RenderError, SealImageSpec, png_dimensions, render_official_seal};
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ pub fn render_official_seal(spec: &SealImageSpec) -> Result<Vec<u8>, RenderError
 /// Encodes a one-colour drawing as an 8-bit indexed PNG whose palette is seal red at every
 /// opacity (PLTE + tRNS): a quarter of the RGBA bytes before compression, so the picture —
 /// which every SESeal and every signature made with it carries — is about a third the size.
-fn indexed_png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
+pub(super) fn indexed_png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
     // Ink is seal red everywhere (only its coverage varies), so a pixel's index is its alpha.
     let indices: Vec<u8> = pixmap.pixels().iter().map(|p| p.alpha()).collect();
     let palette: Vec<u8> = (0..=255u8).flat_map(|_| SEAL_RED).collect();
@@ -242,19 +242,19 @@ fn face() -> Result<&'static Face<'static>, RenderError> {
 }
 
 /// The font plus the metrics every text placement needs.
-struct Font {
+pub(super) struct Font {
     /// The parsed face.
     face: &'static Face<'static>,
     /// Units per em.
-    upem: f32,
+    pub(super) upem: f32,
     /// Top of the ideographic em box above the baseline, in font units: CJK glyphs are
     /// designed in that box, so aligning boxes (not ink) keeps 一 and 口 on the same line.
-    em_top: f32,
+    pub(super) em_top: f32,
 }
 
 impl Font {
     /// The embedded font with its em-box metrics.
-    fn embedded() -> Result<Self, RenderError> {
+    pub(super) fn embedded() -> Result<Self, RenderError> {
         let face = face()?;
         let upem = f32::from(face.units_per_em());
         // Noto CJK's typographic ascender/descender (880/−120) are exactly the em box; fall back
@@ -267,7 +267,7 @@ impl Font {
     }
 
     /// Glyph and advance for every character, failing on the first one the font lacks.
-    fn shape(&self, text: &str) -> Result<Vec<Glyph>, RenderError> {
+    pub(super) fn shape(&self, text: &str) -> Result<Vec<Glyph>, RenderError> {
         text.chars()
             .map(|c| {
                 let id = self
@@ -287,11 +287,11 @@ impl Font {
 }
 
 /// One character ready to draw.
-struct Glyph {
+pub(super) struct Glyph {
     /// Horizontal advance in font units.
-    advance: f32,
+    pub(super) advance: f32,
     /// Outline in font units (y up); `None` for blank glyphs such as spaces.
-    path: Option<Path>,
+    pub(super) path: Option<Path>,
 }
 
 /// Collects a glyph outline from ttf-parser into a tiny-skia path.
@@ -373,6 +373,11 @@ fn image_side(diameter_mm: f32, dpi: f32) -> Result<u32, RenderError> {
             DIAMETER_RANGE_MM.end()
         )));
     }
+    pixels(diameter_mm, dpi)
+}
+
+/// Pixels for a length at a resolution, after checking the resolution and the largest side.
+pub(super) fn pixels(mm: f32, dpi: f32) -> Result<u32, RenderError> {
     if !dpi.is_finite() || !DPI_RANGE.contains(&dpi) {
         return Err(RenderError::BadSize(format!(
             "resolution {dpi} dpi is outside {}–{} dpi",
@@ -380,17 +385,16 @@ fn image_side(diameter_mm: f32, dpi: f32) -> Result<u32, RenderError> {
             DPI_RANGE.end()
         )));
     }
-    let side = (diameter_mm / 25.4 * dpi).round();
-    if side > MAX_SIDE_PX {
+    let side = (mm / 25.4 * dpi).round();
+    if !(1.0..=MAX_SIDE_PX).contains(&side) {
         return Err(RenderError::BadSize(format!(
-            "{diameter_mm} mm at {dpi} dpi is {side} px, more than {MAX_SIDE_PX} px"
+            "{mm} mm at {dpi} dpi is {side} px, outside 1–{MAX_SIDE_PX} px"
         )));
     }
-    // In range by the checks above: at least 20 mm at 72 dpi = 57 px, at most MAX_SIDE_PX.
     #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
-        reason = "side is a rounded value in 57..=4000"
+        reason = "side is a rounded value in 1..=4000, checked above"
     )]
     Ok(side as u32)
 }
@@ -414,6 +418,17 @@ pub(crate) fn render_pixmap(spec: &SealImageSpec) -> Result<Pixmap, RenderError>
         // Half a pixel of margin keeps the anti-aliased outer edge inside the image.
         outer: side_f / 2.0 - 0.5,
     };
+    let paint = seal_paint();
+    draw_rim(&mut pixmap, &paint, &geo);
+    draw_star(&mut pixmap, &paint, &geo);
+    draw_rim_text(&mut pixmap, &paint, &geo, &font, &rim);
+    draw_center_text(&mut pixmap, &paint, &geo, &font, &center);
+    draw_code(&mut pixmap, &paint, &geo, &font, &code);
+    Ok(pixmap)
+}
+
+/// Seal red, anti-aliased: the only ink a seal has.
+pub(super) fn seal_paint() -> Paint<'static> {
     let mut paint = Paint::default();
     paint.set_color(Color::from_rgba8(
         SEAL_RED[0],
@@ -422,13 +437,7 @@ pub(crate) fn render_pixmap(spec: &SealImageSpec) -> Result<Pixmap, RenderError>
         0xFF,
     ));
     paint.anti_alias = true;
-
-    draw_rim(&mut pixmap, &paint, &geo);
-    draw_star(&mut pixmap, &paint, &geo);
-    draw_rim_text(&mut pixmap, &paint, &geo, &font, &rim);
-    draw_center_text(&mut pixmap, &paint, &geo, &font, &center);
-    draw_code(&mut pixmap, &paint, &geo, &font, &code);
-    Ok(pixmap)
+    paint
 }
 
 /// Where things go, in pixels.

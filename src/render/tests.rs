@@ -308,3 +308,50 @@ fn long_purposes_are_drawn_shrunk_not_dropped() {
         maybe_save(&format!("seal-purpose-{}", purpose.chars().count()), &spec);
     }
 }
+
+#[test]
+fn name_seals_are_a_full_border_around_the_name() {
+    use super::name_seal::*;
+    for (name, shape, size) in [
+        ("张三", NameSealShape::Square, (213, 213)),
+        ("张三丰", NameSealShape::Square, (213, 213)),
+        ("欧阳娜娜", NameSealShape::Square, (213, 213)),
+        ("爱新觉罗溥仪", NameSealShape::Square, (213, 213)),
+        ("张三", NameSealShape::Rectangle, (260, 130)),
+        ("欧阳娜娜", NameSealShape::Rectangle, (260, 130)),
+    ] {
+        let spec = NameSealSpec {
+            name,
+            shape,
+            size_mm: shape.default_size_mm(),
+            dpi: DEFAULT_DPI,
+        };
+        let png = render_name_seal(&spec).unwrap();
+        assert_eq!(png_dimensions(&png).unwrap(), size, "{name}");
+        let p = Pixmap::decode_png(&png).unwrap();
+        let (w, h) = (p.width(), p.height());
+        // The border: solid red along every edge, corners included.
+        for (x, y) in [
+            (0, 0),
+            (w - 1, 0),
+            (0, h - 1),
+            (w - 1, h - 1),
+            (w / 2, 2),
+            (2, h / 2),
+        ] {
+            assert!(is_red_ink(rgba(&p, x, y)), "{name}: ({x}, {y})");
+        }
+        // Inside it, ink in every cell of the grid: each quarter (each end of a row) has some.
+        let quarter = |x0: u32, y0: u32| {
+            (y0 + h / 8..y0 + h / 2 - h / 8)
+                .flat_map(|y| (x0 + w / 8..x0 + w / 2 - w / 8).map(move |x| (x, y)))
+                .filter(|&(x, y)| is_red_ink(rgba(&p, x, y)))
+                .count()
+        };
+        let quarters = [(0, 0), (w / 2, 0), (0, h / 2), (w / 2, h / 2)].map(|(x, y)| quarter(x, y));
+        assert!(quarters.iter().all(|&n| n > 50), "{name}: {quarters:?}");
+        if let Ok(dir) = std::env::var("SEAL_EXAMPLE_DIR") {
+            std::fs::write(format!("{dir}/name-{}-{name}.png", shape.as_str()), png).unwrap();
+        }
+    }
+}

@@ -67,10 +67,11 @@ pub struct SealRow {
     pub name: String,
     /// `SES_ESPropertyInfo.type`.
     pub seal_type: i64,
-    /// Holder organisation.
+    /// Holder organisation, or the person holding a personal seal.
     pub holder_name: String,
-    /// Holder 统一社会信用代码.
-    pub holder_uscc: String,
+    /// Holder 统一社会信用代码, or for a personal seal the masked 公民身份号码 (column
+    /// `holder_uscc`, named when only units held seals).
+    pub holder_id: String,
     /// Key type of the holder key.
     pub alg: String,
     /// Holder key.
@@ -137,7 +138,7 @@ fn seal_row(r: &AnyRow) -> Result<SealRow> {
         name: r.try_get("name")?,
         seal_type: r.try_get("seal_type")?,
         holder_name: r.try_get("holder_name")?,
-        holder_uscc: r.try_get("holder_uscc")?,
+        holder_id: r.try_get("holder_uscc")?,
         alg: r.try_get("alg")?,
         key_id: r.try_get("key_id")?,
         cert_id: r.try_get("cert_id")?,
@@ -310,7 +311,7 @@ impl AuditedTx {
             .bind(s.name.as_str())
             .bind(s.seal_type)
             .bind(s.holder_name.as_str())
-            .bind(s.holder_uscc.as_str())
+            .bind(s.holder_id.as_str())
             .bind(s.alg.as_str())
             .bind(s.key_id.as_str())
             .bind(s.cert_id.as_str())

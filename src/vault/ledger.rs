@@ -789,7 +789,7 @@ mod tests {
             name: "n".into(),
             seal_type: 1,
             holder_name: "h".into(),
-            holder_uscc: "u".into(),
+            holder_id: "u".into(),
             alg: "sm2".into(),
             key_id: "key_s".into(),
             cert_id: "crt_s".into(),

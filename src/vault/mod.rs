@@ -15,7 +15,7 @@ mod workers;
 pub use backup::{BACKUP_FORMAT, BackupManifest, LogBehind, restore};
 pub use idempotency::{Idempotency, IdempotentRequest};
 pub use pki::{Family, Role};
-pub use seals::{NewSeal, SealInfo, SealInput, SealKind, SealSigned};
+pub use seals::{HolderId, NewSeal, SealInfo, SealInput, SealKind, SealSigned};
 pub use stamping::{Level, StampParams, StampRequest, Stamped};
 pub use timestamps::TSA_POLICY;
 

@@ -12,9 +12,10 @@ use super::{AuthClient, Vault, new_key_row, random_id};
 use crate::audit::{Action, Event};
 use crate::crypto::{KeyType, PrivateKey, SignatureAlgorithm, sm3};
 use crate::error::{Error, Result};
+use crate::ident::IdNumber;
 use crate::pdf;
 use crate::pki::{self, Certificate, Name, Profile, RevocationReason};
-use crate::render::{self, SealImageSpec};
+use crate::render::{self, NameSealShape, NameSealSpec, SealImageSpec};
 use crate::ses::{self, Picture, SealInfoParams};
 use crate::store::{KeyPurpose, SealRow};
 use crate::verify::ses::data_hash;
@@ -134,6 +135,47 @@ fn drawn_purpose<'a>(name: &'a str, holder: &str, kind: SealKind) -> &'a str {
         .unwrap_or(first_fit)
 }
 
+/// Who a seal is made for: a unit by its 统一社会信用代码, or (for a personal seal) a person by
+/// the 公民身份号码.
+#[derive(Debug, Clone)]
+pub enum HolderId {
+    /// 统一社会信用代码, checked when the seal is made.
+    Uscc(String),
+    /// 公民身份号码: kept and shown only masked.
+    IdNumber(IdNumber),
+}
+
+impl HolderId {
+    /// What the seal row keeps: the code, or the number masked.
+    fn stored(&self) -> String {
+        match self {
+            HolderId::Uscc(code) => code.clone(),
+            HolderId::IdNumber(id) => id.masked(),
+        }
+    }
+
+    /// The GB/T 2260 region code that starts the esID: the one inside the 统一社会信用代码, or
+    /// for a person the city's (the first four digits, which the masked number shows anyway,
+    /// then 00).
+    fn region(&self) -> String {
+        match self {
+            HolderId::Uscc(code) => crate::ident::uscc_region(code)
+                .unwrap_or("000000")
+                .to_owned(),
+            HolderId::IdNumber(id) => format!("{}00", id.masked().get(..4).unwrap_or("0000")),
+        }
+    }
+
+    /// The holder certificate's serialNumber. X.520 types it PrintableString, which has no
+    /// `*`, so a masked number hides its digits behind `-` there (1101----------002X).
+    fn serial_number(&self) -> String {
+        match self {
+            HolderId::Uscc(code) => code.clone(),
+            HolderId::IdNumber(id) => id.masked().replace('*', "-"),
+        }
+    }
+}
+
 /// A request to make a seal.
 #[derive(Debug, Clone)]
 pub struct NewSeal {
@@ -141,19 +183,22 @@ pub struct NewSeal {
     pub name: String,
     /// Kind of seal.
     pub kind: SealKind,
-    /// Holder organisation name.
+    /// Holder organisation name, or the person's name for a personal seal.
     pub holder_name: String,
-    /// Holder 统一社会信用代码.
-    pub holder_uscc: String,
+    /// The holder's identifier: a 公民身份号码 for a personal seal, else a 统一社会信用代码.
+    pub holder_id: HolderId,
     /// Start of validity (default: now).
     pub valid_from: Option<OffsetDateTime>,
     /// End of validity (default: five years after the start).
     pub valid_to: Option<OffsetDateTime>,
     /// PNG image; drawn by the vault when absent.
     pub image: Option<Vec<u8>>,
-    /// Seal diameter (or width) in millimetres (default 42): 20–80 for a drawn seal, 10–100 for
-    /// an uploaded picture.
+    /// Seal diameter (or width) in millimetres: 20–80 for a drawn round seal (default 42), 10–40
+    /// for a drawn personal seal (default 18 square, 22 rectangular), 10–100 for an uploaded
+    /// picture (default 42, 18 for a personal seal).
     pub size_mm: Option<u32>,
+    /// Outline of a drawn personal seal (default square); for no other seal.
+    pub shape: Option<NameSealShape>,
     /// Holder key type: sm2 (default), p256 or rsa2048.
     pub alg: KeyType,
     /// The approval system (client name) the seal is granted to; default the caller. Naming
@@ -373,27 +418,74 @@ impl Vault {
     pub async fn create_seal(&self, client: &AuthClient, req: NewSeal) -> Result<SealInfo> {
         text_field("name", &req.name, 64)?;
         text_field("holder.name", &req.holder_name, 40)?;
-        crate::ident::check_uscc(&req.holder_uscc)
-            .map_err(|e| Error::InvalidUscc(e.to_string()))?;
+        let personal = req.kind == SealKind::Personal;
+        match &req.holder_id {
+            HolderId::Uscc(_) if personal => {
+                return Err(Error::InvalidRequest(
+                    "a personal seal is held by a person: give `holder.id_number` (公民身份号码), \
+                     not `holder.uscc`"
+                        .into(),
+                ));
+            }
+            HolderId::Uscc(code) => {
+                crate::ident::check_uscc(code).map_err(|e| Error::InvalidUscc(e.to_string()))?;
+            }
+            HolderId::IdNumber(_) if !personal => {
+                return Err(Error::InvalidRequest(
+                    "only a personal seal is held by a person: give `holder.uscc` \
+                     (统一社会信用代码), not `holder.id_number`"
+                        .into(),
+                ));
+            }
+            HolderId::IdNumber(_) => {}
+        }
         if !matches!(req.alg, KeyType::Sm2 | KeyType::P256 | KeyType::Rsa2048) {
             return Err(Error::InvalidRequest(
                 "`alg` must be sm2, p256 or rsa2048".into(),
             ));
         }
-        let size_mm = req.size_mm.unwrap_or(42);
-        let drawn = &render::seal::DIAMETER_RANGE_MM;
-        if req.image.is_none() && !drawn.contains(&(size_mm as f32)) {
-            return Err(Error::InvalidRequest(format!(
-                "`size_mm` of a drawn seal must be {}–{}",
-                drawn.start(),
-                drawn.end()
-            )));
+        // A personal seal the vault draws is a name seal; every other drawn seal is round.
+        let name_shape =
+            (personal && req.image.is_none()).then(|| req.shape.unwrap_or(NameSealShape::Square));
+        if req.shape.is_some() && name_shape.is_none() {
+            return Err(Error::InvalidRequest(
+                "`shape` is for a personal seal the vault draws".into(),
+            ));
         }
-        if req.image.is_some() && !UPLOADED_SIZE_MM.contains(&size_mm) {
+        let size_mm = req.size_mm.unwrap_or(if personal {
+            name_shape
+                .unwrap_or(NameSealShape::Square)
+                .default_size_mm()
+        } else {
+            42
+        });
+        let (round, named) = (
+            &render::seal::DIAMETER_RANGE_MM,
+            &render::name_seal::SIZE_RANGE_MM,
+        );
+        let (fits, what, min, max) = match (&req.image, name_shape) {
+            (Some(_), _) => (
+                UPLOADED_SIZE_MM.contains(&size_mm),
+                "an uploaded picture",
+                UPLOADED_SIZE_MM.start().to_string(),
+                UPLOADED_SIZE_MM.end().to_string(),
+            ),
+            (None, Some(_)) => (
+                named.contains(&size_mm),
+                "a drawn personal seal",
+                named.start().to_string(),
+                named.end().to_string(),
+            ),
+            (None, None) => (
+                round.contains(&(size_mm as f32)),
+                "a drawn seal",
+                round.start().to_string(),
+                round.end().to_string(),
+            ),
+        };
+        if !fits {
             return Err(Error::InvalidRequest(format!(
-                "`size_mm` of an uploaded picture must be {}–{}",
-                UPLOADED_SIZE_MM.start(),
-                UPLOADED_SIZE_MM.end()
+                "`size_mm` of {what} must be {min}–{max}"
             )));
         }
         let now = seconds(OffsetDateTime::now_utc());
@@ -449,25 +541,28 @@ impl Vault {
         let actor = client.actor();
         // Key generation (RSA), rendering and two signatures: keep them off the async workers.
         let (issuance, seal_row, cert_pem) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let image = match req.image {
-                Some(png) => png,
-                None => {
-                    let purpose = drawn_purpose(&req.name, &req.holder_name, req.kind);
-                    render::render_official_seal(&SealImageSpec {
-                        rim_text: &req.holder_name,
-                        center_text: purpose,
-                        bottom_code: None,
-                        diameter_mm: size_mm as f32,
-                        dpi: 300.0,
-                    })
-                    .map_err(|e| match e {
-                        render::RenderError::MissingGlyph(_) => {
-                            Error::UnsupportedCharacter(e.to_string())
-                        }
-                        other => Error::InvalidRequest(other.to_string()),
-                    })?
-                }
+            let drawn = match (req.image, name_shape) {
+                (Some(png), _) => Ok(png),
+                (None, Some(shape)) => render::render_name_seal(&NameSealSpec {
+                    name: &req.holder_name,
+                    shape,
+                    size_mm,
+                    dpi: render::seal::DEFAULT_DPI,
+                }),
+                (None, None) => render::render_official_seal(&SealImageSpec {
+                    rim_text: &req.holder_name,
+                    center_text: drawn_purpose(&req.name, &req.holder_name, req.kind),
+                    bottom_code: None,
+                    diameter_mm: size_mm as f32,
+                    dpi: render::seal::DEFAULT_DPI,
+                }),
             };
+            let image = drawn.map_err(|e| match e {
+                render::RenderError::MissingGlyph(_) => Error::UnsupportedCharacter(e.to_string()),
+                other => Error::InvalidRequest(format!("`holder.name`: {other}")),
+            })?;
+            let (width_mm, height_mm) =
+                name_shape.map_or((size_mm, size_mm), |shape| shape.picture_mm(size_mm));
             let (key_row, key_event) = new_key_row(
                 &inner.master,
                 &inner.rng,
@@ -480,11 +575,12 @@ impl Vault {
             let issuing = inner.authorities.get(family, Role::Issuing)?;
             let maker = inner.authorities.get(family, Role::Maker)?;
             let holder_key = crate::crypto::PublicKey::from_spki_der(&key_row.public_key)?;
+            // A person is no organisation: the commonName alone names them.
             let subject = Name {
                 common_name: req.holder_name.clone(),
-                organization: Some(req.holder_name.clone()),
+                organization: (!personal).then(|| req.holder_name.clone()),
                 organizational_unit: Some(req.name.clone()),
-                serial_number: Some(req.holder_uscc.clone()),
+                serial_number: Some(req.holder_id.serial_number()),
                 country: Some("CN".into()),
             };
             // A seal may be dated before the CA existed (paper seals being digitised); its
@@ -508,8 +604,11 @@ impl Vault {
                 &inner.rng,
                 actor.clone(),
             )?;
-            let region = crate::ident::uscc_region(&req.holder_uscc).unwrap_or("000000");
-            let es_id = format!("{region}{}", random_digits(&inner.rng, 8)?);
+            let es_id = format!(
+                "{}{}",
+                req.holder_id.region(),
+                random_digits(&inner.rng, 8)?
+            );
             let info = ses::encode_seal_info(&SealInfoParams {
                 vid: VID.into(),
                 es_id: es_id.clone(),
@@ -522,8 +621,8 @@ impl Vault {
                 picture: Picture {
                     kind: "PNG".into(),
                     data: image.clone(),
-                    width_mm: i64::from(size_mm),
-                    height_mm: i64::from(size_mm),
+                    width_mm: i64::from(width_mm),
+                    height_mm: i64::from(height_mm),
                 },
                 ext_datas: Vec::new(),
             })?;
@@ -532,7 +631,7 @@ impl Vault {
             let seal_der =
                 ses::assemble_seal(&info, maker.cert.der(), alg_oid(maker_alg)?, &maker_sig)?;
             let id = random_id(&inner.rng, "seal")?;
-            let seal_event = Event::new(actor, Action::SealCreated, format!("seal:{id}"))
+            let mut seal_event = Event::new(actor, Action::SealCreated, format!("seal:{id}"))
                 .with("es_id", es_id.as_str())
                 .with("kind", req.kind.as_str())
                 .with("key", key_row.id.as_str())
@@ -540,6 +639,17 @@ impl Vault {
                 .with("seal_sm3", hex::encode(sm3(&seal_der)))
                 // DER EC signatures are kept as they are: the seal's signature BIT STRING.
                 .with_signature(&maker_sig);
+            if let HolderId::IdNumber(number) = &req.holder_id {
+                // Binds the seal to the whole number the vault checked. Keyed: the numbers
+                // that pass GB 11643 are few enough to hash them all, so a plain hash in a
+                // public log would be the number itself.
+                let key = ring::hmac::Key::new(
+                    ring::hmac::HMAC_SHA256,
+                    &inner.master.derive("sidian/v1/holder-id-commitment")[..],
+                );
+                let mac = ring::hmac::sign(&key, number.reveal().as_bytes());
+                seal_event = seal_event.with("holder_id_hmac", hex::encode(mac.as_ref()));
+            }
             let row = SealRow {
                 id,
                 es_id,
@@ -547,7 +657,7 @@ impl Vault {
                 name: req.name,
                 seal_type: req.kind.number(),
                 holder_name: req.holder_name,
-                holder_uscc: req.holder_uscc,
+                holder_id: req.holder_id.stored(),
                 alg: req.alg.as_str().to_owned(),
                 key_id: key_row.id.clone(),
                 cert_id: cert_row.id.clone(),
