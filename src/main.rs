@@ -12,7 +12,8 @@ use sidian::config::{MASTER_KEY_ENV, MasterKeySource};
 use sidian::crypto::WrapAlgorithm;
 use sidian::{Config, Error, Vault};
 
-/// sidian (四电): electronic licences, seals and signatures for approval systems.
+/// sidian (四电): keys, signatures and electronic seals for approval systems; seals PDFs and
+/// verifies sealed PDF and OFD documents.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
@@ -163,7 +164,7 @@ enum Command {
     /// terminal, the JSON report with --json or when the output is piped; exit 0 only if the
     /// verdict is VALID or VALID_WITH_ALLOWED_LATER_CHANGES.
     Verify {
-        /// The file.
+        /// The document: PDF, OFD, or a DER SES_Signature / SESeal.
         file: PathBuf,
         /// The signed original of a detached SES_Signature, whose dataHash is compared with it;
         /// without it a bare SES_Signature is INDETERMINATE at best (`original_missing`).
