@@ -19,7 +19,10 @@
 //! The blocks reach the fresh directory and the port through the variables the README documents
 //! (`SIDIAN_DATA`, `SIDIAN_LISTEN`; the other `SIDIAN_*` variables and those cargo sets for a test
 //! are removed, as a reader's terminal has none), `mktemp` makes its files in the test's
-//! directory (`TMPDIR`), and `cargo` is the cargo running this test. They
+//! directory (`TMPDIR`), and `cargo run [-q] [--release] -- ARGS` runs the `sidian` that `cargo
+//! test` built for this test with ARGS (a shell function stands in for it; other cargo commands go
+//! to cargo): the same source, without a second build of the dependencies, which `cargo run` would
+//! make with other features than `cargo test` (the dev-dependencies enable some). They
 //! need bash, curl, OpenSSL and python3: when one is missing the test says so and passes, except
 //! under CI (`CI=true`), where it fails.
 
@@ -34,10 +37,28 @@ use std::time::{Duration, Instant};
 /// The programs the blocks call besides cargo.
 const TOOLS: &[&str] = &["bash", "curl", "openssl", "python3"];
 
-/// How long the service may take to answer `/healthz`. Its `cargo run` may first build sidian
-/// and, on a fresh checkout, the dependencies: `cargo test` builds them with the features its
-/// dev-dependencies enable, `cargo run` without, so the two builds are not shared.
-const START_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// How long the service may take to answer `/healthz` (its first start generates the keys).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What `cargo` means in the blocks: `cargo run … -- ARGS` runs the binary built for this test
+/// (in the serve block as the shell itself, so that SIGTERM reaches the service alone).
+fn cargo_stand_in() -> String {
+    format!(
+        r#"cargo() {{
+  if [ "${{1:-}}" = run ]; then
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do shift; done
+    [ $# -gt 0 ] && shift
+    if [ -n "${{readme_serve:-}}" ]; then exec '{0}' "$@"; fi
+    '{0}' "$@"
+  else
+    command cargo "$@"
+  fi
+}}
+"#,
+        env!("CARGO_BIN_EXE_sidian")
+    )
+}
 
 /// How long the service may take to stop after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -157,7 +178,9 @@ impl Setting {
     /// `bash -c SCRIPT` in the crate root with the README's environment.
     fn bash(&self, script: &str) -> Command {
         let mut cmd = Command::new("bash");
-        cmd.arg("-c").arg(script).current_dir(&self.root);
+        cmd.arg("-c")
+            .arg(cargo_stand_in() + script)
+            .current_dir(&self.root);
         for (name, _) in std::env::vars_os() {
             if not_in_a_readers_terminal(&name.to_string_lossy()) {
                 cmd.env_remove(name);
@@ -166,8 +189,8 @@ impl Setting {
         cmd.env("SIDIAN_DATA", &self.data)
             .env("SIDIAN_LISTEN", &self.listen)
             .env("TMPDIR", &self.tmp);
-        // The cargo that runs this test (and its toolchain) comes first, so `cargo run` in a
-        // block finds this build up to date instead of building with another toolchain.
+        // The cargo that runs this test (and its toolchain) comes first, for any other cargo
+        // command a block runs.
         if let (Some(cargo), Some(path)) = (std::env::var_os("CARGO"), std::env::var_os("PATH")) {
             let dirs = Path::new(&cargo).parent().map(Path::to_path_buf);
             let joined = std::env::join_paths(dirs.into_iter().chain(std::env::split_paths(&path)))
@@ -189,7 +212,7 @@ impl Server {
         let log = setting.tmp.join("serve.log");
         let out = File::create(&log).expect("serve log");
         let child = setting
-            .bash(&block.text)
+            .bash(&format!("readme_serve=1\n{}", block.text))
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("serve log"))
             .stderr(out)

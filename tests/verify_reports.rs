@@ -319,7 +319,10 @@ async fn cli_prints_json_when_piped_and_the_summary_when_asked() {
         let tty = String::from_utf8_lossy(&out.stdout).replace('\r', "");
         assert!(out.status.success(), "{tty}");
         assert!(
-            tty.lines().next().unwrap_or_default().starts_with("VALID: every signature is intact")
+            tty.lines()
+                .next()
+                .unwrap_or_default()
+                .starts_with("VALID: every signature is intact")
                 && tty.contains(&format!("  Seal:       {SEAL_NAME}")),
             "a terminal gets the summary:\n{tty}"
         );

@@ -54,6 +54,19 @@ impl Vault {
         req: &IdempotentRequest,
     ) -> Result<Idempotency> {
         let store = &self.inner.store;
+        // Stored keyed: the body can hold personal data (a citizen ID number), and those are
+        // few enough that a plain hash of a guessed body would confirm the guess.
+        let key = ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            &self
+                .inner
+                .master
+                .derive("sidian/v1/idempotency-fingerprint")[..],
+        );
+        let fingerprint: [u8; 32] = ring::hmac::sign(&key, &req.fingerprint)
+            .as_ref()
+            .try_into()
+            .map_err(|_| Error::Unavailable)?;
         let started = Instant::now();
         let mut pause = Duration::from_millis(10);
         loop {
@@ -62,7 +75,7 @@ impl Vault {
                 .reserve_idempotency(
                     &client.id,
                     &req.key,
-                    &req.fingerprint,
+                    &fingerprint,
                     now,
                     (now - RETENTION_MS, now - ABANDONED_MS),
                 )
@@ -70,7 +83,7 @@ impl Vault {
             match reservation {
                 Reservation::Reserved => return Ok(Idempotency::Proceed(now)),
                 Reservation::Released => continue,
-                Reservation::Taken(row) if row.fingerprint != req.fingerprint => {
+                Reservation::Taken(row) if row.fingerprint != fingerprint => {
                     return Err(Error::IdempotencyMismatch);
                 }
                 Reservation::Taken(row) => {

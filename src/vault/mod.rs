@@ -1044,10 +1044,7 @@ impl Vault {
             None => self.verifier().await?,
         };
         let now = at.unwrap_or_else(time::OffsetDateTime::now_utc);
-        self.inner
-            .verifying
-            .run(move || job(&verifier, now))
-            .await
+        self.inner.verifying.run(move || job(&verifier, now)).await
     }
 
     /// Verifies a document (OFD, PDF, SES structure; format given or sniffed) at the current

@@ -92,7 +92,11 @@ mod tests {
         let workers = Workers::start(1).expect("start");
         let priority = || rustix::process::getpriority_process(Some(rustix::thread::gettid()));
         let here = priority().expect("getpriority");
-        let there = workers.run(priority).await.expect("ran").expect("getpriority");
+        let there = workers
+            .run(priority)
+            .await
+            .expect("ran")
+            .expect("getpriority");
         assert_eq!(there, (here + NICE).min(19));
         let panicked = workers.run(|| -> u8 { panic!("hostile input") }).await;
         assert!(matches!(panicked, Err(Error::Unavailable)));
