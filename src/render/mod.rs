@@ -1,5 +1,7 @@
-//! Rendering of images the vault draws itself (the standard round official seal).
+//! Rendering of images the vault draws itself (the standard round official seal), and the
+//! bundled font it draws text with.
 
+pub(crate) mod font;
 pub mod seal;
 
 pub use seal::{RenderError, SealImageSpec, png_dimensions, render_official_seal};
