@@ -15,7 +15,8 @@
 //!
 //! The same model always gives the same bytes: zip entries in a fixed order with fixed
 //! timestamps and attributes, numbers formatted one way, resources in first-use order. A package
-//! can therefore be rebuilt and compared, and sealing can rely on it.
+//! can therefore be rebuilt and compared, and sealing can rely on it. (Across builds the entries'
+//! contents stay the same; a different deflate implementation could compress them differently.)
 //!
 //! What independent readers need beyond the standard (checked by `tools/ofd-interop.sh`):
 //! easyofd finds XML elements by their `ofd:` prefix (so no default namespace), takes page
