@@ -1,4 +1,4 @@
-//! OFD (GB/T 33190) packages: bounded reading and the signatures of §18.
+//! OFD (GB/T 33190) packages: bounded reading, the signatures of §18, and writing.
 //!
 //! An OFD is a zip of XML files. Signatures hang off `OFD.xml` → `DocBody/Signatures` →
 //! `Signatures.xml` → one `Signature.xml` per signature, which lists hashed `References`, names
@@ -11,12 +11,16 @@
 //! (`Type="Seal"`) is a separate module; it gets [`OfdSignature::signed_value`] and
 //! [`OfdSignature::signature_xml`] (the signed original) from here.
 //!
+//! [`write`] makes OFD documents (text in the bundled font, paths, images, custom tags) from a
+//! typed model, which the reader above opens like any other package.
+//!
 //! Nothing here panics on hostile input: unreadable containers are [`OfdError`]s, unreadable
 //! parts of one signature are failing [`Check`]s or [`OfdSignatures::problems`].
 
 mod cms;
 mod package;
 mod signatures;
+pub mod write;
 mod xml;
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Rendering of images the vault draws itself: the standard round official seal and the
-//! personal name seal.
+//! Rendering of images the vault draws itself (the standard round official seal and the
+//! personal name seal), and the bundled font it draws text with.
 
+pub(crate) mod font;
 pub mod name_seal;
 pub mod seal;
 

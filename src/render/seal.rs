@@ -10,13 +10,8 @@
 //! `assets/fonts/README.md`); a character the subset lacks is an error, never a tofu box, because
 //! a seal with a wrong or blank character is worse than no seal.
 
-use std::sync::OnceLock;
-
 use tiny_skia::{Color, FillRule, Paint, Path, PathBuilder, Pixmap, Stroke, Transform};
 use ttf_parser::{Face, GlyphId, OutlineBuilder};
-
-/// The embedded CJK font: Noto Serif SC Bold subset to GB2312, ASCII and common punctuation.
-static FONT_DATA: &[u8] = include_bytes!("../../assets/fonts/NotoSerifSC-Bold-GB2312.ttf");
 
 /// Seal red (#E0201A): strong enough to read as ink on white paper and on screens.
 const SEAL_RED: [u8; 3] = [0xE0, 0x20, 0x1A];
@@ -233,14 +228,6 @@ fn png_header_size(png: &[u8]) -> Result<(u32, u32), RenderError> {
     Ok((be_u32(8..12)?, be_u32(12..16)?))
 }
 
-/// The parsed embedded font, parsed once per process.
-fn face() -> Result<&'static Face<'static>, RenderError> {
-    static FACE: OnceLock<Option<Face<'static>>> = OnceLock::new();
-    FACE.get_or_init(|| Face::parse(FONT_DATA, 0).ok())
-        .as_ref()
-        .ok_or(RenderError::Font)
-}
-
 /// The font plus the metrics every text placement needs.
 pub(super) struct Font {
     /// The parsed face.
@@ -255,15 +242,12 @@ pub(super) struct Font {
 impl Font {
     /// The embedded font with its em-box metrics.
     pub(super) fn embedded() -> Result<Self, RenderError> {
-        let face = face()?;
-        let upem = f32::from(face.units_per_em());
-        // Noto CJK's typographic ascender/descender (880/−120) are exactly the em box; fall back
-        // to the usual 88 % if a regenerated subset ever lacks them.
-        let em_top = match (face.typographic_ascender(), face.typographic_descender()) {
-            (Some(asc), Some(desc)) if f32::from(asc) - f32::from(desc) == upem => f32::from(asc),
-            _ => upem * 0.88,
-        };
-        Ok(Self { face, upem, em_top })
+        let face = super::font::face().ok_or(RenderError::Font)?;
+        Ok(Self {
+            face,
+            upem: f32::from(face.units_per_em()),
+            em_top: super::font::em_top(face),
+        })
     }
 
     /// Glyph and advance for every character, failing on the first one the font lacks.

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# OFD written by sidian, read by a reader nobody here wrote: examples/ofd_sample.rs writes a
+# three-page OFD (Chinese text in the embedded font subset, a PNG picture, a rule, a template, a
+# custom tag) and prints where it put each thing; easyofd (tools/ofd-interop/requirements.txt,
+# installed into <repo>/target/ofd-tools/venv) converts it to PDF with reportlab. Then poppler:
+#   pdfinfo    the PDF has the three pages;
+#   pdffonts   the text is drawn with the font the OFD embeds (NotoSerifSC-Bold), not a system one;
+#   pdftotext  every page's Chinese text comes back, line by line;
+#   pdftoppm   page 1 rendered, and tools/ofd-interop/check.py finds ink in every text box, the
+#              picture's colours in its rectangle, the rule, and white everywhere else.
+# The checker is itself checked first: page 1 against page 2's layout (no picture, no rule) must fail.
+#
+# usage: tools/ofd-interop.sh      (poppler-utils and python3-venv are apt-installed if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+HERE=$ROOT/tools/ofd-interop
+VENV=$ROOT/target/ofd-tools/venv
+REQ=$HERE/requirements.txt
+STAMP=$VENV/.sidian-requirements   # a copy of requirements.txt, written when pip has succeeded
+need() { command -v "$1" >/dev/null 2>&1; }
+
+pkgs=()
+for c in pdftotext pdftoppm pdffonts pdfinfo; do need "$c" || pkgs=(poppler-utils); done
+need python3 || pkgs+=(python3)
+{ need python3 && python3 -c 'import ensurepip, venv' 2>/dev/null; } || pkgs+=(python3-venv)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  echo "ofd-interop: apt-get install ${pkgs[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+
+venv_complete() {
+  [ -x "$VENV/bin/python" ] && cmp -s "$REQ" "$STAMP" &&
+    "$VENV/bin/python" -c 'import easyofd.draw, easyofd.parser_ofd, PIL' >/dev/null 2>&1
+}
+if ! venv_complete; then
+  if [ -e "$VENV" ]; then
+    [ -f "$VENV/pyvenv.cfg" ] || { echo "ofd-interop: $VENV exists and is not a venv" >&2; exit 1; }
+    rm -rf "$VENV"
+  fi
+  mkdir -p "$(dirname "$VENV")"
+  python3 -m venv "$VENV"
+  # Wheels only; no cache in ~/.cache/pip; no self-upgrade check.
+  PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    "$VENV/bin/pip" install -q --only-binary=:all: -r "$REQ"
+  cp "$REQ" "$STAMP"
+  venv_complete || { echo "ofd-interop: the venv at $VENV is incomplete after pip" >&2; exit 1; }
+fi
+PY=$VENV/bin/python
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+pass=0; fail=0
+ok()   { echo "ok   $*"; pass=$((pass+1)); }
+bad()  { echo "FAIL $*"; fail=$((fail+1)); }
+indent() { sed 's/^/       | /' "$@"; }
+summary() { echo "ofd-interop: $pass passed, $fail failed"; [ "$fail" = 0 ]; }
+
+cargo run --quiet --example ofd_sample -- "$WORK/sample.ofd" >"$WORK/layout.json"
+ok "examples/ofd_sample wrote $(stat -c %s "$WORK/sample.ofd") bytes"
+# easyofd unpacks the package (and the fonts it registers) into the current directory.
+if (cd "$WORK" && "$PY" "$HERE/convert.py" sample.ofd sample.pdf) >"$WORK/easyofd.log" 2>&1; then
+  ok "easyofd converts it to PDF"
+else
+  bad "easyofd: conversion failed"; indent "$WORK/easyofd.log"; summary; exit 1
+fi
+PDF=$WORK/sample.pdf
+
+pages=$(pdfinfo "$PDF" | sed -n 's/^Pages: *//p')
+if [ "$pages" = 3 ]; then ok "pdfinfo: 3 pages"; else bad "pdfinfo: $pages pages, expected 3"; fi
+if pdffonts "$PDF" | grep -Eq '^[A-Z]{6}\+NotoSerifSC-Bold +TrueType .* yes +yes +yes'; then
+  ok "pdffonts: the text is set in the embedded NotoSerifSC-Bold (subset, with ToUnicode)"
+else bad "pdffonts: no embedded NotoSerifSC-Bold"; pdffonts "$PDF" | indent; fi
+for n in 1 2 3; do
+  pdftotext -f "$n" -l "$n" -layout "$PDF" "$WORK/p$n.txt"
+  missing=()
+  for want in 行政许可决定书 某某有限公司： 经审查，你单位提交的申请材料齐全、符合法定形式， \
+              《中华人民共和国行政许可法》第三十八条第一款 的规定，决定准予行政许可。 "第${n}页"; do
+    grep -qF -- "$want" "$WORK/p$n.txt" || missing+=("$want")
+  done
+  if [ ${#missing[@]} = 0 ]; then ok "pdftotext page $n: the Chinese text is there"
+  else bad "pdftotext page $n: missing ${missing[*]}"; indent "$WORK/p$n.txt"; fi
+done
+
+pdftoppm -png -r 50 -f 1 -l 1 -singlefile "$PDF" "$WORK/page1"
+if "$PY" "$HERE/check.py" "$WORK/page1.png" "$WORK/layout.json" 1 >"$WORK/self-check.txt"; then
+  bad "check.py accepts page 1 against page 2's layout: it cannot see a misplaced object"
+  indent "$WORK/self-check.txt"
+else ok "check.py refuses page 1 against page 2's layout"; fi
+if "$PY" "$HERE/check.py" "$WORK/page1.png" "$WORK/layout.json" 0 >"$WORK/check.txt"; then
+  ok "pdftoppm page 1: everything where the model put it ($(grep -c '^ok' "$WORK/check.txt") checks)"
+else bad "pdftoppm page 1"; indent "$WORK/check.txt"; fi
+summary
