@@ -627,6 +627,11 @@ async fn a_personal_seal_names_its_holder_by_a_masked_citizen_id_only() {
         report["signatures"][0]["seal"]["holder_id"],
         "1101----------002X"
     );
+    // A person holds a personal seal: the certificate's commonName, there being no organization.
+    assert_eq!(
+        report["signatures"][0]["seal"]["holder"], "张三",
+        "{report:#}"
+    );
     let (status, read) = tv.get(&format!("/v1/seals/{id}"), &key).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read["holder"]["id_number"], "1101**********002X");

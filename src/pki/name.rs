@@ -31,6 +31,14 @@ impl Name {
         }
     }
 
+    /// Who holds a seal certified under this name: the unit (organizationName), or for a
+    /// personal seal, whose subject names no organization, the person (commonName).
+    pub fn seal_holder(&self) -> Option<String> {
+        self.organization
+            .clone()
+            .or_else(|| (!self.common_name.is_empty()).then(|| self.common_name.clone()))
+    }
+
     /// DER `Name` (RDNSequence).
     pub fn to_der(&self) -> Result<Vec<u8>, PkiError> {
         let mut rdns: Vec<Vec<u8>> = Vec::new();

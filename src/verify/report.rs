@@ -201,7 +201,8 @@ pub struct SealSummary {
     /// The seal's name: `SES_ESPropertyInfo.name`, or for a PDF seal the holder certificate's
     /// organizationalUnitName (e.g. 合同专用章).
     pub name: String,
-    /// The unit that holds the seal: the holder certificate's organizationName.
+    /// Who holds the seal: the holder certificate's organizationName (a unit), or its
+    /// commonName for a personal seal.
     pub holder: Option<String>,
     /// The holder's identifier: the holder certificate's serialNumber (for a unit its
     /// 统一社会信用代码).
@@ -221,8 +222,8 @@ impl SealSummary {
     pub fn from_holder(cert: &Certificate) -> Option<SealSummary> {
         let name = cert.subject_name();
         Some(SealSummary {
+            holder: name.seal_holder(),
             name: name.organizational_unit?,
-            holder: name.organization,
             holder_id: name.serial_number,
             es_id: None,
             version: None,

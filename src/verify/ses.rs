@@ -309,7 +309,7 @@ impl Verifier {
     fn summary(seal: &Seal, holder: Option<&Certificate>) -> SealSummary {
         let (holder, holder_id) = holder
             .map(Certificate::subject_name)
-            .map_or((None, None), |n| (n.organization, n.serial_number));
+            .map_or((None, None), |n| (n.seal_holder(), n.serial_number));
         SealSummary {
             name: seal.name().to_owned(),
             holder,
