@@ -16,7 +16,9 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 DBARGS=()
 [ -n "$DB_URL" ] && DBARGS=(--database "$DB_URL")
 SERVER=
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
+# The server writes its last checkpoint into the data directory as it stops: wait for it before
+# removing the directory.
+cleanup() { if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi; rm -rf "$WORK"; }
 trap cleanup EXIT
 pass=0; fail=0
 ok()   { echo "ok   $*"; pass=$((pass+1)); }

@@ -21,7 +21,9 @@ fi
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SERVER=
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
+# The server writes its last checkpoint into the data directory as it stops: wait for it before
+# removing the directory.
+cleanup() { if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi; rm -rf "$WORK"; }
 trap cleanup EXIT
 "$BIN" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" --log-format json >"$WORK/serve.log" 2>&1 &
 SERVER=$!
