@@ -17,24 +17,11 @@ BIN=${SIDIAN_BIN:-target/debug/sidian}
 HERE=$ROOT/tools/api-contract
 VENV=$ROOT/target/api-tools/venv
 REQ=$HERE/requirements.txt
-STAMP=$VENV/.sidian-requirements
 EXAMPLES=${API_CONTRACT_EXAMPLES:-100}
 
-venv_complete() {
-  [ -x "$VENV/bin/schemathesis" ] && [ -x "$VENV/bin/openapi-spec-validator" ] && cmp -s "$REQ" "$STAMP"
-}
-if ! venv_complete; then
-  if [ -e "$VENV" ]; then
-    [ -f "$VENV/pyvenv.cfg" ] || { echo "api-contract.sh: $VENV exists and is not a venv" >&2; exit 1; }
-    rm -rf "$VENV"
-  fi
-  mkdir -p "$(dirname "$VENV")"
-  python3 -m venv "$VENV"
-  PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    "$VENV/bin/pip" install -q --only-binary=:all: -r "$REQ"
-  cp "$REQ" "$STAMP"
-  venv_complete || { echo "api-contract.sh: the venv is incomplete after pip" >&2; exit 1; }
-fi
+# shellcheck source=tools/venv.sh
+. "$ROOT/tools/venv.sh"
+python_venv api-contract.sh "$VENV" "$REQ" schemathesis openapi_spec_validator
 
 echo "== openapi-spec-validator"
 "$VENV/bin/openapi-spec-validator" schemas/openapi.json

@@ -9,14 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${SIDIAN_BIN:-target/debug/sidian}
 [ -x "$BIN" ] || cargo build --quiet
-PIN=prometheus-client==0.26.0
 VENV=target/metrics-check/venv
-if ! [ -x "$VENV/bin/python" ] || ! cmp -s <(echo "$PIN") "$VENV/.pin" 2>/dev/null; then
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  PIP_NO_CACHE_DIR=1 "$VENV/bin/pip" install -q "$PIN"
-  echo "$PIN" > "$VENV/.pin"
-fi
+# shellcheck source=tools/venv.sh
+. tools/venv.sh
+python_venv metrics-check "$VENV" tools/metrics-check/requirements.txt prometheus_client
 
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

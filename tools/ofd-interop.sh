@@ -17,7 +17,6 @@ ROOT=$PWD
 HERE=$ROOT/tools/ofd-interop
 VENV=$ROOT/target/ofd-tools/venv
 REQ=$HERE/requirements.txt
-STAMP=$VENV/.sidian-requirements   # a copy of requirements.txt, written when pip has succeeded
 need() { command -v "$1" >/dev/null 2>&1; }
 
 pkgs=()
@@ -30,23 +29,9 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
 
-venv_complete() {
-  [ -x "$VENV/bin/python" ] && cmp -s "$REQ" "$STAMP" &&
-    "$VENV/bin/python" -c 'import easyofd.draw, easyofd.parser_ofd, PIL' >/dev/null 2>&1
-}
-if ! venv_complete; then
-  if [ -e "$VENV" ]; then
-    [ -f "$VENV/pyvenv.cfg" ] || { echo "ofd-interop: $VENV exists and is not a venv" >&2; exit 1; }
-    rm -rf "$VENV"
-  fi
-  mkdir -p "$(dirname "$VENV")"
-  python3 -m venv "$VENV"
-  # Wheels only; no cache in ~/.cache/pip; no self-upgrade check.
-  PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    "$VENV/bin/pip" install -q --only-binary=:all: -r "$REQ"
-  cp "$REQ" "$STAMP"
-  venv_complete || { echo "ofd-interop: the venv at $VENV is incomplete after pip" >&2; exit 1; }
-fi
+# shellcheck source=tools/venv.sh
+. "$ROOT/tools/venv.sh"
+python_venv ofd-interop "$VENV" "$REQ" easyofd.draw easyofd.parser_ofd PIL
 PY=$VENV/bin/python
 
 WORK=$(mktemp -d)

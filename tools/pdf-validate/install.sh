@@ -12,7 +12,6 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 VENV=${PDF_VALIDATE_VENV:-$ROOT/target/pdf-tools/venv}
 REQ=$HERE/requirements.txt
-STAMP=$VENV/.sidian-requirements   # a copy of requirements.txt, written when pip has succeeded
 need() { command -v "$1" >/dev/null 2>&1; }
 
 pkgs=()
@@ -29,25 +28,7 @@ if [ ${#pkgs[@]} -gt 0 ]; then
 fi
 for c in pdfsig qpdf certutil python3; do need "$c" || { echo "install.sh: $c is still missing" >&2; exit 1; }; done
 
-venv_complete() {
-  [ -x "$VENV/bin/python" ] && [ -x "$VENV/bin/pyhanko" ] && cmp -s "$REQ" "$STAMP" &&
-    "$VENV/bin/python" -c 'import asn1crypto, PIL, pyhanko.cli, pyhanko_certvalidator, reportlab' 2>/dev/null
-}
-if venv_complete; then
-  echo "install.sh: venv $VENV is complete"
-else
-  if [ -e "$VENV" ]; then
-    # Only ever delete what is recognisably a venv: PDF_VALIDATE_VENV may point anywhere.
-    [ -f "$VENV/pyvenv.cfg" ] || { echo "install.sh: $VENV exists and is not a venv; not touching it" >&2; exit 1; }
-    echo "install.sh: venv $VENV is incomplete or made from other pins: making it again"
-    rm -rf "$VENV"
-  fi
-  mkdir -p "$(dirname "$VENV")"
-  python3 -m venv "$VENV"
-  # Wheels only (no compiler needed, and fast); no cache in ~/.cache/pip; no self-upgrade check.
-  PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    "$VENV/bin/pip" install -q --only-binary=:all: -r "$REQ"
-  cp "$REQ" "$STAMP"
-  venv_complete || { echo "install.sh: the venv at $VENV is still incomplete after pip" >&2; exit 1; }
-fi
+# shellcheck source=tools/venv.sh
+. "$ROOT/tools/venv.sh"
+python_venv install.sh "$VENV" "$REQ" asn1crypto PIL pyhanko.cli pyhanko_certvalidator reportlab
 echo "install.sh: $("$VENV/bin/pyhanko" --version 2>&1 | head -n 1); $(pdfsig -v 2>&1 | head -n 1); $(qpdf --version | head -n 1); $(openssl version)"
