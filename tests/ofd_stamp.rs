@@ -39,6 +39,11 @@ fn png() -> Vec<u8> {
 
 /// Three A4 pages of Chinese text, a picture on page 1, the keyword line on page 2.
 fn document() -> Vec<u8> {
+    document_of(3)
+}
+
+/// [`document`] with `pages` pages.
+fn document_of(pages: usize) -> Vec<u8> {
     let text = |x: f64, y: f64, size: f64, s: &str| {
         Object::Text(Text {
             origin: Point { x, y },
@@ -47,7 +52,7 @@ fn document() -> Vec<u8> {
             text: s.to_owned(),
         })
     };
-    let pages = (1..=3)
+    let pages = (1..=pages)
         .map(|n| {
             let mut objects = vec![
                 text(60.0, 40.0, 9.0, "行政许可决定书"),
@@ -291,6 +296,19 @@ async fn cross_page_seal_has_a_strip_on_every_page() {
             "centred: {b:?}"
         );
     }
+
+    // 20 pages and a 42 mm seal: two groups of 10 pages, 4.2 mm strips, rather than 2.1 mm ones.
+    let out = stamp(&tv, &key, &id, "?cross_page=true", document_of(20)).await;
+    let report = verify(&tv, out.clone()).await;
+    assert_eq!(report["verdict"], "VALID", "{report}");
+    let xml = check_signature(&entries(&out), "Doc_0/Signs/Sign_0");
+    let clips: Vec<Vec<f64>> = attrs(&xml, "ofd:StampAnnot", "Clip")
+        .iter()
+        .map(|c| nums(c))
+        .collect();
+    assert_eq!(clips.len(), 20);
+    assert!(clips.iter().all(|c| (c[2] - 4.2).abs() < 0.01), "{clips:?}");
+    assert_eq!(clips[10][0], 0.0, "the second group starts the seal again");
 }
 
 #[tokio::test]
@@ -361,6 +379,33 @@ async fn refusals_are_typed() {
     let (status, answer) = send("?level=b-t", document()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert_eq!(answer["error"]["code"], "invalid_request");
+
+    let (status, later) = tv
+        .post(
+            "/v1/seals",
+            &key,
+            serde_json::json!({
+                "name": "某某有限公司合同专用章",
+                "type": "contract",
+                "holder": {"name": "某某有限公司", "uscc": "91370406L24894136J"},
+                "valid_from": "2030-01-01",
+                "valid_to": "2030-12-31",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{later}");
+    let (status, answer) = json_answer(
+        call_bytes(
+            &tv,
+            &format!("/v1/seals/{}/stamp", later["id"].as_str().expect("id")),
+            Some(&key),
+            "application/ofd",
+            document(),
+        )
+        .await,
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["error"]["code"], "seal_not_valid");
 
     let (status, revoked) = tv
         .post(

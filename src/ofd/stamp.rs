@@ -12,7 +12,9 @@
 //! The seal's picture is drawn by the reader from `Seal.esl` into each `StampAnnot`'s
 //! `Boundary` (millimetres, from the page's top-left corner). A 骑缝章 is one signature with a
 //! `StampAnnot` per page: the whole seal's box placed so that its `i`-th vertical strip lies on
-//! page `i`'s right edge, and a `Clip` (in the box's own coordinates) keeping only that strip.
+//! page `i`'s right edge, and a `Clip` (in the box's own coordinates) keeping only that strip;
+//! strips stay at least 3 mm wide by grouping the pages as PDF stamping does
+//! ([`crate::pdf::cross_page_groups`]), the seal repeated per group.
 //!
 //! `keyword` looks at each `TextObject`'s `TextCode`s (white space ignored), locates the keyword
 //! inside a code with its `X` and `DeltaX`, and centres the seal on the keyword's characters
@@ -468,14 +470,14 @@ fn annotations(
             }])
         }
         Placement::CrossPage { y } => {
-            let n = pages.len() as f64;
-            let strip = w / n;
+            // Long documents in groups of pages, the seal repeated per group, as for PDFs.
+            let groups = crate::pdf::cross_page_groups(pages.len(), w);
             Ok(pages
                 .iter()
-                .enumerate()
-                .map(|(i, p)| {
+                .zip(groups)
+                .map(|(p, (i, n))| {
                     let (pw, ph) = p.size;
-                    let i = i as f64;
+                    let (i, strip) = (i as f64, w / n as f64);
                     Annot {
                         page_id: p.id.clone(),
                         boundary: [pw - (i + 1.0) * strip, y.unwrap_or((ph - h) / 2.0), w, h],
