@@ -476,3 +476,47 @@ async fn cli_stamps_an_ofd() {
     assert_eq!(report["verdict"], "VALID", "{report}");
     check_signature(&entries(&sealed), "Doc_0/Signs/Sign_0");
 }
+
+#[tokio::test]
+async fn a_retry_with_the_same_idempotency_key_replays_the_sealed_ofd() {
+    use axum::body::Body;
+    use axum::http::{Method, Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let tv = TestVault::open(None).await;
+    let key = tv.client("ops", &["seals", "sign"]).await;
+    let id = create_contract_seal(&tv, &key, "sm2").await;
+    let send = || async {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/v1/seals/{id}/stamp?page=2"))
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/ofd")
+            .header("idempotency-key", "ofd-once")
+            .body(Body::from(document()))
+            .expect("request");
+        let resp = sidian::api::app(tv.vault.clone())
+            .oneshot(req)
+            .await
+            .expect("infallible");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, headers, body.to_vec())
+    };
+    let (status, first_headers, first) = send().await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first_headers["content-type"], "application/ofd");
+    assert_eq!(
+        first_headers["x-sidian-signature"],
+        "/Doc_0/Signs/Sign_0/Signature.xml"
+    );
+    let (status, headers, again) = send().await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(
+        headers["x-sidian-audit-index"],
+        first_headers["x-sidian-audit-index"]
+    );
+    assert_eq!(again, first, "the first answer, not a second seal");
+}
