@@ -376,6 +376,15 @@ async fn refusals_are_typed() {
     let (status, answer) = send("?page=4", document()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert_eq!(answer["error"]["code"], "ofd_refused");
+    let (status, answer) = send("?page=1&x=200&y=30", document()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["error"]["code"], "ofd_refused");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not fit on page 1")),
+        "{answer}"
+    );
     let (status, answer) = send("?level=b-t", document()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert_eq!(answer["error"]["code"], "invalid_request");

@@ -40,6 +40,8 @@ use crate::crypto::sm3;
 const SM3_OID: &str = "1.2.156.10197.1.401";
 /// Distance of a seal from the page's right and bottom edges when no position is given (mm).
 const MARGIN: f64 = 15.0;
+/// Rounding allowed when checking that a seal fits on its page (mm).
+const EPS: f64 = 0.01;
 
 /// Why an OFD could not be sealed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -458,33 +460,43 @@ fn annotations(
         Placement::At { page, x, y } => {
             let p = on(*page)?;
             let (pw, ph) = p.size;
+            let (x, y) = (x.unwrap_or(pw - MARGIN - w), y.unwrap_or(ph - MARGIN - h));
+            if x < -EPS || y < -EPS || x + w > pw + EPS || y + h > ph + EPS {
+                return Err(StampError::Refused(format!(
+                    "a {w:.0}×{h:.0} mm seal at ({x:.1}, {y:.1}) mm does not fit on page {page} \
+                     ({pw:.0}×{ph:.0} mm)"
+                )));
+            }
             Ok(vec![Annot {
                 page_id: p.id.clone(),
-                boundary: [
-                    x.unwrap_or(pw - MARGIN - w),
-                    y.unwrap_or(ph - MARGIN - h),
-                    w,
-                    h,
-                ],
+                boundary: [x, y, w, h],
                 clip: None,
             }])
         }
         Placement::CrossPage { y } => {
             // Long documents in groups of pages, the seal repeated per group, as for PDFs.
             let groups = crate::pdf::cross_page_groups(pages.len(), w);
-            Ok(pages
+            pages
                 .iter()
                 .zip(groups)
-                .map(|(p, (i, n))| {
+                .enumerate()
+                .map(|(k, (p, (i, n)))| {
                     let (pw, ph) = p.size;
                     let (i, strip) = (i as f64, w / n as f64);
-                    Annot {
-                        page_id: p.id.clone(),
-                        boundary: [pw - (i + 1.0) * strip, y.unwrap_or((ph - h) / 2.0), w, h],
-                        clip: Some([i * strip, 0.0, strip, h]),
+                    let top = y.unwrap_or((ph - h) / 2.0).max(0.0);
+                    if top + h > ph + EPS {
+                        return Err(StampError::Refused(format!(
+                            "the cross-page seal does not fit on page {}",
+                            k + 1
+                        )));
                     }
+                    Ok(Annot {
+                        page_id: p.id.clone(),
+                        boundary: [pw - (i + 1.0) * strip, top, w, h],
+                        clip: Some([i * strip, 0.0, strip, h]),
+                    })
                 })
-                .collect())
+                .collect()
         }
         Placement::Keyword { text, page } => {
             let wanted: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
