@@ -346,6 +346,24 @@ async fn keyword_centres_the_seal_on_the_text() {
     let centre_y = b[1] + b[3] / 2.0;
     assert!(centre_y > y - size && centre_y < y + size * 0.3, "{b:?}");
 
+    // Near the bottom edge (第3页 at 280 mm): moved up just enough to stay on the page.
+    let out = stamp(&tv, &key, &id, "?keyword=%E7%AC%AC3%E9%A1%B5", document()).await;
+    let xml = check_signature(&entries(&out), "Doc_0/Signs/Sign_0");
+    assert_eq!(
+        attrs(&xml, "ofd:StampAnnot", "PageRef"),
+        [attrs(&doc_xml, "ofd:Page", "ID")[2].clone()],
+        "on page 3"
+    );
+    let b: Vec<f64> = attrs(&xml, "ofd:StampAnnot", "Boundary")[0]
+        .split_whitespace()
+        .map(|n| n.parse().expect("number"))
+        .collect();
+    assert!((b[1] + b[3] - 297.0).abs() < 0.01, "{b:?}");
+    assert!(
+        (b[0] + b[2] / 2.0 - (95.0 + 1.5 * 4.0)).abs() < 1.0,
+        "{b:?}"
+    );
+
     let (status, answer) = json_answer(
         call_bytes(
             &tv,

@@ -18,7 +18,7 @@
 //!
 //! `keyword` looks at each `TextObject`'s `TextCode`s (white space ignored), locates the keyword
 //! inside a code with its `X` and `DeltaX`, and centres the seal on the keyword's characters
-//! (vertically on the object's `Boundary`). A keyword split across `TextCode`s or objects, and
+//! (vertically on the object's `Boundary`), moved only as far as it takes to stay on the page. A keyword split across `TextCode`s or objects, and
 //! objects with a `CTM`, are not found where they are drawn: the first is not found, the second
 //! is placed by its `Boundary` as written.
 
@@ -507,9 +507,18 @@ fn annotations(
             for p in looked {
                 let content = xml::parse(&pkg.read(&p.content)?, &p.content, limits.max_xml_depth)?;
                 if let Some([x, y, bw, bh]) = find_text(&content, &wanted) {
+                    // Centred on the text, moved only as far as it takes to stay on the page.
+                    let (pw, ph) = p.size;
+                    let centred =
+                        |c: f64, size: f64, page: f64| (c - size / 2.0).min(page - size).max(0.0);
                     return Ok(vec![Annot {
                         page_id: p.id.clone(),
-                        boundary: [x + bw / 2.0 - w / 2.0, y + bh / 2.0 - h / 2.0, w, h],
+                        boundary: [
+                            centred(x + bw / 2.0, w, pw),
+                            centred(y + bh / 2.0, h, ph),
+                            w,
+                            h,
+                        ],
                         clip: None,
                     }]);
                 }
