@@ -403,6 +403,21 @@ async fn refusals_are_typed() {
             .is_some_and(|m| m.contains("does not fit on page 1")),
         "{answer}"
     );
+    // A name XML cannot carry is the document's fault, not the vault's.
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in entries(&document())
+        .into_iter()
+        .chain([("Doc_0/odd\u{1}.txt".to_owned(), b"x".to_vec())])
+    {
+        w.start_file(name, zip::write::SimpleFileOptions::default())
+            .expect("start");
+        std::io::Write::write_all(&mut w, &data).expect("write");
+    }
+    let odd = w.finish().expect("zip").into_inner();
+    let (status, answer) = send("", odd).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["error"]["code"], "ofd_refused");
+    assert!(answer.to_string().contains("U+0001"), "{answer}");
     let (status, answer) = send("?level=b-t", document()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert_eq!(answer["error"]["code"], "invalid_request");

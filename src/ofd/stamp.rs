@@ -63,7 +63,13 @@ pub enum StampError {
 
 impl From<WriteError> for StampError {
     fn from(e: WriteError) -> Self {
-        StampError::Write(e.to_string())
+        match e {
+            // Only the document's own values (entry names, ids, paths) can hold such characters.
+            WriteError::InvalidXmlChar(_) => {
+                StampError::Refused(format!("the document's names or ids: {e}"))
+            }
+            e => StampError::Write(e.to_string()),
+        }
     }
 }
 
