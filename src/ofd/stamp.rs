@@ -205,16 +205,19 @@ pub fn prepare(
         false => (Vec::new(), 0),
     };
     let id = max_id + 1;
-    let list_dir = list.rsplit_once('/').map_or("", |(d, _)| d);
+    // The first `Sign_N` beside the list that holds no file yet (the package is finite).
+    let list_dir = list
+        .rsplit_once('/')
+        .map_or(String::new(), |(d, _)| format!("{d}/"));
     let names = pkg.names();
-    let folder = (0..)
-        .map(|n| normalize_path(&format!("{list_dir}/Sign_{n}")))
-        .find(|f| {
-            f.as_ref().map_or(true, |f| {
-                !names.iter().any(|n| n.starts_with(&format!("{f}/")))
-            })
-        })
-        .unwrap_or_else(|| Err(OfdError::PathEscape(list_dir.to_owned())))?;
+    let taken = |n: &usize| {
+        let prefix = format!("{list_dir}Sign_{n}/");
+        names.iter().any(|name| name.starts_with(&prefix))
+    };
+    let n = (0..=names.len())
+        .find(|n| !taken(n))
+        .unwrap_or(names.len() + 1);
+    let folder = format!("{list_dir}Sign_{n}");
     let signature_path = format!("{folder}/Signature.xml");
     let seal_path = format!("{folder}/Seal.esl");
     let signed_value = format!("{folder}/SignedValue.dat");
