@@ -134,6 +134,9 @@ pub enum Error {
     /// A PDF could not be read, or the vault will not seal it.
     #[error("PDF: {0}")]
     Pdf(#[from] crate::pdf::PdfError),
+    /// An OFD could not be read, or the vault will not seal it.
+    #[error("OFD: {0}")]
+    OfdStamp(#[from] crate::ofd::StampError),
     /// A CMS structure could not be written.
     #[error("CMS: {0}")]
     Cms(crate::cms::CmsError),
@@ -180,6 +183,8 @@ impl Error {
             Error::TsaUnavailable(_) => 502,
             Error::Pdf(crate::pdf::PdfError::PlaceholderTooSmall { .. }) => 500,
             Error::Pdf(_) => 422,
+            Error::OfdStamp(crate::ofd::StampError::Write(_)) => 500,
+            Error::OfdStamp(_) => 422,
             Error::Unavailable | Error::NotReady(_) => 503,
             _ => 500,
         }
@@ -226,6 +231,9 @@ impl Error {
             Error::Pdf(crate::pdf::PdfError::KeywordNotFound(_)) => "keyword_not_found",
             Error::Pdf(crate::pdf::PdfError::PlaceholderTooSmall { .. }) => "internal",
             Error::Pdf(_) => "invalid_pdf",
+            Error::OfdStamp(crate::ofd::StampError::Refused(_)) => "ofd_refused",
+            Error::OfdStamp(crate::ofd::StampError::KeywordNotFound(_)) => "keyword_not_found",
+            Error::OfdStamp(crate::ofd::StampError::Ofd(_)) => "invalid_ofd",
             Error::Unavailable => "unavailable",
             Error::NotReady(_) => "not_ready",
             _ => "internal",

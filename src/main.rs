@@ -107,9 +107,10 @@ enum Command {
     Audit(AuditCommand),
     /// Print the OpenAPI document.
     Openapi,
-    /// Seal a PDF with a seal of the vault (PAdES, visible seal), without a server: for operators
-    /// and benchmarks. Position in `--unit` (default mm) from the page's bottom-left corner;
-    /// default 15 mm from the bottom-right.
+    /// Seal a PDF (PAdES, visible seal) or an OFD (GB/T 33190 §18, told by its content) with a
+    /// seal of the vault, without a server: for operators and benchmarks. PDF: position in
+    /// `--unit` (default mm) from the page's bottom-left corner; OFD: in mm from the top-left, as
+    /// OFD measures, of the seal's top-left corner; default 15 mm from the bottom-right.
     Stamp {
         /// Seal id.
         #[arg(long)]
@@ -120,10 +121,10 @@ enum Command {
         /// Left edge of the seal.
         #[arg(long)]
         x: Option<f64>,
-        /// Bottom edge of the seal.
+        /// Bottom edge of the seal (OFD: top edge, from the page's top).
         #[arg(long)]
         y: Option<f64>,
-        /// `mm` or `pt`.
+        /// `mm` or `pt` (PDF only).
         #[arg(long, default_value = "mm")]
         unit: String,
         /// `none`, `p1` or `p2` (DocMDP certification).
@@ -155,9 +156,9 @@ enum Command {
         /// else on the first page that has it.
         #[arg(long, conflicts_with_all = ["x", "y", "cross_page"])]
         keyword: Option<String>,
-        /// The PDF to seal.
+        /// The PDF or OFD to seal.
         input: PathBuf,
-        /// Where to write the sealed PDF.
+        /// Where to write the sealed document.
         output: PathBuf,
     },
     /// Verify a signed document (PDF, OFD, or a DER SES_Signature / SESeal): a short summary on a
@@ -565,7 +566,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             input,
             output,
         } => {
-            let req = sidian::vault::StampParams {
+            let params = sidian::vault::StampParams {
                 page,
                 x,
                 y,
@@ -579,23 +580,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 contact: contact.as_deref(),
                 field: field.as_deref(),
                 keyword: keyword.as_deref(),
-            }
-            .resolve()?;
-            let pdf = std::fs::read(&input)
+            };
+            let document = std::fs::read(&input)
                 .with_context(|| format!("cannot read {}", input.display()))?;
-            let vault = Vault::open(config, false).await?;
             let client = sidian::vault::AuthClient::operator(&operator_name());
-            let stamped = vault.stamp_pdf(&client, &seal, pdf, req).await;
-            vault.close().await;
-            let stamped = stamped?;
-            std::fs::write(&output, &stamped.pdf)
+            let (sealed, what) = if sidian::ofd::is_ofd(&document) {
+                let placement = params.resolve_ofd()?;
+                let vault = Vault::open(config, false).await?;
+                let stamped = vault.stamp_ofd(&client, &seal, document, placement).await;
+                vault.close().await;
+                let stamped = stamped?;
+                let what = format!("signature {}", stamped.signature);
+                (stamped.ofd, (what, stamped.audit_index))
+            } else {
+                let req = params.resolve()?;
+                let vault = Vault::open(config, false).await?;
+                let stamped = vault.stamp_pdf(&client, &seal, document, req).await;
+                vault.close().await;
+                let stamped = stamped?;
+                let what = format!("field {}", stamped.field);
+                (stamped.pdf, (what, stamped.audit_index))
+            };
+            std::fs::write(&output, &sealed)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             eprintln!(
-                "sealed {} → {} (field {}, audit entry {})",
+                "sealed {} → {} ({}, audit entry {})",
                 input.display(),
                 output.display(),
-                stamped.field,
-                stamped.audit_index
+                what.0,
+                what.1
             );
         }
         Command::Verify {

@@ -11,6 +11,8 @@
 //! (`Type="Seal"`) is a separate module; it gets [`OfdSignature::signed_value`] and
 //! [`OfdSignature::signature_xml`] (the signed original) from here.
 //!
+//! [`prepare`] seals a package: one more §18 signature, every earlier byte kept.
+//!
 //! [`write`] makes OFD documents (text in the bundled font, paths, images, custom tags) from a
 //! typed model, which the reader above opens like any other package.
 //!
@@ -20,6 +22,7 @@
 mod cms;
 mod package;
 mod signatures;
+mod stamp;
 pub mod write;
 mod xml;
 
@@ -29,6 +32,7 @@ pub(crate) mod testutil;
 pub use cms::{SignCms, verify_sign_cms};
 pub use package::{Package, normalize_path, resolve_path};
 pub use signatures::{OfdSignature, OfdSignatures, SignatureKind, read_signatures};
+pub use stamp::{Placement, Prepared, StampError, StampOptions, prepare};
 
 pub use crate::verify::Check;
 

@@ -34,6 +34,7 @@ pub use signatures::{
     ByteRange, FormField, PdfSignature, SigType, SubFilter, Widget, find_signatures, form_fields,
     parse_date, text_string,
 };
+pub(crate) use stamp::cross_page_groups;
 pub use stamp::{Certify, Keyword, PT_PER_MM, Placement, Prepared, SigText, StampOptions, prepare};
 
 /// Bounds applied to every PDF read; a hostile file fails one of them instead of exhausting

@@ -797,7 +797,7 @@ const MIN_STRIP_MM: f64 = 3.0;
 /// For each of `pages` pages of a cross-page seal `width_mm` wide, its strip's index in its
 /// group and the group's size: as few groups as keep strips `MIN_STRIP_MM` wide, as even as
 /// possible (so never a group of one page when the seal spans at least three strips).
-fn cross_page_groups(pages: usize, width_mm: f64) -> Vec<(usize, usize)> {
+pub(crate) fn cross_page_groups(pages: usize, width_mm: f64) -> Vec<(usize, usize)> {
     // The float is a small positive width; at least two strips a group, as a 骑缝章 needs.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let per_group = ((width_mm / MIN_STRIP_MM).floor() as usize).max(2);

@@ -5,6 +5,7 @@
 mod backup;
 mod idempotency;
 mod ledger;
+mod ofd_stamping;
 mod pki;
 mod provenance;
 mod seals;
@@ -14,6 +15,7 @@ mod workers;
 
 pub use backup::{BACKUP_FORMAT, BackupManifest, LogBehind, restore};
 pub use idempotency::{Idempotency, IdempotentRequest};
+pub use ofd_stamping::StampedOfd;
 pub use pki::{Family, Role};
 pub use seals::{HolderId, NewSeal, SealInfo, SealInput, SealKind, SealSigned};
 pub use stamping::{Level, StampParams, StampRequest, Stamped};

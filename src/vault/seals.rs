@@ -314,6 +314,16 @@ impl LoadedSeal {
         &self.key_id
     }
 
+    /// The SESeal (DER), as `Seal.esl` holds it.
+    pub(crate) fn seal_der(&self) -> &[u8] {
+        self.template.der()
+    }
+
+    /// The OID of the holder key's signature algorithm (SES `signatureAlgID`).
+    pub(crate) fn alg_oid(&self) -> &'static str {
+        self.alg_oid
+    }
+
     /// The seal's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
@@ -379,6 +389,19 @@ fn alg_oid(alg: SignatureAlgorithm) -> Result<&'static str> {
         SignatureAlgorithm::EcdsaP256Sha256 => Ok("1.2.840.10045.4.3.2"),
         SignatureAlgorithm::RsaPkcs1Sha256 => Ok("1.2.840.113549.1.1.11"),
         _ => Err(crate::crypto::CryptoError::UnsupportedAlgorithm.into()),
+    }
+}
+
+/// `t` as an SES `timeInfo` states it. timeInfo carries milliseconds (a GeneralizedTime
+/// fraction), the precision revocation times are stored at, so a verifier can tell a signature
+/// from a revocation in the same second. DER drops a `.000` fraction, and a time without one is
+/// read as covering its whole second: such a time moves to the next millisecond, so the
+/// precision stays visible.
+pub(crate) fn ses_time(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.replace_millisecond(t.millisecond()).unwrap_or(t);
+    match t.millisecond() {
+        0 => t + Duration::MILLISECOND,
+        _ => t,
     }
 }
 
@@ -844,17 +867,7 @@ impl Vault {
             ));
         }
         let seal = self.loaded_seal(client, id).await?;
-        // timeInfo carries milliseconds (a GeneralizedTime fraction), the precision revocation
-        // times are stored at, so a verifier can tell a signature from a revocation in the
-        // same second.
-        // DER drops a `.000` fraction, and a time without one is read as covering its whole
-        // second: such a time moves to the next millisecond, so the precision stays visible.
-        let now = OffsetDateTime::now_utc();
-        let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
-        let now = match now.millisecond() {
-            0 => now + Duration::MILLISECOND,
-            _ => now,
-        };
+        let now = ses_time(OffsetDateTime::now_utc());
         seal.check_valid_at(now)?;
         let hash = match input {
             SealInput::Data(data) => data_hash(seal.alg_oid, data).to_vec(),
@@ -863,26 +876,48 @@ impl Vault {
                 return Err(crate::crypto::CryptoError::BadDigestLength { expected: 32 }.into());
             }
         };
-        let tbs = seal.template.tbs_sign(now, &hash, property_info)?;
+        self.ses_sign(client, id, &seal, now, &hash, property_info, None)
+            .await
+    }
+
+    /// Signs an SES_Signature v4 over TBS_Sign{4, seal, `now`, `hash`, `property_info`} with
+    /// `seal` and records it (the audit event naming `format` when given); the signature may be
+    /// released once this returns.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn ses_sign(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        seal: &LoadedSeal,
+        now: OffsetDateTime,
+        hash: &[u8],
+        property_info: &str,
+        format: Option<&str>,
+    ) -> Result<SealSigned> {
+        let tbs = seal.template.tbs_sign(now, hash, property_info)?;
         let digest = seal.tbs_digest(tbs.der())?;
         let sig = seal.key.sign_digest(seal.alg, &digest)?;
         let der = seal
             .template
             .signature(&tbs, &seal.cert_der, seal.alg_oid, &sig)?;
         // The signed digest commits to the whole TBS_Sign (seal, time, dataHash, propertyInfo).
-        let event = Event::new(
+        let mut event = Event::new(
             client.actor(),
             Action::SignatureCreated,
             format!("seal:{id}"),
         )
         .with("key", seal.key_id.as_str())
-        .with("alg", seal.alg.as_str())
-        .with("data_hash", hex::encode(&hash))
-        .with("tbs_digest", hex::encode(digest))
-        // The key writes DER EC signatures, which the SES encoder keeps as they are: `sig` is
-        // the BIT STRING content a verifier reads.
-        .with_signature(&sig);
-        let audit_index = self.record_seal_use(&seal, id, now, event).await?;
+        .with("alg", seal.alg.as_str());
+        if let Some(format) = format {
+            event = event.with("format", format);
+        }
+        let event = event
+            .with("data_hash", hex::encode(hash))
+            .with("tbs_digest", hex::encode(digest))
+            // The key writes DER EC signatures, which the SES encoder keeps as they are: `sig`
+            // is the BIT STRING content a verifier reads.
+            .with_signature(&sig);
+        let audit_index = self.record_seal_use(seal, id, now, event).await?;
         Ok(SealSigned {
             signature: der,
             signed_at: now,

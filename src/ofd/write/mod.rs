@@ -27,9 +27,9 @@
 
 mod font;
 mod model;
-mod package;
-mod parts;
-mod xml;
+pub(super) mod package;
+pub(super) mod parts;
+pub(super) mod xml;
 
 pub use model::{
     Color, CustomTag, DocInfo, Document, Image, Object, ObjectRef, Page, Path, Point, Rect,

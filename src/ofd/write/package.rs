@@ -11,7 +11,7 @@ use super::WriteError;
 use super::parts::Part;
 
 /// The package holding `parts`.
-pub(super) fn zip(parts: &[Part]) -> Result<Vec<u8>, WriteError> {
+pub(in crate::ofd) fn zip(parts: &[Part]) -> Result<Vec<u8>, WriteError> {
     let err = |e: &dyn std::fmt::Display| WriteError::Package(e.to_string());
     let base = SimpleFileOptions::default()
         .last_modified_time(DateTime::default())

@@ -11,13 +11,13 @@ use super::xml::{self, El, num, nums};
 use super::{Place, WriteError};
 
 /// One file of the package.
-pub(super) struct Part {
+pub(in crate::ofd) struct Part {
     /// Path inside the zip.
-    pub(super) path: String,
+    pub(in crate::ofd) path: String,
     /// Its bytes.
-    pub(super) data: Vec<u8>,
+    pub(in crate::ofd) data: Vec<u8>,
     /// Whether deflating it is worth it.
-    pub(super) deflate: bool,
+    pub(in crate::ofd) deflate: bool,
 }
 
 impl Part {

@@ -9,11 +9,11 @@ use quick_xml::events::{BytesDecl, BytesStart, BytesText, Event};
 use super::WriteError;
 
 /// The OFD namespace (GB/T 33190-2016).
-pub(super) const OFD_NS: &str = "http://www.ofdspec.org/2016";
+pub(in crate::ofd) const OFD_NS: &str = "http://www.ofdspec.org/2016";
 
 /// One element: qualified name, attributes in writing order, text, then child elements.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct El {
+pub(in crate::ofd) struct El {
     name: Cow<'static, str>,
     attrs: Vec<(Cow<'static, str>, String)>,
     text: Option<String>,
@@ -22,7 +22,7 @@ pub(super) struct El {
 
 impl El {
     /// An empty element named `name` (`ofd:…` for OFD's own elements).
-    pub(super) fn new(name: impl Into<Cow<'static, str>>) -> Self {
+    pub(in crate::ofd) fn new(name: impl Into<Cow<'static, str>>) -> Self {
         El {
             name: name.into(),
             attrs: Vec::new(),
@@ -32,42 +32,46 @@ impl El {
     }
 
     /// The root element of an OFD file: `name` with the `ofd` prefix bound to [`OFD_NS`].
-    pub(super) fn root(name: &'static str) -> Self {
+    pub(in crate::ofd) fn root(name: &'static str) -> Self {
         El::new(name).attr("xmlns:ofd", OFD_NS)
     }
 
     /// Adds an attribute.
-    pub(super) fn attr(mut self, name: impl Into<Cow<'static, str>>, value: impl ToString) -> Self {
+    pub(in crate::ofd) fn attr(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl ToString,
+    ) -> Self {
         self.attrs.push((name.into(), value.to_string()));
         self
     }
 
     /// Sets the text content.
-    pub(super) fn text(mut self, text: impl Into<String>) -> Self {
+    pub(in crate::ofd) fn text(mut self, text: impl Into<String>) -> Self {
         self.text = Some(text.into());
         self
     }
 
     /// Appends a child element.
-    pub(super) fn child(mut self, child: El) -> Self {
+    pub(in crate::ofd) fn child(mut self, child: El) -> Self {
         self.children.push(child);
         self
     }
 
     /// Appends child elements.
-    pub(super) fn children(mut self, children: impl IntoIterator<Item = El>) -> Self {
+    pub(in crate::ofd) fn children(mut self, children: impl IntoIterator<Item = El>) -> Self {
         self.children.extend(children);
         self
     }
 
     /// Appends a child element with only `text` in it.
-    pub(super) fn leaf(self, name: &'static str, text: impl Into<String>) -> Self {
+    pub(in crate::ofd) fn leaf(self, name: &'static str, text: impl Into<String>) -> Self {
         self.child(El::new(name).text(text))
     }
 }
 
 /// `root` as a UTF-8 XML file with a declaration and no insignificant whitespace.
-pub(super) fn to_bytes(root: &El) -> Result<Vec<u8>, WriteError> {
+pub(in crate::ofd) fn to_bytes(root: &El) -> Result<Vec<u8>, WriteError> {
     let mut w = Writer::new(Vec::new());
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
         .map_err(package_err)?;
@@ -126,7 +130,7 @@ pub(super) fn is_local_name(name: &str) -> bool {
 
 /// A length in millimetres as OFD writes numbers: at most four decimals (0.1 µm), no trailing
 /// zeros, no exponent, never `-0`. Callers pass finite values.
-pub(super) fn num(v: f64) -> String {
+pub(in crate::ofd) fn num(v: f64) -> String {
     let s = format!("{v:.4}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     match s {
@@ -136,7 +140,7 @@ pub(super) fn num(v: f64) -> String {
 }
 
 /// Numbers separated by single spaces (`ST_Array`, `ST_Box`).
-pub(super) fn nums(vs: impl IntoIterator<Item = f64>) -> String {
+pub(in crate::ofd) fn nums(vs: impl IntoIterator<Item = f64>) -> String {
     vs.into_iter().map(num).collect::<Vec<_>>().join(" ")
 }
 
