@@ -988,10 +988,18 @@ fn unsigned_or_other_fields_added_later_are_modified() {
 
 /// A DSS with one certificate added in a new revision.
 fn add_dss(base: &[u8]) -> Vec<u8> {
+    add_dss_with(base, &[])
+}
+
+/// [`add_dss`], with `catalog` entries also set in the same revision.
+fn add_dss_with(base: &[u8], catalog: &[(&[u8], Object)]) -> Vec<u8> {
     let d = doc(base);
     let cert = Certificate::parse_pem_bundle(ROOT).unwrap().remove(0);
     let mut cat = d.catalog.1.clone();
     cat.set(b"DSS", Object::Ref(Ref::new(d.next)));
+    for (k, v) in catalog {
+        cat.set(k, v.clone());
+    }
     let mut stream = format!("<< /Length {} >>\nstream\n", cert.der().len()).into_bytes();
     stream.extend_from_slice(cert.der());
     stream.extend_from_slice(b"\nendstream");
@@ -1052,6 +1060,62 @@ fn dss_and_document_information_updates_are_allowed() {
         &[],
     );
     assert_eq!(verdicts(&verify(&pdf)), [Verdict::ModifiedAfterSealing]);
+}
+
+/// The catalog entries LTV tools change with the validation data they add: pyHanko raises
+/// `/Version`, Acrobat adds `/Extensions` (ADBE and ESIC developer extension levels).
+fn ltv_catalog_keys() -> Vec<(&'static [u8], Object)> {
+    let level = |n| {
+        let mut d = Dict::default();
+        d.set(b"BaseVersion", Object::name(b"1.7"));
+        d.set(b"ExtensionLevel", Object::Int(n));
+        Object::Dict(d)
+    };
+    let mut ext = Dict::default();
+    ext.set(b"ADBE", level(8));
+    ext.set(b"ESIC", level(2));
+    let ext = Object::Dict(ext);
+    // The sealed file says /2.0; any other value shows the rule.
+    vec![(b"Version", Object::name(b"1.7")), (b"Extensions", ext)]
+}
+
+#[test]
+fn a_dss_added_by_another_tool_with_version_and_extensions_is_allowed() {
+    let r = verify(&add_dss_with(EC_BT, &ltv_catalog_keys()));
+    assert_eq!(
+        verdicts(&r),
+        [Verdict::ValidWithAllowedLaterChanges],
+        "{r:#?}"
+    );
+    let changes = later(&r, 0);
+    assert!(changes.contains("DSS added in revision 3"), "{changes}");
+    assert!(
+        changes.contains("catalog /Version /2.0 → /1.7 in revision 3"),
+        "{changes}"
+    );
+    assert!(
+        changes.contains("catalog /Extensions updated in revision 3"),
+        "{changes}"
+    );
+
+    // Without validation data in the same revision, /Version may not change: it says how
+    // a reader must read the whole file.
+    let d = doc(EC_BT);
+    let mut cat = d.catalog.1.clone();
+    cat.set(b"Version", Object::name(b"1.7"));
+    let pdf = update(
+        EC_BT,
+        &[(d.catalog.0.num, text(&Object::Dict(cat)))],
+        &[],
+        &[],
+    );
+    let r = verify(&pdf);
+    assert_eq!(verdicts(&r), [Verdict::ModifiedAfterSealing], "{r:#?}");
+    assert!(
+        later(&r, 0).contains("only a revision adding validation data"),
+        "{}",
+        later(&r, 0)
+    );
 }
 
 #[test]
