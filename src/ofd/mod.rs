@@ -28,7 +28,7 @@ pub(crate) mod testutil;
 
 pub use cms::{SignCms, verify_sign_cms};
 pub use package::{Package, normalize_path, resolve_path};
-pub use signatures::{OfdSignature, OfdSignatures, SignatureKind, read_signatures};
+pub use signatures::{OfdSignature, OfdSignatures, Protection, SignatureKind, read_signatures};
 
 pub use crate::verify::Check;
 
