@@ -8,7 +8,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use crate::crypto::sm3;
+use crate::crypto::{SignatureAlgorithm, sm3};
 use crate::ofd::testutil::{TestSigner, build_cms, build_zip, signer, unzip, v4signed};
 use crate::pki::{Certificate, TrustStore};
 use crate::verify::{Report, Revocations, Verdict, Verifier};
@@ -16,6 +16,7 @@ use crate::verify::{Report, Revocations, Verdict, Verifier};
 type Files = Vec<(String, Vec<u8>)>;
 
 const LIST: &str = "Doc_0/Signs/Signatures.xml";
+const SM2_SM3: &str = "1.2.156.10197.1.501";
 
 fn set(files: &mut Files, name: &str, data: Vec<u8>) {
     match files.iter_mut().find(|(n, _)| n == name) {
@@ -55,6 +56,46 @@ fn unsigned_invoice() -> Files {
 /// `Signatures.xml` (made when absent), then protects the files `protect` picks as they are
 /// now with a `Type="Sign"` CMS in `Doc_0/Signs/Sign_N/`.
 fn add_signature(files: &mut Files, s: &TestSigner, protect: impl Fn(&str) -> bool) {
+    add(files, s, false, protect);
+}
+
+/// A v4 seal of `s` (its own maker) naming `s` as its signer.
+fn seal_of(s: &TestSigner) -> Vec<u8> {
+    use crate::ses::{Picture, SealInfoParams, assemble_seal, encode_seal_info};
+    let t = |y| {
+        time::Date::from_calendar_date(y, time::Month::January, 1)
+            .unwrap()
+            .midnight()
+            .assume_utc()
+    };
+    let info = encode_seal_info(&SealInfoParams {
+        vid: "test".into(),
+        es_id: "1".into(),
+        seal_type: 1,
+        name: "测试章".into(),
+        certs: vec![s.cert.clone()],
+        create_date: t(2025),
+        valid_start: t(2025),
+        valid_end: t(2033),
+        picture: Picture {
+            kind: "PNG".into(),
+            data: b"img".to_vec(),
+            width_mm: 40,
+            height_mm: 40,
+        },
+        ext_datas: Vec::new(),
+    })
+    .unwrap();
+    let sig = s.key.sign(SignatureAlgorithm::Sm2Sm3, &info).unwrap();
+    assemble_seal(&info, &s.cert, SM2_SM3, &sig).unwrap()
+}
+
+/// [`add_signature`] with an SES seal (`Type="Seal"`, `Seal.esl` beside it) instead of a CMS.
+fn add_seal(files: &mut Files, s: &TestSigner, protect: impl Fn(&str) -> bool) {
+    add(files, s, true, protect);
+}
+
+fn add(files: &mut Files, s: &TestSigner, seal: bool, protect: impl Fn(&str) -> bool) {
     let n = files
         .iter()
         .filter(|(f, _)| f.starts_with("Doc_0/Signs/Sign_") && f.ends_with("/Signature.xml"))
@@ -69,13 +110,18 @@ fn add_signature(files: &mut Files, s: &TestSigner, protect: impl Fn(&str) -> bo
         );
     }
     let entry = format!(
-        r#"<ofd:Signature ID="{}" Type="Sign" BaseLoc="/{dir}/Signature.xml"/></ofd:Signatures>"#,
-        n + 101
+        r#"<ofd:Signature ID="{}" Type="{}" BaseLoc="/{dir}/Signature.xml"/></ofd:Signatures>"#,
+        n + 101,
+        if seal { "Seal" } else { "Sign" }
     );
     edit(files, LIST, "</ofd:Signatures>", &entry);
     let mut xml = String::from(
-        r#"<ofd:Signature xmlns:ofd="http://www.ofdspec.org/2016"><ofd:SignedInfo><ofd:Provider ProviderName="other"/><ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod><ofd:References CheckMethod="1.2.156.10197.1.401">"#,
+        r#"<ofd:Signature xmlns:ofd="http://www.ofdspec.org/2016"><ofd:SignedInfo><ofd:Provider ProviderName="other"/><ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod>"#,
     );
+    if seal {
+        xml += "<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal>";
+    }
+    xml += r#"<ofd:References CheckMethod="1.2.156.10197.1.401">"#;
     for (name, data) in files.iter().filter(|(f, _)| protect(f)) {
         xml += &format!(
             r#"<ofd:Reference FileRef="/{name}"><ofd:CheckValue>{}</ofd:CheckValue></ofd:Reference>"#,
@@ -85,9 +131,22 @@ fn add_signature(files: &mut Files, s: &TestSigner, protect: impl Fn(&str) -> bo
     xml += &format!(
         "</ofd:References></ofd:SignedInfo><ofd:SignedValue>/{dir}/SignedValue.dat</ofd:SignedValue></ofd:Signature>"
     );
-    let cms = build_cms(s, xml.as_bytes(), false, true, true);
+    let value = if seal {
+        use crate::ses::SealTemplate;
+        let esl = seal_of(s);
+        let template = SealTemplate::new(esl.clone()).unwrap();
+        let now = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+        let tbs = template
+            .tbs_sign(now, &sm3(xml.as_bytes()), &format!("/{dir}/Signature.xml"))
+            .unwrap();
+        let sig = s.key.sign(SignatureAlgorithm::Sm2Sm3, tbs.der()).unwrap();
+        set(files, &format!("{dir}/Seal.esl"), esl);
+        template.signature(&tbs, &s.cert, SM2_SM3, &sig).unwrap()
+    } else {
+        build_cms(s, xml.as_bytes(), false, true, true)
+    };
     set(files, &format!("{dir}/Signature.xml"), xml.into_bytes());
-    set(files, &format!("{dir}/SignedValue.dat"), cms);
+    set(files, &format!("{dir}/SignedValue.dat"), value);
 }
 
 /// Trusts `signers` and the fixture's seal (its signer and maker certificates).
@@ -354,5 +413,24 @@ fn entry_names_that_differ_only_in_case_are_flagged() {
         )),
         "{:?}",
         r.problems
+    );
+}
+
+#[test]
+fn a_swapped_seal_esl_is_invalid() {
+    let (s, other) = (signer(), signer());
+    let v = verifier(&[&s, &other]);
+    let mut files = unsigned_invoice();
+    add_seal(&mut files, &s, |f| !f.starts_with("Doc_0/Signs/"));
+    let r = verify(&v, &files);
+    assert_eq!(verdicts(&r), [Verdict::Valid], "{r:#?}");
+    assert_eq!(r.signatures[0].kind, "ses-v4");
+
+    set(&mut files, "Doc_0/Signs/Sign_0/Seal.esl", seal_of(&other));
+    let r = verify(&v, &files);
+    assert_eq!(verdicts(&r), [Verdict::Invalid], "{r:#?}");
+    assert_eq!(
+        detail(&r, 0, "ofd.seal_esl"),
+        "Seal.esl differs from TBS_Sign.eseal"
     );
 }
