@@ -1073,15 +1073,21 @@ fn ltv_catalog_keys() -> Vec<(&'static [u8], Object)> {
     };
     let mut ext = Dict::default();
     ext.set(b"ADBE", level(8));
-    ext.set(b"ESIC", level(2));
-    let ext = Object::Dict(ext);
-    // The sealed file says /2.0; any other value shows the rule.
-    vec![(b"Version", Object::name(b"1.7")), (b"Extensions", ext)]
+    ext.set(b"ESIC", level(1));
+    vec![
+        (b"Version", Object::name(b"2.0")),
+        (b"Extensions", Object::Dict(ext)),
+    ]
 }
 
 #[test]
 fn a_dss_added_by_another_tool_with_version_and_extensions_is_allowed() {
-    let r = verify(&add_dss_with(EC_BT, &ltv_catalog_keys()));
+    // Sealed here, on a document whose catalog names no /Version (as the vault's seals are).
+    let signer = p256();
+    let sealed = sign_here(DOC_1P, &signer, "Seal", [100, 40, 300, 120]);
+    let v = verifier(&[], &[&signer.root]);
+    assert_eq!(verdicts(&v.verify_pdf(&sealed, AT)), [Verdict::Valid]);
+    let r = v.verify_pdf(&add_dss_with(&sealed, &ltv_catalog_keys()), AT);
     assert_eq!(
         verdicts(&r),
         [Verdict::ValidWithAllowedLaterChanges],
@@ -1090,7 +1096,7 @@ fn a_dss_added_by_another_tool_with_version_and_extensions_is_allowed() {
     let changes = later(&r, 0);
     assert!(changes.contains("DSS added in revision 3"), "{changes}");
     assert!(
-        changes.contains("catalog /Version /2.0 → /1.7 in revision 3"),
+        changes.contains("catalog /Version none → /2.0 in revision 3"),
         "{changes}"
     );
     assert!(
@@ -1100,16 +1106,16 @@ fn a_dss_added_by_another_tool_with_version_and_extensions_is_allowed() {
 
     // Without validation data in the same revision, /Version may not change: it says how
     // a reader must read the whole file.
-    let d = doc(EC_BT);
+    let d = doc(&sealed);
     let mut cat = d.catalog.1.clone();
-    cat.set(b"Version", Object::name(b"1.7"));
+    cat.set(b"Version", Object::name(b"2.0"));
     let pdf = update(
-        EC_BT,
+        &sealed,
         &[(d.catalog.0.num, text(&Object::Dict(cat)))],
         &[],
         &[],
     );
-    let r = verify(&pdf);
+    let r = v.verify_pdf(&pdf, AT);
     assert_eq!(verdicts(&r), [Verdict::ModifiedAfterSealing], "{r:#?}");
     assert!(
         later(&r, 0).contains("only a revision adding validation data"),
