@@ -7,8 +7,10 @@
 //!
 //! This module does what is OFD's business: open the package without trusting it
 //! ([`Package`], [`Limits`]), find every signature ([`read_signatures`]), check the reference
-//! hashes and coverage, and verify `Type="Sign"` CMS ([`verify_sign_cms`]). The SES codec
-//! (`Type="Seal"`) is a separate module; it gets [`OfdSignature::signed_value`] and
+//! hashes, say what each leaves unprotected ([`OfdSignature::unreferenced`]), and verify
+//! `Type="Sign"` CMS ([`verify_sign_cms`]). Whether a change is allowed is for
+//! `verify`, which sees every signature's verdict. The SES codec (`Type="Seal"`) is a separate
+//! module; it gets [`OfdSignature::signed_value`] and
 //! [`OfdSignature::signature_xml`] (the signed original) from here.
 //!
 //! [`write`] makes OFD documents (text in the bundled font, paths, images, custom tags) from a

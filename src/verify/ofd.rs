@@ -192,7 +192,7 @@ impl Verifier {
 /// it counts as VALID for the document.
 fn judge_later(found: &OfdSignatures, reports: &mut [SignatureReport]) -> Vec<bool> {
     let sigs = &found.signatures;
-    let n = sigs.len().min(reports.len());
+    let n = reports.len();
     let mut sound = vec![false; n];
     let mut for_document = vec![false; n];
     for i in (0..n).rev() {

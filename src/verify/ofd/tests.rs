@@ -297,6 +297,12 @@ fn an_invoice_seal_without_its_template_pages_is_valid_with_a_warning() {
     assert_eq!(verdicts(&r), [Verdict::Valid], "{r:#?}");
     assert_eq!(warnings(&r, 0), ["ofd.coverage_displayed"]);
     assert!(detail(&r, 0, "ofd.coverage_displayed").contains("/Doc_0/Tpls/Tpl_0/Content.xml"));
+    // The summary a person reads says it too.
+    let text = crate::verify::summary(&r);
+    assert!(
+        text.contains("Warning") && text.contains("ofd.coverage_displayed: displayed content"),
+        "{text}"
+    );
 }
 
 #[test]
