@@ -224,6 +224,16 @@ if [ -f "$LTA" ]; then
   else bad "pyHanko after revocation: $out"; fi
 fi
 
+# Long-term validation added by another tool: pyHanko adds a DSS to a sidian B-T seal (fetching the
+# CRLs this vault serves) and sets the catalog's /Version (none before) with it; `sidian verify` must take that
+# as an allowed later change (checked below, once the server is stopped).
+PHLTV=$WORK/p256-1p-b-t-pyhanko-ltv.pdf
+if [ -f "$WORK/p256-1p-b-t.pdf" ]; then
+  if out=$("$PY" "$PV/ltv_add.py" "$WORK/p256-1p-b-t.pdf" "$PHLTV" "$WORK/p256-root.cer" 2>&1) && grep -qE '^Version /[0-9.]+ .* DSS True$' <<<"$out"; then
+    ok "pyHanko adds validation info to a sidian seal: $(tail -n 1 <<<"$out" | cut -c1-60)"
+  else bad "pyHanko ltv_add.py"; echo "$out" | indent; rm -f "$PHLTV"; fi
+fi
+
 # The CLI opens the same vault: stop the server first (one process at a time on the SQLite file).
 kill -TERM "$SERVER"
 for _ in $(seq 100); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
@@ -267,6 +277,7 @@ if [ -f "$WORK/twice.pdf" ]; then
   check "stamped twice: second seal on page 1 at (300, 100) pt" placed "$WORK/twice.pdf" 1 300 100 pt
   verify_accepts "stamped twice" "$WORK/twice.pdf" 'VALID|VALID_WITH_ALLOWED_LATER_CHANGES'
 fi
+[ -f "$PHLTV" ] && verify_accepts "sidian seal + pyHanko DSS and /Version" "$PHLTV" VALID_WITH_ALLOWED_LATER_CHANGES
 docmdp() { # FILE: the DocMDP level (1-3) of the first signature, or "none"
   "$PY" -c "
 import sys

@@ -7,8 +7,10 @@
 //!
 //! This module does what is OFD's business: open the package without trusting it
 //! ([`Package`], [`Limits`]), find every signature ([`read_signatures`]), check the reference
-//! hashes and coverage, and verify `Type="Sign"` CMS ([`verify_sign_cms`]). The SES codec
-//! (`Type="Seal"`) is a separate module; it gets [`OfdSignature::signed_value`] and
+//! hashes, say what each leaves unprotected ([`OfdSignature::unreferenced`]), and verify
+//! `Type="Sign"` CMS ([`verify_sign_cms`]). Whether a change is allowed is for
+//! `verify`, which sees every signature's verdict. The SES codec (`Type="Seal"`) is a separate
+//! module; it gets [`OfdSignature::signed_value`] and
 //! [`OfdSignature::signature_xml`] (the signed original) from here.
 //!
 //! [`prepare`] seals a package: one more §18 signature, every earlier byte kept.
@@ -31,7 +33,7 @@ pub(crate) mod testutil;
 
 pub use cms::{SignCms, verify_sign_cms};
 pub use package::{Package, normalize_path, resolve_path};
-pub use signatures::{OfdSignature, OfdSignatures, SignatureKind, read_signatures};
+pub use signatures::{OfdSignature, OfdSignatures, Protection, SignatureKind, read_signatures};
 pub use stamp::{Placement, Prepared, StampError, StampOptions, prepare};
 
 pub use crate::verify::Check;

@@ -26,6 +26,17 @@ pub enum SignatureKind {
     Sign,
 }
 
+/// What became of a file a signature protects, as its `Reference` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// The file's hash equals the `CheckValue`.
+    Matches,
+    /// The file is there but its hash differs from the `CheckValue`.
+    Changed,
+    /// The file is gone.
+    Missing,
+}
+
 /// One signature found in an OFD, with the OFD-level checks already made.
 #[derive(Debug, Clone)]
 pub struct OfdSignature {
@@ -48,10 +59,15 @@ pub struct OfdSignature {
     /// `<Provider ProviderName>` attribute.
     pub provider: Option<String>,
     /// Package files (absolute paths) neither referenced by this signature nor part of any
-    /// signature's own files; non-empty makes `references.coverage` fail.
+    /// signature's own files: what this signature does not protect.
     pub unreferenced: Vec<String>,
-    /// `references.check_method`, one `reference:<path>` per Reference, `references.coverage`,
-    /// and failing structural checks (`signature.xml`, `signed_value`, `seal.esl`, `signature.type`).
+    /// Each file (absolute path) a well-formed `Reference` names, with what became of it; its
+    /// check is `reference:<path>`.
+    pub protected: Vec<(String, Protection)>,
+    /// The signature's own files (absolute paths): `Signature.xml`, `SignedValue`, `Seal`.
+    pub own_files: Vec<String>,
+    /// `references.check_method`, one `reference:<path>` per Reference, and failing structural
+    /// checks (`signature.xml`, `signed_value`, `seal.esl`, `signature.type`).
     pub checks: Vec<Check>,
 }
 
@@ -62,6 +78,10 @@ pub struct OfdSignatures {
     pub signatures: Vec<OfdSignature>,
     /// Problems that could not be attached to one signature (unreadable `Signatures.xml` …).
     pub problems: Vec<String>,
+    /// The signature lists (`Signatures.xml`, absolute paths) `OFD.xml` names.
+    pub lists: Vec<String>,
+    /// The documents (`DocRoot`, absolute paths) `OFD.xml` names.
+    pub doc_roots: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -118,6 +138,12 @@ pub fn read_signatures(bytes: &[u8], limits: &Limits) -> Result<OfdSignatures, O
     // Every Signatures.xml, deduplicated: a repeated one would list the same signatures twice.
     let mut lists: Vec<String> = Vec::new();
     for body in root.children_named("DocBody") {
+        if let Some(loc) = body.child_text("DocRoot") {
+            match resolve_path("OFD.xml", &loc) {
+                Ok(p) => out.doc_roots.push(format!("/{p}")),
+                Err(e) => out.problems.push(format!("DocBody/DocRoot: {e}")),
+            }
+        }
         if let Some(loc) = body.child_text("Signatures") {
             match resolve_path("OFD.xml", &loc) {
                 Ok(p) if !lists.contains(&p) => lists.push(p),
@@ -175,6 +201,15 @@ pub fn read_signatures(bytes: &[u8], limits: &Limits) -> Result<OfdSignatures, O
         }
     }
 
+    out.lists = lists.iter().map(|l| format!("/{l}")).collect();
+    if let Some(names) = case_twins(&pkg.names()) {
+        // A case-insensitive unzip (Windows, macOS) keeps one of them: viewers may show
+        // the file the signature did not check.
+        out.problems.push(format!(
+            "zip entries whose names differ only in letter case: {names}"
+        ));
+    }
+
     let mut hashes = HashCache::default();
     let mut parsed: Vec<(OfdSignature, Option<Element>)> = Vec::new();
     for l in &listed {
@@ -183,11 +218,13 @@ pub fn read_signatures(bytes: &[u8], limits: &Limits) -> Result<OfdSignatures, O
 
     // Files that belong to the signatures themselves are outside every signature's coverage.
     let mut infrastructure: BTreeSet<String> = lists.iter().cloned().collect();
-    for (sig, el) in &parsed {
-        infrastructure.insert(strip(&sig.base_loc).to_owned());
+    for (sig, el) in &mut parsed {
+        sig.own_files.push(sig.base_loc.clone());
         if let Some(el) = el {
-            infrastructure.extend(own_files(el, &sig.base_loc, &pkg));
+            let own = own_files(el, &sig.base_loc, &pkg);
+            sig.own_files.extend(own.iter().map(|p| format!("/{p}")));
         }
+        infrastructure.extend(sig.own_files.iter().map(|p| strip(p).to_owned()));
     }
     for (mut sig, el) in parsed {
         let covered: BTreeSet<String> = el
@@ -200,22 +237,29 @@ pub fn read_signatures(bytes: &[u8], limits: &Limits) -> Result<OfdSignatures, O
             .filter(|n| !covered.contains(n) && !infrastructure.contains(n))
             .map(|n| format!("/{n}"))
             .collect();
-        let detail = if sig.unreferenced.is_empty() {
-            "every package file outside the signatures is referenced".to_owned()
-        } else {
-            format!(
-                "not protected by this signature: {}",
-                sig.unreferenced.join(", ")
-            )
-        };
-        sig.checks.push(Check::new(
-            "references.coverage",
-            sig.unreferenced.is_empty(),
-            detail,
-        ));
         out.signatures.push(sig);
     }
     Ok(out)
+}
+
+/// The entry names that equal another but for letter case, joined for a message.
+fn case_twins(names: &[String]) -> Option<String> {
+    let mut by_lower: HashMap<String, Vec<&str>> = HashMap::new();
+    for n in names {
+        by_lower.entry(n.to_lowercase()).or_default().push(n);
+    }
+    let mut twins: Vec<String> = by_lower
+        .into_values()
+        .filter(|v| v.len() > 1)
+        .map(|v| {
+            v.iter()
+                .map(|n| format!("/{n}"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        })
+        .collect();
+    twins.sort();
+    (!twins.is_empty()).then(|| twins.join("; "))
 }
 
 fn strip(p: &str) -> &str {
@@ -313,6 +357,8 @@ fn read_one(
         signature_date_time: None,
         provider: None,
         unreferenced: Vec::new(),
+        protected: Vec::new(),
+        own_files: Vec::new(),
         checks: Vec::new(),
     };
     if let Err(t) = &listed.kind {
@@ -391,7 +437,7 @@ fn read_one(
         &base,
         info.and_then(|i| i.child("References")),
         hashes,
-        &mut sig.checks,
+        &mut sig,
     );
     (sig, Some(el))
 }
@@ -401,8 +447,9 @@ fn check_references(
     base: &str,
     refs: Option<&Element>,
     hashes: &mut HashCache,
-    checks: &mut Vec<Check>,
+    sig: &mut OfdSignature,
 ) {
+    let checks = &mut sig.checks;
     let Some(refs) = refs else {
         checks.push(Check::new(
             "references.check_method",
@@ -441,6 +488,10 @@ fn check_references(
         let path = match path {
             Ok(p) => p,
             Err(e) => {
+                if e.starts_with("missing") {
+                    sig.protected
+                        .push((name["reference:".len()..].to_owned(), Protection::Missing));
+                }
                 checks.push(Check::new(name, false, e));
                 continue;
             }
@@ -465,6 +516,8 @@ fn check_references(
         };
         match hashes.get(pkg, &path, alg) {
             Ok(actual) if actual.as_slice() == expected.as_slice() => {
+                sig.protected
+                    .push((format!("/{path}"), Protection::Matches));
                 checks.push(Check::new(name, true, format!("{} matches", alg.name())));
             }
             Ok(actual) => {
@@ -474,6 +527,8 @@ fn check_references(
                     alg.name(),
                     B64.encode(actual)
                 );
+                sig.protected
+                    .push((format!("/{path}"), Protection::Changed));
                 checks.push(Check::new(name, false, detail));
             }
             Err(e) => checks.push(Check::new(name, false, format!("cannot read file: {e}"))),

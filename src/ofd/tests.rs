@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::testutil::*;
 use super::*;
-use crate::crypto::{KeyType, PrivateKey, SignatureAlgorithm, sm3};
+use crate::crypto::{SignatureAlgorithm, sm3};
 
 const DOC_REF: &str = "reference:/Doc_0/Document.xml";
 
@@ -41,11 +41,7 @@ fn v4signed_fixture() {
     );
     assert!(check(sig, DOC_REF).ok);
     assert!(check(sig, "references.check_method").ok);
-    assert!(
-        check(sig, "references.coverage").ok,
-        "{:?}",
-        sig.unreferenced
-    );
+    assert!(sig.unreferenced.is_empty(), "{:?}", sig.unreferenced);
     // The reference hash the fixture's README quotes.
     let pkg = Package::open(&bytes, &Limits::default()).unwrap();
     let doc = pkg.read("/Doc_0/Document.xml").unwrap();
@@ -85,17 +81,17 @@ fn tampered_document_fails_its_reference() {
 }
 
 #[test]
-fn added_file_fails_coverage_and_missing_file_fails_reference() {
+fn added_file_is_unreferenced_and_missing_file_fails_reference() {
     let bytes = with_entries(
         &v4signed(),
         &[("Doc_0/Pages/Page_1/Content.xml", b"<Page/>")],
     );
     let sig = &read(&bytes).unwrap().signatures[0];
-    let c = check(sig, "references.coverage");
+    assert_eq!(sig.unreferenced, ["/Doc_0/Pages/Page_1/Content.xml"]);
     assert!(
-        !c.ok && c.detail.contains("/Doc_0/Pages/Page_1/Content.xml"),
-        "{}",
-        c.detail
+        sig.protected.iter().all(|(_, p)| *p == Protection::Matches),
+        "{:?}",
+        sig.protected
     );
 
     let entries: Vec<_> = unzip(&v4signed())
@@ -109,6 +105,10 @@ fn added_file_fails_coverage_and_missing_file_fails_reference() {
     let sig = &read(&build_zip(&refs)).unwrap().signatures[0];
     let c = check(sig, "reference:/Doc_0/Res/qr.png");
     assert!(!c.ok && c.detail.contains("missing"), "{}", c.detail);
+    assert!(
+        sig.protected
+            .contains(&("/Doc_0/Res/qr.png".to_owned(), Protection::Missing))
+    );
 }
 
 fn sig_xml(
@@ -193,11 +193,7 @@ fn check_methods_relative_paths_and_seal() {
         assert_eq!(check(sig, "references.check_method").ok, ok, "{method}");
         assert_eq!(check(sig, DOC_REF).ok, ok, "{method}: {:?}", sig.checks);
         assert_eq!(check(sig, "reference:/OFD.xml").ok, ok);
-        assert!(
-            check(sig, "references.coverage").ok,
-            "{:?}",
-            sig.unreferenced
-        );
+        assert!(sig.unreferenced.is_empty(), "{:?}", sig.unreferenced);
     }
 }
 
@@ -443,126 +439,6 @@ fn every_truncation_fails_cleanly() {
 }
 
 // ---- Type="Sign" (GB/T 35275 CMS) ----
-
-struct TestSigner {
-    key: PrivateKey,
-    cert: Vec<u8>,
-    name: Vec<u8>,
-    serial: Vec<u8>,
-}
-
-/// An SM2 key and a minimal self-signed certificate for it, built by hand (no openssl needed).
-fn signer() -> TestSigner {
-    let key = PrivateKey::generate(KeyType::Sm2).unwrap();
-    let alg = tlv(0x30, &oid("1.2.156.10197.1.501"));
-    let cn = tlv(
-        0x30,
-        &cat(&[&oid("2.5.4.3"), &tlv(0x0C, b"sidian test signer")]),
-    );
-    let name = tlv(0x30, &tlv(0x31, &cn));
-    let serial = tlv(0x02, &[0x01, 0x23, 0x45]);
-    let validity = tlv(
-        0x30,
-        &cat(&[&tlv(0x17, b"240101000000Z"), &tlv(0x17, b"340101000000Z")]),
-    );
-    let version = tlv(0xA0, &tlv(0x02, &[2]));
-    let tbs = tlv(
-        0x30,
-        &cat(&[
-            &version,
-            &serial,
-            &alg,
-            &name,
-            &validity,
-            &name,
-            key.public_key().spki_der(),
-        ]),
-    );
-    let sig = key.sign(SignatureAlgorithm::Sm2Sm3, &tbs).unwrap();
-    let bits = tlv(0x03, &cat(&[&[0], &sig]));
-    let cert = tlv(0x30, &cat(&[&tbs, &alg, &bits]));
-    TestSigner {
-        key,
-        cert,
-        name,
-        serial,
-    }
-}
-
-/// SignedData over `content` (detached unless `attached`), with or without authenticated attributes.
-fn build_cms(
-    s: &TestSigner,
-    content: &[u8],
-    attached: bool,
-    with_attrs: bool,
-    certs: bool,
-) -> Vec<u8> {
-    let sm3_alg = tlv(0x30, &oid("1.2.156.10197.1.401"));
-    let data_oid = oid("1.2.156.10197.6.1.4.2.1");
-    let attrs = cat(&[
-        &tlv(
-            0x30,
-            &cat(&[&oid("1.2.840.113549.1.9.3"), &tlv(0x31, &data_oid)]),
-        ),
-        &tlv(
-            0x30,
-            &cat(&[
-                &oid("1.2.840.113549.1.9.5"),
-                &tlv(0x31, &tlv(0x17, b"240102030405Z")),
-            ]),
-        ),
-        &tlv(
-            0x30,
-            &cat(&[
-                &oid("1.2.840.113549.1.9.4"),
-                &tlv(0x31, &tlv(0x04, &sm3(content))),
-            ]),
-        ),
-    ]);
-    let (signed, attr_field) = if with_attrs {
-        (tlv(0x31, &attrs), tlv(0xA0, &attrs))
-    } else {
-        (content.to_vec(), Vec::new())
-    };
-    let sig = s.key.sign(SignatureAlgorithm::Sm2Sm3, &signed).unwrap();
-    let sid = tlv(0x30, &cat(&[&s.name, &s.serial]));
-    let si = tlv(
-        0x30,
-        &cat(&[
-            &tlv(0x02, &[1]),
-            &sid,
-            &sm3_alg,
-            &attr_field,
-            &tlv(0x30, &oid("1.2.156.10197.1.301.1")),
-            &tlv(0x04, &sig),
-        ]),
-    );
-    let econtent = if attached {
-        tlv(0xA0, &tlv(0x04, content))
-    } else {
-        Vec::new()
-    };
-    let eci = tlv(0x30, &cat(&[&data_oid, &econtent]));
-    let certs = if certs {
-        tlv(0xA0, &s.cert)
-    } else {
-        Vec::new()
-    };
-    let sd = tlv(
-        0x30,
-        &cat(&[
-            &tlv(0x02, &[1]),
-            &tlv(0x31, &sm3_alg),
-            &eci,
-            &certs,
-            &tlv(0x31, &si),
-        ]),
-    );
-    tlv(
-        0x30,
-        &cat(&[&oid("1.2.156.10197.6.1.4.2.2"), &tlv(0xA0, &sd)]),
-    )
-}
 
 fn assert_all_ok(r: &SignCms) {
     assert!(r.ok(), "{:#?}", r.checks);

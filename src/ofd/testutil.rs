@@ -5,6 +5,8 @@
 use std::io::{Cursor, Read, Write};
 
 use zip::write::SimpleFileOptions;
+
+use crate::crypto::{KeyType, PrivateKey, SignatureAlgorithm, sm3};
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 /// The real tax e-invoice fixture (one Seal signature).
@@ -132,4 +134,127 @@ pub(crate) fn oid(s: &str) -> Vec<u8> {
 /// Concatenation of DER elements.
 pub(crate) fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
+}
+
+/// A test signer: an SM2 key and its self-signed certificate.
+pub(crate) struct TestSigner {
+    /// The key.
+    pub(crate) key: PrivateKey,
+    /// The certificate (DER).
+    pub(crate) cert: Vec<u8>,
+    name: Vec<u8>,
+    serial: Vec<u8>,
+}
+
+/// An SM2 key and a minimal self-signed certificate for it, built by hand (no openssl needed).
+pub(crate) fn signer() -> TestSigner {
+    let key = PrivateKey::generate(KeyType::Sm2).unwrap();
+    let alg = tlv(0x30, &oid("1.2.156.10197.1.501"));
+    let cn = tlv(
+        0x30,
+        &cat(&[&oid("2.5.4.3"), &tlv(0x0C, b"sidian test signer")]),
+    );
+    let name = tlv(0x30, &tlv(0x31, &cn));
+    let serial = tlv(0x02, &[0x01, 0x23, 0x45]);
+    let validity = tlv(
+        0x30,
+        &cat(&[&tlv(0x17, b"240101000000Z"), &tlv(0x17, b"340101000000Z")]),
+    );
+    let version = tlv(0xA0, &tlv(0x02, &[2]));
+    let tbs = tlv(
+        0x30,
+        &cat(&[
+            &version,
+            &serial,
+            &alg,
+            &name,
+            &validity,
+            &name,
+            key.public_key().spki_der(),
+        ]),
+    );
+    let sig = key.sign(SignatureAlgorithm::Sm2Sm3, &tbs).unwrap();
+    let bits = tlv(0x03, &cat(&[&[0], &sig]));
+    let cert = tlv(0x30, &cat(&[&tbs, &alg, &bits]));
+    TestSigner {
+        key,
+        cert,
+        name,
+        serial,
+    }
+}
+
+/// SignedData over `content` (detached unless `attached`), with or without authenticated attributes.
+pub(crate) fn build_cms(
+    s: &TestSigner,
+    content: &[u8],
+    attached: bool,
+    with_attrs: bool,
+    certs: bool,
+) -> Vec<u8> {
+    let sm3_alg = tlv(0x30, &oid("1.2.156.10197.1.401"));
+    let data_oid = oid("1.2.156.10197.6.1.4.2.1");
+    let attrs = cat(&[
+        &tlv(
+            0x30,
+            &cat(&[&oid("1.2.840.113549.1.9.3"), &tlv(0x31, &data_oid)]),
+        ),
+        &tlv(
+            0x30,
+            &cat(&[
+                &oid("1.2.840.113549.1.9.5"),
+                &tlv(0x31, &tlv(0x17, b"240102030405Z")),
+            ]),
+        ),
+        &tlv(
+            0x30,
+            &cat(&[
+                &oid("1.2.840.113549.1.9.4"),
+                &tlv(0x31, &tlv(0x04, &sm3(content))),
+            ]),
+        ),
+    ]);
+    let (signed, attr_field) = if with_attrs {
+        (tlv(0x31, &attrs), tlv(0xA0, &attrs))
+    } else {
+        (content.to_vec(), Vec::new())
+    };
+    let sig = s.key.sign(SignatureAlgorithm::Sm2Sm3, &signed).unwrap();
+    let sid = tlv(0x30, &cat(&[&s.name, &s.serial]));
+    let si = tlv(
+        0x30,
+        &cat(&[
+            &tlv(0x02, &[1]),
+            &sid,
+            &sm3_alg,
+            &attr_field,
+            &tlv(0x30, &oid("1.2.156.10197.1.301.1")),
+            &tlv(0x04, &sig),
+        ]),
+    );
+    let econtent = if attached {
+        tlv(0xA0, &tlv(0x04, content))
+    } else {
+        Vec::new()
+    };
+    let eci = tlv(0x30, &cat(&[&data_oid, &econtent]));
+    let certs = if certs {
+        tlv(0xA0, &s.cert)
+    } else {
+        Vec::new()
+    };
+    let sd = tlv(
+        0x30,
+        &cat(&[
+            &tlv(0x02, &[1]),
+            &tlv(0x31, &sm3_alg),
+            &eci,
+            &certs,
+            &tlv(0x31, &si),
+        ]),
+    );
+    tlv(
+        0x30,
+        &cat(&[&oid("1.2.156.10197.6.1.4.2.2"), &tlv(0xA0, &sd)]),
+    )
 }

@@ -8,7 +8,7 @@
 //! shows, ISA and shadow attacks). Content: objects are compared as parsed values before and
 //! after the revision (an identical rewrite is no change), and each changed object must play a
 //! role whose change is whitelisted — the catalog (`/AcroForm`, `/DSS`, `/Extensions`,
-//! `/Metadata`), the form (`/Fields` growing, `/SigFlags`), a page (`/Annots` growing), the
+//! `/Metadata`, and `/Version` in a revision that adds only validation data or time-stamps), the form (`/Fields` growing, `/SigFlags`), a page (`/Annots` growing), the
 //! `/Fields` and `/Annots` arrays growing, a signature field being signed, the document
 //! information dictionary, the XMP stream and the DSS. New objects must hang off those changes
 //! (objects nothing refers to are listed: they cannot be displayed).
@@ -172,7 +172,8 @@ impl Role {
     /// The dictionary keys that may differ, for dictionary roles.
     fn keys(self) -> Option<&'static [&'static [u8]]> {
         match self {
-            Role::Catalog => Some(&[b"AcroForm", b"DSS", b"Extensions", b"Metadata"]),
+            // `/Version` is judged with the catalog entries: only LTV updates may bump it.
+            Role::Catalog => Some(&[b"AcroForm", b"DSS", b"Extensions", b"Metadata", b"Version"]),
             Role::AcroForm => Some(&[b"Fields", b"SigFlags"]),
             Role::Page => Some(&[b"Annots"]),
             Role::SignedField => Some(&[b"V", b"AP"]),
@@ -401,6 +402,7 @@ impl Analysis<'_, '_> {
             new_widgets: HashSet::new(),
             roots: Vec::new(),
             aliases: Vec::new(),
+            dss_changed: false,
         };
         judge.form();
         judge.pages();
@@ -512,6 +514,8 @@ struct Judge<'j, 'a> {
     roots: Vec<Ref>,
     /// Objects changed in a role that must not be shared: (object, role, allowed sources).
     aliases: Vec<(Ref, Role, AllowedFrom)>,
+    /// Whether this revision adds or updates the DSS.
+    dss_changed: bool,
 }
 
 impl Judge<'_, '_> {
@@ -860,7 +864,10 @@ impl Judge<'_, '_> {
         let message = match role {
             Role::Info => format!("document information updated in revision {rev}"),
             Role::Metadata => format!("XMP metadata updated in revision {rev}"),
-            _ => format!("DSS updated in revision {rev}"),
+            _ => {
+                self.dss_changed = true;
+                format!("DSS updated in revision {rev}")
+            }
         };
         if !self.out.allowed.contains(&message) {
             self.out.allowed.push(message);
@@ -892,6 +899,7 @@ impl Judge<'_, '_> {
                             ));
                         }
                     }
+                    self.dss_changed = true;
                     let message = if b.catalog.get(b"DSS").is_some() {
                         format!("DSS updated in revision {rev}")
                     } else {
@@ -929,10 +937,43 @@ impl Judge<'_, '_> {
                 .allowed
                 .push(format!("catalog /Extensions updated in revision {rev}"));
         }
+        self.version(rev);
         if b.info != a.info {
             self.out
                 .allowed
                 .push(format!("document information replaced in revision {rev}"));
+        }
+    }
+
+    /// The catalog's `/Version`: LTV tools (pyHanko) raise it when they add validation data, so
+    /// it may change in a revision that adds only a DSS or document time-stamps; a revision
+    /// that adds a signature or changes nothing else of that kind may not change it.
+    fn version(&mut self, rev: usize) {
+        let (b, a) = (
+            self.before.catalog.get(b"Version"),
+            self.after.catalog.get(b"Version"),
+        );
+        if same_opt(self.file.bytes(), b, a) {
+            return;
+        }
+        let show = |v: Option<&Object>| match v {
+            Some(Object::Name(n)) => format!("/{}", String::from_utf8_lossy(n)),
+            Some(other) => describe(other),
+            None => "none".to_owned(),
+        };
+        let change = format!(
+            "catalog /Version {} → {} in revision {rev}",
+            show(b),
+            show(a)
+        );
+        let ltv_only = self.out.added.iter().all(|x| x.ty == SigType::DocTimeStamp)
+            && (self.dss_changed || !self.out.added.is_empty());
+        if ltv_only {
+            self.out.allowed.push(change);
+        } else {
+            self.deny(format!(
+                "{change}, which only a revision adding validation data or a document time-stamp may do"
+            ));
         }
     }
 

@@ -2,11 +2,9 @@
 
 use time::OffsetDateTime;
 
-use super::clock::{not_in_future, revocation_check};
-use super::report::{Check, Report, SignatureIdentity, SignatureReport, TimeSource, Verdict};
-use super::ses::{ORIGINAL_MISSING, Original, Verifier, unreadable};
-use crate::ofd::{self, Limits, OfdSignature, SignatureKind};
-use crate::pki::{Certificate, Usage};
+use super::report::{Report, SignatureReport, Verdict};
+use super::ses::{ORIGINAL_MISSING, Original, Verifier};
+use crate::ofd;
 use crate::ses::{Seal, Signature};
 
 /// What a document's bytes are.
@@ -70,7 +68,11 @@ impl Format {
     }
 }
 
-fn fold(format: Format, signatures: Vec<SignatureReport>, mut problems: Vec<String>) -> Report {
+pub(super) fn fold(
+    format: Format,
+    signatures: Vec<SignatureReport>,
+    mut problems: Vec<String>,
+) -> Report {
     let verdict = if signatures.is_empty() {
         if problems.is_empty() {
             problems.push("no signatures found".into());
@@ -150,134 +152,6 @@ impl Verifier {
             )
         };
         report.validation_time = Some(now);
-        report
-    }
-
-    /// Verifies every signature of an OFD package (GB/T 33190 §18).
-    pub fn verify_ofd(&self, bytes: &[u8], now: OffsetDateTime) -> Report {
-        let found = match ofd::read_signatures(bytes, &Limits::default()) {
-            Ok(f) => f,
-            Err(e) => return invalid("ofd", format!("unreadable OFD package: {e}")),
-        };
-        let signatures = found
-            .signatures
-            .iter()
-            .map(|s| self.ofd_signature(s, now))
-            .collect();
-        fold(Format::Ofd, signatures, found.problems)
-    }
-
-    fn ofd_signature(&self, s: &OfdSignature, now: OffsetDateTime) -> SignatureReport {
-        let mut report = match s.kind {
-            SignatureKind::Seal => match Signature::from_der(&s.signed_value) {
-                Ok(sig) => {
-                    let mut r = self.verify_parsed(&sig, Original::Data(&s.signature_xml), now);
-                    if let Some(esl) = &s.seal_esl {
-                        let same = esl.as_slice() == sig.seal().der();
-                        r.checks.push(Check::new(
-                            "ofd.seal_esl",
-                            same,
-                            if same {
-                                "Seal.esl equals TBS_Sign.eseal"
-                            } else {
-                                "Seal.esl differs from TBS_Sign.eseal"
-                            },
-                        ));
-                        if !same {
-                            r.intact = false;
-                            r.verdict = Verdict::Invalid;
-                        }
-                    }
-                    r
-                }
-                Err(e) => unreadable("ses", "signature.format", &format!("SignedValue: {e}")),
-            },
-            SignatureKind::Sign => self.ofd_cms(s, now),
-        };
-        let references_ok = s.checks.iter().all(|c| c.ok);
-        if !references_ok {
-            // The signature itself may be intact over Signature.xml; a protected file changed
-            // after sealing, which is not the same finding as a forged signature.
-            report.intact = false;
-            report.verdict = report.verdict.worst(Verdict::ModifiedAfterSealing);
-        }
-        let mut checks = Vec::with_capacity(s.checks.len() + report.checks.len() + 1);
-        checks.push(Check::new(
-            "ofd.signature",
-            true,
-            format!("Signature ID {} at {}", s.id, s.base_loc),
-        ));
-        checks.extend(s.checks.iter().cloned());
-        checks.append(&mut report.checks);
-        report.checks = checks;
-        report
-    }
-
-    fn ofd_cms(&self, s: &OfdSignature, now: OffsetDateTime) -> SignatureReport {
-        let cms = ofd::verify_sign_cms(&s.signed_value, &s.signature_xml);
-        let mut report = SignatureReport::blank("ofd-sign-cms");
-        report.intact = cms.checks.iter().all(|c| c.ok);
-        report.signed_at = cms.signed_at;
-        report.checks = cms.checks;
-        let mut refused = false;
-        if let Some(t) = cms.signed_at {
-            let c = not_in_future("cms.signing_time_not_in_future", "signingTime", t, now);
-            refused |= !c.ok;
-            report.checks.push(c);
-        }
-        if let Some(der) = &cms.signer_cert {
-            match Certificate::from_der(der) {
-                Ok(cert) => {
-                    report.set_signer(&cert);
-                    // The vault never makes Type="Sign" CMS: no signature value to look up.
-                    report.identity = Some(SignatureIdentity {
-                        signer_fingerprint: cert.fingerprint_sha256(),
-                        signature_sha256: None,
-                    });
-                    let (at, source) = match cms.signed_at {
-                        Some(t) => (t, TimeSource::SigningTime),
-                        None => (now, TimeSource::VerificationTime),
-                    };
-                    report.signed_at_source = Some(source);
-                    let v = crate::pki::validate(
-                        &cert,
-                        &[],
-                        self.trust(),
-                        at,
-                        Usage::Signing,
-                        self.revocations(),
-                    );
-                    report.trusted = v.trusted;
-                    report.trust_anchor = v.chain.last().filter(|_| v.trusted).cloned();
-                    report.revoked_at = v.revoked_at;
-                    report.checks.extend(
-                        v.checks.into_iter().map(|c| {
-                            Check::new(format!("signer_chain.{}", c.name), c.ok, c.detail)
-                        }),
-                    );
-                    if let Some(revoked) = v.revoked_at {
-                        let c = revocation_check("signer_chain.revocation", at, revoked);
-                        refused |= !c.ok;
-                        report.checks.push(c);
-                    }
-                }
-                Err(e) => {
-                    report.intact = false;
-                    report.checks.push(Check::new(
-                        "signer_chain.certificate",
-                        false,
-                        e.to_string(),
-                    ));
-                }
-            }
-        }
-        report.verdict = if !report.intact || refused {
-            Verdict::Invalid
-        } else if !report.trusted {
-            Verdict::Untrusted
-        } else {
-            Verdict::Valid
-        };
         report
     }
 }

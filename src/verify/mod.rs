@@ -3,6 +3,7 @@
 pub mod audit;
 mod clock;
 pub mod document;
+mod ofd;
 mod pdf;
 pub mod report;
 pub mod ses;
@@ -13,7 +14,7 @@ pub use clock::MAX_CLOCK_SKEW;
 pub use document::Format;
 pub use report::{
     Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, TimeSource,
-    Verdict, readable_name,
+    Verdict, Warning, readable_name,
 };
 pub use ses::{ORIGINAL_MISSING, Original, Revocations, Verifier};
 pub use summary::summary;

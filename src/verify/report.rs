@@ -84,6 +84,15 @@ impl Check {
     }
 }
 
+/// A named finding that leaves the verdict as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Warning {
+    /// Stable name, e.g. `ofd.coverage`, `ofd.coverage_displayed`.
+    pub name: String,
+    /// What was found, in words.
+    pub detail: String,
+}
+
 /// Everything found about one signature in a document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SignatureReport {
@@ -120,6 +129,10 @@ pub struct SignatureReport {
     pub verdict: Verdict,
     /// Every check made, in order.
     pub checks: Vec<Check>,
+    /// What the verdict does not rest on but a relying party should know (e.g. `ofd.coverage`:
+    /// files no signature protects). Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
     /// Who made the signature and its hash, for the vault's audit-log lookup
     /// ([`super::audit`]); internal, never shown.
     #[serde(skip)]
@@ -142,6 +155,7 @@ impl SignatureReport {
             revoked_at: None,
             verdict: Verdict::Invalid,
             checks: Vec::new(),
+            warnings: Vec::new(),
             identity: None,
         }
     }

@@ -360,6 +360,7 @@ impl Verifier {
             revoked_at: tally.revoked_at,
             verdict: tally.verdict(),
             checks: tally.checks,
+            warnings: Vec::new(),
         }
     }
 
@@ -518,6 +519,7 @@ impl Verifier {
             revoked_at: tally.revoked_at,
             verdict: tally.verdict(),
             checks: tally.checks,
+            warnings: Vec::new(),
             identity,
         }
     }

@@ -116,6 +116,9 @@ fn signature(out: &mut String, n: usize, of: usize, sig: &SignatureReport) {
     if let Some(audit) = find(&sig.checks, |name| name == AUDIT_CHECK) {
         line("Audit log", &audit.detail);
     }
+    for w in &sig.warnings {
+        line("Warning", &format!("{}: {}", w.name, w.detail));
+    }
     let failed: Vec<&Check> = sig.checks.iter().filter(|c| !c.ok).collect();
     if !failed.is_empty() {
         line("Failed", &format!("{} check(s)", failed.len()));
@@ -152,9 +155,11 @@ fn revocation(sig: &SignatureReport) -> String {
     .map_or_else(|| "not checked".to_owned(), |c| c.detail.clone())
 }
 
-/// What changed after signing: the PDF later-change analysis, or the OFD references.
+/// What changed after signing: the later-change analysis (PDF, OFD), or the references.
 fn changes(checks: &[Check]) -> Option<String> {
-    if let Some(c) = find(checks, |n| n == "pdf.later_changes") {
+    if let Some(c) = find(checks, |n| {
+        n == "pdf.later_changes" || n == "ofd.later_changes"
+    }) {
         return Some(c.detail.clone());
     }
     let references: Vec<&Check> = checks

@@ -988,10 +988,18 @@ fn unsigned_or_other_fields_added_later_are_modified() {
 
 /// A DSS with one certificate added in a new revision.
 fn add_dss(base: &[u8]) -> Vec<u8> {
+    add_dss_with(base, &[])
+}
+
+/// [`add_dss`], with `catalog` entries also set in the same revision.
+fn add_dss_with(base: &[u8], catalog: &[(&[u8], Object)]) -> Vec<u8> {
     let d = doc(base);
     let cert = Certificate::parse_pem_bundle(ROOT).unwrap().remove(0);
     let mut cat = d.catalog.1.clone();
     cat.set(b"DSS", Object::Ref(Ref::new(d.next)));
+    for (k, v) in catalog {
+        cat.set(k, v.clone());
+    }
     let mut stream = format!("<< /Length {} >>\nstream\n", cert.der().len()).into_bytes();
     stream.extend_from_slice(cert.der());
     stream.extend_from_slice(b"\nendstream");
@@ -1052,6 +1060,68 @@ fn dss_and_document_information_updates_are_allowed() {
         &[],
     );
     assert_eq!(verdicts(&verify(&pdf)), [Verdict::ModifiedAfterSealing]);
+}
+
+/// The catalog entries LTV tools change with the validation data they add: pyHanko raises
+/// `/Version`, Acrobat adds `/Extensions` (ADBE and ESIC developer extension levels).
+fn ltv_catalog_keys() -> Vec<(&'static [u8], Object)> {
+    let level = |n| {
+        let mut d = Dict::default();
+        d.set(b"BaseVersion", Object::name(b"1.7"));
+        d.set(b"ExtensionLevel", Object::Int(n));
+        Object::Dict(d)
+    };
+    let mut ext = Dict::default();
+    ext.set(b"ADBE", level(8));
+    ext.set(b"ESIC", level(1));
+    vec![
+        (b"Version", Object::name(b"2.0")),
+        (b"Extensions", Object::Dict(ext)),
+    ]
+}
+
+#[test]
+fn a_dss_added_by_another_tool_with_version_and_extensions_is_allowed() {
+    // Sealed here, on a document whose catalog names no /Version (as the vault's seals are).
+    let signer = p256();
+    let sealed = sign_here(DOC_1P, &signer, "Seal", [100, 40, 300, 120]);
+    let v = verifier(&[], &[&signer.root]);
+    assert_eq!(verdicts(&v.verify_pdf(&sealed, AT)), [Verdict::Valid]);
+    let r = v.verify_pdf(&add_dss_with(&sealed, &ltv_catalog_keys()), AT);
+    assert_eq!(
+        verdicts(&r),
+        [Verdict::ValidWithAllowedLaterChanges],
+        "{r:#?}"
+    );
+    let changes = later(&r, 0);
+    assert!(changes.contains("DSS added in revision 3"), "{changes}");
+    assert!(
+        changes.contains("catalog /Version none → /2.0 in revision 3"),
+        "{changes}"
+    );
+    assert!(
+        changes.contains("catalog /Extensions updated in revision 3"),
+        "{changes}"
+    );
+
+    // Without validation data in the same revision, /Version may not change: it says how
+    // a reader must read the whole file.
+    let d = doc(&sealed);
+    let mut cat = d.catalog.1.clone();
+    cat.set(b"Version", Object::name(b"2.0"));
+    let pdf = update(
+        &sealed,
+        &[(d.catalog.0.num, text(&Object::Dict(cat)))],
+        &[],
+        &[],
+    );
+    let r = v.verify_pdf(&pdf, AT);
+    assert_eq!(verdicts(&r), [Verdict::ModifiedAfterSealing], "{r:#?}");
+    assert!(
+        later(&r, 0).contains("only a revision adding validation data"),
+        "{}",
+        later(&r, 0)
+    );
 }
 
 #[test]
