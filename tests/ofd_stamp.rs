@@ -474,9 +474,34 @@ async fn a_third_partys_seal_stays_intact() {
     assert_eq!(sigs.len(), 2, "{report}");
     assert_eq!(sigs[0]["intact"], true, "{report}");
     assert_eq!(sigs[0]["intact"], before["signatures"][0]["intact"]);
+    // Every check of the third party's signature is as before; one is added: our seal, listed
+    // as the allowed later change.
+    let without_later = |checks: &Value| -> Vec<Value> {
+        checks
+            .as_array()
+            .expect("checks")
+            .iter()
+            .filter(|c| c["name"] != "ofd.later_changes")
+            .cloned()
+            .collect()
+    };
     assert_eq!(
-        sigs[0]["checks"], before["signatures"][0]["checks"],
+        without_later(&sigs[0]["checks"]),
+        without_later(&before["signatures"][0]["checks"]),
         "{report}"
+    );
+    let later = sigs[0]["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == "ofd.later_changes")
+        .expect("later changes listed");
+    assert_eq!(later["ok"], true, "{later}");
+    assert!(
+        later["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("allowed") && d.contains("Sign_1")),
+        "{later}"
     );
     assert_eq!(sigs[1]["intact"], true, "{report}");
     assert_eq!(sigs[1]["trusted"], true, "{report}");
