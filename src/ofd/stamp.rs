@@ -151,10 +151,11 @@ impl Prepared {
 
     /// The sealed package, with `signed_value` (the SES_Signature DER) as `SignedValue.dat`.
     pub fn finish(mut self, signed_value: &[u8]) -> Result<Vec<u8>, StampError> {
+        // Holds the seal, picture and all: stored, as `Seal.esl` is.
         self.parts.push(Part {
             path: self.signed_value,
             data: signed_value.to_vec(),
-            deflate: true,
+            deflate: false,
         });
         Ok(zip(&self.parts)?)
     }
@@ -294,10 +295,12 @@ pub fn prepare(
     let signature = El::root("ofd:Signature")
         .child(info)
         .leaf("ofd:SignedValue", format!("/{signed_value}"));
+    // The seal is mostly its picture, compressed already: deflating it again costs more time
+    // than the whole rest of the seal and saves little.
     parts.push(Part {
         path: seal_path,
         data: opts.seal_esl.to_vec(),
-        deflate: true,
+        deflate: false,
     });
     parts.push(Part {
         path: signature_path.clone(),
