@@ -30,12 +30,7 @@ pub fn prepare_doc_timestamp(
         .first()
         .ok_or_else(|| PdfError::Structure("document without pages".into()))?;
     let trailer = file.trailer();
-    let size = trailer
-        .get(b"Size")
-        .and_then(Object::as_int)
-        .and_then(|s| u32::try_from(s).ok())
-        .ok_or_else(|| PdfError::Structure("trailer without /Size".into()))?;
-    let mut nums = Numbers(size);
+    let mut nums = Numbers::after(trailer)?;
     let sig = nums.next();
     let field = nums.next();
 

@@ -19,12 +19,7 @@ pub fn add_dss(
     let file = PdfFile::open(input, limits)?;
     let upto = file.sections().len();
     let trailer = file.trailer();
-    let size = trailer
-        .get(b"Size")
-        .and_then(Object::as_int)
-        .and_then(|s| u32::try_from(s).ok())
-        .ok_or_else(|| PdfError::Structure("trailer without /Size".into()))?;
-    let mut nums = Numbers(size);
+    let mut nums = Numbers::after(trailer)?;
     let (root, mut catalog) = file.catalog_at(upto)?;
     let mut dss = match catalog.get(b"DSS") {
         Some(o) => match file.resolve_at(o, upto)? {

@@ -197,9 +197,19 @@ pub fn prepare(
 }
 
 /// Object numbers handed out in the update.
-pub(super) struct Numbers(pub(super) u32);
+pub(super) struct Numbers(u32);
 
 impl Numbers {
+    /// The numbers after those the file uses: from its trailer's `/Size` on.
+    pub(super) fn after(trailer: &Dict) -> Result<Numbers, PdfError> {
+        trailer
+            .get(b"Size")
+            .and_then(Object::as_int)
+            .and_then(|s| u32::try_from(s).ok())
+            .map(Numbers)
+            .ok_or_else(|| PdfError::Structure("trailer without /Size".into()))
+    }
+
     pub(super) fn next(&mut self) -> Ref {
         self.0 += 1;
         Ref::new(self.0 - 1)
@@ -246,12 +256,7 @@ fn append(
         single_plan(file, &pages, opts, w, h)?
     };
     let trailer = file.trailer();
-    let size = trailer
-        .get(b"Size")
-        .and_then(Object::as_int)
-        .and_then(|s| u32::try_from(s).ok())
-        .ok_or_else(|| PdfError::Structure("trailer without /Size".into()))?;
-    let mut nums = Numbers(size);
+    let mut nums = Numbers::after(trailer)?;
     let sig = nums.next();
     // The field merged with its widget (the seal, or a cross-page seal's first strip), then
     // (cross-page) a stamp annotation per further page: poppler reads each widget of a
