@@ -63,6 +63,7 @@ slice() { dd if="$1" of="$2" bs=1 skip="$3" count="$4" status=none; }
 # The whole TLV of element N, and the contents of a BIT STRING element N without its unused-bits byte.
 tlv() { read -r off hl len < <(elem "$1" "$2"); slice "$1" "$3" "$off" $((hl + len)); }
 bits() { read -r off hl len < <(elem "$1" "$2"); slice "$1" "$3" $((off + hl + 1)) $((len - 1)); }
+hex() { od -An -v -tx1 | tr -d ' \n'; }
 octets_as_cert_pubkey() { read -r off _ _ < <(elem "$1" "$2"); openssl asn1parse -inform DER -in "$1" -strparse "$off" -noout -out "$3.der" && openssl x509 -inform DER -in "$3.der" -pubkey -noout > "$3"; }
 SEAL=$(api "$A" /v1/seals -d '{"name":"某某市市场监督管理局合同专用章","type":"contract","holder":{"name":"某某市市场监督管理局","uscc":"11100000000013338W"},"valid_from":"2020-01-01","valid_to":"2030-12-31"}')
 SEAL_ID=$(echo "$SEAL" | json "['id']")
@@ -90,6 +91,48 @@ P256=$(api "$A" /v1/seals -d '{"name":"某某公司","holder":{"name":"某某公
 echo "$P256" | json "['cert_pem']" > "$WORK/holder-p256.pem"
 openssl verify -CAfile "$WORK/roots.pem" "$WORK/holder-p256.pem" >/dev/null 2>&1 \
   && ok "openssl verify accepts the P-256 holder certificate" || bad "openssl verify accepts the P-256 holder certificate"
+# ---- OFD sealed by sidian (API, then CLI on top), every number checked with OpenSSL ----
+OFD_SEAL=$(api "$A" /v1/seals -d '{"name":"某某市市场监督管理局行政审批专用章","type":"official","holder":{"name":"某某市市场监督管理局","uscc":"11100000000013338W"}}' | json "['id']")
+curl -s -H "Authorization: Bearer $A" -H 'Content-Type: application/ofd' --data-binary @tests/data/ofd/sample-3p.ofd \
+  "http://127.0.0.1:$PORT/v1/seals/$OFD_SEAL/stamp?page=1&x=120&y=200" -o "$WORK/api.ofd" -w '%{http_code} %{content_type}\n' > "$WORK/stamp.status"
+[ "$(cat "$WORK/stamp.status")" = "200 application/ofd" ] && ok "POST /v1/seals/{id}/stamp seals an OFD" || bad "OFD stamp via the API: $(cat "$WORK/stamp.status")"
+"$BIN" stamp --data "$DATA" "${DBARGS[@]}" --seal "$OFD_SEAL" --cross-page "$WORK/api.ofd" "$WORK/two.ofd" >/dev/null \
+  && ok "sidian stamp adds a 骑缝章 to the sealed OFD" || bad "sidian stamp on an OFD"
+"$BIN" stamp --data "$DATA" "${DBARGS[@]}" --seal "$OFD_SEAL" --keyword 行政许可决定书 --page 1 tests/data/ofd/sample-3p.ofd "$WORK/cli.ofd" >/dev/null \
+  && ok "sidian stamp seals an OFD on a keyword" || bad "sidian stamp --keyword on an OFD"
+for f in api two cli; do
+  "$BIN" verify --data "$DATA" "${DBARGS[@]}" "$WORK/$f.ofd" > "$WORK/$f.json" || true
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); n={'api':1,'two':2,'cli':1}[sys.argv[2]]; assert r['verdict']=='VALID' and len(r['signatures'])==n, r['verdict']" "$WORK/$f.json" "$f" \
+    && ok "sidian verify $f.ofd: VALID" || bad "sidian verify $f.ofd: $(json "['verdict']" < "$WORK/$f.json")"
+done
+# Unpack two.ofd and check each signature as an outsider: SignedValue.dat is an SES_Signature
+# (TBS_Sign, cert, signatureAlgorithm, signature); TBS_Sign holds the SESeal and dataHash.
+python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" "$WORK/two.ofd" "$WORK/two"
+signs=0
+for dir in "$WORK"/two/Doc_0/Signs/Sign_*; do
+  n=${dir##*/}; signs=$((signs+1)); sv=$dir/SignedValue.dat
+  tlv "$sv" 1 "$WORK/$n.tbs"; bits "$sv" 4 "$WORK/$n.sig"; octets_as_cert_pubkey "$sv" 2 "$WORK/$n.signer.pub"
+  openssl pkeyutl -verify -pubin -inkey "$WORK/$n.signer.pub" -rawin -digest sm3 -in "$WORK/$n.tbs" -sigfile "$WORK/$n.sig" -pkeyopt distid:1234567812345678 >/dev/null 2>&1 \
+    && ok "$n: openssl verifies the signer signature over TBS_Sign" || bad "$n: signer signature"
+  tlv "$WORK/$n.tbs" 2 "$WORK/$n.seal"
+  cmp -s "$WORK/$n.seal" "$dir/Seal.esl" && ok "$n: Seal.esl is the SESeal inside the signature" || bad "$n: Seal.esl differs from the signed SESeal"
+  tlv "$WORK/$n.seal" 1 "$WORK/$n.sealinfo"; bits "$WORK/$n.seal" 4 "$WORK/$n.maker.sig"; octets_as_cert_pubkey "$WORK/$n.seal" 2 "$WORK/$n.maker.pub"
+  openssl pkeyutl -verify -pubin -inkey "$WORK/$n.maker.pub" -rawin -digest sm3 -in "$WORK/$n.sealinfo" -sigfile "$WORK/$n.maker.sig" -pkeyopt distid:1234567812345678 >/dev/null 2>&1 \
+    && ok "$n: openssl verifies the maker signature over SES_SealInfo" || bad "$n: maker signature"
+  bits "$WORK/$n.tbs" 4 "$WORK/$n.hash"
+  [ "$(hex < "$WORK/$n.hash")" = "$(openssl dgst -sm3 -binary "$dir/Signature.xml" | hex)" ] \
+    && ok "$n: dataHash = SM3(Signature.xml)" || bad "$n: dataHash is not SM3(Signature.xml)"
+  refs=0; wrong=0
+  while read -r file want; do
+    refs=$((refs+1))
+    [ "$(openssl dgst -sm3 -binary "$WORK/two/$file" | base64 -w0)" = "$want" ] || { wrong=$((wrong+1)); echo "     CheckValue of $file differs"; }
+  done < <(python3 -c '
+import sys, xml.etree.ElementTree as ET
+for r in ET.parse(sys.argv[1]).iter("{http://www.ofdspec.org/2016}Reference"):
+    print(r.get("FileRef").lstrip("/"), r.findtext("{http://www.ofdspec.org/2016}CheckValue").strip())' "$dir/Signature.xml")
+  [ "$refs" -gt 10 ] && [ "$wrong" = 0 ] && ok "$n: all $refs CheckValues = SM3 of their files (openssl dgst -sm3)" || bad "$n: $wrong of $refs CheckValues wrong"
+done
+[ "$signs" = 2 ] && ok "two.ofd has two signature folders" || bad "two.ofd has $signs signature folders"
 [ "$(code "$B" "/v1/seals/$SEAL_ID/sign" -d "{\"data\":\"$MSG64\"}")" = 404 ] && ok "B cannot seal with A's seal" || bad "B cannot seal with A's seal"
 VERDICT=$(curl -s -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/v1/ses/verify" -d "{\"signature\":\"$SIG\",\"data\":\"$MSG64\"}" | json "['verdict']")
 [ "$VERDICT" = VALID ] && ok "sidian verifies its SES signature: VALID" || bad "SES signature verdict $VERDICT"

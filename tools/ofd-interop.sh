@@ -35,7 +35,7 @@ python_venv ofd-interop "$VENV" "$REQ" easyofd.draw easyofd.parser_ofd PIL
 PY=$VENV/bin/python
 
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+trap 'rm -rf "$WORK"' EXIT   # replaced once the server runs
 pass=0; fail=0
 ok()   { echo "ok   $*"; pass=$((pass+1)); }
 bad()  { echo "FAIL $*"; fail=$((fail+1)); }
@@ -76,4 +76,32 @@ else ok "check.py refuses page 1 against page 2's layout"; fi
 if "$PY" "$HERE/check.py" "$WORK/page1.png" "$WORK/layout.json" 0 >"$WORK/check.txt"; then
   ok "pdftoppm page 1: everything where the model put it ($(grep -c '^ok' "$WORK/check.txt") checks)"
 else bad "pdftoppm page 1"; indent "$WORK/check.txt"; fi
+
+# ---- The same OFD sealed by sidian's API: easyofd draws the seal's picture where it was asked ----
+BIN=${SIDIAN_BIN:-target/debug/sidian}
+[ -x "$BIN" ] || cargo build --quiet --bin sidian
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BIN" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+KEY=$("$BIN" client add ofd-interop --data "$WORK/data" | tail -n 1)
+SEAL=$(curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/v1/seals" \
+  -d '{"name":"某某市市场监督管理局行政审批专用章","type":"official","holder":{"name":"某某市市场监督管理局","uscc":"11100000000013338W"}}' \
+  | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+AT_X=120; AT_Y=200
+curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/ofd' --data-binary @"$WORK/sample.ofd" \
+  "http://127.0.0.1:$PORT/v1/seals/$SEAL/stamp?page=1&x=$AT_X&y=$AT_Y" -o "$WORK/sealed.ofd" -w '%{http_code}' >"$WORK/status"
+if [ "$(cat "$WORK/status")" = 200 ]; then ok "POST /v1/seals/{id}/stamp?page=1&x=$AT_X&y=$AT_Y seals it"; else bad "stamp: HTTP $(cat "$WORK/status")"; fi
+if (cd "$WORK" && "$PY" "$HERE/convert.py" sealed.ofd sealed.pdf) >"$WORK/easyofd-sealed.log" 2>&1; then
+  ok "easyofd converts the sealed OFD to PDF"
+else bad "easyofd: conversion of the sealed OFD failed"; indent "$WORK/easyofd-sealed.log"; fi
+pdftoppm -png -r 100 -f 1 -l 1 -singlefile "$WORK/sealed.pdf" "$WORK/sealed1"
+if "$PY" "$HERE/check_seal.py" "$WORK/sealed1.png" "$WORK/sealed.ofd" "$AT_X" "$AT_Y" >"$WORK/seal-check.txt"; then
+  ok "pdftoppm page 1: $(sed -n "1s/^ok *//p" "$WORK/seal-check.txt")"
+else bad "the seal's picture"; indent "$WORK/seal-check.txt"; fi
+# The checker must see a seal that is not where it was asked.
+if "$PY" "$HERE/check_seal.py" "$WORK/sealed1.png" "$WORK/sealed.ofd" "$AT_X" $((AT_Y - 30)) >/dev/null; then
+  bad "check_seal.py accepts a seal 30 mm from where it was asked"
+else ok "check_seal.py refuses a seal 30 mm from where it was asked"; fi
 summary
