@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod ident;
+pub mod licence;
 pub mod metrics;
 pub mod ofd;
 pub mod pdf;
