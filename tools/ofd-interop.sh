@@ -9,6 +9,10 @@
 #   pdftoppm   page 1 rendered, and tools/ofd-interop/check.py finds ink in every text box, the
 #              picture's colours in its rectangle, the rule, and white everywhere else.
 # The checker is itself checked first: page 1 against page 2's layout (no picture, no rule) must fail.
+# Then the same OFD is sealed through `POST /v1/seals/{id}/stamp` (a server on a scratch data dir),
+# easyofd converts the sealed package (it draws the seal picture it finds in SignedValue.dat at
+# the StampAnnot's Boundary), and tools/ofd-interop/check_seal.py finds the seal's red ink exactly
+# where it was asked; it must refuse the same page checked against a place 30 mm off.
 #
 # usage: tools/ofd-interop.sh      (poppler-utils and python3-venv are apt-installed if missing)
 set -euo pipefail
