@@ -18,6 +18,7 @@ pub mod pdf;
 pub mod pki;
 mod plain_http;
 pub mod render;
+pub mod report;
 pub mod request_id;
 pub mod ses;
 pub mod store;

@@ -91,7 +91,7 @@ fn pades_options() -> SignOptions<'static> {
 }
 
 /// The names of the failing checks (shared with the tsa tests).
-pub(crate) fn failing_names(checks: &[crate::verify::Check]) -> Vec<&str> {
+pub(crate) fn failing_names(checks: &[crate::report::Check]) -> Vec<&str> {
     checks
         .iter()
         .filter(|c| !c.ok)

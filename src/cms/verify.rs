@@ -13,7 +13,7 @@ use super::{
 };
 use crate::crypto::SignatureAlgorithm;
 use crate::pki::{self, Certificate, der, der::Tlv};
-use crate::verify::Check;
+use crate::report::Check;
 
 /// The outcome of [`verify`].
 #[derive(Debug, Clone, Default)]

@@ -36,7 +36,7 @@ pub use package::{Package, normalize_path, resolve_path};
 pub use signatures::{OfdSignature, OfdSignatures, Protection, SignatureKind, read_signatures};
 pub use stamp::{Placement, Prepared, StampError, StampOptions, prepare};
 
-pub use crate::verify::Check;
+pub use crate::report::Check;
 
 /// Bounds applied to every OFD read; the defaults suit documents of a few hundred pages.
 #[derive(Debug, Clone, PartialEq, Eq)]

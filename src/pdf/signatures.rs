@@ -17,7 +17,7 @@ use super::PdfError;
 use super::file::{Entry, PdfFile};
 use super::object::{Dict, Object, Ref, is_whitespace};
 use super::parse::Lexer;
-use crate::verify::Check;
+use crate::report::Check;
 
 /// Most form fields and widgets walked in one revision.
 const MAX_FIELDS: usize = 10_000;

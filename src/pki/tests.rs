@@ -110,7 +110,7 @@ fn failed(v: &Validation) -> Vec<String> {
         .collect()
 }
 
-fn check<'a>(v: &'a Validation, name: &str) -> &'a crate::verify::Check {
+fn check<'a>(v: &'a Validation, name: &str) -> &'a crate::report::Check {
     v.checks
         .iter()
         .find(|c| c.name == name)

@@ -8,7 +8,7 @@ use super::PkiError;
 use super::build::algorithm_from_oid;
 use super::cert::{Certificate, OID_ANY_EKU, OID_KP_TIME_STAMPING, ku, names_match};
 use super::crl::{Crl, RevocationReason};
-use crate::verify::Check;
+use crate::report::Check;
 
 /// Longest path built, in certificates including the leaf and the anchor.
 pub const MAX_PATH_LEN: usize = 8;

@@ -11,7 +11,7 @@ use super::request::message_imprint;
 use super::{HashAlg, OID_KP_TIME_STAMPING, OID_TST_INFO, TsaError, malformed};
 use crate::cms;
 use crate::pki::{Certificate, der};
-use crate::verify::Check;
+use crate::report::Check;
 
 /// The fields of a TSTInfo.
 #[derive(Debug, Clone, PartialEq, Eq)]

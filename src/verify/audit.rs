@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use super::clock::rfc3339;
-use super::report::{Check, Report, Verdict};
+use crate::report::{Check, Report, Verdict};
 
 /// The check's name.
 pub const AUDIT_CHECK: &str = "audit.in_log";

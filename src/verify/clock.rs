@@ -4,7 +4,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::report::Check;
+use crate::report::Check;
 
 /// How far a claimed time may lie ahead of the verifier's clock and still be accepted.
 ///

@@ -2,9 +2,9 @@
 
 use time::OffsetDateTime;
 
-use super::report::{Report, SignatureReport, Verdict};
 use super::ses::{ORIGINAL_MISSING, Original, Verifier};
 use crate::ofd;
+use crate::report::{Report, SignatureReport, Verdict};
 use crate::ses::{Seal, Signature};
 
 /// What a document's bytes are.

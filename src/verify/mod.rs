@@ -5,16 +5,18 @@ mod clock;
 pub mod document;
 mod ofd;
 mod pdf;
-pub mod report;
 pub mod ses;
+mod signer;
 pub mod summary;
 
 pub use audit::AuditFinding;
 pub use clock::MAX_CLOCK_SKEW;
 pub use document::Format;
-pub use report::{
+// The report's types are verify's public API too (`sidian::verify::Verdict`).
+pub use crate::report::{
     Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, TimeSource,
-    Verdict, Warning, readable_name,
+    Verdict, Warning,
 };
 pub use ses::{ORIGINAL_MISSING, Original, Revocations, Verifier};
+pub use signer::readable_name;
 pub use summary::summary;

@@ -26,12 +26,12 @@ use time::OffsetDateTime;
 
 use super::clock::{not_in_future, revocation_check};
 use super::document::{Format, fold, invalid};
-use super::report::{
-    Check, Report, SignatureIdentity, SignatureReport, TimeSource, Verdict, Warning,
-};
 use super::ses::{Original, Verifier, unreadable};
 use crate::ofd::{self, Limits, OfdSignature, OfdSignatures, Protection, SignatureKind};
 use crate::pki::{Certificate, Usage};
+use crate::report::{
+    Check, Report, SignatureIdentity, SignatureReport, TimeSource, Verdict, Warning,
+};
 use crate::ses::Signature;
 
 impl Verifier {

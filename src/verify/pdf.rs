@@ -12,15 +12,15 @@ use time::OffsetDateTime;
 
 use super::clock::{not_in_future, revocation_check, rfc3339};
 use super::document::invalid;
-use super::report::{
-    Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, TimeSource,
-    Verdict,
-};
 use super::ses::Verifier;
 use crate::audit::signature_sha256;
 use crate::cms::{self, DigestAlg, OID_SIGNATURE_TIME_STAMP_TOKEN};
 use crate::pdf::{self, LaterChanges, Limits, PdfFile, PdfSignature, Ref, SigType, SubFilter};
 use crate::pki::{self, Certificate, Usage, der};
+use crate::report::{
+    Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, TimeSource,
+    Verdict,
+};
 use crate::tsa;
 
 /// What a time-stamp token established.

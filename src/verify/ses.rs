@@ -10,14 +10,13 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::clock::{not_in_future, revocation_check, rfc3339};
-use super::report::{
-    Check, SealSummary, SignatureIdentity, SignatureReport, TimeSource, Verdict, readable_name,
-};
+use super::signer::readable_name;
 use crate::audit::signature_sha256;
 use crate::crypto::{SignatureAlgorithm, sha256, sm3};
 use crate::pki::{
     self, Certificate, RevocationReason, RevocationSource, RevocationStatus, TrustStore, Usage,
 };
+use crate::report::{Check, SealSummary, SignatureIdentity, SignatureReport, TimeSource, Verdict};
 use crate::ses::{self, Seal, SesVersion, Signature, TimeInfo};
 
 /// The reason `signature.data_hash` cannot decide: the signed original was not supplied, so

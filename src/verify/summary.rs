@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::audit::AUDIT_CHECK;
 use super::clock::rfc3339;
-use super::report::{Check, Report, SignatureReport, Verdict};
+use crate::report::{Check, Report, SignatureReport, Verdict};
 
 /// The summary of `report`, lines ending in `\n`; the first line is the verdict.
 pub fn summary(report: &Report) -> String {
@@ -189,7 +189,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::verify::report::{DocumentLink, SealSummary, TimeSource};
+    use crate::report::{DocumentLink, SealSummary, TimeSource};
 
     fn pdf_seal() -> SignatureReport {
         let mut s = SignatureReport::blank("pdf-cades");

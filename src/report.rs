@@ -1,9 +1,13 @@
-//! The verification report every verifier returns: one verdict for the document, one entry per signature.
+//! The verification report every verifier returns: one verdict for the document, one entry per
+//! signature, each a list of named [`Check`]s.
+//!
+//! A leaf: the format modules (`pki`, `cms`, `tsa`, `pdf`, `ofd`) record their checks here and
+//! `verify` assembles the report, so the formats need not depend on the procedure that uses them.
+//! What a certificate contributes (the signer's readable name, a PDF seal's summary) is added by
+//! `verify`, which knows certificates.
 
 use serde::Serialize;
 use time::OffsetDateTime;
-
-use crate::pki::Certificate;
 
 /// The verdict for a whole document or a single signature, worst first in [`Verdict::worst`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -134,7 +138,7 @@ pub struct SignatureReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
     /// Who made the signature and its hash, for the vault's audit-log lookup
-    /// ([`super::audit`]); internal, never shown.
+    /// ([`crate::verify::audit`]); internal, never shown.
     #[serde(skip)]
     pub identity: Option<SignatureIdentity>,
 }
@@ -158,12 +162,6 @@ impl SignatureReport {
             warnings: Vec::new(),
             identity: None,
         }
-    }
-
-    /// Records `cert` as the signer, its subject both as RFC 4514 and as a person reads it.
-    pub(crate) fn set_signer(&mut self, cert: &Certificate) {
-        self.signer = Some(cert.subject().to_owned());
-        self.signer_name = Some(readable_name(cert));
     }
 }
 
@@ -229,33 +227,6 @@ pub struct SealSummary {
     pub version: Option<i64>,
 }
 
-impl SealSummary {
-    /// The seal a holder certificate names (organizationalUnitName = seal name,
-    /// organizationName = holder, serialNumber = holder id, as the vault issues them); `None`
-    /// when the certificate names no organizational unit and so no seal.
-    pub fn from_holder(cert: &Certificate) -> Option<SealSummary> {
-        let name = cert.subject_name();
-        Some(SealSummary {
-            holder: name.seal_holder(),
-            name: name.organizational_unit?,
-            holder_id: name.serial_number,
-            es_id: None,
-            version: None,
-        })
-    }
-}
-
-/// A certificate's subject as a person reads it: commonName, then the organizationName in
-/// parentheses when it differs; the RFC 4514 subject when there is no commonName.
-pub fn readable_name(cert: &Certificate) -> String {
-    let name = cert.subject_name();
-    match (name.common_name.is_empty(), name.organization) {
-        (true, _) => cert.subject().to_owned(),
-        (false, Some(o)) if o != name.common_name => format!("{} ({o})", name.common_name),
-        (false, _) => name.common_name,
-    }
-}
-
 /// The report for one document or one detached signature.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Report {
@@ -290,51 +261,4 @@ pub struct DocumentLink {
     pub page: usize,
     /// The address (URI) it opens, as written in the document.
     pub uri: String,
-}
-
-#[cfg(test)]
-mod tests {
-    use time::macros::datetime;
-
-    use super::*;
-    use crate::crypto::{KeyType, PrivateKey};
-    use crate::pki::{Name, self_signed};
-
-    fn cert(name: Name) -> Certificate {
-        let key = PrivateKey::generate(KeyType::P256).expect("key");
-        let t0 = datetime!(2025-01-01 0:00 UTC);
-        self_signed(&key, &name, t0, t0 + time::Duration::days(730)).expect("certificate")
-    }
-
-    #[test]
-    fn a_holder_certificate_names_the_seal_and_the_signer_readably() {
-        // As the vault issues seal holder certificates (vault::seals).
-        let holder = cert(Name {
-            common_name: "某某有限公司".into(),
-            organization: Some("某某有限公司".into()),
-            organizational_unit: Some("某某有限公司合同专用章".into()),
-            serial_number: Some("91370406L24894136J".into()),
-            country: Some("CN".into()),
-        });
-        assert_eq!(
-            SealSummary::from_holder(&holder),
-            Some(SealSummary {
-                name: "某某有限公司合同专用章".into(),
-                holder: Some("某某有限公司".into()),
-                holder_id: Some("91370406L24894136J".into()),
-                es_id: None,
-                version: None,
-            })
-        );
-        assert_eq!(readable_name(&holder), "某某有限公司");
-
-        // A person's certificate names no seal; its organisation is shown after the name.
-        let person = cert(Name {
-            common_name: "张三".into(),
-            organization: Some("某某有限公司".into()),
-            ..Name::default()
-        });
-        assert_eq!(SealSummary::from_holder(&person), None);
-        assert_eq!(readable_name(&person), "张三 (某某有限公司)");
-    }
 }
