@@ -9,9 +9,9 @@
 //! generic builder around it.
 //!
 //! The reader is bounded: definite lengths only (at most four length octets), each inside its
-//! parent; nesting at most [`MAX_DEPTH`] levels below [`Reader::single`]'s input, which is at
-//! most [`MAX_INPUT`] bytes; it never recurses on attacker-chosen structure. A leaf module: it
-//! imports no other sidian module.
+//! parent; nesting at most `MAX_DEPTH` (32) levels below the input of `Reader::single`, which
+//! is at most `MAX_INPUT` (16 MiB); it never recurses on attacker-chosen structure. A leaf
+//! module: it imports no other sidian module.
 
 mod read;
 mod time;
@@ -63,7 +63,7 @@ pub(crate) const SEQUENCE: u8 = 0x30;
 pub(crate) const SET: u8 = 0x31;
 
 /// Why DER could not be read or written. `at` names the place in the structure (the caller's
-/// label, e.g. `"SESeal.cert"`, or `"DER"` for the free functions [`read`] and [`children`]).
+/// label, e.g. `"SESeal.cert"`, or `"DER"` for the free functions `read` and `children`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Asn1Error {
