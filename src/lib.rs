@@ -5,6 +5,7 @@
 //! `ARCHITECTURE.md`.
 
 pub mod api;
+pub mod asn1;
 pub mod audit;
 pub mod cms;
 pub mod config;

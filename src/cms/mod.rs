@@ -2,7 +2,7 @@
 //! service produces — RFC 3161 time-stamp tokens ([`crate::tsa`]) today, detached CAdES
 //! signatures for PAdES (`/SubFilter /ETSI.CAdES.detached`) next.
 //!
-//! Hand-written with [`crate::pki::der`] rather than a CMS crate because SM2 (SM2-with-SM3 over
+//! Hand-written with [`crate::asn1`] rather than a CMS crate because SM2 (SM2-with-SM3 over
 //! the signed attributes with the default user ID, SM3 as digest algorithm) must work exactly
 //! like P-256, RSA and Ed25519 through [`crate::crypto`]; because the signature covers the DER
 //! of the signed attributes, so writing them ourselves and checking them exactly as received
@@ -27,6 +27,7 @@ pub use verify::{CmsCheck, verify};
 pub(crate) use parse::digest_alg_from_identifier;
 pub(crate) use verify::strip_leading_zeros;
 
+use crate::asn1::Asn1Error;
 use crate::crypto::{CryptoError, KeyType};
 use crate::pki::PkiError;
 
@@ -113,7 +114,7 @@ impl DigestAlg {
 
     /// DER AlgorithmIdentifier with NULL parameters (what OpenSSL writes and requires).
     pub(crate) fn algorithm_identifier(self) -> Vec<u8> {
-        use crate::pki::der;
+        use crate::asn1 as der;
         der::seq(&[&der::oid(self.oid()), &der::tlv(der::NULL, &[])])
     }
 }
@@ -155,6 +156,14 @@ pub enum CmsError {
     /// Signing failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+}
+
+impl From<Asn1Error> for CmsError {
+    /// A time the writer cannot encode (its only error) is reported as for certificate fields;
+    /// reader errors become `Malformed` where they are read.
+    fn from(e: Asn1Error) -> CmsError {
+        CmsError::Pki(e.into())
+    }
 }
 
 /// A `Malformed` error from a DER reader error (the reader's message names the problem).

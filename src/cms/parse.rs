@@ -2,8 +2,8 @@
 //! [`super::add_unsigned_attribute`] need the SignerInfo fields exactly as received.
 
 use super::{CmsError, DigestAlg, OID_SIGNED_DATA, malformed};
+use crate::asn1::{self as der, Tlv};
 use crate::pki::Certificate;
-use crate::pki::der::{self, Tlv};
 
 /// One attribute: its type and its first value (DER), as received.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,8 +7,9 @@ use super::{
     CmsError, OID_CONTENT_TYPE, OID_DATA, OID_MESSAGE_DIGEST, OID_SIGNED_DATA,
     OID_SIGNING_CERTIFICATE_V2, OID_SIGNING_TIME, digest_algorithm,
 };
+use crate::asn1 as der;
 use crate::crypto::PrivateKey;
-use crate::pki::{self, Certificate, PkiError, der};
+use crate::pki::{self, Certificate, PkiError};
 
 /// Who signs: the certificate, its key, and what goes into `certificates`.
 #[derive(Debug, Clone, Copy)]

@@ -194,7 +194,10 @@ fn sm2_and_ed25519_detached_verify() {
 #[test]
 fn attached_content_is_digested_and_returned() {
     let f = fixture(KeyType::P256, Profile::SealHolder);
-    let extra = [("1.2.3.4.5", pki::der::tlv(pki::der::UTF8_STRING, b"x"))];
+    let extra = [(
+        "1.2.3.4.5",
+        crate::asn1::tlv(crate::asn1::UTF8_STRING, b"x"),
+    )];
     let opts = SignOptions {
         content_type: crate::tsa::OID_TST_INFO,
         extra_signed_attrs: &extra,

@@ -11,8 +11,9 @@ use super::{
     DigestAlg, OID_CONTENT_TYPE, OID_MESSAGE_DIGEST, OID_SIGNING_CERTIFICATE,
     OID_SIGNING_CERTIFICATE_V2, OID_SIGNING_TIME, OID_SM2_1,
 };
+use crate::asn1::{self as der, Tlv};
 use crate::crypto::SignatureAlgorithm;
-use crate::pki::{self, Certificate, der, der::Tlv};
+use crate::pki::{self, Certificate};
 use crate::report::Check;
 
 /// The outcome of [`verify`].

@@ -784,7 +784,7 @@ fn contents(
     }
     // The DER length of the outer TLV decides where the CMS ends; what follows is padding and
     // must be zeros (anything else would be unsigned data riding along).
-    let cms = match crate::pki::der::read(&decoded) {
+    let cms = match crate::asn1::read(&decoded) {
         Ok((tlv, rest)) if tlv.tag == 0x30 => {
             if rest.iter().any(|&z| z != 0) {
                 return Err("non-zero bytes follow the CMS in /Contents".into());

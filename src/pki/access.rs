@@ -2,7 +2,8 @@
 //! cRLDistributionPoints (RFC 5280 §4.2.1.13) and authorityInfoAccess caIssuers (§4.2.2.1)
 //! extensions, each holding one URI.
 
-use super::{PkiError, der};
+use super::PkiError;
+use crate::asn1;
 
 /// cRLDistributionPoints.
 pub(crate) const OID_CRL_DP: &str = "2.5.29.31";
@@ -54,11 +55,11 @@ fn uri(s: &str) -> Result<Vec<u8>, PkiError> {
             "{s:?} is not an http(s) URI"
         )));
     }
-    Ok(der::tlv(URI_TAG, s.as_bytes()))
+    Ok(asn1::tlv(URI_TAG, s.as_bytes()))
 }
 
 /// The URI of a GeneralName, `None` for other name forms.
-fn read_uri(t: &der::Tlv<'_>) -> Option<String> {
+fn read_uri(t: &asn1::Tlv<'_>) -> Option<String> {
     (t.tag == URI_TAG)
         .then(|| std::str::from_utf8(t.content).ok().map(str::to_owned))
         .flatten()
@@ -75,8 +76,8 @@ pub(crate) struct CrlDistributionPoint(pub(crate) String);
 impl CrlDistributionPoint {
     /// `SEQUENCE { SEQUENCE { [0] { [0] { [6] uri } } } }`.
     pub(crate) fn to_der(&self) -> Result<Vec<u8>, PkiError> {
-        let full_name = der::tlv(DP_NAME_TAG, &uri(&self.0)?);
-        Ok(der::seq(&[&der::seq(&[&der::tlv(
+        let full_name = asn1::tlv(DP_NAME_TAG, &uri(&self.0)?);
+        Ok(asn1::seq(&[&asn1::seq(&[&asn1::tlv(
             DP_NAME_TAG,
             &full_name,
         )])]))
@@ -84,22 +85,22 @@ impl CrlDistributionPoint {
 
     /// The first URI of the first fullName of an extension value, if any.
     pub(crate) fn from_der(value: &[u8]) -> Result<Option<Self>, PkiError> {
-        let (outer, rest) = der::read(value)?;
-        if outer.tag != der::SEQUENCE || !rest.is_empty() {
+        let (outer, rest) = asn1::read(value)?;
+        if outer.tag != asn1::SEQUENCE || !rest.is_empty() {
             return Err(malformed("cRLDistributionPoints"));
         }
-        for point in der::children(outer.content)? {
-            let Some(name) = der::children(point.content)?
+        for point in asn1::children(outer.content)? {
+            let Some(name) = asn1::children(point.content)?
                 .into_iter()
                 .find(|t| t.tag == DP_NAME_TAG)
             else {
                 continue;
             };
-            let (full_name, _) = der::read(name.content)?;
+            let (full_name, _) = asn1::read(name.content)?;
             if full_name.tag != DP_NAME_TAG {
                 continue;
             }
-            if let Some(u) = der::children(full_name.content)?.iter().find_map(read_uri) {
+            if let Some(u) = asn1::children(full_name.content)?.iter().find_map(read_uri) {
                 return Ok(Some(CrlDistributionPoint(u)));
             }
         }
@@ -114,21 +115,21 @@ pub(crate) struct CaIssuers(pub(crate) String);
 impl CaIssuers {
     /// `SEQUENCE { SEQUENCE { id-ad-caIssuers, [6] uri } }`.
     pub(crate) fn to_der(&self) -> Result<Vec<u8>, PkiError> {
-        Ok(der::seq(&[&der::seq(&[
-            &der::oid(OID_CA_ISSUERS),
+        Ok(asn1::seq(&[&asn1::seq(&[
+            &asn1::oid(OID_CA_ISSUERS),
             &uri(&self.0)?,
         ])]))
     }
 
     /// The first caIssuers URI of an extension value, if any (OCSP entries are skipped).
     pub(crate) fn from_der(value: &[u8]) -> Result<Option<Self>, PkiError> {
-        let (outer, rest) = der::read(value)?;
-        if outer.tag != der::SEQUENCE || !rest.is_empty() {
+        let (outer, rest) = asn1::read(value)?;
+        if outer.tag != asn1::SEQUENCE || !rest.is_empty() {
             return Err(malformed("authorityInfoAccess"));
         }
-        let wanted = der::oid(OID_CA_ISSUERS);
-        for description in der::children(outer.content)? {
-            if let [method, location] = der::children(description.content)?.as_slice()
+        let wanted = asn1::oid(OID_CA_ISSUERS);
+        for description in asn1::children(outer.content)? {
+            if let [method, location] = asn1::children(description.content)?.as_slice()
                 && method.raw == wanted.as_slice()
                 && let Some(u) = read_uri(location)
             {
@@ -171,9 +172,9 @@ mod tests {
     #[test]
     fn ocsp_access_is_not_ca_issuers() {
         // id-ad-ocsp (1.3.6.1.5.5.7.48.1) with a URI: no caIssuers in it.
-        let ocsp = der::seq(&[&der::seq(&[
-            &der::oid("1.3.6.1.5.5.7.48.1"),
-            &der::tlv(URI_TAG, b"http://ocsp.example"),
+        let ocsp = asn1::seq(&[&asn1::seq(&[
+            &asn1::oid("1.3.6.1.5.5.7.48.1"),
+            &asn1::tlv(URI_TAG, b"http://ocsp.example"),
         ])]);
         assert_eq!(CaIssuers::from_der(&ocsp).expect("decode"), None);
     }

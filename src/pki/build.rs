@@ -7,7 +7,8 @@ use super::cert::{
     Certificate, OID_AKI, OID_BASIC_CONSTRAINTS, OID_EKU, OID_KEY_USAGE, OID_KP_TIME_STAMPING,
     OID_SKI, derived_key_id,
 };
-use super::{Name, PkiError, PublicationPoints, der};
+use super::{Name, PkiError, PublicationPoints};
+use crate::asn1;
 use crate::crypto::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm};
 
 /// What a certificate is for; fixes its extensions.
@@ -67,10 +68,10 @@ const OID_ED25519: &str = "1.3.101.112";
 /// ECDSA and Ed25519 (RFC 5758, RFC 8410), NULL for RSA (RFC 4055).
 pub(crate) fn algorithm_identifier(key_type: KeyType) -> (SignatureAlgorithm, Vec<u8>) {
     let alg = signing_algorithm(key_type);
-    let oid = der::oid(algorithm_oid(alg).unwrap_or(OID_SM2_SM3));
+    let oid = asn1::oid(algorithm_oid(alg).unwrap_or(OID_SM2_SM3));
     let id = match key_type {
-        KeyType::Rsa2048 | KeyType::Rsa3072 => der::seq(&[&oid, &der::tlv(der::NULL, &[])]),
-        _ => der::seq(&[&oid]),
+        KeyType::Rsa2048 | KeyType::Rsa3072 => asn1::seq(&[&oid, &asn1::tlv(asn1::NULL, &[])]),
+        _ => asn1::seq(&[&oid]),
     };
     (alg, id)
 }
@@ -86,7 +87,11 @@ pub(crate) fn sign_structure(
     let mut bits = Vec::with_capacity(sig.len() + 1);
     bits.push(0);
     bits.extend_from_slice(&sig);
-    Ok(der::seq(&[tbs, alg_id, &der::tlv(der::BIT_STRING, &bits)]))
+    Ok(asn1::seq(&[
+        tbs,
+        alg_id,
+        &asn1::tlv(asn1::BIT_STRING, &bits),
+    ]))
 }
 
 /// The same certificate (identical TBS bytes) with its SM2 signature computed over an EMPTY user
@@ -114,10 +119,10 @@ pub fn sm2_empty_id_rendering(
     let mut bits = Vec::with_capacity(sig.len() + 1);
     bits.push(0);
     bits.extend_from_slice(&sig);
-    Certificate::from_der(&der::seq(&[
+    Certificate::from_der(&asn1::seq(&[
         cert.tbs_der(),
         &alg_id,
-        &der::tlv(der::BIT_STRING, &bits),
+        &asn1::tlv(asn1::BIT_STRING, &bits),
     ]))
 }
 
@@ -135,18 +140,30 @@ pub fn random_serial() -> Result<[u8; 16], PkiError> {
 
 /// One Extension: `SEQUENCE { extnID, critical DEFAULT FALSE, extnValue OCTET STRING }`.
 pub(crate) fn extension(oid: &str, critical: bool, value: &[u8]) -> Vec<u8> {
-    let oid = der::oid(oid);
-    let value = der::tlv(der::OCTET_STRING, value);
+    let oid = asn1::oid(oid);
+    let value = asn1::tlv(asn1::OCTET_STRING, value);
     if critical {
-        der::seq(&[&oid, &der::bool_true(), &value])
+        asn1::seq(&[&oid, &asn1::bool_true(), &value])
     } else {
-        der::seq(&[&oid, &value])
+        asn1::seq(&[&oid, &value])
+    }
+}
+
+/// The subjectPublicKey bits of a SubjectPublicKeyInfo (what key identifiers hash).
+fn spki_key_bits(spki: &[u8]) -> Result<&[u8], PkiError> {
+    let (outer, _) = asn1::read(spki)?;
+    let parts = asn1::children(outer.content)?;
+    match parts.as_slice() {
+        [_, bits] if bits.tag == asn1::BIT_STRING && !bits.content.is_empty() => {
+            Ok(&bits.content[1..])
+        }
+        _ => Err(PkiError::Malformed("SubjectPublicKeyInfo".into())),
     }
 }
 
 /// Key identifier sidian writes for a key (RFC 7093 method 1).
 fn key_id(public: &PublicKey) -> Result<[u8; 20], PkiError> {
-    Ok(derived_key_id(der::spki_key_bits(public.spki_der())?))
+    Ok(derived_key_id(spki_key_bits(public.spki_der())?))
 }
 
 fn profile_extensions(
@@ -158,27 +175,27 @@ fn profile_extensions(
     let ca_bits: &[u8] = &[5, 6]; // keyCertSign, cRLSign
     let ee_bits: &[u8] = &[0, 1]; // digitalSignature, nonRepudiation
     let (bc, bits) = match profile {
-        Profile::Root => (der::seq(&[&der::bool_true()]), ca_bits),
-        Profile::IssuingCa => (der::seq(&[&der::bool_true(), &der::uint(&[0])]), ca_bits),
+        Profile::Root => (asn1::seq(&[&asn1::bool_true()]), ca_bits),
+        Profile::IssuingCa => (asn1::seq(&[&asn1::bool_true(), &asn1::uint(&[0])]), ca_bits),
         Profile::SealHolder | Profile::SealMaker | Profile::TimeStamping => {
             // cA defaults to FALSE, and DER omits default values.
-            (der::seq(&[]), ee_bits)
+            (asn1::seq(&[]), ee_bits)
         }
     };
     let mut exts = vec![
         extension(OID_BASIC_CONSTRAINTS, true, &bc),
-        extension(OID_KEY_USAGE, true, &der::named_bits(bits)),
+        extension(OID_KEY_USAGE, true, &asn1::named_bits(bits)),
         extension(
             OID_SKI,
             false,
-            &der::tlv(der::OCTET_STRING, &key_id(subject_key)?),
+            &asn1::tlv(asn1::OCTET_STRING, &key_id(subject_key)?),
         ),
     ];
     if let Some(aki) = authority_key_id {
         exts.push(extension(
             OID_AKI,
             false,
-            &der::seq(&[&der::tlv(0x80, aki)]),
+            &asn1::seq(&[&asn1::tlv(0x80, aki)]),
         ));
     }
     if profile == Profile::TimeStamping {
@@ -186,11 +203,11 @@ fn profile_extensions(
         exts.push(extension(
             OID_EKU,
             true,
-            &der::seq(&[&der::oid(OID_KP_TIME_STAMPING)]),
+            &asn1::seq(&[&asn1::oid(OID_KP_TIME_STAMPING)]),
         ));
     }
     exts.push(extra.to_vec());
-    Ok(der::tlv(0xA3, &der::seq(&[&exts.concat()])))
+    Ok(asn1::tlv(0xA3, &asn1::seq(&[&exts.concat()])))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -212,7 +229,7 @@ fn build(
             "serial number must be positive".into(),
         ));
     }
-    let serial_der = der::uint(magnitude);
+    let serial_der = asn1::uint(magnitude);
     // INTEGER tag and length take 2 bytes here; RFC 5280 allows 20 content octets.
     if serial_der.len() > 22 {
         return Err(PkiError::InvalidSerial(
@@ -225,9 +242,9 @@ fn build(
         ));
     }
     let (alg, alg_id) = algorithm_identifier(issuer_key.key_type());
-    let validity = der::seq(&[&der::time(not_before)?, &der::time(not_after)?]);
-    let tbs = der::seq(&[
-        &der::tlv(0xA0, &der::uint(&[2])), // version v3
+    let validity = asn1::seq(&[&asn1::time(not_before)?, &asn1::time(not_after)?]);
+    let tbs = asn1::seq(&[
+        &asn1::tlv(0xA0, &asn1::uint(&[2])), // version v3
         &serial_der,
         &alg_id,
         issuer_name,
@@ -395,7 +412,7 @@ pub(crate) fn test_issue_with_extra_extension(
     let name = Name::cn("odd").to_der().expect("name");
     let serial = random_serial().expect("serial");
     let aki = issuer.key_id_bytes();
-    let ext = extension("1.2.3.4", true, &der::tlv(der::NULL, &[]));
+    let ext = extension("1.2.3.4", true, &asn1::tlv(asn1::NULL, &[]));
     build(
         issuer.subject_der(),
         issuer_key,

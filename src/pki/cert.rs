@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, ParsedExtension, X509Certificate};
 
 use super::access::{CaIssuers, CrlDistributionPoint, OID_AIA, OID_CRL_DP};
-use super::{PkiError, der, name};
+use super::{PkiError, name};
+use crate::asn1;
 use crate::crypto::{PublicKey, sha256};
 
 /// Extension OIDs this module understands; any other extension marked critical makes a
@@ -107,6 +108,18 @@ impl fmt::Debug for Certificate {
     }
 }
 
+/// Where the first element inside a SIGNED{...} SEQUENCE (the TBS part) lies: its start
+/// offset and length, plus the length of the whole outer SEQUENCE.
+pub(crate) fn signed_tbs(der: &[u8]) -> Result<(usize, usize, usize), PkiError> {
+    let (outer, _) = asn1::read(der)?;
+    if outer.tag != asn1::SEQUENCE {
+        return Err(PkiError::Malformed("expected a SEQUENCE".into()));
+    }
+    let (tbs, _) = asn1::read(outer.content)?;
+    let header = outer.raw.len() - outer.content.len();
+    Ok((header, tbs.raw.len(), outer.raw.len()))
+}
+
 impl Certificate {
     /// Parse one DER certificate; trailing bytes after it are an error.
     pub fn from_der(input: &[u8]) -> Result<Certificate, PkiError> {
@@ -115,7 +128,7 @@ impl Certificate {
         if !rest.is_empty() {
             return Err(PkiError::TrailingData);
         }
-        let (tbs_start, tbs_len, outer_len) = der::signed_tbs(input)?;
+        let (tbs_start, tbs_len, outer_len) = signed_tbs(input)?;
         if outer_len != input.len() {
             return Err(PkiError::TrailingData);
         }

@@ -7,8 +7,9 @@ use time::OffsetDateTime;
 use x509_parser::prelude::{CertificateRevocationList, FromDer};
 
 use super::build::{algorithm_from_oid, algorithm_identifier, check_issuer, sign_structure};
-use super::cert::{Certificate, OID_AKI, ku, names_match, strip_zeros};
-use super::{PkiError, der, name};
+use super::cert::{Certificate, OID_AKI, ku, names_match, signed_tbs, strip_zeros};
+use super::{PkiError, name};
+use crate::asn1;
 use crate::crypto::PrivateKey;
 
 const OID_CRL_NUMBER: &str = "2.5.29.20";
@@ -171,40 +172,40 @@ pub fn build_crl(
                 "revoked serial must be 1–20 octets, positive".into(),
             ));
         }
-        let serial = der::uint(magnitude);
-        let when = der::time(entry.revoked_at)?;
+        let serial = asn1::uint(magnitude);
+        let when = asn1::time(entry.revoked_at)?;
         match entry.reason.filter(|r| *r != RevocationReason::Unspecified) {
             Some(reason) => {
-                let value = der::tlv(der::ENUMERATED, &[reason.code()]);
-                let ext = der::seq(&[
-                    &der::oid(OID_REASON_CODE),
-                    &der::tlv(der::OCTET_STRING, &value),
+                let value = asn1::tlv(asn1::ENUMERATED, &[reason.code()]);
+                let ext = asn1::seq(&[
+                    &asn1::oid(OID_REASON_CODE),
+                    &asn1::tlv(asn1::OCTET_STRING, &value),
                 ]);
-                entries.push(der::seq(&[&serial, &when, &der::seq(&[&ext])]));
+                entries.push(asn1::seq(&[&serial, &when, &asn1::seq(&[&ext])]));
             }
-            None => entries.push(der::seq(&[&serial, &when])),
+            None => entries.push(asn1::seq(&[&serial, &when])),
         }
     }
-    let aki = der::seq(&[&der::tlv(0x80, &issuer.key_id_bytes())]);
-    let exts = der::seq(&[
-        &der::seq(&[&der::oid(OID_AKI), &der::tlv(der::OCTET_STRING, &aki)]),
-        &der::seq(&[
-            &der::oid(OID_CRL_NUMBER),
-            &der::tlv(der::OCTET_STRING, &der::uint(&crl_number.to_be_bytes())),
+    let aki = asn1::seq(&[&asn1::tlv(0x80, &issuer.key_id_bytes())]);
+    let exts = asn1::seq(&[
+        &asn1::seq(&[&asn1::oid(OID_AKI), &asn1::tlv(asn1::OCTET_STRING, &aki)]),
+        &asn1::seq(&[
+            &asn1::oid(OID_CRL_NUMBER),
+            &asn1::tlv(asn1::OCTET_STRING, &asn1::uint(&crl_number.to_be_bytes())),
         ]),
     ]);
     let mut parts: Vec<Vec<u8>> = vec![
-        der::uint(&[1]), // v2
+        asn1::uint(&[1]), // v2
         alg_id.clone(),
         issuer.subject_der().to_vec(),
-        der::time(this_update)?,
-        der::time(next_update)?,
+        asn1::time(this_update)?,
+        asn1::time(next_update)?,
     ];
     if !entries.is_empty() {
-        parts.push(der::tlv(der::SEQUENCE, &entries.concat()));
+        parts.push(asn1::tlv(asn1::SEQUENCE, &entries.concat()));
     }
-    parts.push(der::tlv(0xA0, &exts));
-    let tbs = der::tlv(der::SEQUENCE, &parts.concat());
+    parts.push(asn1::tlv(0xA0, &exts));
+    let tbs = asn1::tlv(asn1::SEQUENCE, &parts.concat());
     sign_structure(issuer_key, alg, &alg_id, &tbs)
 }
 
@@ -241,7 +242,7 @@ impl Crl {
     pub fn from_der(input: &[u8]) -> Result<Crl, PkiError> {
         let (rest, crl) = CertificateRevocationList::from_der(input)
             .map_err(|e| PkiError::Malformed(format!("CRL: {e}")))?;
-        let (tbs_start, tbs_len, outer_len) = der::signed_tbs(input)?;
+        let (tbs_start, tbs_len, outer_len) = signed_tbs(input)?;
         if !rest.is_empty() || outer_len != input.len() {
             return Err(PkiError::TrailingData);
         }

@@ -1,7 +1,7 @@
 //! The vault's certificate authority: certificate and CRL building, parsing, and chain validation.
 //!
 //! A pure library: nothing here stores anything. Certificates are built as DER by this module
-//! (see `der.rs`) and signed through [`crate::crypto::PrivateKey`], so SM2 (SM2-with-SM3,
+//! (with [`crate::asn1`]) and signed through [`crate::crypto::PrivateKey`], so SM2 (SM2-with-SM3,
 //! default user ID `1234567812345678`, DER `SEQUENCE { r, s }`), ECDSA P-256, Ed25519 and RSA
 //! issuers all work the same way; the issuer's key type picks the signature algorithm.
 //! Parsing uses `x509-parser`, but every signature is verified here over the TBS bytes exactly
@@ -11,7 +11,6 @@ mod access;
 mod build;
 mod cert;
 mod crl;
-pub(crate) mod der;
 mod name;
 mod validate;
 
@@ -31,6 +30,7 @@ pub use validate::{
     Usage, Validation, validate,
 };
 
+use crate::asn1::Asn1Error;
 use crate::crypto::CryptoError;
 
 /// Errors from building or parsing certificates and CRLs.
@@ -100,4 +100,14 @@ pub enum PkiError {
     /// A key or signature operation failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+}
+
+impl From<Asn1Error> for PkiError {
+    /// A time the writer cannot encode is a validity problem; anything else is malformed DER.
+    fn from(e: Asn1Error) -> PkiError {
+        match e {
+            Asn1Error::YearOutOfRange { .. } => PkiError::InvalidValidity(e.to_string()),
+            _ => PkiError::Malformed(e.to_string()),
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Distinguished names: building the ones sidian issues, and printing any name as RFC 4514.
 
 use super::PkiError;
-use super::der;
+use crate::asn1;
 
 /// The subject of a certificate sidian issues.
 ///
@@ -43,8 +43,8 @@ impl Name {
     pub fn to_der(&self) -> Result<Vec<u8>, PkiError> {
         let mut rdns: Vec<Vec<u8>> = Vec::new();
         let mut add = |oid: &str, tag: u8, value: &str| {
-            let atv = der::seq(&[&der::oid(oid), &der::tlv(tag, value.as_bytes())]);
-            rdns.push(der::tlv(der::SET, &atv));
+            let atv = asn1::seq(&[&asn1::oid(oid), &asn1::tlv(tag, value.as_bytes())]);
+            rdns.push(asn1::tlv(asn1::SET, &atv));
         };
         if let Some(c) = &self.country {
             if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -52,7 +52,7 @@ impl Name {
                     "country must be two letters, got {c:?}"
                 )));
             }
-            add(OID_C, der::PRINTABLE_STRING, c);
+            add(OID_C, asn1::PRINTABLE_STRING, c);
         }
         for (label, value, oid) in [
             ("organization", &self.organization, OID_O),
@@ -60,7 +60,7 @@ impl Name {
         ] {
             if let Some(v) = value {
                 check_utf8_value(label, v)?;
-                add(oid, der::UTF8_STRING, v);
+                add(oid, asn1::UTF8_STRING, v);
             }
         }
         if let Some(sn) = &self.serial_number {
@@ -69,11 +69,11 @@ impl Name {
                     "serialNumber must be 1–64 PrintableString characters, got {sn:?}"
                 )));
             }
-            add(OID_SERIAL, der::PRINTABLE_STRING, sn);
+            add(OID_SERIAL, asn1::PRINTABLE_STRING, sn);
         }
         check_utf8_value("common name", &self.common_name)?;
-        add(OID_CN, der::UTF8_STRING, &self.common_name);
-        Ok(der::tlv(der::SEQUENCE, &rdns.concat()))
+        add(OID_CN, asn1::UTF8_STRING, &self.common_name);
+        Ok(asn1::tlv(asn1::SEQUENCE, &rdns.concat()))
     }
 }
 
@@ -122,26 +122,26 @@ fn short_name(oid: &str) -> Option<&'static str> {
 /// value, the decoded string when it is a string type.
 fn attributes(name_der: &[u8]) -> Result<Vec<Vec<Attribute<'_>>>, PkiError> {
     let bad = || PkiError::Malformed("distinguished name".into());
-    let (outer, rest) = der::read(name_der)?;
-    if outer.tag != der::SEQUENCE || !rest.is_empty() {
+    let (outer, rest) = asn1::read(name_der)?;
+    if outer.tag != asn1::SEQUENCE || !rest.is_empty() {
         return Err(bad());
     }
     let mut rdns = Vec::new();
-    for rdn in der::children(outer.content)? {
-        if rdn.tag != der::SET {
+    for rdn in asn1::children(outer.content)? {
+        if rdn.tag != asn1::SET {
             return Err(bad());
         }
         let mut atvs = Vec::new();
-        for atv in der::children(rdn.content)? {
-            let parts = der::children(atv.content)?;
+        for atv in asn1::children(rdn.content)? {
+            let parts = asn1::children(atv.content)?;
             let [ty, value] = parts.as_slice() else {
                 return Err(bad());
             };
-            if atv.tag != der::SEQUENCE || ty.tag != der::OID {
+            if atv.tag != asn1::SEQUENCE || ty.tag != asn1::OID {
                 return Err(bad());
             }
             atvs.push(Attribute {
-                oid: der::oid_to_string(ty.content).ok_or_else(bad)?,
+                oid: asn1::oid_to_string(ty.content).ok_or_else(bad)?,
                 text: decode_string(value.tag, value.content),
                 raw: value.raw,
             });

@@ -10,13 +10,9 @@
 
 use ::time::OffsetDateTime;
 
-use super::der::{
-    self, Reader, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_IA5, TAG_OCTET_STRING, TAG_SEQUENCE,
-    TAG_UTF8,
-};
-use super::time::format_generalized;
 use super::verify::normalise_signature;
 use super::{ExtData, Picture, Seal, SesError, SesVersion, Signature};
+use crate::asn1::{self, IA5_STRING, OCTET_STRING, Precision, Reader, SEQUENCE, UTF8_STRING};
 
 /// Input of [`encode_seal_info`]: the v4 `SES_SealInfo` fields (header version 4, `certListType` 1).
 #[derive(Debug, Clone)]
@@ -49,63 +45,65 @@ fn ia5(s: &str, what: &str) -> Result<Vec<u8>, SesError> {
             "{what} must be ASCII (IA5String)"
         )));
     }
-    Ok(der::tlv(TAG_IA5, s.as_bytes()))
+    Ok(asn1::tlv(IA5_STRING, s.as_bytes()))
 }
 
 fn generalized(t: OffsetDateTime) -> Result<Vec<u8>, SesError> {
-    Ok(der::tlv(TAG_GENERALIZED_TIME, &format_generalized(t)?))
+    Ok(asn1::generalized_time(t, Precision::Millis)?)
+}
+
+/// An OID the caller gave (an extension type, a signature algorithm), refused unless valid.
+fn valid_oid(dotted: &str) -> Result<Vec<u8>, SesError> {
+    asn1::checked_oid(dotted)
+        .ok_or_else(|| SesError::Encode(format!("invalid OBJECT IDENTIFIER {dotted:?}")))
 }
 
 fn ext_datas(list: &[ExtData]) -> Result<Vec<u8>, SesError> {
     let mut items = Vec::with_capacity(list.len());
     for e in list {
-        let oid = der::oid(&e.oid)?;
+        let oid = valid_oid(&e.oid)?;
         let critical = if e.critical {
-            der::tlv(TAG_BOOLEAN, &[0xFF])
+            asn1::bool_true()
         } else {
             Vec::new()
         };
-        let value = der::tlv(TAG_OCTET_STRING, &e.value);
-        items.push(der::sequence(&[&oid, &critical, &value]));
+        let value = asn1::tlv(OCTET_STRING, &e.value);
+        items.push(asn1::seq(&[&oid, &critical, &value]));
     }
     let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
-    Ok(der::sequence(&refs))
+    Ok(asn1::seq(&refs))
 }
 
 /// DER of a v4 `SES_SealInfo`.
 pub fn encode_seal_info(p: &SealInfoParams) -> Result<Vec<u8>, SesError> {
-    let header = der::sequence(&[
+    let header = asn1::seq(&[
         &ia5("ES", "header.ID")?,
-        &der::integer(4),
+        &asn1::integer(4),
         &ia5(&p.vid, "header.Vid")?,
     ]);
-    let certs: Vec<Vec<u8>> = p
-        .certs
-        .iter()
-        .map(|c| der::tlv(TAG_OCTET_STRING, c))
-        .collect();
+    let certs: Vec<Vec<u8>> = p.certs.iter().map(|c| asn1::tlv(OCTET_STRING, c)).collect();
     let cert_refs: Vec<&[u8]> = certs.iter().map(Vec::as_slice).collect();
-    let property = der::sequence(&[
-        &der::integer(p.seal_type),
-        &der::tlv(TAG_UTF8, p.name.as_bytes()),
-        &der::integer(1),
-        &der::sequence(&cert_refs),
+    let property = asn1::seq(&[
+        &asn1::integer(p.seal_type),
+        &asn1::tlv(UTF8_STRING, p.name.as_bytes()),
+        &asn1::integer(1),
+        &asn1::seq(&cert_refs),
         &generalized(p.create_date)?,
         &generalized(p.valid_start)?,
         &generalized(p.valid_end)?,
     ]);
-    let picture = der::sequence(&[
+    let picture = asn1::seq(&[
         &ia5(&p.picture.kind, "picture.type")?,
-        &der::tlv(TAG_OCTET_STRING, &p.picture.data),
-        &der::integer(p.picture.width_mm),
-        &der::integer(p.picture.height_mm),
+        &asn1::tlv(OCTET_STRING, &p.picture.data),
+        &asn1::integer(p.picture.width_mm),
+        &asn1::integer(p.picture.height_mm),
     ]);
     let ext = if p.ext_datas.is_empty() {
         Vec::new()
     } else {
         ext_datas(&p.ext_datas)?
     };
-    Ok(der::sequence(&[
+    Ok(asn1::seq(&[
         &header,
         &ia5(&p.es_id, "esID")?,
         &property,
@@ -117,7 +115,7 @@ pub fn encode_seal_info(p: &SealInfoParams) -> Result<Vec<u8>, SesError> {
 fn single_sequence<'a>(bytes: &'a [u8], what: &str) -> Result<&'a [u8], SesError> {
     let tlv = Reader::single(bytes, "input")
         .map_err(|e| SesError::Encode(format!("{what} is not one DER TLV: {e}")))?;
-    if tlv.tag != TAG_SEQUENCE {
+    if tlv.tag != SEQUENCE {
         return Err(SesError::Encode(format!("{what} is not a SEQUENCE")));
     }
     Ok(tlv.raw)
@@ -132,11 +130,11 @@ pub fn assemble_seal(
 ) -> Result<Vec<u8>, SesError> {
     let info = single_sequence(seal_info_der, "SES_SealInfo")?;
     let sig = normalise_signature(sign_alg, signature_der);
-    let out = der::sequence(&[
+    let out = asn1::seq(&[
         info,
-        &der::tlv(TAG_OCTET_STRING, maker_cert_der),
-        &der::oid(sign_alg)?,
-        &der::bit_string(&sig),
+        &asn1::tlv(OCTET_STRING, maker_cert_der),
+        &valid_oid(sign_alg)?,
+        &asn1::bit_string(&sig),
     ]);
     let seal = Seal::from_der(&out)
         .map_err(|e| SesError::Encode(format!("assembled seal does not decode: {e}")))?;
@@ -189,11 +187,11 @@ impl SealTemplate {
         data_hash: &[u8],
         property_info: &str,
     ) -> Result<TbsSign, SesError> {
-        Ok(TbsSign(der::sequence(&[
-            &der::integer(4),
+        Ok(TbsSign(asn1::seq(&[
+            &asn1::integer(4),
             &self.der,
             &generalized(time_info)?,
-            &der::bit_string(data_hash),
+            &asn1::bit_string(data_hash),
             &ia5(property_info, "propertyInfo")?,
         ])))
     }
@@ -207,11 +205,11 @@ impl SealTemplate {
         signature_der: &[u8],
     ) -> Result<Vec<u8>, SesError> {
         let sig = normalise_signature(sign_alg, signature_der);
-        Ok(der::sequence(&[
+        Ok(asn1::seq(&[
             &tbs.0,
-            &der::tlv(TAG_OCTET_STRING, signer_cert_der),
-            &der::oid(sign_alg)?,
-            &der::bit_string(&sig),
+            &asn1::tlv(OCTET_STRING, signer_cert_der),
+            &valid_oid(sign_alg)?,
+            &asn1::bit_string(&sig),
         ]))
     }
 }
@@ -237,11 +235,11 @@ pub fn assemble_signature(
 ) -> Result<Vec<u8>, SesError> {
     let tbs = single_sequence(tbs_der, "TBS_Sign")?;
     let sig = normalise_signature(sign_alg, signature_der);
-    let out = der::sequence(&[
+    let out = asn1::seq(&[
         tbs,
-        &der::tlv(TAG_OCTET_STRING, signer_cert_der),
-        &der::oid(sign_alg)?,
-        &der::bit_string(&sig),
+        &asn1::tlv(OCTET_STRING, signer_cert_der),
+        &valid_oid(sign_alg)?,
+        &asn1::bit_string(&sig),
     ]);
     let decoded = Signature::from_der(&out)
         .map_err(|e| SesError::Encode(format!("assembled signature does not decode: {e}")))?;

@@ -8,12 +8,11 @@
 //! * Signature checks run over the *received* bytes of `SES_SealInfo` /
 //!   `TBS_Sign`, never a re-encoding: real seals carry an explicit
 //!   `critical FALSE` that a strict DER re-encoder would drop.
-//! * The DER reader in [`der`](self) is hand-written (see its module doc for
-//!   why) and bounded: 16 MiB input, nesting depth 32, definite lengths only.
+//! * DER is read with the crate's bounded reader, [`crate::asn1`] (see its module doc
+//!   for why it is hand-written): 16 MiB input, nesting depth 32, definite lengths only.
 //!
 //! The ASN.1 implemented here is in `schemas/asn1/GBT38540.asn1`.
 
-mod der;
 mod encode;
 mod seal;
 mod signature;
@@ -24,6 +23,8 @@ mod verify;
 mod tests;
 
 use ::time::OffsetDateTime;
+
+use crate::asn1::Asn1Error;
 
 pub use encode::{
     SealInfoParams, SealTemplate, TbsSign, assemble_seal, assemble_signature, encode_seal_info,
@@ -135,74 +136,9 @@ pub enum TimeInfo {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SesError {
-    /// The input is larger than the 16 MiB limit.
-    #[error("input of {len} bytes exceeds the 16 MiB limit")]
-    TooLarge {
-        /// Input length in bytes.
-        len: usize,
-    },
-    /// A TLV runs past the end of its input or parent.
-    #[error("{at}: truncated")]
-    Truncated {
-        /// Where in the structure.
-        at: &'static str,
-    },
-    /// A required element is absent.
-    #[error("{at}: required element missing")]
-    Missing {
-        /// Where in the structure.
-        at: &'static str,
-    },
-    /// An indefinite length (BER) was found.
-    #[error("{at}: indefinite length is not allowed")]
-    IndefiniteLength {
-        /// Where in the structure.
-        at: &'static str,
-    },
-    /// A length is malformed or too large.
-    #[error("{at}: invalid length encoding")]
-    BadLength {
-        /// Where in the structure.
-        at: &'static str,
-    },
-    /// Bytes follow the last expected element.
-    #[error("{at}: unexpected trailing bytes")]
-    TrailingData {
-        /// Where in the structure.
-        at: &'static str,
-    },
-    /// Constructed values nest deeper than the reader allows.
-    #[error("{at}: nesting deeper than {} levels", der::MAX_DEPTH)]
-    TooDeep {
-        /// Where in the structure.
-        at: &'static str,
-    },
-    /// An element has the wrong tag.
-    #[error("{at}: expected {expected}, found tag 0x{found:02x}")]
-    UnexpectedTag {
-        /// Where in the structure.
-        at: &'static str,
-        /// What was expected.
-        expected: &'static str,
-        /// The tag octet found.
-        found: u8,
-    },
-    /// An element has the right tag but an invalid value.
-    #[error("{at}: {reason}")]
-    BadValue {
-        /// Where in the structure.
-        at: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A signature or hash BIT STRING has unused bits.
-    #[error("{at}: BIT STRING has {unused} unused bits, 0 required")]
-    UnusedBits {
-        /// Where in the structure.
-        at: &'static str,
-        /// The unused-bit count found.
-        unused: u8,
-    },
+    /// The DER is malformed, or an element is missing or has the wrong tag or value.
+    #[error(transparent)]
+    Asn1(#[from] Asn1Error),
     /// The element count matches no known version.
     #[error("{at}: {count} elements match no known SES version (2 = v1, 4 or 5 = v4/v5)")]
     UnknownStructure {

@@ -4,13 +4,19 @@ use std::ops::Range;
 
 use ::time::OffsetDateTime;
 
-use super::der::{
-    self, Reader, TAG_BIT_STRING, TAG_BOOLEAN, TAG_CTX0_CONS, TAG_CTX0_PRIM, TAG_CTX3_PRIM,
-    TAG_GENERALIZED_TIME, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_UTC_TIME, Tlv,
-};
-use super::time::{parse_generalized, parse_utc};
 use super::verify::normalise_signature;
 use super::{CertDigest, CertList, ExtData, Picture, SesError, SesVersion};
+use crate::asn1::{
+    self, Asn1Error, BIT_STRING, BOOLEAN, GENERALIZED_TIME, OCTET_STRING, OID, Reader, Rules,
+    SEQUENCE, Tlv, UTC_TIME,
+};
+
+/// `[0]` constructed: an explicit `[0]`, or an implicit one over a constructed type.
+const CTX0_CONS: u8 = 0xA0;
+/// `[0]` primitive: an implicit `[0]` over a primitive type.
+const CTX0_PRIM: u8 = 0x80;
+/// `[3]` primitive: what some producers write for the seal's `timeStamp`.
+const CTX3_PRIM: u8 = 0x83;
 
 /// An electronic seal (`SESeal`), decoded and owning its received bytes.
 #[derive(Debug, Clone)]
@@ -156,12 +162,13 @@ impl Seal {
 
 /// Decode a `SESeal` TLV (top level or embedded in `TBS_Sign`).
 pub(crate) fn parse_seal(tlv: Tlv<'_>) -> Result<Seal, SesError> {
-    if tlv.tag != TAG_SEQUENCE {
-        return Err(SesError::UnexpectedTag {
+    if tlv.tag != SEQUENCE {
+        return Err(Asn1Error::UnexpectedTag {
             at: "SESeal",
             expected: "SEQUENCE",
             found: tlv.tag,
-        });
+        }
+        .into());
     }
     let base = tlv.offset;
     let mut r = tlv.reader("SESeal")?;
@@ -171,22 +178,18 @@ pub(crate) fn parse_seal(tlv: Tlv<'_>) -> Result<Seal, SesError> {
         2 => {
             let info = parse_seal_info(info_r, TimeKind::Utc, false)?;
             let (_, mut si) = r.sequence("SESeal.signInfo")?;
-            let cert = si.expect(TAG_OCTET_STRING, "OCTET STRING", "SES_SignInfo.cert")?;
-            let alg_tlv = si.expect(
-                TAG_OID,
-                "OBJECT IDENTIFIER",
-                "SES_SignInfo.signatureAlgorithm",
-            )?;
-            let sign_alg = der::decode_oid(alg_tlv.value, "SES_SignInfo.signatureAlgorithm")?;
+            let cert = si.expect(OCTET_STRING, "OCTET STRING", "SES_SignInfo.cert")?;
+            let alg_tlv = si.expect(OID, "OBJECT IDENTIFIER", "SES_SignInfo.signatureAlgorithm")?;
+            let sign_alg = asn1::decode_oid(alg_tlv.content, "SES_SignInfo.signatureAlgorithm")?;
             let sig = si.bit_string("SES_SignInfo.signData")?;
             si.finish("SES_SignInfo")?;
             r.finish("SESeal")?;
-            let signed = der::sequence(&[info_tlv.raw, cert.raw, alg_tlv.raw]);
+            let signed = asn1::seq(&[info_tlv.raw, cert.raw, alg_tlv.raw]);
             Ok(Seal {
                 der: tlv.raw.to_vec(),
                 version: SesVersion::V1,
                 info,
-                maker_cert: cert.value.to_vec(),
+                maker_cert: cert.content.to_vec(),
                 maker_signature: normalise_signature(&sign_alg, sig),
                 sign_alg,
                 signed: Signed::Built(signed),
@@ -332,15 +335,18 @@ pub(crate) fn read_time(
     kind: TimeKind,
     at: &'static str,
 ) -> Result<OffsetDateTime, SesError> {
-    type Parser = fn(&[u8]) -> Option<OffsetDateTime>;
+    type Parser = fn(&[u8], Rules) -> Option<OffsetDateTime>;
     let (tag, name, parse): (u8, &'static str, Parser) = match kind {
-        TimeKind::Utc => (TAG_UTC_TIME, "UTCTime", parse_utc),
-        TimeKind::Generalized => (TAG_GENERALIZED_TIME, "GeneralizedTime", parse_generalized),
+        TimeKind::Utc => (UTC_TIME, "UTCTime", asn1::parse_utc),
+        TimeKind::Generalized => (GENERALIZED_TIME, "GeneralizedTime", asn1::parse_generalized),
     };
     let tlv = r.expect(tag, name, at)?;
-    parse(tlv.value).ok_or_else(|| SesError::BadValue {
-        at,
-        reason: format!("invalid {name} {:?}", String::from_utf8_lossy(tlv.value)),
+    parse(tlv.content, Rules::Lenient).ok_or_else(|| {
+        Asn1Error::BadValue {
+            at,
+            reason: format!("invalid {name} {:?}", String::from_utf8_lossy(tlv.content)),
+        }
+        .into()
     })
 }
 
@@ -349,15 +355,15 @@ pub(crate) fn read_time(
 /// wrapped in an OCTET STRING.
 pub(crate) fn parse_ext_datas(tlv: Tlv<'_>, at: &'static str) -> Result<Vec<ExtData>, SesError> {
     let list = match tlv.tag {
-        TAG_SEQUENCE => tlv.reader(at)?,
-        TAG_CTX0_CONS => {
+        SEQUENCE => tlv.reader(at)?,
+        CTX0_CONS => {
             let inner = tlv.reader(at)?;
             let mut probe = inner.clone();
-            let explicit = if probe.count(at)? == 1 && probe.peek_tag() == Some(TAG_SEQUENCE) {
+            let explicit = if probe.count(at)? == 1 && probe.peek_tag() == Some(SEQUENCE) {
                 let only = probe.any(at)?;
                 let first = only.reader(at)?.peek_tag();
                 // An ExtData starts with an OID; a SEQUENCE OF starts with a SEQUENCE.
-                first != Some(TAG_OID)
+                first != Some(OID)
             } else {
                 false
             };
@@ -369,19 +375,20 @@ pub(crate) fn parse_ext_datas(tlv: Tlv<'_>, at: &'static str) -> Result<Vec<ExtD
                 inner
             }
         }
-        TAG_CTX0_PRIM => tlv.content_reader(at)?,
-        TAG_OCTET_STRING => {
+        CTX0_PRIM => tlv.content_reader(at)?,
+        OCTET_STRING => {
             let mut wrapped = tlv.content_reader(at)?;
             let (_, list) = wrapped.sequence(at)?;
             wrapped.finish(at)?;
             list
         }
         found => {
-            return Err(SesError::UnexpectedTag {
+            return Err(Asn1Error::UnexpectedTag {
                 at,
                 expected: "ExtensionDatas (SEQUENCE, [0] or OCTET STRING)",
                 found,
-            });
+            }
+            .into());
         }
     };
     let mut list = list;
@@ -389,7 +396,7 @@ pub(crate) fn parse_ext_datas(tlv: Tlv<'_>, at: &'static str) -> Result<Vec<ExtD
     while !list.is_empty() {
         let (_, mut e) = list.sequence(at)?;
         let oid = e.oid(at)?;
-        let critical = if e.peek_tag() == Some(TAG_BOOLEAN) {
+        let critical = if e.peek_tag() == Some(BOOLEAN) {
             e.boolean(at)?
         } else {
             false
@@ -410,19 +417,20 @@ pub(crate) fn parse_ext_datas(tlv: Tlv<'_>, at: &'static str) -> Result<Vec<ExtD
 pub(crate) fn parse_timestamp(r: &mut Reader<'_>, at: &'static str) -> Result<Vec<u8>, SesError> {
     let tlv = r.any(at)?;
     match tlv.tag {
-        TAG_CTX0_CONS => {
+        CTX0_CONS => {
             let mut inner = tlv.reader(at)?;
             let data = inner.bit_string(at)?;
             inner.finish(at)?;
             Ok(data.to_vec())
         }
-        TAG_CTX0_PRIM | TAG_CTX3_PRIM | TAG_BIT_STRING => {
-            Ok(der::bit_string_octets(tlv.value, at)?.to_vec())
+        CTX0_PRIM | CTX3_PRIM | BIT_STRING => {
+            Ok(asn1::bit_string_octets(tlv.content, at)?.to_vec())
         }
-        found => Err(SesError::UnexpectedTag {
+        found => Err(Asn1Error::UnexpectedTag {
             at,
             expected: "[0] BIT STRING",
             found,
-        }),
+        }
+        .into()),
     }
 }

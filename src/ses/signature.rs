@@ -2,11 +2,11 @@
 
 use std::ops::Range;
 
-use super::der::{Reader, TAG_BIT_STRING, TAG_SEQUENCE};
 use super::seal::{Seal, TimeKind, parse_ext_datas, parse_seal, parse_timestamp, read_time};
 use super::time::parse_v1_time_info;
 use super::verify::normalise_signature;
 use super::{ExtData, SesError, SesVersion, TimeInfo};
+use crate::asn1::{Asn1Error, BIT_STRING, Reader, SEQUENCE};
 
 /// An electronic signature (`SES_Signature`), decoded and owning its received bytes.
 #[derive(Debug, Clone)]
@@ -38,12 +38,13 @@ impl Signature {
     /// Decode a DER `SES_Signature` of any supported version.
     pub fn from_der(der: &[u8]) -> Result<Signature, SesError> {
         let outer = Reader::single(der, "SES_Signature")?;
-        if outer.tag != TAG_SEQUENCE {
-            return Err(SesError::UnexpectedTag {
+        if outer.tag != SEQUENCE {
+            return Err(Asn1Error::UnexpectedTag {
                 at: "SES_Signature",
                 expected: "SEQUENCE",
                 found: outer.tag,
-            });
+            }
+            .into());
         }
         let mut r = outer.reader("SES_Signature")?;
         let count = r.count("SES_Signature")?;
@@ -56,7 +57,7 @@ impl Signature {
         let v1 = count == 2;
         let (tbs_tlv, mut t) = r.sequence("SES_Signature.toSign")?;
         let tbs_version = t.integer("TBS_Sign.version")?;
-        let eseal = t.expect(TAG_SEQUENCE, "SEQUENCE", "TBS_Sign.eseal")?;
+        let eseal = t.expect(SEQUENCE, "SEQUENCE", "TBS_Sign.eseal")?;
         let seal = parse_seal(eseal).map_err(|e| SesError::InSeal(Box::new(e)))?;
         if v1 != (seal.version() == SesVersion::V1) {
             return Err(SesError::VersionMismatch {
@@ -76,10 +77,10 @@ impl Signature {
             timestamp,
         );
         if v1 {
-            let ti = t.expect(TAG_BIT_STRING, "BIT STRING", "TBS_Sign.timeInfo")?;
+            let ti = t.expect(BIT_STRING, "BIT STRING", "TBS_Sign.timeInfo")?;
             // The v1 time format is not interoperable: keep any unused-bit
             // count and fall back to the raw octets.
-            let bits = ti.value.get(1..).unwrap_or_default();
+            let bits = ti.content.get(1..).unwrap_or_default();
             time_info = match parse_v1_time_info(bits) {
                 Some(t) => TimeInfo::Time(t),
                 None => TimeInfo::Opaque(bits.to_vec()),

@@ -4,8 +4,8 @@ use std::io::Read;
 
 use ::time::macros::datetime;
 
-use super::der::{self, Reader, TAG_SEQUENCE};
 use super::*;
+use crate::asn1::{self, Asn1Error, Reader, SEQUENCE};
 use crate::crypto::{KeyType, PrivateKey, SignatureAlgorithm, sm3};
 
 const V1: &[u8] = include_bytes!("../../tests/data/ses/UserV1.esl");
@@ -39,7 +39,7 @@ fn elements(seq: &[u8]) -> Vec<Vec<u8>> {
 
 fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    der::sequence(&refs)
+    asn1::seq(&refs)
 }
 
 // ---------------------------------------------------------------- fixtures
@@ -260,14 +260,14 @@ fn mutations_never_panic() {
 fn deep_nesting_is_an_error() {
     let mut v = vec![0x30, 0x00];
     for _ in 0..10_000 {
-        v = der::tlv(TAG_SEQUENCE, &v);
+        v = asn1::tlv(SEQUENCE, &v);
     }
     assert!(Seal::from_der(&v).is_err());
     assert!(Signature::from_der(&v).is_err());
     // The depth limit itself.
     let mut v = vec![0x30, 0x00];
     for _ in 0..40 {
-        v = der::tlv(TAG_SEQUENCE, &v);
+        v = asn1::tlv(SEQUENCE, &v);
     }
     let mut tlv = Reader::single(&v, "t").expect("tlv");
     let mut depth_error = None;
@@ -280,7 +280,7 @@ fn deep_nesting_is_an_error() {
             }
         }
     }
-    assert_eq!(depth_error, Some(SesError::TooDeep { at: "t" }));
+    assert_eq!(depth_error, Some(Asn1Error::TooDeep { at: "t" }));
 }
 
 #[test]
@@ -289,20 +289,20 @@ fn framing_errors() {
     trailing.push(0);
     assert_eq!(
         Seal::from_der(&trailing).map(|_| ()),
-        Err(SesError::TrailingData { at: "SESeal" })
+        Err(SesError::Asn1(Asn1Error::TrailingData { at: "SESeal" }))
     );
     assert!(matches!(
         Seal::from_der(&[0x30, 0x80, 0x00, 0x00]),
-        Err(SesError::IndefiniteLength { .. })
+        Err(SesError::Asn1(Asn1Error::IndefiniteLength { .. }))
     ));
-    let huge = vec![0u8; der::MAX_INPUT + 1];
+    let huge = vec![0u8; asn1::MAX_INPUT + 1];
     assert!(matches!(
         Signature::from_der(&huge),
-        Err(SesError::TooLarge { .. })
+        Err(SesError::Asn1(Asn1Error::TooLarge { .. }))
     ));
     assert!(matches!(
-        Seal::from_der(&seq(&[der::integer(1)])),
-        Err(SesError::UnexpectedTag { .. })
+        Seal::from_der(&seq(&[asn1::integer(1)])),
+        Err(SesError::Asn1(Asn1Error::UnexpectedTag { .. }))
     ));
     let three = seq(&[seq(&[]), seq(&[]), seq(&[])]);
     assert_eq!(
@@ -320,21 +320,18 @@ fn framing_errors() {
 
 /// A throwaway self-signed certificate for `key` (x509-parser needs a real structure).
 fn make_cert(key: &PrivateKey, alg_oid: &str) -> Vec<u8> {
-    let alg_id = seq(&[der::oid(alg_oid).expect("oid")]);
-    let name = seq(&[der::tlv(
+    let alg_id = seq(&[asn1::oid(alg_oid)]);
+    let name = seq(&[asn1::tlv(
         0x31,
-        &seq(&[
-            der::oid("2.5.4.3").expect("oid"),
-            der::tlv(0x0C, b"sidian ses test"),
-        ]),
+        &seq(&[asn1::oid("2.5.4.3"), asn1::tlv(0x0C, b"sidian ses test")]),
     )]);
     let validity = seq(&[
-        der::tlv(0x17, b"250101000000Z"),
-        der::tlv(0x17, b"350101000000Z"),
+        asn1::tlv(0x17, b"250101000000Z"),
+        asn1::tlv(0x17, b"350101000000Z"),
     ]);
     let tbs = seq(&[
-        der::tlv(0xA0, &der::integer(2)),
-        der::integer(1),
+        asn1::tlv(0xA0, &asn1::integer(2)),
+        asn1::integer(1),
         alg_id.clone(),
         name.clone(),
         validity,
@@ -343,7 +340,7 @@ fn make_cert(key: &PrivateKey, alg_oid: &str) -> Vec<u8> {
     ]);
     let alg = signature_algorithm(alg_oid).expect("alg");
     let sig = key.sign(alg, &tbs).expect("sign");
-    seq(&[tbs, alg_id, der::bit_string(&sig)])
+    seq(&[tbs, alg_id, asn1::bit_string(&sig)])
 }
 
 fn params(certs: Vec<Vec<u8>>) -> SealInfoParams {
@@ -520,7 +517,7 @@ impl Info {
             v1: false,
             header_version: 4,
             cert_list_type: 1,
-            cert_list: seq(&[der::tlv(0x04, b"cert")]),
+            cert_list: seq(&[asn1::tlv(0x04, b"cert")]),
             valid_end: None,
             ext: None,
         }
@@ -529,19 +526,19 @@ impl Info {
     fn bytes(&self) -> Vec<u8> {
         let t = |s: &str| {
             if self.v1 {
-                der::tlv(0x17, &s.as_bytes()[2..])
+                asn1::tlv(0x17, &s.as_bytes()[2..])
             } else {
-                der::tlv(0x18, s.as_bytes())
+                asn1::tlv(0x18, s.as_bytes())
             }
         };
         let header = seq(&[
-            der::tlv(0x16, b"ES"),
-            der::integer(self.header_version),
-            der::tlv(0x16, b"vid"),
+            asn1::tlv(0x16, b"ES"),
+            asn1::integer(self.header_version),
+            asn1::tlv(0x16, b"vid"),
         ]);
-        let mut prop = vec![der::integer(1), der::tlv(0x0C, "名".as_bytes())];
+        let mut prop = vec![asn1::integer(1), asn1::tlv(0x0C, "名".as_bytes())];
         if !self.v1 {
-            prop.push(der::integer(self.cert_list_type));
+            prop.push(asn1::integer(self.cert_list_type));
         }
         prop.push(self.cert_list.clone());
         prop.push(t("20250101000000Z"));
@@ -552,12 +549,12 @@ impl Info {
                 .unwrap_or_else(|| t("20300101000000Z")),
         );
         let pic = seq(&[
-            der::tlv(0x16, b"PNG"),
-            der::tlv(0x04, b"img"),
-            der::integer(10),
-            der::integer(10),
+            asn1::tlv(0x16, b"PNG"),
+            asn1::tlv(0x04, b"img"),
+            asn1::integer(10),
+            asn1::integer(10),
         ]);
-        let mut parts = vec![header, der::tlv(0x16, b"id"), seq(&prop), pic];
+        let mut parts = vec![header, asn1::tlv(0x16, b"id"), seq(&prop), pic];
         parts.extend(self.ext.clone());
         seq(&parts)
     }
@@ -585,9 +582,9 @@ impl Keyed {
     fn seal(&self, info: &[u8], extra: Option<Vec<u8>>) -> Vec<u8> {
         let mut parts = vec![
             info.to_vec(),
-            der::tlv(0x04, &self.cert),
-            der::oid(SM2_SM3).expect("oid"),
-            der::bit_string(&self.sign(info)),
+            asn1::tlv(0x04, &self.cert),
+            asn1::oid(SM2_SM3),
+            asn1::bit_string(&self.sign(info)),
         ];
         parts.extend(extra);
         seq(&parts)
@@ -602,19 +599,19 @@ impl Keyed {
         extra: Option<Vec<u8>>,
     ) -> Vec<u8> {
         let mut tbs = vec![
-            der::integer(tbs_version),
+            asn1::integer(tbs_version),
             seal.to_vec(),
-            der::tlv(0x18, b"20250601120000Z"),
-            der::bit_string(&[7; 32]),
-            der::tlv(0x16, b"/Doc_0/Signs/Sign_0/Signature.xml"),
+            asn1::tlv(0x18, b"20250601120000Z"),
+            asn1::bit_string(&[7; 32]),
+            asn1::tlv(0x16, b"/Doc_0/Signs/Sign_0/Signature.xml"),
         ];
         tbs.extend(tbs_ext);
         let tbs = seq(&tbs);
         let mut parts = vec![
             tbs.clone(),
-            der::tlv(0x04, &self.cert),
-            der::oid(SM2_SM3).expect("oid"),
-            der::bit_string(&self.sign(&tbs)),
+            asn1::tlv(0x04, &self.cert),
+            asn1::oid(SM2_SM3),
+            asn1::bit_string(&self.sign(&tbs)),
         ];
         parts.extend(extra);
         seq(&parts)
@@ -626,7 +623,7 @@ fn der_to_raw(sig: &[u8]) -> Vec<u8> {
     let mut r = tlv.reader("t").expect("reader");
     let mut raw = Vec::new();
     for _ in 0..2 {
-        let int = r.any("t").expect("int").value;
+        let int = r.any("t").expect("int").content;
         let skip = int.iter().take_while(|&&b| b == 0).count();
         let mag = &int[skip..];
         raw.extend(std::iter::repeat_n(0u8, 32 - mag.len()));
@@ -644,9 +641,9 @@ fn raw_r_s_signatures_are_normalised() {
     assert_eq!(raw.len(), 64);
     let seal = seq(&[
         info.clone(),
-        der::tlv(0x04, &k.cert),
-        der::oid(SM2_SM3).expect("oid"),
-        der::bit_string(&raw),
+        asn1::tlv(0x04, &k.cert),
+        asn1::oid(SM2_SM3),
+        asn1::bit_string(&raw),
     ]);
     let decoded = Seal::from_der(&seal).expect("raw seal");
     assert_eq!(decoded.maker_signature(), der_sig.as_slice());
@@ -654,18 +651,18 @@ fn raw_r_s_signatures_are_normalised() {
 
     let good = Seal::from_der(&k.seal(&info, None)).expect("seal");
     let tbs = seq(&[
-        der::integer(4),
+        asn1::integer(4),
         good.der().to_vec(),
-        der::tlv(0x18, b"20250601120000Z"),
-        der::bit_string(&[1; 32]),
-        der::tlv(0x16, b"p"),
+        asn1::tlv(0x18, b"20250601120000Z"),
+        asn1::bit_string(&[1; 32]),
+        asn1::tlv(0x16, b"p"),
     ]);
     let raw = der_to_raw(&k.sign(&tbs));
     let sig = seq(&[
         tbs,
-        der::tlv(0x04, &k.cert),
-        der::oid(SM2_SM3).expect("oid"),
-        der::bit_string(&raw),
+        asn1::tlv(0x04, &k.cert),
+        asn1::oid(SM2_SM3),
+        asn1::bit_string(&raw),
     ]);
     let decoded = Signature::from_der(&sig).expect("raw signature");
     assert_eq!(decoded.signature()[0], 0x30);
@@ -706,9 +703,9 @@ fn versions_detected_by_structure() {
     }
     .bytes();
     let sign_info = seq(&[
-        der::tlv(0x04, &k.cert),
-        der::oid(SM2_SM3).expect("oid"),
-        der::bit_string(&[0x30, 0x00]),
+        asn1::tlv(0x04, &k.cert),
+        asn1::oid(SM2_SM3),
+        asn1::bit_string(&[0x30, 0x00]),
     ]);
     let s = Seal::from_der(&seq(&[v1, sign_info])).expect("v1");
     assert_eq!((s.version(), s.header_version()), (SesVersion::V1, 4));
@@ -718,11 +715,11 @@ fn versions_detected_by_structure() {
 fn timestamp_tag_variants() {
     let k = sm2();
     let seal = k.seal(&Info::v4().bytes(), None);
-    let bits = der::bit_string(&[0xAA, 0xBB]);
+    let bits = asn1::bit_string(&[0xAA, 0xBB]);
     let variants = [
-        der::tlv(0xA0, &bits),
-        der::tlv(0x80, &[0x00, 0xAA, 0xBB]),
-        der::tlv(0x83, &[0x00, 0xAA, 0xBB]),
+        asn1::tlv(0xA0, &bits),
+        asn1::tlv(0x80, &[0x00, 0xAA, 0xBB]),
+        asn1::tlv(0x83, &[0x00, 0xAA, 0xBB]),
     ];
     for ts in variants {
         let sig = Signature::from_der(&k.signature(4, &seal, None, Some(ts.clone()))).expect("sig");
@@ -736,37 +733,37 @@ fn timestamp_tag_variants() {
         assert_eq!(s.timestamp(), Some(&[0xAA, 0xBB][..]));
         verify_maker_signature(&s).expect("verifies");
     }
-    let odd = der::tlv(0xA0, &der::tlv(0x03, &[0x01, 0xAA]));
+    let odd = asn1::tlv(0xA0, &asn1::tlv(0x03, &[0x01, 0xAA]));
     assert_eq!(
         Signature::from_der(&k.signature(4, &seal, None, Some(odd))).map(|_| ()),
-        Err(SesError::UnusedBits {
+        Err(SesError::Asn1(Asn1Error::UnusedBits {
             at: "SES_Signature.timeStamp",
             unused: 1
-        })
+        }))
     );
-    let wrong = der::tlv(0xA1, &bits);
+    let wrong = asn1::tlv(0xA1, &bits);
     assert!(matches!(
         Signature::from_der(&k.signature(4, &seal, None, Some(wrong))),
-        Err(SesError::UnexpectedTag { .. })
+        Err(SesError::Asn1(Asn1Error::UnexpectedTag { .. }))
     ));
 }
 
 #[test]
 fn ext_datas_variants() {
     let k = sm2();
-    let e_plain = seq(&[der::oid("1.2.3").expect("oid"), der::tlv(0x04, b"a")]);
+    let e_plain = seq(&[asn1::oid("1.2.3"), asn1::tlv(0x04, b"a")]);
     let e_false = seq(&[
-        der::oid("1.2.4").expect("oid"),
-        der::tlv(0x01, &[0x00]),
-        der::tlv(0x04, b"b"),
+        asn1::oid("1.2.4"),
+        asn1::tlv(0x01, &[0x00]),
+        asn1::tlv(0x04, b"b"),
     ]);
     let e_true = seq(&[
-        der::oid("1.2.5").expect("oid"),
-        der::tlv(0x01, &[0xFF]),
-        der::tlv(0x04, b"c"),
+        asn1::oid("1.2.5"),
+        asn1::tlv(0x01, &[0xFF]),
+        asn1::tlv(0x04, b"c"),
     ]);
     let items = [e_plain.clone(), e_false.clone(), e_true.clone()].concat();
-    let list = der::tlv(TAG_SEQUENCE, &items);
+    let list = asn1::tlv(SEQUENCE, &items);
     let expected = vec![
         ExtData {
             oid: "1.2.3".into(),
@@ -785,11 +782,11 @@ fn ext_datas_variants() {
         },
     ];
     let variants = [
-        list.clone(),           // untagged (REAL)
-        der::tlv(0xA0, &list),  // explicit [0]
-        der::tlv(0xA0, &items), // implicit [0], constructed
-        der::tlv(0x80, &items), // implicit [0], primitive
-        der::tlv(0x04, &list),  // OCTET STRING wrapper
+        list.clone(),            // untagged (REAL)
+        asn1::tlv(0xA0, &list),  // explicit [0]
+        asn1::tlv(0xA0, &items), // implicit [0], constructed
+        asn1::tlv(0x80, &items), // implicit [0], primitive
+        asn1::tlv(0x04, &list),  // OCTET STRING wrapper
     ];
     for ext in variants {
         let info = Info {
@@ -813,7 +810,7 @@ fn ext_datas_variants() {
     }
     // Explicit [0] around an empty list.
     let info = Info {
-        ext: Some(der::tlv(0xA0, &seq(&[]))),
+        ext: Some(asn1::tlv(0xA0, &seq(&[]))),
         ..Info::v4()
     };
     let s = Seal::from_der(&k.seal(&info.bytes(), None)).expect("seal");
@@ -828,37 +825,37 @@ fn unused_bits_rejected_for_signatures_and_hashes() {
     sig_bits.extend(k.sign(&info));
     let seal = seq(&[
         info.clone(),
-        der::tlv(0x04, &k.cert),
-        der::oid(SM2_SM3).expect("oid"),
-        der::tlv(0x03, &sig_bits),
+        asn1::tlv(0x04, &k.cert),
+        asn1::oid(SM2_SM3),
+        asn1::tlv(0x03, &sig_bits),
     ]);
     assert_eq!(
         Seal::from_der(&seal).map(|_| ()),
-        Err(SesError::UnusedBits {
+        Err(SesError::Asn1(Asn1Error::UnusedBits {
             at: "SESeal.signedValue",
             unused: 1
-        })
+        }))
     );
     let good = k.seal(&info, None);
     let tbs = seq(&[
-        der::integer(4),
+        asn1::integer(4),
         good,
-        der::tlv(0x18, b"20250601120000Z"),
-        der::tlv(0x03, &[0x04, 1, 2, 3]),
-        der::tlv(0x16, b"p"),
+        asn1::tlv(0x18, b"20250601120000Z"),
+        asn1::tlv(0x03, &[0x04, 1, 2, 3]),
+        asn1::tlv(0x16, b"p"),
     ]);
     let sig = seq(&[
         tbs,
-        der::tlv(0x04, &k.cert),
-        der::oid(SM2_SM3).expect("oid"),
-        der::bit_string(&[0x30, 0x00]),
+        asn1::tlv(0x04, &k.cert),
+        asn1::oid(SM2_SM3),
+        asn1::bit_string(&[0x30, 0x00]),
     ]);
     assert_eq!(
         Signature::from_der(&sig).map(|_| ()),
-        Err(SesError::UnusedBits {
+        Err(SesError::Asn1(Asn1Error::UnusedBits {
             at: "TBS_Sign.dataHash",
             unused: 4
-        })
+        }))
     );
 }
 
@@ -867,10 +864,10 @@ fn cert_digest_list() {
     let k = sm2();
     let other = make_cert(&PrivateKey::generate(KeyType::Sm2).expect("key"), SM2_SM3);
     let digests = seq(&[
-        seq(&[der::tlv(0x13, b"SM3"), der::tlv(0x04, &sm3(&k.cert))]),
+        seq(&[asn1::tlv(0x13, b"SM3"), asn1::tlv(0x04, &sm3(&k.cert))]),
         seq(&[
-            der::tlv(0x13, b"SHA256"),
-            der::tlv(0x04, &crate::crypto::sha256(&other)),
+            asn1::tlv(0x13, b"SHA256"),
+            asn1::tlv(0x04, &crate::crypto::sha256(&other)),
         ]),
     ]);
     let info = Info {
@@ -902,7 +899,7 @@ fn cert_digest_list() {
 fn errors_name_the_field() {
     let k = sm2();
     let info = Info {
-        valid_end: Some(der::tlv(0x17, b"300101000000Z")),
+        valid_end: Some(asn1::tlv(0x17, b"300101000000Z")),
         ..Info::v4()
     };
     let err = Seal::from_der(&k.seal(&info.bytes(), None))
@@ -913,7 +910,7 @@ fn errors_name_the_field() {
         "SES_SealInfo.property.validEnd: expected GeneralizedTime, found tag 0x17"
     );
     let info = Info {
-        valid_end: Some(der::tlv(0x18, b"20301301000000Z")),
+        valid_end: Some(asn1::tlv(0x18, b"20301301000000Z")),
         ..Info::v4()
     };
     let err = Seal::from_der(&k.seal(&info.bytes(), None))
@@ -942,23 +939,23 @@ fn v1_signature_and_time_info() {
     let k = sm2();
     let build = |time_bits: Vec<u8>, seal: &[u8]| {
         let tbs = seq(&[
-            der::integer(1),
+            asn1::integer(1),
             seal.to_vec(),
-            der::tlv(0x03, &[vec![0], time_bits].concat()),
-            der::bit_string(&[9; 32]),
-            der::tlv(0x16, b"doc"),
-            der::tlv(0x04, &k.cert),
-            der::oid(SM2_SM3).expect("oid"),
+            asn1::tlv(0x03, &[vec![0], time_bits].concat()),
+            asn1::bit_string(&[9; 32]),
+            asn1::tlv(0x16, b"doc"),
+            asn1::tlv(0x04, &k.cert),
+            asn1::oid(SM2_SM3),
         ]);
         let sig = k.sign(&tbs);
-        seq(&[tbs, der::bit_string(&sig)])
+        seq(&[tbs, asn1::bit_string(&sig)])
     };
     let when = datetime!(2020-04-22 02:18:07 UTC);
     for (bits, expected) in [
         (b"2020-04-22 10:18:07".to_vec(), TimeInfo::Time(when)),
         (b"200422021807Z".to_vec(), TimeInfo::Time(when)),
         (b"20200422021807Z".to_vec(), TimeInfo::Time(when)),
-        (der::tlv(0x17, b"200422021807Z"), TimeInfo::Time(when)),
+        (asn1::tlv(0x17, b"200422021807Z"), TimeInfo::Time(when)),
         (vec![1, 2, 3], TimeInfo::Opaque(vec![1, 2, 3])),
     ] {
         let sig = Signature::from_der(&build(bits, V1)).expect("v1 signature");
@@ -995,9 +992,9 @@ fn algorithm_mapping() {
     let info = Info::v4().bytes();
     let seal = seq(&[
         info.clone(),
-        der::tlv(0x04, &k.cert),
-        der::oid(ECDSA_SHA256).expect("oid"),
-        der::bit_string(&k.sign(&info)),
+        asn1::tlv(0x04, &k.cert),
+        asn1::oid(ECDSA_SHA256),
+        asn1::bit_string(&k.sign(&info)),
     ]);
     assert!(matches!(
         verify_maker_signature(&Seal::from_der(&seal).expect("seal")),
@@ -1005,9 +1002,9 @@ fn algorithm_mapping() {
     ));
     let seal = seq(&[
         info,
-        der::tlv(0x04, b"junk"),
-        der::oid("1.2.3.4").expect("oid"),
-        der::bit_string(&[0x30, 0x00]),
+        asn1::tlv(0x04, b"junk"),
+        asn1::oid("1.2.3.4"),
+        asn1::bit_string(&[0x30, 0x00]),
     ]);
     assert_eq!(
         verify_maker_signature(&Seal::from_der(&seal).expect("seal")),

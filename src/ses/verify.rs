@@ -3,8 +3,8 @@
 
 use crate::crypto::{PublicKey, SignatureAlgorithm};
 
-use super::der::{self, Reader, TAG_INTEGER, TAG_SEQUENCE};
 use super::{Seal, SesError, Signature};
+use crate::asn1::{self, Asn1Error, INTEGER, Reader, SEQUENCE};
 
 /// SM2 with SM3 (GB/T 33560).
 const OID_SM2_SM3: &str = "1.2.156.10197.1.501";
@@ -86,14 +86,14 @@ fn is_ec(oid: &str) -> bool {
 }
 
 fn is_der_ec_signature(bytes: &[u8]) -> bool {
-    let parse = || -> Result<(), SesError> {
+    let parse = || -> Result<(), Asn1Error> {
         let tlv = Reader::single(bytes, "signature")?;
-        if tlv.tag != TAG_SEQUENCE {
-            return Err(SesError::Missing { at: "signature" });
+        if tlv.tag != SEQUENCE {
+            return Err(Asn1Error::Missing { at: "signature" });
         }
         let mut r = tlv.reader("signature")?;
-        r.expect(TAG_INTEGER, "INTEGER", "signature.r")?;
-        r.expect(TAG_INTEGER, "INTEGER", "signature.s")?;
+        r.expect(INTEGER, "INTEGER", "signature.r")?;
+        r.expect(INTEGER, "INTEGER", "signature.s")?;
         r.finish("signature")
     };
     parse().is_ok()
@@ -105,7 +105,7 @@ fn is_der_ec_signature(bytes: &[u8]) -> bool {
 pub(crate) fn normalise_signature(alg_oid: &str, sig: &[u8]) -> Vec<u8> {
     if is_ec(alg_oid) && sig.len() == 64 && !is_der_ec_signature(sig) {
         let (r, s) = sig.split_at(32);
-        der::sequence(&[&der::unsigned_integer(r), &der::unsigned_integer(s)])
+        asn1::seq(&[&asn1::uint(r), &asn1::uint(s)])
     } else {
         sig.to_vec()
     }

@@ -2,7 +2,7 @@
 //! for callers that request timestamps from another TSA).
 
 use super::{HashAlg, TsaError, malformed};
-use crate::pki::der::{self, Tlv};
+use crate::asn1::{self, Tlv};
 
 /// A parsed time-stamp request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +23,8 @@ impl TimeStampReq {
     /// Parses a DER `TimeStampReq`; a request with extensions is refused
     /// ([`TsaError::UnacceptedExtension`]) since this TSA supports none.
     pub fn from_der(input: &[u8]) -> Result<TimeStampReq, TsaError> {
-        let (outer, rest) = der::read(input).map_err(malformed)?;
-        if outer.tag != der::SEQUENCE {
+        let (outer, rest) = asn1::read(input).map_err(malformed)?;
+        if outer.tag != asn1::SEQUENCE {
             return Err(TsaError::Malformed("TimeStampReq is not a SEQUENCE".into()));
         }
         if !rest.is_empty() {
@@ -32,13 +32,13 @@ impl TimeStampReq {
                 "trailing data after the request".into(),
             ));
         }
-        let parts = der::children(outer.content).map_err(malformed)?;
+        let parts = asn1::children(outer.content).map_err(malformed)?;
         let mut it = parts.iter().peekable();
-        let version = next(&mut it, der::INTEGER, "version")?;
+        let version = next(&mut it, asn1::INTEGER, "version")?;
         if version.content != [1] {
             return Err(TsaError::UnsupportedVersion(hex::encode(version.content)));
         }
-        let imprint = next(&mut it, der::SEQUENCE, "messageImprint")?;
+        let imprint = next(&mut it, asn1::SEQUENCE, "messageImprint")?;
         let (hash_alg, hashed_message) = message_imprint(imprint)?;
         let mut req = TimeStampReq {
             hash_alg,
@@ -47,18 +47,18 @@ impl TimeStampReq {
             nonce: None,
             cert_req: false,
         };
-        if let Some(p) = it.next_if(|t| t.tag == der::OID) {
-            let dotted = der::oid_to_string(p.content)
+        if let Some(p) = it.next_if(|t| t.tag == asn1::OID) {
+            let dotted = asn1::oid_to_string(p.content)
                 .ok_or_else(|| TsaError::Malformed("reqPolicy OID".into()))?;
             req.policy = Some(dotted);
         }
-        if let Some(n) = it.next_if(|t| t.tag == der::INTEGER) {
+        if let Some(n) = it.next_if(|t| t.tag == asn1::INTEGER) {
             if n.content.is_empty() {
                 return Err(TsaError::Malformed("empty nonce".into()));
             }
             req.nonce = Some(n.content.to_vec());
         }
-        if let Some(b) = it.next_if(|t| t.tag == der::BOOLEAN) {
+        if let Some(b) = it.next_if(|t| t.tag == asn1::BOOLEAN) {
             req.cert_req = match b.content {
                 [0xFF] => true,
                 [0x00] => false,
@@ -80,39 +80,39 @@ impl TimeStampReq {
     /// DEFAULT FALSE field).
     pub fn to_der(&self) -> Vec<u8> {
         let mut parts = vec![
-            der::tlv(der::INTEGER, &[1]),
+            asn1::tlv(asn1::INTEGER, &[1]),
             imprint_der(self.hash_alg, &self.hashed_message),
         ];
         if let Some(p) = &self.policy {
-            parts.push(der::oid(p));
+            parts.push(asn1::oid(p));
         }
         if let Some(n) = &self.nonce {
-            parts.push(der::tlv(der::INTEGER, n));
+            parts.push(asn1::tlv(asn1::INTEGER, n));
         }
         if self.cert_req {
-            parts.push(der::bool_true());
+            parts.push(asn1::bool_true());
         }
-        der::tlv(der::SEQUENCE, &parts.concat())
+        asn1::tlv(asn1::SEQUENCE, &parts.concat())
     }
 }
 
 /// DER MessageImprint: SEQUENCE { AlgorithmIdentifier, OCTET STRING }.
 pub(super) fn imprint_der(alg: HashAlg, hashed: &[u8]) -> Vec<u8> {
-    der::seq(&[
+    asn1::seq(&[
         &alg.algorithm_identifier(),
-        &der::tlv(der::OCTET_STRING, hashed),
+        &asn1::tlv(asn1::OCTET_STRING, hashed),
     ])
 }
 
 /// Reads a MessageImprint, checking the algorithm (parameters absent or NULL, as OpenSSL
 /// requires) and the digest length.
 pub(super) fn message_imprint(imprint: &Tlv<'_>) -> Result<(HashAlg, Vec<u8>), TsaError> {
-    let parts = der::children(imprint.content).map_err(malformed)?;
+    let parts = asn1::children(imprint.content).map_err(malformed)?;
     let [alg, hashed] = parts.as_slice() else {
         return Err(TsaError::Malformed("MessageImprint".into()));
     };
     let hash_alg = hash_algorithm(alg)?;
-    if hashed.tag != der::OCTET_STRING {
+    if hashed.tag != asn1::OCTET_STRING {
         return Err(TsaError::Malformed(
             "hashedMessage is not an OCTET STRING".into(),
         ));

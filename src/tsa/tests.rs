@@ -6,8 +6,9 @@ use crate::cms::tests::{Fixture, failing_names, fixture};
 use crate::testutil::{openssl, openssl_available};
 
 use super::*;
+use crate::asn1;
 use crate::crypto::KeyType;
-use crate::pki::{Certificate, Profile, der};
+use crate::pki::{Certificate, Profile};
 
 const POLICY: &str = "1.2.3.4.1";
 
@@ -26,14 +27,14 @@ impl Fixture {
 
 /// Status and failure bits of a TimeStampResp, and the token if any.
 fn decode_response(resp: &[u8]) -> (u8, Vec<u8>, Option<Vec<u8>>) {
-    let (outer, rest) = der::read(resp).unwrap();
+    let (outer, rest) = asn1::read(resp).unwrap();
     assert!(rest.is_empty());
-    let parts = der::children(outer.content).unwrap();
-    let status_info = der::children(parts[0].content).unwrap();
+    let parts = asn1::children(outer.content).unwrap();
+    let status_info = asn1::children(parts[0].content).unwrap();
     let status = status_info[0].content[0];
     let bits = status_info
         .iter()
-        .find(|t| t.tag == der::BIT_STRING)
+        .find(|t| t.tag == asn1::BIT_STRING)
         .map(|t| {
             let mut set = Vec::new();
             for (i, byte) in t.content[1..].iter().enumerate() {
@@ -260,11 +261,11 @@ fn malformed_requests_are_rejected_with_the_right_failure_info() {
     assert_eq!(reject(&trailing), [FailureInfo::BadDataFormat.bit()]);
 
     // SHA-1 (1.3.14.3.2.26) imprint.
-    let imprint = der::seq(&[
-        &der::seq(&[&der::oid("1.3.14.3.2.26"), &der::tlv(der::NULL, &[])]),
-        &der::tlv(der::OCTET_STRING, &[0u8; 20]),
+    let imprint = asn1::seq(&[
+        &asn1::seq(&[&asn1::oid("1.3.14.3.2.26"), &asn1::tlv(asn1::NULL, &[])]),
+        &asn1::tlv(asn1::OCTET_STRING, &[0u8; 20]),
     ]);
-    let sha1 = der::seq(&[&der::tlv(der::INTEGER, &[1]), &imprint]);
+    let sha1 = asn1::seq(&[&asn1::tlv(asn1::INTEGER, &[1]), &imprint]);
     assert_eq!(reject(&sha1), [FailureInfo::BadAlg.bit()]);
 
     // Wrong imprint length for SHA-256.
@@ -280,15 +281,15 @@ fn malformed_requests_are_rejected_with_the_right_failure_info() {
     assert_eq!(reject(&v2), [FailureInfo::BadRequest.bit()]);
 
     // Extensions [0].
-    let (outer, _) = der::read(&good).unwrap();
-    let ext = der::tlv(
+    let (outer, _) = asn1::read(&good).unwrap();
+    let ext = asn1::tlv(
         0xA0,
-        &der::seq(&[&der::seq(&[
-            &der::oid("1.2.3.4"),
-            &der::tlv(der::OCTET_STRING, &[0]),
+        &asn1::seq(&[&asn1::seq(&[
+            &asn1::oid("1.2.3.4"),
+            &asn1::tlv(asn1::OCTET_STRING, &[0]),
         ])]),
     );
-    let with_ext = der::tlv(der::SEQUENCE, &[outer.content, &ext].concat());
+    let with_ext = asn1::tlv(asn1::SEQUENCE, &[outer.content, &ext].concat());
     assert_eq!(reject(&with_ext), [FailureInfo::UnacceptedExtension.bit()]);
 
     // A policy other than the TSA's.

@@ -6,9 +6,10 @@ use time::OffsetDateTime;
 
 use super::request::{TimeStampReq, imprint_der};
 use super::{FailureInfo, OID_TST_INFO, TsaError};
+use crate::asn1::{self, Precision};
 use crate::cms;
 use crate::crypto::PrivateKey;
-use crate::pki::{Certificate, der};
+use crate::pki::{Certificate, PkiError};
 
 /// PKIStatus values used in responses.
 const STATUS_GRANTED: u8 = 0;
@@ -37,10 +38,10 @@ impl Tsa<'_> {
         });
         match result {
             Ok(token) => {
-                let status = der::seq(&[&der::tlv(der::INTEGER, &[STATUS_GRANTED])]);
-                der::seq(&[&status, &token])
+                let status = asn1::seq(&[&asn1::tlv(asn1::INTEGER, &[STATUS_GRANTED])]);
+                asn1::seq(&[&status, &token])
             }
-            Err(e) => der::seq(&[&rejection(&e)]),
+            Err(e) => asn1::seq(&[&rejection(&e)]),
         }
     }
 
@@ -94,34 +95,34 @@ impl Tsa<'_> {
         gen_time: OffsetDateTime,
     ) -> Result<Vec<u8>, TsaError> {
         let mut parts = vec![
-            der::tlv(der::INTEGER, &[1]),
+            asn1::tlv(asn1::INTEGER, &[1]),
             policy.to_vec(),
             imprint_der(req.hash_alg, &req.hashed_message),
-            der::uint(serial),
-            der::generalized_time(gen_time)?,
+            asn1::uint(serial),
+            asn1::generalized_time(gen_time, Precision::Seconds).map_err(PkiError::from)?,
             // Accuracy { seconds 1 }: genTime is truncated to the second.
-            der::seq(&[&der::tlv(der::INTEGER, &[1])]),
+            asn1::seq(&[&asn1::tlv(asn1::INTEGER, &[1])]),
         ];
         if let Some(n) = &req.nonce {
-            parts.push(der::tlv(der::INTEGER, n));
+            parts.push(asn1::tlv(asn1::INTEGER, n));
         }
         // tsa [0] GeneralName: both tags explicit since GeneralName and Name are CHOICEs.
-        parts.push(der::tlv(0xA0, &der::tlv(0xA4, self.cert.subject_der())));
-        Ok(der::tlv(der::SEQUENCE, &parts.concat()))
+        parts.push(asn1::tlv(0xA0, &asn1::tlv(0xA4, self.cert.subject_der())));
+        Ok(asn1::tlv(asn1::SEQUENCE, &parts.concat()))
     }
 }
 
 /// The policy as a DER OID, refusing a string that does not round-trip as a dotted OID.
 fn policy_oid(policy: &str) -> Result<Vec<u8>, TsaError> {
-    der::checked_oid(policy)
+    asn1::checked_oid(policy)
         .ok_or_else(|| TsaError::UnacceptedPolicy(policy.chars().take(64).collect()))
 }
 
 /// The time-stamp token of a granted TimeStampResp (`None` for a rejection or malformed bytes).
 pub fn granted_token(resp: &[u8]) -> Option<&[u8]> {
-    let (outer, _) = der::read(resp).ok()?;
-    let parts = der::children(outer.content).ok()?;
-    let status = der::children(parts.first()?.content).ok()?;
+    let (outer, _) = asn1::read(resp).ok()?;
+    let parts = asn1::children(outer.content).ok()?;
+    let status = asn1::children(parts.first()?.content).ok()?;
     (status.first()?.content == [STATUS_GRANTED]).then_some(parts.get(1)?.raw)
 }
 
@@ -130,9 +131,9 @@ fn rejection(e: &TsaError) -> Vec<u8> {
     let info: FailureInfo = e.failure_info();
     // Bounded: the message may echo an OID taken from the request.
     let text: String = e.to_string().chars().take(200).collect();
-    der::seq(&[
-        &der::tlv(der::INTEGER, &[STATUS_REJECTION]),
-        &der::seq(&[&der::tlv(der::UTF8_STRING, text.as_bytes())]),
-        &der::named_bits(&[info.bit()]),
+    asn1::seq(&[
+        &asn1::tlv(asn1::INTEGER, &[STATUS_REJECTION]),
+        &asn1::seq(&[&asn1::tlv(asn1::UTF8_STRING, text.as_bytes())]),
+        &asn1::named_bits(&[info.bit()]),
     ])
 }

@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 
 use super::request::message_imprint;
 use super::{HashAlg, OID_KP_TIME_STAMPING, OID_TST_INFO, TsaError, malformed};
+use crate::asn1;
 use crate::cms;
-use crate::pki::{Certificate, der};
+use crate::pki::Certificate;
 use crate::report::Check;
 
 /// The fields of a TSTInfo.
@@ -33,35 +34,35 @@ pub struct TstInfo {
 impl TstInfo {
     /// Parses TSTInfo DER (version 1; accuracy, ordering, tsa and extensions are skipped).
     pub fn from_der(input: &[u8]) -> Result<TstInfo, TsaError> {
-        let (outer, rest) = der::read(input).map_err(malformed)?;
-        if outer.tag != der::SEQUENCE || !rest.is_empty() {
+        let (outer, rest) = asn1::read(input).map_err(malformed)?;
+        if outer.tag != asn1::SEQUENCE || !rest.is_empty() {
             return Err(TsaError::Malformed("TSTInfo is not one SEQUENCE".into()));
         }
-        let parts = der::children(outer.content).map_err(malformed)?;
+        let parts = asn1::children(outer.content).map_err(malformed)?;
         let [version, policy, imprint, serial, gen_time, optional @ ..] = parts.as_slice() else {
             return Err(TsaError::Malformed("TSTInfo has too few fields".into()));
         };
-        if version.tag != der::INTEGER || version.content != [1] {
+        if version.tag != asn1::INTEGER || version.content != [1] {
             return Err(TsaError::Malformed("TSTInfo version is not 1".into()));
         }
-        let policy = (policy.tag == der::OID)
-            .then(|| der::oid_to_string(policy.content))
+        let policy = (policy.tag == asn1::OID)
+            .then(|| asn1::oid_to_string(policy.content))
             .flatten()
             .ok_or_else(|| TsaError::Malformed("TSTInfo policy is not an OID".into()))?;
-        if imprint.tag != der::SEQUENCE {
+        if imprint.tag != asn1::SEQUENCE {
             return Err(TsaError::Malformed("TSTInfo messageImprint".into()));
         }
         let (hash_alg, hashed_message) = message_imprint(imprint)?;
-        if serial.tag != der::INTEGER || serial.content.is_empty() {
+        if serial.tag != asn1::INTEGER || serial.content.is_empty() {
             return Err(TsaError::Malformed("TSTInfo serialNumber".into()));
         }
-        let gen_time = (gen_time.tag == der::GENERALIZED_TIME)
-            .then(|| der::parse_time(gen_time))
+        let gen_time = (gen_time.tag == asn1::GENERALIZED_TIME)
+            .then(|| asn1::parse_time(gen_time))
             .flatten()
             .ok_or_else(|| TsaError::Malformed("TSTInfo genTime".into()))?;
         let nonce = optional
             .iter()
-            .find(|t| t.tag == der::INTEGER)
+            .find(|t| t.tag == asn1::INTEGER)
             .map(|t| t.content.to_vec());
         Ok(TstInfo {
             policy,

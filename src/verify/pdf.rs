@@ -13,10 +13,11 @@ use time::OffsetDateTime;
 use super::clock::{not_in_future, revocation_check, rfc3339};
 use super::document::invalid;
 use super::ses::Verifier;
+use crate::asn1;
 use crate::audit::signature_sha256;
 use crate::cms::{self, DigestAlg, OID_SIGNATURE_TIME_STAMP_TOKEN};
 use crate::pdf::{self, LaterChanges, Limits, PdfFile, PdfSignature, Ref, SigType, SubFilter};
-use crate::pki::{self, Certificate, Usage, der};
+use crate::pki::{self, Certificate, Usage};
 use crate::report::{
     Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, TimeSource,
     Verdict,
@@ -209,7 +210,7 @@ impl Verifier {
         };
         // The digest algorithm the signer chose (SM3 with SM2) decides how the ranges are
         // hashed; cms::verify then compares it with the messageDigest attribute.
-        let alg = match der::read(parsed.signer.digest_algorithm)
+        let alg = match asn1::read(parsed.signer.digest_algorithm)
             .map_err(|e| e.to_string())
             .and_then(|(t, _)| cms::digest_alg_from_identifier(&t).map_err(|e| e.to_string()))
         {
