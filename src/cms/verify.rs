@@ -12,7 +12,7 @@ use super::{
     OID_SIGNING_CERTIFICATE_V2, OID_SIGNING_TIME, OID_SM2_1,
 };
 use crate::crypto::SignatureAlgorithm;
-use crate::pki::{self, Certificate, der, der::Tlv};
+use crate::pki::{Certificate, der, der::Tlv};
 use crate::verify::Check;
 
 /// The outcome of [`verify`].
@@ -199,7 +199,7 @@ fn signature_check(p: &SignedDataView<'_>, cert: &Certificate) -> Check {
         // Some writers put the key's algorithm (id-ecPublicKey, rsaEncryption) here.
         "1.2.840.10045.2.1" => Some(SignatureAlgorithm::EcdsaP256Sha256),
         "1.2.840.113549.1.1.1" => Some(SignatureAlgorithm::RsaPkcs1Sha256),
-        other => pki::algorithm_from_oid(other),
+        other => SignatureAlgorithm::from_oid(other),
     };
     let Some(alg) = alg else {
         return Check::new(

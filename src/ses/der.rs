@@ -359,20 +359,6 @@ pub(crate) fn integer(v: i64) -> Vec<u8> {
     tlv(TAG_INTEGER, &bytes[start..])
 }
 
-/// Non-negative INTEGER from unsigned big-endian magnitude.
-pub(crate) fn unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
-    let trimmed: &[u8] = {
-        let skip = magnitude.iter().take_while(|&&b| b == 0).count();
-        &magnitude[skip..]
-    };
-    let mut content = Vec::with_capacity(trimmed.len() + 1);
-    if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
-        content.push(0);
-    }
-    content.extend_from_slice(trimmed);
-    tlv(TAG_INTEGER, &content)
-}
-
 /// BIT STRING with 0 unused bits.
 pub(crate) fn bit_string(data: &[u8]) -> Vec<u8> {
     let mut content = Vec::with_capacity(data.len() + 1);
@@ -456,8 +442,6 @@ mod tests {
             let tlv = Reader::single(&enc, "t").expect("tlv");
             assert_eq!(decode_i64(tlv.value, "t").expect("decode"), v, "{v}");
         }
-        assert_eq!(unsigned_integer(&[0, 0, 0x80]), vec![2, 2, 0, 0x80]);
-        assert_eq!(unsigned_integer(&[0, 0]), vec![2, 1, 0]);
     }
 
     #[test]
