@@ -1,6 +1,7 @@
 //! CMS `SignedData` (RFC 5652): one writer and one verifier for every signature container the
-//! service produces — RFC 3161 time-stamp tokens ([`crate::tsa`]) today, detached CAdES
-//! signatures for PAdES (`/SubFilter /ETSI.CAdES.detached`) next.
+//! service produces — RFC 3161 time-stamp tokens ([`crate::tsa`]) and detached CAdES signatures
+//! for PAdES (`/SubFilter /ETSI.CAdES.detached`) — and the one reader, which also takes the
+//! GB/T 35275 SignedData of OFD `Type="Sign"` signatures ([`crate::ofd::verify_sign_cms`]).
 //!
 //! Hand-written with [`crate::asn1`] rather than a CMS crate because SM2 (SM2-with-SM3 over
 //! the signed attributes with the default user ID, SM3 as digest algorithm) must work exactly
@@ -11,7 +12,7 @@
 //!
 //! Only what the callers need is supported: one SignerInfo identified by
 //! issuerAndSerialNumber (a [0] subjectKeyIdentifier is accepted when verifying), signed
-//! attributes always present.
+//! attributes always written and required by [`verify`] (a GB/T 35275 SignerInfo may lack them).
 
 mod parse;
 mod sign;
@@ -25,7 +26,7 @@ pub use sign::{Content, SignOptions, SignerInput, add_unsigned_attribute, sign};
 pub use verify::{CmsCheck, verify};
 
 pub(crate) use parse::digest_alg_from_identifier;
-pub(crate) use verify::strip_leading_zeros;
+pub(crate) use verify::{check_signature, find_signer, signature_algorithm, strip_leading_zeros};
 
 use crate::asn1::Asn1Error;
 use crate::crypto::{CryptoError, KeyType};
@@ -35,6 +36,8 @@ use crate::pki::PkiError;
 pub const OID_DATA: &str = "1.2.840.113549.1.7.1";
 /// id-signedData: the ContentInfo content type of every structure written here.
 pub const OID_SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
+/// GB/T 35275 signedData: the ContentInfo content type Chinese SM2 CMS writers use instead.
+pub const OID_SM2_SIGNED_DATA: &str = "1.2.156.10197.6.1.4.2.2";
 /// id-contentType signed attribute.
 pub const OID_CONTENT_TYPE: &str = "1.2.840.113549.1.9.3";
 /// id-messageDigest signed attribute.
@@ -47,9 +50,11 @@ pub const OID_SIGNING_CERTIFICATE: &str = "1.2.840.113549.1.9.16.2.12";
 pub const OID_SIGNING_CERTIFICATE_V2: &str = "1.2.840.113549.1.9.16.2.47";
 /// id-aa-signatureTimeStampToken: the unsigned attribute of a CAdES B-T signature.
 pub const OID_SIGNATURE_TIME_STAMP_TOKEN: &str = "1.2.840.113549.1.9.16.2.14";
-/// GM/T 0006 "SM2 encryption/signature" OID that some Chinese CMS writers use as the
-/// signatureAlgorithm instead of SM2-with-SM3; accepted when verifying.
+/// GM/T 0006 sm2-1 (SM2 signature) OID that GB/T 35275 writers use as the signatureAlgorithm
+/// instead of SM2-with-SM3; accepted when verifying.
 const OID_SM2_1: &str = "1.2.156.10197.1.301.1";
+/// GM/T 0006 SM2 curve OID, seen in the same place from older writers; accepted too.
+const OID_SM2: &str = "1.2.156.10197.1.301";
 
 const OID_SHA256: &str = "2.16.840.1.101.3.4.2.1";
 const OID_SHA384: &str = "2.16.840.1.101.3.4.2.2";

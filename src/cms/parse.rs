@@ -1,7 +1,15 @@
 //! Reading a ContentInfo(SignedData) into borrowed pieces: the checks and the re-encoding in
 //! [`super::add_unsigned_attribute`] need the SignerInfo fields exactly as received.
+//!
+//! GB/T 35275 SignedData (OFD `Type="Sign"`) is read too: its own content-type OIDs, digest
+//! AlgorithmIdentifiers without the NULL parameters, SM2 OIDs as the signatureAlgorithm and
+//! SignerInfos without signed attributes (the signature then covers the content itself).
 
-use super::{CmsError, DigestAlg, OID_SIGNED_DATA, malformed};
+use time::OffsetDateTime;
+
+use super::{
+    CmsError, DigestAlg, OID_SIGNED_DATA, OID_SIGNING_TIME, OID_SM2_SIGNED_DATA, malformed,
+};
 use crate::asn1::{self as der, Tlv};
 use crate::pki::Certificate;
 
@@ -23,8 +31,9 @@ pub struct SignerInfoView<'a> {
     pub sid: &'a [u8],
     /// The digestAlgorithm AlgorithmIdentifier TLV.
     pub digest_algorithm: &'a [u8],
-    /// The signedAttrs TLV as received ([0] IMPLICIT; the signature covers it re-tagged SET).
-    pub signed_attrs: &'a [u8],
+    /// The signedAttrs TLV as received ([0] IMPLICIT; the signature covers it re-tagged SET);
+    /// `None` when the signature covers the content itself.
+    pub signed_attrs: Option<&'a [u8]>,
     /// The signatureAlgorithm OID (dotted).
     pub signature_algorithm: String,
     /// The signature value.
@@ -33,7 +42,7 @@ pub struct SignerInfoView<'a> {
     pub signed_attributes: Vec<Attribute<'a>>,
     /// The unsigned attributes ([1]), in received order.
     pub unsigned_attributes: Vec<Attribute<'a>>,
-    /// The six signed-over fields (version … signature) as received, for re-encoding.
+    /// The fields version … signature as received, for re-encoding.
     pub(super) fields: Vec<&'a [u8]>,
     /// The unsignedAttrs elements as received.
     pub(super) unsigned_raw: Vec<&'a [u8]>,
@@ -49,6 +58,26 @@ impl<'a> SignerInfoView<'a> {
     pub fn unsigned_attr(&self, oid: &str) -> Option<&'a [u8]> {
         find(&self.unsigned_attributes, oid)
     }
+
+    /// What the signature covers when there are signed attributes: them as received, with
+    /// the SET OF tag in place of [0] IMPLICIT.
+    pub fn signed_message(&self) -> Option<Vec<u8>> {
+        let mut m = self.signed_attrs?.to_vec();
+        m[0] = der::SET;
+        Some(m)
+    }
+
+    /// The signingTime attribute, when present and readable.
+    pub fn signing_time(&self) -> Option<OffsetDateTime> {
+        let (t, _) = der::read(self.signed_attr(OID_SIGNING_TIME)?).ok()?;
+        der::parse_time(&t)
+    }
+
+    /// The OID (dotted) of the digestAlgorithm, when it is readable.
+    pub fn digest_algorithm_oid(&self) -> Option<String> {
+        let (alg, _) = der::read(self.digest_algorithm).ok()?;
+        der::children(alg.content).ok()?.first().and_then(oid_of)
+    }
 }
 
 fn find<'a>(attrs: &[Attribute<'a>], oid: &str) -> Option<&'a [u8]> {
@@ -58,6 +87,8 @@ fn find<'a>(attrs: &[Attribute<'a>], oid: &str) -> Option<&'a [u8]> {
 /// A parsed ContentInfo(SignedData) with exactly one SignerInfo.
 #[derive(Debug, Clone)]
 pub struct SignedDataView<'a> {
+    /// The ContentInfo contentType: [`OID_SIGNED_DATA`] or GB/T 35275's [`OID_SM2_SIGNED_DATA`].
+    pub content_info_type: &'static str,
     /// SignedData version.
     pub version: u8,
     /// eContentType (dotted).
@@ -72,7 +103,7 @@ pub struct SignedDataView<'a> {
     pub(super) head: Vec<&'a [u8]>,
 }
 
-/// Parses ContentInfo(SignedData) DER with one SignerInfo carrying signed attributes.
+/// Parses ContentInfo(SignedData) DER with one SignerInfo.
 pub fn parse(cms: &[u8]) -> Result<SignedDataView<'_>, CmsError> {
     let bad = |m: &str| CmsError::Malformed(m.to_string());
     let (ci, rest) = der::read(cms).map_err(malformed)?;
@@ -83,9 +114,12 @@ pub fn parse(cms: &[u8]) -> Result<SignedDataView<'_>, CmsError> {
     let [ct, content] = ci.as_slice() else {
         return Err(bad("ContentInfo shape"));
     };
-    if oid_of(ct).as_deref() != Some(OID_SIGNED_DATA) || content.tag != 0xA0 {
-        return Err(bad("ContentInfo is not SignedData"));
-    }
+    let ct = oid_of(ct);
+    let content_info_type = [OID_SIGNED_DATA, OID_SM2_SIGNED_DATA]
+        .into_iter()
+        .find(|t| ct.as_deref() == Some(*t))
+        .filter(|_| content.tag == 0xA0)
+        .ok_or_else(|| bad("ContentInfo is not SignedData"))?;
     let (sd, _) = der::read(content.content).map_err(malformed)?;
     if sd.tag != der::SEQUENCE {
         return Err(bad("SignedData is not a SEQUENCE"));
@@ -144,6 +178,7 @@ pub fn parse(cms: &[u8]) -> Result<SignedDataView<'_>, CmsError> {
         )));
     };
     Ok(SignedDataView {
+        content_info_type,
         version,
         content_type: oid_of(e_type).ok_or_else(|| bad("eContentType"))?,
         content: e_content,
@@ -159,21 +194,16 @@ fn signer_info<'a>(si: &Tlv<'a>) -> Result<SignerInfoView<'a>, CmsError> {
         return Err(bad("SignerInfo is not a SEQUENCE"));
     }
     let parts = der::children(si.content).map_err(malformed)?;
-    let [
-        version,
-        sid,
-        digest_alg,
-        signed_attrs,
-        sig_alg,
-        signature,
-        unsigned @ ..,
-    ] = parts.as_slice()
-    else {
-        return Err(bad("SignerInfo has too few fields or no signedAttrs"));
+    let [version, sid, digest_alg, rest @ ..] = parts.as_slice() else {
+        return Err(bad("SignerInfo has too few fields"));
     };
-    if signed_attrs.tag != 0xA0 {
-        return Err(bad("SignerInfo has no signedAttrs"));
-    }
+    let (signed_attrs, rest) = match rest {
+        [attrs, rest @ ..] if attrs.tag == 0xA0 => (Some(attrs), rest),
+        _ => (None, rest),
+    };
+    let [sig_alg, signature, unsigned @ ..] = rest else {
+        return Err(bad("SignerInfo has too few fields"));
+    };
     let signature_algorithm = der::children(sig_alg.content)
         .ok()
         .and_then(|c| c.first().and_then(oid_of))
@@ -194,15 +224,21 @@ fn signer_info<'a>(si: &Tlv<'a>) -> Result<SignerInfoView<'a>, CmsError> {
         version: small_int(version).ok_or_else(|| bad("SignerInfo version"))?,
         sid: sid.raw,
         digest_algorithm: digest_alg.raw,
-        signed_attrs: signed_attrs.raw,
+        signed_attrs: signed_attrs.map(|a| a.raw),
         signature_algorithm,
         signature: signature.content,
-        signed_attributes: attributes(signed_attrs.content)?,
+        signed_attributes: match signed_attrs {
+            Some(a) => attributes(a.content)?,
+            None => Vec::new(),
+        },
         unsigned_attributes: match unsigned {
             [u] => attributes(u.content)?,
             _ => Vec::new(),
         },
-        fields: parts[..6].iter().map(|t| t.raw).collect(),
+        fields: parts[..parts.len() - unsigned.len()]
+            .iter()
+            .map(|t| t.raw)
+            .collect(),
         unsigned_raw,
     })
 }

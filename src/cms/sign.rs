@@ -142,7 +142,7 @@ pub fn sign(
         signed_data.push(der::tlv(0xA0, &certs.concat()));
     }
     signed_data.push(der::tlv(der::SET, &signer_info));
-    Ok(content_info(&signed_data.concat()))
+    Ok(content_info(OID_SIGNED_DATA, &signed_data.concat()))
 }
 
 /// Adds an unsigned attribute (e.g. id-aa-signatureTimeStampToken with a time-stamp token
@@ -163,13 +163,13 @@ pub fn add_unsigned_attribute(
     let signer_infos = der::tlv(der::SET, &der::tlv(der::SEQUENCE, &si));
     let mut signed_data = view.head.concat();
     signed_data.extend(signer_infos);
-    Ok(content_info(&signed_data))
+    Ok(content_info(view.content_info_type, &signed_data))
 }
 
-/// ContentInfo { id-signedData, [0] EXPLICIT SignedData } around SignedData content octets.
-fn content_info(signed_data_content: &[u8]) -> Vec<u8> {
+/// ContentInfo { `content_type`, [0] EXPLICIT SignedData } around SignedData content octets.
+fn content_info(content_type: &str, signed_data_content: &[u8]) -> Vec<u8> {
     der::seq(&[
-        &der::oid(OID_SIGNED_DATA),
+        &der::oid(content_type),
         &der::tlv(0xA0, &der::tlv(der::SEQUENCE, signed_data_content)),
     ])
 }

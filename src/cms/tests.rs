@@ -365,3 +365,72 @@ fn tampering_and_truncation_fail_by_name_without_panics() {
     assert!(!verify(b"", None, &[]).ok());
     assert!(!verify(&[0x30, 0x80, 0, 0], None, &[]).ok());
 }
+
+/// `cms` as a GB/T 35275 writer would put it: SM2 signedData content type, the signatureAlgorithm
+/// OID `sig_alg`, the signature value `signature`, and the signed attributes left out or not.
+fn gbt35275_form(cms: &[u8], sig_alg: &str, signature: &[u8], signed_attrs: bool) -> Vec<u8> {
+    use crate::asn1 as der;
+    let view = parse(cms).unwrap();
+    let [version, sid, digest_alg, attrs, _, _] = view.signer.fields.as_slice() else {
+        panic!("SignerInfo fields");
+    };
+    let sig_alg = der::seq(&[&der::oid(sig_alg)]);
+    let signature = der::tlv(der::OCTET_STRING, signature);
+    let mut fields = vec![*version, *sid, *digest_alg];
+    if signed_attrs {
+        fields.push(*attrs);
+    }
+    fields.extend([sig_alg.as_slice(), signature.as_slice()]);
+    let mut signed_data = view.head.concat();
+    signed_data.extend(der::tlv(der::SET, &der::seq(&fields)));
+    der::seq(&[
+        &der::oid(OID_SM2_SIGNED_DATA),
+        &der::tlv(0xA0, &der::seq(&[&signed_data])),
+    ])
+}
+
+#[test]
+fn gbt35275_signed_data_is_read_and_verified() {
+    let f = fixture(KeyType::Sm2, Profile::SealHolder);
+    let sig = f.detached();
+    let digest = crate::crypto::sm3(FILE);
+    let der_sig = parse(&sig).unwrap().signer.signature.to_vec();
+    let raw = sm2::dsa::Signature::from_der(&der_sig).unwrap().to_bytes();
+
+    // The SM2 content type, GM/T 0006 signature OIDs, DER or raw r‖s: verified like our own.
+    for alg in ["1.2.156.10197.1.301.1", "1.2.156.10197.1.501"] {
+        for value in [der_sig.as_slice(), raw.as_slice()] {
+            let cms = gbt35275_form(&sig, alg, value, true);
+            let view = parse(&cms).unwrap();
+            assert_eq!(view.content_info_type, OID_SM2_SIGNED_DATA);
+            assert_eq!(view.signer.signature, value);
+            let check = verify(&cms, Some(&digest), &[]);
+            assert!(check.ok(), "{alg}: {:#?}", check.checks);
+        }
+    }
+    // A tampered raw value fails.
+    let mut bad = raw.to_vec();
+    bad[63] ^= 1;
+    let cms = gbt35275_form(&sig, "1.2.156.10197.1.301.1", &bad, true);
+    assert_eq!(
+        failing_names(&verify(&cms, Some(&digest), &[]).checks),
+        ["cms.signature"]
+    );
+    // Without signed attributes it is read, but verify wants them.
+    let cms = gbt35275_form(&sig, "1.2.156.10197.1.501", &der_sig, false);
+    let view = parse(&cms).unwrap();
+    assert!(view.signer.signed_attrs.is_none() && view.signer.signed_message().is_none());
+    assert!(view.signer.signing_time().is_none());
+    assert_eq!(
+        failing_names(&verify(&cms, Some(&digest), &[]).checks),
+        ["cms.structure"]
+    );
+    // Another ContentInfo type is still refused.
+    let mut other = gbt35275_form(&sig, "1.2.156.10197.1.501", &der_sig, true);
+    let at = other
+        .windows(3)
+        .position(|w| w == [0x06, 0x0A, 0x2A])
+        .unwrap();
+    other[at + 11] ^= 1;
+    assert!(parse(&other).is_err());
+}

@@ -4,16 +4,18 @@
 //! Chain validation and policy (EKU, trust anchors, revocation) stay with the caller, which
 //! knows what the signature is for.
 
+use std::borrow::Cow;
+
 use time::OffsetDateTime;
 
 use super::parse::{SignedDataView, digest_alg_from_identifier, parse};
 use super::{
-    DigestAlg, OID_CONTENT_TYPE, OID_MESSAGE_DIGEST, OID_SIGNING_CERTIFICATE,
-    OID_SIGNING_CERTIFICATE_V2, OID_SIGNING_TIME, OID_SM2_1,
+    CmsError, DigestAlg, OID_CONTENT_TYPE, OID_MESSAGE_DIGEST, OID_SIGNING_CERTIFICATE,
+    OID_SIGNING_CERTIFICATE_V2, OID_SM2, OID_SM2_1,
 };
 use crate::asn1::{self as der, Tlv};
-use crate::crypto::SignatureAlgorithm;
-use crate::pki::{self, Certificate};
+use crate::crypto::{CryptoError, PublicKey, SignatureAlgorithm, ec_signature};
+use crate::pki::Certificate;
 use crate::report::Check;
 
 /// The outcome of [`verify`].
@@ -65,7 +67,11 @@ pub fn verify(
     extra_certs: &[Certificate],
 ) -> CmsCheck {
     let mut out = CmsCheck::default();
-    let p = match parse(cms) {
+    let parsed = parse(cms).and_then(|p| match p.signer.signed_attrs {
+        Some(_) => Ok(p),
+        None => Err(CmsError::Malformed("SignerInfo has no signedAttrs".into())),
+    });
+    let p = match parsed {
         Ok(p) => p,
         Err(e) => {
             out.checks
@@ -86,10 +92,7 @@ pub fn verify(
         .iter()
         .map(|a| (a.oid.clone(), a.value.to_vec()))
         .collect();
-    out.signing_time = si
-        .signed_attr(OID_SIGNING_TIME)
-        .and_then(|v| der::read(v).ok())
-        .and_then(|(t, _)| der::parse_time(&t));
+    out.signing_time = si.signing_time();
 
     let attr_type = si
         .signed_attr(OID_CONTENT_TYPE)
@@ -135,7 +138,11 @@ pub(crate) fn strip_leading_zeros(b: &[u8]) -> &[u8] {
 }
 
 /// The certificate a SignerInfo sid names: issuerAndSerialNumber, or [0] subjectKeyIdentifier.
-fn find_signer(sid: &[u8], in_cms: &[Certificate], extra: &[Certificate]) -> Option<Certificate> {
+pub(crate) fn find_signer(
+    sid: &[u8],
+    in_cms: &[Certificate],
+    extra: &[Certificate],
+) -> Option<Certificate> {
     let (sid, _) = der::read(sid).ok()?;
     let matches = |c: &&Certificate| -> bool {
         match sid.tag {
@@ -192,29 +199,49 @@ fn message_digest_check(p: &SignedDataView<'_>, detached: Option<&[u8]>) -> Chec
     )
 }
 
+/// The algorithm a SignerInfo signatureAlgorithm OID names. Writers also put the key's
+/// algorithm there: GB/T 35275 ones GM/T 0006's SM2 OIDs, others id-ecPublicKey or rsaEncryption.
+pub(crate) fn signature_algorithm(oid: &str) -> Option<SignatureAlgorithm> {
+    match oid {
+        OID_SM2_1 | OID_SM2 => Some(SignatureAlgorithm::Sm2Sm3),
+        "1.2.840.10045.2.1" => Some(SignatureAlgorithm::EcdsaP256Sha256),
+        "1.2.840.113549.1.1.1" => Some(SignatureAlgorithm::RsaPkcs1Sha256),
+        other => SignatureAlgorithm::from_oid(other),
+    }
+}
+
+/// Checks a SignerInfo signature value over `message`: SM2 and ECDSA values may be DER or the
+/// raw `r‖s` GB/T 35275 writers use.
+pub(crate) fn check_signature(
+    key: &PublicKey,
+    alg: SignatureAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), CryptoError> {
+    let signature = match alg {
+        SignatureAlgorithm::Sm2Sm3 | SignatureAlgorithm::EcdsaP256Sha256 => {
+            Cow::Owned(ec_signature::to_der(signature))
+        }
+        _ => Cow::Borrowed(signature),
+    };
+    key.verify(alg, message, &signature)
+}
+
 fn signature_check(p: &SignedDataView<'_>, cert: &Certificate) -> Check {
     let name = "cms.signature";
     let oid = p.signer.signature_algorithm.as_str();
-    let alg = match oid {
-        OID_SM2_1 => Some(SignatureAlgorithm::Sm2Sm3),
-        // Some writers put the key's algorithm (id-ecPublicKey, rsaEncryption) here.
-        "1.2.840.10045.2.1" => Some(SignatureAlgorithm::EcdsaP256Sha256),
-        "1.2.840.113549.1.1.1" => Some(SignatureAlgorithm::RsaPkcs1Sha256),
-        other => pki::algorithm_from_oid(other),
-    };
-    let Some(alg) = alg else {
+    let Some(alg) = signature_algorithm(oid) else {
         return Check::new(
             name,
             false,
             format!("unsupported signature algorithm {oid}"),
         );
     };
-    // The signature covers the attributes with the SET OF tag in place of [0] IMPLICIT.
-    let mut signed = p.signer.signed_attrs.to_vec();
-    signed[0] = der::SET;
+    let Some(signed) = p.signer.signed_message() else {
+        return Check::new(name, false, "no signed attributes");
+    };
     let result = cert.public_key().map_err(|e| e.to_string()).and_then(|k| {
-        k.verify(alg, &signed, p.signer.signature)
-            .map_err(|e| e.to_string())
+        check_signature(&k, alg, &signed, p.signer.signature).map_err(|e| e.to_string())
     });
     match result {
         Ok(()) => Check::new(name, true, format!("{} signature verifies", alg.as_str())),

@@ -170,6 +170,29 @@ impl SignatureAlgorithm {
         }
     }
 
+    /// The OID an AlgorithmIdentifier names this algorithm by (X.509, CMS, SES); `None` for
+    /// RSA-PSS, whose identifier needs its parameters too.
+    pub fn oid(&self) -> Option<&'static str> {
+        match self {
+            // GB/T 33560 (SM2 with SM3).
+            SignatureAlgorithm::Sm2Sm3 => Some("1.2.156.10197.1.501"),
+            // RFC 5758 ecdsa-with-SHA256.
+            SignatureAlgorithm::EcdsaP256Sha256 => Some("1.2.840.10045.4.3.2"),
+            // RFC 8410 id-Ed25519.
+            SignatureAlgorithm::Ed25519 => Some("1.3.101.112"),
+            // RFC 4055 sha256WithRSAEncryption.
+            SignatureAlgorithm::RsaPkcs1Sha256 => Some("1.2.840.113549.1.1.11"),
+            SignatureAlgorithm::RsaPssSha256 => None,
+        }
+    }
+
+    /// The algorithm an AlgorithmIdentifier OID names, if it is one of [`Self::oid`]'s.
+    pub fn from_oid(oid: &str) -> Option<SignatureAlgorithm> {
+        SignatureAlgorithm::ALL
+            .into_iter()
+            .find(|a| a.oid() == Some(oid))
+    }
+
     /// The hash applied to the message (for SM2, to Z_A ‖ M), if any.
     pub fn hash_algorithm(&self) -> Option<super::HashAlgorithm> {
         match self {
@@ -275,6 +298,28 @@ mod tests {
             KeyType::Rsa2048.default_signature_algorithm(),
             SignatureAlgorithm::RsaPkcs1Sha256
         );
+    }
+
+    #[test]
+    fn oids_round_trip() {
+        for alg in SignatureAlgorithm::ALL {
+            match alg.oid() {
+                Some(oid) => assert_eq!(SignatureAlgorithm::from_oid(oid), Some(alg)),
+                None => assert_eq!(alg, SignatureAlgorithm::RsaPssSha256),
+            }
+        }
+        assert_eq!(
+            SignatureAlgorithm::from_oid("1.2.156.10197.1.501"),
+            Some(SignatureAlgorithm::Sm2Sm3)
+        );
+        for other in [
+            "1.2.840.113549.1.1.10",
+            "1.2.840.10045.4.3.3",
+            "",
+            "1.2.156.10197.1.501.1",
+        ] {
+            assert_eq!(SignatureAlgorithm::from_oid(other), None, "{other}");
+        }
     }
 
     #[test]

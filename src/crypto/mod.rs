@@ -6,12 +6,14 @@
 //! defaults; P-256, Ed25519 and RSA exist for interoperability.
 //!
 //! Wire formats are chosen so that stock OpenSSL 3 verifies every signature:
-//! SM2 and ECDSA signatures are DER `SEQUENCE { r, s }`, Ed25519 signatures are
+//! SM2 and ECDSA signatures are DER `SEQUENCE { r, s }` ([`ec_signature`] turns the raw
+//! `r‖s` some vendors write into it), Ed25519 signatures are
 //! the raw 64 bytes, RSA signatures are the raw modulus-sized integer (PKCS#1
 //! v1.5, or PSS with a 32-byte salt). SM2 always uses the default user ID
 //! `1234567812345678`.
 
 pub mod algorithm;
+pub mod ec_signature;
 pub mod hash;
 pub mod keys;
 pub mod wrap;

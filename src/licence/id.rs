@@ -131,7 +131,7 @@ impl LicenceId {
         let mut n = u128::from_be_bytes(bytes) % 36u128.pow(12);
         let mut tail = [b'0'; 12];
         for c in tail.iter_mut().rev() {
-            *c = ALPHABET[(n % 36) as usize];
+            *c = ALPHABET[usize::from(u8::try_from(n % 36).unwrap_or(0))];
             n /= 36;
         }
         let mut serial = format!(
@@ -230,7 +230,10 @@ fn check_part(
 fn mod_37_36(body: &[u8]) -> char {
     let mut p: u32 = 36;
     for c in body {
-        let v = ALPHABET.iter().position(|a| a == c).unwrap_or(0) as u32;
+        let v = u32::from(match c {
+            b'0'..=b'9' => c - b'0',
+            _ => c.saturating_sub(b'A') + 10,
+        });
         p = (p + v) % 36;
         if p == 0 {
             p = 36;

@@ -37,38 +37,12 @@ pub(crate) fn signing_algorithm(key_type: KeyType) -> SignatureAlgorithm {
     }
 }
 
-/// OID of an X.509 signature algorithm.
-pub(crate) fn algorithm_oid(alg: SignatureAlgorithm) -> Option<&'static str> {
-    match alg {
-        SignatureAlgorithm::Sm2Sm3 => Some(OID_SM2_SM3),
-        SignatureAlgorithm::EcdsaP256Sha256 => Some(OID_ECDSA_SHA256),
-        SignatureAlgorithm::Ed25519 => Some(OID_ED25519),
-        SignatureAlgorithm::RsaPkcs1Sha256 => Some(OID_RSA_SHA256),
-        _ => None,
-    }
-}
-
-/// The signature algorithm behind an X.509 signatureAlgorithm OID, if supported.
-pub(crate) fn algorithm_from_oid(oid: &str) -> Option<SignatureAlgorithm> {
-    match oid {
-        OID_SM2_SM3 => Some(SignatureAlgorithm::Sm2Sm3),
-        OID_ECDSA_SHA256 => Some(SignatureAlgorithm::EcdsaP256Sha256),
-        OID_ED25519 => Some(SignatureAlgorithm::Ed25519),
-        OID_RSA_SHA256 => Some(SignatureAlgorithm::RsaPkcs1Sha256),
-        _ => None,
-    }
-}
-
-const OID_SM2_SM3: &str = "1.2.156.10197.1.501";
-const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
-const OID_RSA_SHA256: &str = "1.2.840.113549.1.1.11";
-const OID_ED25519: &str = "1.3.101.112";
-
 /// DER AlgorithmIdentifier for the signature algorithm of `key_type`: no parameters for SM2,
 /// ECDSA and Ed25519 (RFC 5758, RFC 8410), NULL for RSA (RFC 4055).
 pub(crate) fn algorithm_identifier(key_type: KeyType) -> (SignatureAlgorithm, Vec<u8>) {
     let alg = signing_algorithm(key_type);
-    let oid = asn1::oid(algorithm_oid(alg).unwrap_or(OID_SM2_SM3));
+    // signing_algorithm never picks RSA-PSS, the one algorithm an OID alone does not name.
+    let oid = alg.oid().map(asn1::oid).unwrap_or_default();
     let id = match key_type {
         KeyType::Rsa2048 | KeyType::Rsa3072 => asn1::seq(&[&oid, &asn1::tlv(asn1::NULL, &[])]),
         _ => asn1::seq(&[&oid]),

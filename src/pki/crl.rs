@@ -6,11 +6,11 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 use x509_parser::prelude::{CertificateRevocationList, FromDer};
 
-use super::build::{algorithm_from_oid, algorithm_identifier, check_issuer, sign_structure};
+use super::build::{algorithm_identifier, check_issuer, sign_structure};
 use super::cert::{Certificate, OID_AKI, ku, names_match, signed_tbs, strip_zeros};
 use super::{PkiError, name};
 use crate::asn1;
-use crate::crypto::PrivateKey;
+use crate::crypto::{PrivateKey, SignatureAlgorithm};
 
 const OID_CRL_NUMBER: &str = "2.5.29.20";
 const OID_REASON_CODE: &str = "2.5.29.21";
@@ -342,7 +342,7 @@ impl Crl {
                 "CRL signature algorithms disagree".into(),
             ));
         }
-        let alg = algorithm_from_oid(&self.signature_oid)
+        let alg = SignatureAlgorithm::from_oid(&self.signature_oid)
             .ok_or_else(|| PkiError::UnsupportedAlgorithm(self.signature_oid.clone()))?;
         issuer
             .public_key()?

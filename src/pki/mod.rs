@@ -18,10 +18,10 @@ mod validate;
 mod tests;
 
 pub use access::PublicationPoints;
+pub(crate) use build::algorithm_identifier;
 pub use build::{
     Profile, issue, issue_published, random_serial, self_signed, sm2_empty_id_rendering,
 };
-pub(crate) use build::{algorithm_from_oid, algorithm_identifier};
 pub use cert::{Certificate, ExtensionInfo};
 pub use crl::{Crl, CrlEntry, RevocationReason, RevokedEntry, build_crl};
 pub use name::Name;

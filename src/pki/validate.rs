@@ -5,9 +5,9 @@ use std::path::Path;
 use time::OffsetDateTime;
 
 use super::PkiError;
-use super::build::algorithm_from_oid;
 use super::cert::{Certificate, OID_ANY_EKU, OID_KP_TIME_STAMPING, ku, names_match};
 use super::crl::{Crl, RevocationReason};
+use crate::crypto::SignatureAlgorithm;
 use crate::report::Check;
 
 /// Longest path built, in certificates including the leaf and the anchor.
@@ -415,8 +415,8 @@ fn check_signature(child: &Certificate, issuer: &Certificate) -> Result<String, 
     if oid != child.tbs_signature_algorithm_oid() {
         return Err("signatureAlgorithm differs from the algorithm inside tbsCertificate".into());
     }
-    let alg =
-        algorithm_from_oid(oid).ok_or_else(|| format!("unsupported signature algorithm {oid}"))?;
+    let alg = SignatureAlgorithm::from_oid(oid)
+        .ok_or_else(|| format!("unsupported signature algorithm {oid}"))?;
     let key = issuer
         .public_key()
         .map_err(|e| format!("issuer public key: {e}"))?;

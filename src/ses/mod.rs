@@ -33,7 +33,8 @@ pub use encode::{
 pub use seal::Seal;
 pub use signature::Signature;
 pub use verify::{
-    signature_algorithm, spki_of_cert, verify_maker_signature, verify_signer_signature,
+    signature_algorithm, signature_algorithm_oid, spki_of_cert, verify_maker_signature,
+    verify_signer_signature,
 };
 
 /// Which standard a seal or signature follows, as detected from its structure.

@@ -1,26 +1,20 @@
 //! The two cryptographic checks (maker over the seal, signer over `TBS_Sign`)
 //! and EC signature normalisation. No chains, trust or times here.
 
-use crate::crypto::{PublicKey, SignatureAlgorithm};
+use crate::crypto::{PublicKey, SignatureAlgorithm, ec_signature};
 
 use super::{Seal, SesError, Signature};
-use crate::asn1::{self, Asn1Error, INTEGER, Reader, SEQUENCE};
 
-/// SM2 with SM3 (GB/T 33560).
-const OID_SM2_SM3: &str = "1.2.156.10197.1.501";
-/// ecdsa-with-SHA256 (RFC 5758).
-const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
-/// sha256WithRSAEncryption (RFC 4055).
-const OID_RSA_SHA256: &str = "1.2.840.113549.1.1.11";
-
-/// Map an SES signature-algorithm OID to the crate's algorithm, if supported.
+/// Map an SES signature-algorithm OID to the crate's algorithm, if SES may carry it: a
+/// hash-then-sign algorithm, since `dataHash` is that hash (Ed25519 has none).
 pub fn signature_algorithm(oid: &str) -> Option<SignatureAlgorithm> {
-    match oid {
-        OID_SM2_SM3 => Some(SignatureAlgorithm::Sm2Sm3),
-        OID_ECDSA_SHA256 => Some(SignatureAlgorithm::EcdsaP256Sha256),
-        OID_RSA_SHA256 => Some(SignatureAlgorithm::RsaPkcs1Sha256),
-        _ => None,
-    }
+    SignatureAlgorithm::from_oid(oid).filter(|alg| alg.hash_algorithm().is_some())
+}
+
+/// The OID an SES structure names `alg` by, if SES may carry it ([`signature_algorithm`]).
+pub fn signature_algorithm_oid(alg: SignatureAlgorithm) -> Option<&'static str> {
+    alg.oid()
+        .filter(|oid| signature_algorithm(oid) == Some(alg))
 }
 
 /// The public key of a DER X.509 certificate.
@@ -82,30 +76,15 @@ pub fn verify_signer_signature(sig: &Signature) -> Result<(), SesError> {
 
 fn is_ec(oid: &str) -> bool {
     // SM2 and the ECDSA family (1.2.840.10045.4.*).
-    oid == OID_SM2_SM3 || oid.starts_with("1.2.840.10045.4.")
-}
-
-fn is_der_ec_signature(bytes: &[u8]) -> bool {
-    let parse = || -> Result<(), Asn1Error> {
-        let tlv = Reader::single(bytes, "signature")?;
-        if tlv.tag != SEQUENCE {
-            return Err(Asn1Error::Missing { at: "signature" });
-        }
-        let mut r = tlv.reader("signature")?;
-        r.expect(INTEGER, "INTEGER", "signature.r")?;
-        r.expect(INTEGER, "INTEGER", "signature.s")?;
-        r.finish("signature")
-    };
-    parse().is_ok()
+    SignatureAlgorithm::Sm2Sm3.oid() == Some(oid) || oid.starts_with("1.2.840.10045.4.")
 }
 
 /// EC signatures as DER `SEQUENCE{r,s}`: a raw 64-byte `r‖s` (written by
 /// some vendors instead of GB/T 35276 DER) is converted; anything else is
 /// kept as received so verification reports it.
 pub(crate) fn normalise_signature(alg_oid: &str, sig: &[u8]) -> Vec<u8> {
-    if is_ec(alg_oid) && sig.len() == 64 && !is_der_ec_signature(sig) {
-        let (r, s) = sig.split_at(32);
-        asn1::seq(&[&asn1::uint(r), &asn1::uint(s)])
+    if is_ec(alg_oid) {
+        ec_signature::to_der(sig)
     } else {
         sig.to_vec()
     }

@@ -384,12 +384,8 @@ const MAX_IMAGE: usize = 512 * 1024;
 const UPLOADED_SIZE_MM: std::ops::RangeInclusive<u32> = 10..=100;
 
 fn alg_oid(alg: SignatureAlgorithm) -> Result<&'static str> {
-    match alg {
-        SignatureAlgorithm::Sm2Sm3 => Ok("1.2.156.10197.1.501"),
-        SignatureAlgorithm::EcdsaP256Sha256 => Ok("1.2.840.10045.4.3.2"),
-        SignatureAlgorithm::RsaPkcs1Sha256 => Ok("1.2.840.113549.1.1.11"),
-        _ => Err(crate::crypto::CryptoError::UnsupportedAlgorithm.into()),
-    }
+    ses::signature_algorithm_oid(alg)
+        .ok_or_else(|| crate::crypto::CryptoError::UnsupportedAlgorithm.into())
 }
 
 /// `t` as an SES `timeInfo` states it. timeInfo carries milliseconds (a GeneralizedTime
