@@ -63,18 +63,24 @@ fn seal_sign(c: &mut Criterion) {
         now + time::Duration::days(30),
     )
     .expect("ca");
-    let holder = PrivateKey::generate(KeyType::Sm2).expect("key");
-    let cert = pki::issue(
-        &ca,
-        &ca_key,
-        &holder.public_key(),
-        &Name::cn("某某市市场监督管理局"),
-        pki::Profile::SealHolder,
-        &pki::random_serial().expect("serial"),
-        now,
-        now + time::Duration::days(10),
-    )
-    .expect("holder");
+    // A key and its certificate under the CA (the maker signs with its own, as the vault's does).
+    let under_ca = |cn: &str, profile| {
+        let key = PrivateKey::generate(KeyType::Sm2).expect("key");
+        let cert = pki::issue(
+            &ca,
+            &ca_key,
+            &key.public_key(),
+            &Name::cn(cn),
+            profile,
+            &pki::random_serial().expect("serial"),
+            now,
+            now + time::Duration::days(10),
+        )
+        .expect("certificate");
+        (key, cert)
+    };
+    let (holder, cert) = under_ca("某某市市场监督管理局", pki::Profile::SealHolder);
+    let (maker_key, maker) = under_ca("bench seal maker", pki::Profile::SealMaker);
     let image = sidian::render::render_official_seal(&sidian::render::SealImageSpec::new(
         "某某市市场监督管理局",
         "合同专用章",
@@ -98,11 +104,11 @@ fn seal_sign(c: &mut Criterion) {
         ext_datas: Vec::new(),
     })
     .expect("seal info");
-    let maker_sig = ca_key
+    let maker_sig = maker_key
         .sign(SignatureAlgorithm::Sm2Sm3, &info)
         .expect("sign");
     let seal =
-        ses::assemble_seal(&info, ca.der(), "1.2.156.10197.1.501", &maker_sig).expect("seal");
+        ses::assemble_seal(&info, maker.der(), "1.2.156.10197.1.501", &maker_sig).expect("seal");
     let data_hash = sm3(b"approval decision");
     let mut g = c.benchmark_group(format!("SES_Signature v4, SM2, {} byte seal", seal.len()));
     g.bench_function("checked encoders", |b| {

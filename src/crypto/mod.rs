@@ -16,6 +16,7 @@ pub mod algorithm;
 pub mod ec_signature;
 pub mod hash;
 pub mod keys;
+mod remembered;
 pub mod wrap;
 
 pub use algorithm::{KeyType, SignatureAlgorithm};

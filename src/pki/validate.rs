@@ -420,7 +420,7 @@ fn check_signature(child: &Certificate, issuer: &Certificate) -> Result<String, 
     let key = issuer
         .public_key()
         .map_err(|e| format!("issuer public key: {e}"))?;
-    key.verify(alg, child.tbs_der(), child.signature_value())
+    key.verify_recurring(alg, child.tbs_der(), child.signature_value())
         .map_err(|e| format!("{} signature does not verify: {e}", alg.as_str()))?;
     Ok(format!(
         "{} signature by {:?} verifies",

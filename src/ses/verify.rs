@@ -32,12 +32,15 @@ fn key_of(which: &'static str, cert_der: &[u8]) -> Result<PublicKey, SesError> {
     PublicKey::from_spki_der(cert.tbs_certificate.subject_pki.raw).map_err(|e| bad(e.to_string()))
 }
 
+/// `recurring`: the signature is the same in every document (a seal maker's), so a success may
+/// be remembered (`PublicKey::verify_recurring`).
 fn check(
     which: &'static str,
     cert: &[u8],
     alg_oid: &str,
     message: &[u8],
     signature: &[u8],
+    recurring: bool,
 ) -> Result<(), SesError> {
     let alg = signature_algorithm(alg_oid)
         .ok_or_else(|| SesError::UnsupportedAlgorithm(alg_oid.to_owned()))?;
@@ -48,8 +51,12 @@ fn check(
             alg: alg_oid.to_owned(),
         });
     }
-    key.verify(alg, message, signature)
-        .map_err(|_| SesError::BadSignature { which })
+    let verified = if recurring {
+        key.verify_recurring(alg, message, signature)
+    } else {
+        key.verify(alg, message, signature)
+    };
+    verified.map_err(|_| SesError::BadSignature { which })
 }
 
 /// Verify the maker's signature over [`Seal::signed_bytes`] with the maker certificate's key.
@@ -60,6 +67,7 @@ pub fn verify_maker_signature(seal: &Seal) -> Result<(), SesError> {
         seal.sign_alg(),
         seal.signed_bytes(),
         seal.maker_signature(),
+        true,
     )
 }
 
@@ -71,6 +79,7 @@ pub fn verify_signer_signature(sig: &Signature) -> Result<(), SesError> {
         sig.sign_alg(),
         sig.tbs_bytes(),
         sig.signature(),
+        false,
     )
 }
 
