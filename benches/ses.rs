@@ -229,9 +229,15 @@ fn seal_sign(c: &mut Criterion) {
         };
         let prepared = sidian::ofd::prepare(&doc, &opts, &limits).expect("prepare");
         let tbs = template
-            .tbs_sign(now, &sm3(prepared.signature_xml()), prepared.property_info())
+            .tbs_sign(
+                now,
+                &sm3(prepared.signature_xml()),
+                prepared.property_info(),
+            )
             .expect("tbs");
-        let sig = holder.sign(SignatureAlgorithm::Sm2Sm3, tbs.der()).expect("sign");
+        let sig = holder
+            .sign(SignatureAlgorithm::Sm2Sm3, tbs.der())
+            .expect("sign");
         let der = template
             .signature(&tbs, cert.der(), "1.2.156.10197.1.501", &sig)
             .expect("sig");
@@ -244,9 +250,10 @@ fn seal_sign(c: &mut Criterion) {
     assert_eq!(report.verdict, sidian::verify::Verdict::Valid, "{report:?}");
     assert_eq!(report.signatures.len(), 2);
     let mut g = c.benchmark_group("verify OFD sealed by sidian");
-    g.bench_function(format!("10 pages, 2 seals, {} bytes (VALID)", doc.len()), |b| {
-        b.iter(|| verifier.verify_document(black_box(&doc), None, now))
-    });
+    g.bench_function(
+        format!("10 pages, 2 seals, {} bytes (VALID)", doc.len()),
+        |b| b.iter(|| verifier.verify_document(black_box(&doc), None, now)),
+    );
     g.finish();
 }
 

@@ -55,6 +55,11 @@ impl Config {
         }
     }
 
+    /// The directory of the operator's own licence types (`*.json`), besides the built-in ones.
+    pub fn licence_types_dir(&self) -> PathBuf {
+        self.data_dir.join("licence-types")
+    }
+
     /// The directory whose PEM certificates are trust anchors besides the vault's own roots.
     pub fn trust_dir(&self) -> PathBuf {
         self.trust_dir

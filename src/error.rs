@@ -140,6 +140,9 @@ pub enum Error {
     /// A CMS structure could not be written.
     #[error("CMS: {0}")]
     Cms(crate::cms::CmsError),
+    /// The catalogue of licence types could not be loaded (the message names the file and key).
+    #[error(transparent)]
+    LicenceTypes(#[from] crate::licence::CatalogueError),
     /// A file could not be read or written.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

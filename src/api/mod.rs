@@ -8,6 +8,7 @@ mod clients;
 mod documents;
 mod idempotency;
 mod keys;
+mod licence_types;
 mod limits;
 mod observe;
 mod openapi;
@@ -52,6 +53,7 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
     let anonymous = Router::new()
         .merge(audit::public_router())
         .merge(pki::router())
+        .merge(licence_types::router())
         .merge(documents::router())
         .route_layer(middleware::from_fn_with_state(
             admission.clone(),

@@ -40,6 +40,8 @@ use crate::crypto::{KeyType, SignatureAlgorithm};
         super::pki::trust_list,
         super::pki::crl,
         super::pki::ca_certificate,
+        super::licence_types::list_licence_types,
+        super::licence_types::get_licence_type,
         super::documents::verify_document,
         super::documents::verify_ses,
         super::tsa::timestamp,

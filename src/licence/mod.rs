@@ -1,7 +1,13 @@
-//! Electronic licences (电子证照) as GB/T 36901–36906 describe them: identifiers, status lists.
+//! Electronic licences (电子证照) as GB/T 36901–36906 describe them: the catalogue of licence
+//! types (GB/T 36902), whose face fields (照面信息) a licence's data is checked against,
+//! identifiers (GB/T 36904) and status lists.
 
+pub mod catalogue;
 pub mod id;
+mod schema;
 pub mod status_list;
 
+pub use catalogue::{Catalogue, CatalogueError, HolderKind, LicenceType};
 pub use id::{LicenceId, LicenceIdError};
+pub use schema::{DefinitionError, FieldError, FieldProblem, Problem};
 pub use status_list::{SlotStatus, StatusList, StatusListError};

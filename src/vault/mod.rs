@@ -194,6 +194,7 @@ struct Inner {
     /// budget (docs/threats.md §3.3), so a burst of hostile files queues instead of exhausting
     /// memory, on threads that yield the cores to the runtime answering requests.
     verifying: workers::Workers,
+    licence_types: crate::licence::Catalogue,
 }
 
 /// The vault (cheap to clone: all clones share one state).
@@ -252,6 +253,8 @@ impl Vault {
             )));
         }
         config.check_data_dir()?;
+        // Before anything else: a bad type file stops the start, naming the file and the key.
+        let licence_types = crate::licence::Catalogue::load(&config.licence_types_dir())?;
         let master = config.load_master_key(create)?;
         config.protect_database_file()?;
         let store = Store::connect(&config.database_url()).await?;
@@ -356,6 +359,7 @@ impl Vault {
                 verifying: workers::Workers::start(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),
                 )?,
+                licence_types,
             }),
             ledger: None,
         };
@@ -414,6 +418,11 @@ impl Vault {
     /// The configuration the vault was opened with.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The catalogue of licence types, loaded at open.
+    pub fn licence_types(&self) -> &crate::licence::Catalogue {
+        &self.inner.licence_types
     }
 
     async fn apply(&self, op: Op) -> Result<Outcome> {
