@@ -228,16 +228,16 @@ fn check_part(
 
 /// ISO/IEC 7064 MOD 37,36 over characters of `0-9A-Z` (callers have checked the alphabet).
 fn mod_37_36(body: &[u8]) -> char {
-    let mut p: u32 = 36;
+    let mut p: usize = 36;
     for c in body {
-        let v = ALPHABET.iter().position(|a| a == c).unwrap_or(0) as u32;
+        let v = ALPHABET.iter().position(|a| a == c).unwrap_or(0);
         p = (p + v) % 36;
         if p == 0 {
             p = 36;
         }
         p = (2 * p) % 37;
     }
-    char::from(ALPHABET[((37 - p) % 36) as usize])
+    char::from(ALPHABET[(37 - p) % 36])
 }
 
 #[cfg(test)]
