@@ -4,21 +4,30 @@
 
 mod backup;
 mod idempotency;
+mod issuers;
 mod ledger;
+mod licences;
 mod ofd_stamping;
 mod pki;
 mod provenance;
 mod seals;
 mod stamping;
+mod status_lists;
 mod timestamps;
 mod workers;
 
 pub use backup::{BACKUP_FORMAT, BackupManifest, LogBehind, restore};
 pub use idempotency::{Idempotency, IdempotentRequest};
+pub use issuers::{IssuerInfo, NewIssuer, STATUS_LIST_SLOTS};
+pub use licences::{
+    LONG_TERM, Licence, LicenceHolder, LicenceRequest, LicenceStatus, Transition, canonical,
+    date_of, is_licence_scope, may_issue, valid_to_text,
+};
 pub use ofd_stamping::StampedOfd;
 pub use pki::{Family, Role};
 pub use seals::{HolderId, NewSeal, SealInfo, SealInput, SealKind, SealSigned};
 pub use stamping::{Level, StampParams, StampRequest, Stamped};
+pub use status_lists::{StatusToken, TOKEN_TTL_S};
 pub use timestamps::TSA_POLICY;
 
 use std::collections::HashMap;
@@ -194,6 +203,8 @@ struct Inner {
     /// budget (docs/threats.md §3.3), so a burst of hostile files queues instead of exhausting
     /// memory, on threads that yield the cores to the runtime answering requests.
     verifying: workers::Workers,
+    /// The issuers' keys and their status list tokens, loaded and signed on first use.
+    licensing: issuers::Caches,
     licence_types: crate::licence::Catalogue,
 }
 
@@ -359,6 +370,7 @@ impl Vault {
                 verifying: workers::Workers::start(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),
                 )?,
+                licensing: issuers::Caches::default(),
                 licence_types,
             }),
             ledger: None,
@@ -449,9 +461,12 @@ impl Vault {
         actor: Actor,
     ) -> Result<(ClientRow, String)> {
         validate_name(name)?;
-        if let Some(s) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        if let Some(s) = scopes
+            .iter()
+            .find(|s| !SCOPES.contains(&s.as_str()) && !is_licence_scope(s))
+        {
             return Err(Error::InvalidRequest(format!(
-                "unknown scope `{s}` (valid: {})",
+                "unknown scope `{s}` (valid: {}, licence:issue, licence:issue:<type code>)",
                 SCOPES.join(", ")
             )));
         }
