@@ -683,3 +683,57 @@ async fn bad_requests_name_the_field_and_scopes_are_enforced() {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(list.as_array().expect("list").len(), 1);
 }
+
+#[tokio::test]
+async fn a_change_issues_the_next_version_and_supersedes_the_old() {
+    let tv = TestVault::open(None).await;
+    let s = setup(&tv).await;
+    let old = issue(&tv, &s.a, "v1", &business_request()).await;
+    let old_id = old["id"].as_str().expect("id");
+    let mut fields = business_fields();
+    fields["domicile"] = json!("山东省济南市历城区某某街2号");
+    let change = json!({"fields": fields, "holder_name": "济南某某信息技术有限公司", "reason": "住所、名称变更"});
+    let path = format!("/v1/licences/{old_id}/change");
+    let (st, err, _) = post_keyed(&tv, &path, &s.a, None, &change).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    let (st, next, _) = post_keyed(&tv, &path, &s.a, Some("change-1"), &change).await;
+    assert_eq!(st, StatusCode::CREATED, "{next}");
+    let next_id = next["id"].as_str().expect("id");
+    assert_licence_id(next_id);
+    let stem = |id: &str| id.rsplitn(3, '.').nth(2).expect("stem").to_owned();
+    assert_eq!(stem(next_id), stem(old_id));
+    assert!(next_id.ends_with(&format!(".002.{}", next_id.chars().last().expect("c"))));
+    assert_eq!(next["number"], old["number"]);
+    assert_eq!(next["holder"]["name"], "济南某某信息技术有限公司");
+    assert_eq!(next["fields"], fields);
+    assert_eq!(next["status"], "valid");
+    let (st, was) = tv.get(&format!("/v1/licences/{old_id}"), &s.a).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(was["status"], "superseded");
+    assert_eq!(was["status_code"], "05");
+    assert_eq!(was["superseded_by"], next_id);
+    // The old slot is invalid, the new one valid.
+    let list_id = old["status_list"]["id"].as_str().expect("list");
+    let (_, _, token) = fetch_list(&tv, list_id, None).await;
+    let key = s.issuer["status_key_pem"].as_str().expect("pem");
+    let slot =
+        |l: &Value| usize::try_from(l["status_list"]["index"].as_u64().expect("i")).expect("i");
+    assert_eq!(slot_in_token(&token, list_id, slot(&old), key), 1);
+    assert_eq!(slot_in_token(&token, list_id, slot(&next), key), 0);
+    // Superseded is final.
+    let (st, err, _) = post_keyed(&tv, &path, &s.a, Some("change-2"), &change).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("superseded")
+    );
+    let entries = audited(&tv, &s.admin, &format!("licence:{old_id}")).await;
+    assert_eq!(
+        entries.last().expect("entry")["action"],
+        "licence.superseded"
+    );
+    let entries = audited(&tv, &s.admin, &format!("licence:{next_id}")).await;
+    assert_eq!(entries[0]["details"]["supersedes"], old_id);
+}

@@ -53,9 +53,12 @@ CREATE TABLE licences (
     list_index        BIGINT NOT NULL,
     created_at        BIGINT NOT NULL,
     updated_at        BIGINT NOT NULL,
-    UNIQUE (issuer_id, type_code, number),
     UNIQUE (list_id, list_index)
 );
+-- One live licence per number: a change (变更) issues the next version under the same number
+-- and supersedes the old one.
+CREATE UNIQUE INDEX licences_number ON licences (issuer_id, type_code, number)
+    WHERE status <> 'superseded';
 CREATE INDEX licences_owner ON licences (owner, created_at, id);
 CREATE INDEX licences_holder ON licences (owner, holder_id_number);
 CREATE INDEX licences_list_status ON licences (list_id, status);

@@ -19,13 +19,15 @@ use crate::error::Error;
 use crate::ident::mask_id_number;
 use crate::store::LicenceFilter;
 use crate::vault::{
-    AuthClient, Licence, LicenceHolder, LicenceRequest, Transition, Vault, date_of, valid_to_text,
+    AuthClient, Licence, LicenceHolder, LicenceRequest, LicenceUpdate, Transition, Vault, date_of,
+    valid_to_text,
 };
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()
         .route("/v1/licences", post(issue).get(list))
         .route("/v1/licences/{id}", get(get_licence))
+        .route("/v1/licences/{id}/change", post(supersede))
         .route("/v1/licences/{id}/{action}", post(change))
 }
 
@@ -328,4 +330,62 @@ async fn change(
         .change_licence(&client, &id, transition, &req.reason)
         .await?;
     Ok(Json(LicenceResponse::of(licence, false)?))
+}
+
+/// Request to change a licence (变更).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SupersedeRequest {
+    /// 照面信息 of the next version, whole, checked against the type's schema.
+    #[schema(value_type = Object)]
+    fields: Value,
+    /// A new 持证主体 name (a renamed holder); default unchanged.
+    #[serde(default)]
+    holder_name: Option<String>,
+    /// 有效期起始 `YYYY-MM-DD`; default unchanged.
+    #[serde(default)]
+    valid_from: Option<String>,
+    /// 有效期截止 `YYYY-MM-DD` or `长期`; default unchanged.
+    #[serde(default)]
+    valid_to: Option<String>,
+    /// Why: 1–512 characters (kept with the superseded licence; the audit log holds its hash).
+    reason: String,
+}
+
+/// Change a valid licence (变更): its next version (same 证照编号, the 证照标识's version + 1, a new slot) is issued and signed, and the licence becomes `superseded` (05 失效) with `superseded_by` naming it, in one audited operation. `Idempotency-Key` is required, as for issuance. Not valid: 409 `invalid_transition`.
+#[utoipa::path(post, path = "/v1/licences/{id}/change", tag = "licences", request_body = SupersedeRequest,
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "证照标识"),
+        ("Idempotency-Key" = String, Header, description = "required: 1–255 visible ASCII characters")),
+    responses((status = 201, body = LicenceResponse), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_transition"),
+        (status = 422, body = ErrorBody, description = "idempotency_mismatch")))]
+async fn supersede(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    ApiPath(id): ApiPath<String>,
+    idempotency: IdempotencyKey,
+    body: HashedJson<SupersedeRequest>,
+) -> Result<Response, Error> {
+    idempotency.require()?;
+    let req = body.value;
+    let update = LicenceUpdate {
+        fields: req.fields,
+        holder_name: req.holder_name,
+        valid_from: req.valid_from,
+        valid_to: req.valid_to,
+        reason: req.reason,
+    };
+    let (v, c) = (vault.clone(), client.clone());
+    idempotency
+        .answer(&vault, &client, &body.sha256, async move {
+            let licence = v.supersede_licence(&c, &id, update).await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(LicenceResponse::of(licence, false)?),
+            )
+                .into_response())
+        })
+        .await
 }

@@ -51,6 +51,7 @@ use crate::crypto::{KeyType, SignatureAlgorithm};
         super::licences::list,
         super::licences::get_licence,
         super::licences::change,
+        super::licences::supersede,
         super::status_lists::status_list,
     ),
     components(schemas(super::ErrorBody, super::ErrorDetail, Binary)),

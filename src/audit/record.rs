@@ -72,6 +72,8 @@ pub enum Action {
     LicenceRevoked,
     /// A licence was cancelled (注销).
     LicenceCancelled,
+    /// A licence was replaced by its next version (变更).
+    LicenceSuperseded,
 }
 
 impl Action {
@@ -100,6 +102,7 @@ impl Action {
             Action::LicenceReinstated => "licence.reinstated",
             Action::LicenceRevoked => "licence.revoked",
             Action::LicenceCancelled => "licence.cancelled",
+            Action::LicenceSuperseded => "licence.superseded",
         }
     }
 }

@@ -379,22 +379,19 @@ impl AuditedTx {
         Ok(())
     }
 
-    /// Whether a licence has this id, or its issuer already gave this type this number.
-    pub async fn licence_taken(
-        &mut self,
-        id: &str,
-        issuer_id: &str,
-        type_code: &str,
-        number: &str,
-    ) -> Result<bool> {
+    /// Whether a licence has this id, or a live licence other than `except` (`""`: none) has
+    /// this number of this issuer and type.
+    pub async fn licence_taken(&mut self, l: &LicenceRow, except: &str) -> Result<bool> {
         let row = sqlx::query(
             "SELECT 1 AS one FROM licences WHERE id = $1 \
-             OR (issuer_id = $2 AND type_code = $3 AND number = $4)",
+             OR (issuer_id = $2 AND type_code = $3 AND number = $4 \
+                 AND status <> 'superseded' AND id <> $5)",
         )
-        .bind(id)
-        .bind(issuer_id)
-        .bind(type_code)
-        .bind(number)
+        .bind(l.id.as_str())
+        .bind(l.issuer_id.as_str())
+        .bind(l.type_code.as_str())
+        .bind(l.number.as_str())
+        .bind(except)
         .fetch_optional(&mut *self.tx)
         .await?;
         Ok(row.is_some())
@@ -440,6 +437,27 @@ impl AuditedTx {
             .fetch_optional(&mut *self.tx)
             .await?;
         row.as_ref().map(licence_row).transpose()
+    }
+
+    /// Marks a licence superseded by `by` at `at` (ms).
+    pub async fn supersede_licence(
+        &mut self,
+        id: &str,
+        by: &str,
+        reason: &str,
+        at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE licences SET status = 'superseded', superseded_by = $1, status_reason = $2, \
+             updated_at = $3 WHERE id = $4",
+        )
+        .bind(by)
+        .bind(reason)
+        .bind(at)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 
     /// Sets a licence's status and its reason at `at` (ms).

@@ -81,6 +81,8 @@ pub(crate) enum Op {
     IssueLicence(Box<super::licences::IssuingLicence>),
     /// Move a licence to another status, if the transition is legal from its current one.
     ChangeLicence(Box<super::licences::LicenceChange>),
+    /// Store a licence's next version and mark the licence superseded by it (变更).
+    SupersedeLicence(Box<super::licences::Superseding>),
     /// Revoke a seal with its certificate and key (`owner` None: an admin may revoke any seal).
     RevokeSeal {
         id: String,
@@ -136,6 +138,7 @@ impl Op {
             | Op::BindIssuers { actor, .. } => Some(actor),
             Op::IssueLicence(issuing) => Some(&issuing.event.actor),
             Op::ChangeLicence(change) => Some(&change.actor),
+            Op::SupersedeLicence(s) => Some(&s.next.event.actor),
             Op::Record(event) | Op::CreateKey(_, event) | Op::RecordSignature { event, .. } => {
                 Some(&event.actor)
             }
@@ -498,6 +501,7 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
         } => super::issuers::bind(tx, client, issuers, actor, batch.now).await?,
         Op::IssueLicence(issuing) => super::licences::apply_issue(tx, issuing, batch.now).await?,
         Op::ChangeLicence(change) => super::licences::apply_change(tx, change, batch.now).await?,
+        Op::SupersedeLicence(s) => super::licences::apply_supersede(tx, s, batch.now).await?,
         Op::RevokeSeal {
             id,
             owner,

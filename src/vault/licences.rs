@@ -100,6 +100,21 @@ pub struct LicenceRequest {
     pub fields: Value,
 }
 
+/// A change (变更) of a licence: its next version's face fields and what else changes.
+#[derive(Debug, Clone)]
+pub struct LicenceUpdate {
+    /// 照面信息 of the next version (whole, checked against the type's schema).
+    pub fields: Value,
+    /// A new 持证主体 name (a renamed holder); default unchanged.
+    pub holder_name: Option<String>,
+    /// 有效期起始 (`YYYY-MM-DD`); default unchanged.
+    pub valid_from: Option<String>,
+    /// 有效期截止 (`YYYY-MM-DD` or `长期`); default unchanged.
+    pub valid_to: Option<String>,
+    /// Why (kept with the superseded licence; the audit log holds its hash).
+    pub reason: String,
+}
+
 /// A licence's status as the API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LicenceStatus {
@@ -254,23 +269,76 @@ pub(crate) struct LicenceChange {
     pub(crate) actor: Actor,
 }
 
-/// Stores a licence in a random free slot of its issuer's current list; opens the next list
-/// when this one reaches half its slots.
+/// A licence's next version (变更), replacing it if it is valid.
+#[derive(Debug)]
+pub(crate) struct Superseding {
+    pub(crate) old_id: String,
+    /// The client the licence must belong to; `None` for an admin.
+    pub(crate) owner: Option<String>,
+    pub(crate) reason: String,
+    pub(crate) next: IssuingLicence,
+}
+
+/// Marks a valid licence superseded by its next version and stores that version.
+pub(crate) async fn apply_supersede(
+    tx: &mut AuditedTx,
+    s: &Superseding,
+    at: i64,
+) -> Result<Result<Outcome>> {
+    let old = match tx.licence(&s.old_id).await? {
+        Some(r) if s.owner.as_ref().is_none_or(|o| *o == r.owner) => r,
+        _ => return Ok(Err(Error::NotFound("licence"))),
+    };
+    let from = LicenceStatus::of(&old, at)?;
+    if from != LicenceStatus::Valid {
+        return Ok(Err(Error::InvalidTransition(from.as_str())));
+    }
+    if tx.licence_taken(&s.next.row, &old.id).await? {
+        return Ok(Err(taken(&s.next.row)));
+    }
+    tx.supersede_licence(&old.id, &s.next.row.id, &s.reason, at)
+        .await?;
+    tx.touch_status_list(&old.list_id, 0, at).await?;
+    let event = Event::new(
+        s.next.event.actor.clone(),
+        Action::LicenceSuperseded,
+        format!("licence:{}", old.id),
+    )
+    .with("from", from.as_str())
+    .with("to", LicenceStatus::Superseded.as_str())
+    .with("status_code", LicenceStatus::Superseded.code())
+    .with("superseded_by", s.next.row.id.as_str())
+    .with("status_list", old.list_id.as_str())
+    .with("index", old.list_index)
+    .with("reason_sha256", hex::encode(sha256(s.reason.as_bytes())));
+    tx.append(event, at);
+    place(tx, &s.next, at).await
+}
+
+/// Stores a licence in a random free slot of its issuer's current list (opening the next list
+/// when this one reaches half its slots), unless its id or number is taken.
 pub(crate) async fn apply_issue(
     tx: &mut AuditedTx,
     issuing: &IssuingLicence,
     at: i64,
 ) -> Result<Result<Outcome>> {
-    let mut row = issuing.row.clone();
-    if tx
-        .licence_taken(&row.id, &row.issuer_id, &row.type_code, &row.number)
-        .await?
-    {
-        return Ok(Err(Error::Conflict(format!(
-            "the issuer has a licence of this type numbered {} already",
-            row.number
-        ))));
+    if tx.licence_taken(&issuing.row, "").await? {
+        return Ok(Err(taken(&issuing.row)));
     }
+    place(tx, issuing, at).await
+}
+
+fn taken(row: &LicenceRow) -> Error {
+    Error::Conflict(format!(
+        "the issuer has a licence of this type numbered {} already",
+        row.number
+    ))
+}
+
+/// Stores a licence whose id and number are free in a random free slot of its issuer's
+/// current list.
+async fn place(tx: &mut AuditedTx, issuing: &IssuingLicence, at: i64) -> Result<Result<Outcome>> {
+    let mut row = issuing.row.clone();
     let Some(list) = tx.current_status_list(&row.issuer_id).await? else {
         return Ok(Err(Error::NotFound("issuer")));
     };
@@ -421,6 +489,24 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 fn day_start(date: Date) -> i64 {
     let t = date.midnight().assume_offset(CST);
     super::ledger::unix_ms(t)
+}
+
+/// The last millisecond of a day (CST).
+fn day_end(date: Date) -> i64 {
+    day_start(date) + DAY_MS - 1
+}
+
+/// The end of validity a request gives (`长期`: none), else `default`; not before `from`.
+fn valid_until(from: Date, given: Option<&str>, default: Option<Date>) -> Result<Option<Date>> {
+    let end = match given {
+        Some(LONG_TERM) => None,
+        Some(v) => Some(parse_date(v, "valid_to")?),
+        None => default,
+    };
+    if end.is_some_and(|end| end < from) {
+        return Err(Error::InvalidField("valid_to: before valid_from".into()));
+    }
+    Ok(end)
 }
 
 /// The day (CST) a millisecond falls in.
@@ -593,20 +679,14 @@ impl Vault {
             Some(v) => parse_date(v, "valid_from")?,
             None => today,
         };
-        let valid_to = match req.valid_to.as_deref() {
-            Some(LONG_TERM) => None,
-            Some(v) => Some(parse_date(v, "valid_to")?),
-            None => match licence_type.default_validity {
-                Validity::LongTerm => None,
-                Validity::Period { years, months } => Some(
-                    validity_end(valid_from, years, months)
-                        .ok_or_else(|| Error::InvalidField("valid_from: out of range".into()))?,
-                ),
-            },
+        let default_end = match licence_type.default_validity {
+            Validity::LongTerm => None,
+            Validity::Period { years, months } => Some(
+                validity_end(valid_from, years, months)
+                    .ok_or_else(|| Error::InvalidField("valid_from: out of range".into()))?,
+            ),
         };
-        if valid_to.is_some_and(|end| end < valid_from) {
-            return Err(Error::InvalidField("valid_to: before valid_from".into()));
-        }
+        let valid_to = valid_until(valid_from, req.valid_to.as_deref(), default_end)?;
         let serial = LicenceId::random_serial(today)
             .map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
         let number = match req.number {
@@ -619,8 +699,7 @@ impl Vault {
         let id = LicenceId::new(&licence_type.code, &issuer.uscc, &serial, 1)
             .map_err(|e| Error::Corrupt(format!("licence identifier: {e}")))?
             .to_string();
-        let valid_to_ms = valid_to.map(|end| day_start(end) + DAY_MS - 1);
-        let mut row = LicenceRow {
+        let row = LicenceRow {
             id,
             issuer_id: issuer.id.clone(),
             owner: client.id.clone(),
@@ -631,7 +710,7 @@ impl Vault {
             holder_id_number: req.holder.id_number,
             issued_on: day_start(today),
             valid_from: day_start(valid_from),
-            valid_to: valid_to_ms,
+            valid_to: valid_to.map(day_end),
             fields: canonical(&Value::Object(fields)),
             signature: Vec::new(),
             status: LicenceStatus::Valid.as_str().to_owned(),
@@ -642,11 +721,30 @@ impl Vault {
             created_at: now,
             updated_at: now,
         };
-        let document = canonical(&self.document(&row, &issuer, &licence_type.name)?);
+        let issuing = self
+            .signed(client, row, &issuer, &licence_type.name)
+            .await?;
+        let id = issuing.row.id.clone();
+        self.apply(super::ledger::Op::IssueLicence(Box::new(issuing)))
+            .await?;
+        self.licence(client, &id).await
+    }
+
+    /// Signs a licence's canonical form with its issuer's SM2 key, with the audit event that
+    /// will record it.
+    async fn signed(
+        &self,
+        client: &AuthClient,
+        mut row: LicenceRow,
+        issuer: &IssuerRow,
+        type_name: &str,
+    ) -> Result<IssuingLicence> {
+        let document = canonical(&self.document(&row, issuer, type_name)?);
         let key = self
             .issuer_key(&issuer.signing_key_id, KeyPurpose::LicenceSigner)
             .await?;
         row.signature = key.sign(SignatureAlgorithm::Sm2Sm3, document.as_bytes())?;
+        crate::metrics::signature("sm2");
         let event = Event::new(
             client.actor(),
             Action::LicenceIssued,
@@ -661,14 +759,86 @@ impl Vault {
             holder_id_hmac(&self.inner.master, &row.holder_id_number),
         )
         .with_signature(&row.signature);
-        let id = row.id.clone();
-        self.apply(super::ledger::Op::IssueLicence(Box::new(IssuingLicence {
-            row,
-            event,
+        Ok(IssuingLicence { row, event })
+    }
+
+    /// Changes a valid licence (变更): issues its next version (the same 证照编号, version + 1)
+    /// with the new face fields (and holder name, validity when given) and marks the licence
+    /// superseded by it, in one audited operation.
+    pub async fn supersede_licence(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        change: LicenceUpdate,
+    ) -> Result<Licence> {
+        text("reason", &change.reason, 512)?;
+        let old = self.licence(client, id).await?;
+        if !may_issue(client, &old.row.type_code) {
+            return Err(Error::Forbidden(format!(
+                "{LICENCE_ISSUE_SCOPE}:{}",
+                old.row.type_code
+            )));
+        }
+        let licence_type = self.licence_types_of(&old.row.type_code)?;
+        let fields = match &change.fields {
+            Value::Object(map) => map.clone(),
+            _ => return Err(Error::InvalidField("fields: must be an object".into())),
+        };
+        licence_type
+            .validate(&change.fields)
+            .map_err(|e| Error::InvalidField(e.to_string()))?;
+        let holder_name = match change.holder_name {
+            Some(name) => {
+                text("holder.name", &name, 200)?;
+                name
+            }
+            None => old.row.holder_name.clone(),
+        };
+        let valid_from = match &change.valid_from {
+            Some(v) => parse_date(v, "valid_from")?,
+            None => day_of(old.row.valid_from),
+        };
+        let valid_to = valid_until(
+            valid_from,
+            change.valid_to.as_deref(),
+            old.row.valid_to.map(day_of),
+        )?;
+        let current = LicenceId::parse(&old.row.id)
+            .map_err(|e| Error::Corrupt(format!("licence identifier: {e}")))?;
+        let next = current
+            .with_version(current.version() + 1)
+            .map_err(|_| Error::Conflict("the licence has reached version 999".into()))?;
+        let now = now_ms();
+        let row = LicenceRow {
+            id: next.to_string(),
+            holder_name,
+            issued_on: day_start(day_of(now)),
+            valid_from: day_start(valid_from),
+            valid_to: valid_to.map(day_end),
+            fields: canonical(&Value::Object(fields)),
+            signature: Vec::new(),
+            status: LicenceStatus::Valid.as_str().to_owned(),
+            status_reason: None,
+            superseded_by: None,
+            list_id: String::new(),
+            list_index: 0,
+            created_at: now,
+            updated_at: now,
+            ..old.row.clone()
+        };
+        let mut issuing = self
+            .signed(client, row, &old.issuer, &licence_type.name)
+            .await?;
+        issuing.event = issuing.event.with("supersedes", old.row.id.as_str());
+        let next_id = issuing.row.id.clone();
+        self.apply(super::ledger::Op::SupersedeLicence(Box::new(Superseding {
+            old_id: old.row.id,
+            owner: (!client.allows("admin")).then(|| client.id.clone()),
+            reason: change.reason,
+            next: issuing,
         })))
         .await?;
-        crate::metrics::signature("sm2");
-        self.licence(client, &id).await
+        self.licence(client, &next_id).await
     }
 
     /// The licence document the signature covers (GB/T 36903 core metadata and the face).

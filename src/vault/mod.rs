@@ -20,8 +20,8 @@ pub use backup::{BACKUP_FORMAT, BackupManifest, LogBehind, restore};
 pub use idempotency::{Idempotency, IdempotentRequest};
 pub use issuers::{IssuerInfo, NewIssuer, STATUS_LIST_SLOTS};
 pub use licences::{
-    LONG_TERM, Licence, LicenceHolder, LicenceRequest, LicenceStatus, Transition, canonical,
-    date_of, is_licence_scope, may_issue, valid_to_text,
+    LONG_TERM, Licence, LicenceHolder, LicenceRequest, LicenceStatus, LicenceUpdate, Transition,
+    canonical, date_of, is_licence_scope, may_issue, valid_to_text,
 };
 pub use ofd_stamping::StampedOfd;
 pub use pki::{Family, Role};
