@@ -70,8 +70,9 @@ pub(crate) fn holder_id_hmac(master: &MasterKey, id_number: &str) -> String {
     hex::encode(ring::hmac::sign(&key, id_number.as_bytes()).as_ref())
 }
 
-/// Who holds a licence, as requested.
-#[derive(Debug, Clone)]
+/// Who holds a licence, as requested. `Debug` masks the identifier: it is personal data for a
+/// person, and debug output reaches logs.
+#[derive(Clone)]
 pub struct LicenceHolder {
     /// 持证主体: the organisation's or the person's name.
     pub name: String,
@@ -79,6 +80,15 @@ pub struct LicenceHolder {
     pub id_type: String,
     /// 持证主体代码.
     pub id_number: String,
+}
+
+impl std::fmt::Debug for LicenceHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LicenceHolder")
+            .field("id_type", &self.id_type)
+            .field("id_number", &crate::ident::mask_id_number(&self.id_number))
+            .finish_non_exhaustive()
+    }
 }
 
 /// A request to issue a licence.
