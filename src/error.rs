@@ -45,6 +45,13 @@ pub enum Error {
     /// never carries the number).
     #[error("invalid 公民身份号码: {0}")]
     InvalidIdNumber(crate::ident::IdNumberError),
+    /// A licence request field that is not valid; the message starts with the field's path
+    /// (`holder.id_number: …`, `fields.business_scope: …`) and never quotes personal data.
+    #[error("{0}")]
+    InvalidField(String),
+    /// A licence status change that is not allowed from the licence's current status (named).
+    #[error("the licence is {0}; this change is not allowed from that status")]
+    InvalidTransition(&'static str),
     /// An uploaded image that is not a decodable PNG, or too large.
     #[error("invalid image: {0}")]
     InvalidImage(String),
@@ -164,6 +171,7 @@ impl Error {
             | Error::SealRevoked
             | Error::SealNotValid(_)
             | Error::Conflict(_)
+            | Error::InvalidTransition(_)
             | Error::IdempotencyInProgress => 409,
             Error::UnsupportedCharacter(_) | Error::IdempotencyMismatch => 422,
             Error::PayloadTooLarge(_) => 413,
@@ -174,6 +182,7 @@ impl Error {
             | Error::UnknownAlgorithm(_)
             | Error::InvalidUscc(_)
             | Error::InvalidIdNumber(_)
+            | Error::InvalidField(_)
             | Error::InvalidImage(_)
             | Error::InvalidCursor => 400,
             Error::Crypto(e) => match e {
@@ -213,6 +222,8 @@ impl Error {
             Error::InvalidCursor => "invalid_cursor",
             Error::InvalidUscc(_) => "invalid_uscc",
             Error::InvalidIdNumber(_) => "invalid_id_number",
+            Error::InvalidField(_) => "invalid_field",
+            Error::InvalidTransition(_) => "invalid_transition",
             Error::InvalidImage(_) => "invalid_image",
             Error::UnsupportedCharacter(_) => "unsupported_character",
             Error::PayloadTooLarge(_) => "payload_too_large",

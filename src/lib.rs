@@ -1,8 +1,9 @@
 //! sidian (四电): the trust service behind provincial approval systems — keys and signatures
 //! (SM2/SM3/SM4 by default, ECDSA P-256, Ed25519, RSA), an append-only audit log, and the HTTP
 //! API and CLI around them; electronic seals (GB/T 38540), PDF sealing (PAdES) and the
-//! verification of sealed PDF, OFD and SES. The catalogue of electronic licence types is
-//! built; licences themselves and 亮证 are planned; see `ARCHITECTURE.md`.
+//! verification of sealed PDF, OFD and SES; electronic licences (catalogue, issuers, issuance,
+//! lifecycle, signed status lists). Licence files, bulk import and 亮证 are planned; see
+//! `ARCHITECTURE.md`.
 
 pub mod api;
 pub mod asn1;

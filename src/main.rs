@@ -102,6 +102,9 @@ enum Command {
     /// Manage approval systems (API clients).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage the issuing authorities (颁证单位) licences are issued for.
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
     /// Inspect the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -264,9 +267,14 @@ enum ClientCommand {
     Add {
         /// Unique name.
         name: String,
-        /// A scope the client may use (repeatable); none = keys, sign, verify, seals.
-        #[arg(long = "scope", value_parser = clap::builder::PossibleValuesParser::new(sidian::vault::SCOPES))]
+        /// A scope the client may use (repeatable): admin, audit, keys, seals, sign, verify,
+        /// licence:issue (every licence type) or licence:issue:<type code> (one type); none =
+        /// keys, sign, verify, seals.
+        #[arg(long = "scope", value_parser = parse_scope)]
         scopes: Vec<String>,
+        /// An issuer (id) the client may issue licences for (repeatable).
+        #[arg(long = "issuer", value_name = "ID")]
+        issuers: Vec<String>,
     },
     /// Give an active client a new API key, printed once alone on the last line; the old key
     /// keeps working for the overlap, then is refused.
@@ -285,6 +293,24 @@ enum ClientCommand {
         /// The client's name.
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum IssuerCommand {
+    /// Register an issuing authority with its licence seal, keys and status list; its id is
+    /// printed alone on the last line.
+    Add {
+        /// Its name, e.g. 某某市市场监督管理局.
+        name: String,
+        /// Its 统一社会信用代码.
+        #[arg(long)]
+        uscc: String,
+        /// GB/T 2260 region code (six digits); default the one inside the 统一社会信用代码.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// List the issuing authorities.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -374,6 +400,18 @@ fn parse_overlap(text: &str) -> Result<std::time::Duration, String> {
         .and_then(|n| n.checked_mul(unit))
         .map(std::time::Duration::from_secs)
         .ok_or_else(|| "expected 0 or a number with s, m, h or d (e.g. 24h)".into())
+}
+
+/// A scope `client add` accepts: one of the fixed scopes, or a licence scope.
+fn parse_scope(s: &str) -> Result<String, String> {
+    if sidian::vault::SCOPES.contains(&s) || sidian::vault::is_licence_scope(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "one of {}, licence:issue, licence:issue:<type code>",
+            sidian::vault::SCOPES.join(", ")
+        ))
+    }
 }
 
 fn operator() -> Actor {
@@ -466,9 +504,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             vault.shutdown(writer).await;
             tracing::info!("stopped");
         }
-        Command::Client(ClientCommand::Add { name, scopes }) => {
+        Command::Client(ClientCommand::Add {
+            name,
+            scopes,
+            issuers,
+        }) => {
             let vault = Vault::open(config, false).await?;
+            // Checked before the client exists, so that a mistyped issuer registers nothing.
+            let known = vault
+                .issuers(&sidian::vault::AuthClient::operator(&operator_name()))
+                .await?;
+            if let Some(id) = issuers
+                .iter()
+                .find(|id| !known.iter().any(|i| &i.row.id == *id))
+            {
+                anyhow::bail!("no issuer {id}");
+            }
             let (client, key) = vault.add_client(&name, &scopes, operator()).await?;
+            if !issuers.is_empty() {
+                vault.bind_issuers(&name, &issuers, operator()).await?;
+                println!("bound to issuers {}", issuers.join(" "));
+            }
             let shown = if scopes.is_empty() {
                 "(default: keys sign verify seals)".to_owned()
             } else {
@@ -480,6 +536,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             println!("API key (shown once; store it now):");
             println!("{key}");
+            vault.close().await;
+        }
+        Command::Issuer(IssuerCommand::Add { name, uscc, region }) => {
+            let vault = Vault::open(config, false).await?;
+            let admin = sidian::vault::AuthClient::operator(&operator_name());
+            let issuer = vault
+                .create_issuer(&admin, sidian::vault::NewIssuer { name, uscc, region })
+                .await?;
+            println!(
+                "registered issuer {} ({}, region {}) with seal {} and status list {}",
+                issuer.row.name,
+                issuer.row.uscc,
+                issuer.row.region,
+                issuer.row.seal_id,
+                issuer.status_list_id
+            );
+            println!("{}", issuer.row.id);
+            vault.close().await;
+        }
+        Command::Issuer(IssuerCommand::List) => {
+            let vault = Vault::open(config, false).await?;
+            let admin = sidian::vault::AuthClient::operator(&operator_name());
+            for i in vault.issuers(&admin).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    i.row.id, i.row.uscc, i.row.region, i.status_list_id, i.row.name
+                );
+            }
             vault.close().await;
         }
         Command::Client(ClientCommand::Rotate { name, overlap }) => {

@@ -89,6 +89,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HashedJson<T> {
 }
 
 impl IdempotencyKey {
+    /// Refuses a request without a key, for the creations that must never run twice.
+    pub(crate) fn require(&self) -> Result<(), Error> {
+        match self.key {
+            Some(_) => Ok(()),
+            None => Err(Error::InvalidRequest(
+                "this request needs an Idempotency-Key header".into(),
+            )),
+        }
+    }
+
     /// Answers the request: `create` runs unless the same request under the same key was
     /// answered before (then that answer is replayed). With a key, `create` runs in a task of
     /// its own, so that a caller who disconnects cannot leave the key reserved and unanswered.

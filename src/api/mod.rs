@@ -7,8 +7,10 @@ mod body;
 mod clients;
 mod documents;
 mod idempotency;
+mod issuers;
 mod keys;
 mod licence_types;
+mod licences;
 mod limits;
 mod observe;
 mod openapi;
@@ -16,6 +18,7 @@ mod page;
 mod pki;
 mod seals;
 mod stamp;
+mod status_lists;
 mod tsa;
 mod verify;
 
@@ -55,6 +58,7 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(pki::router())
         .merge(licence_types::router())
         .merge(documents::router())
+        .merge(status_lists::router())
         .route_layer(middleware::from_fn_with_state(
             admission.clone(),
             limits::rate_limit,
@@ -70,6 +74,8 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(seals::router())
         .merge(stamp::router())
         .merge(tsa::router())
+        .merge(issuers::router())
+        .merge(licences::router())
         .merge(anonymous)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -49,18 +49,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
         let query: Result<Query<PageQuery>, QueryRejection> =
             Query::from_request_parts(parts, state).await;
         let Query(q) = query.map_err(|e| Error::InvalidRequest(e.body_text()))?;
-        let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+        Self::new(q.limit, q.cursor.as_deref())
+    }
+}
+
+impl Page {
+    /// The page a `limit` and `cursor` name, for lists whose query has further parameters.
+    pub(crate) fn new(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, Error> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Error::InvalidRequest(format!(
                 "`limit` must be 1 to {MAX_LIMIT}"
             )));
         }
-        let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+        let after = cursor.map(decode_cursor).transpose()?;
         Ok(Self { limit, after })
     }
-}
 
-impl Page {
     /// The position to read after, as the store takes it.
     pub(crate) fn after(&self) -> Option<(i64, &str)> {
         self.after.as_ref().map(|(at, id)| (*at, id.as_str()))

@@ -49,7 +49,7 @@ pub(crate) struct Holder {
 /// is refused without serde's message, which would quote it.
 #[derive(Serialize)]
 #[serde(transparent)]
-pub(crate) struct IdNumberText(String);
+pub(crate) struct IdNumberText(pub(crate) String);
 
 impl std::fmt::Debug for IdNumberText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

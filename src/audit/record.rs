@@ -56,6 +56,24 @@ pub enum Action {
     /// An operator started the vault on a log shorter than a checkpoint it had published
     /// (restored from an older backup), explicitly.
     LogRollbackAccepted,
+    /// An issuing authority (颁证单位) was registered with its seal, keys and status list.
+    IssuerCreated,
+    /// A client was bound to issuing authorities it may issue licences for.
+    ClientIssuersBound,
+    /// An issuer's status list was opened (its previous one was half full).
+    StatusListOpened,
+    /// A licence was issued.
+    LicenceIssued,
+    /// A licence was suspended (暂扣).
+    LicenceSuspended,
+    /// A suspended licence was made valid again.
+    LicenceReinstated,
+    /// A licence was revoked (吊销).
+    LicenceRevoked,
+    /// A licence was cancelled (注销).
+    LicenceCancelled,
+    /// A licence was replaced by its next version (变更).
+    LicenceSuperseded,
 }
 
 impl Action {
@@ -76,6 +94,15 @@ impl Action {
             Action::SealRevoked => "seal.revoked",
             Action::TimestampIssued => "timestamp.issued",
             Action::LogRollbackAccepted => "audit.rollback_accepted",
+            Action::IssuerCreated => "issuer.created",
+            Action::ClientIssuersBound => "client.issuers_bound",
+            Action::StatusListOpened => "status_list.opened",
+            Action::LicenceIssued => "licence.issued",
+            Action::LicenceSuspended => "licence.suspended",
+            Action::LicenceReinstated => "licence.reinstated",
+            Action::LicenceRevoked => "licence.revoked",
+            Action::LicenceCancelled => "licence.cancelled",
+            Action::LicenceSuperseded => "licence.superseded",
         }
     }
 }

@@ -16,10 +16,12 @@ use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, Stored
 use crate::error::{Error, Result};
 
 mod idempotency;
+mod licences;
 mod pki;
 mod purpose;
 
 pub use idempotency::{IdempotencyRow, Reservation, StoredResponse};
+pub use licences::{IssuerRow, LicenceFilter, LicenceRow, StatusListRow};
 pub use pki::{AuthorityRow, CertRow, SealRow};
 pub use purpose::KeyPurpose;
 
@@ -237,6 +239,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "client_keys",
                 include_str!("../../migrations/sqlite/0005_client_keys.sql"),
             ),
+            (
+                6,
+                "licences",
+                include_str!("../../migrations/sqlite/0006_licences.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -263,6 +270,11 @@ fn migrator(backend: Backend) -> Migrator {
                 5,
                 "client_keys",
                 include_str!("../../migrations/postgres/0005_client_keys.sql"),
+            ),
+            (
+                6,
+                "licences",
+                include_str!("../../migrations/postgres/0006_licences.sql"),
             ),
         ],
     };

@@ -21,10 +21,14 @@ pub enum KeyPurpose {
     Tsa,
     /// The vault's audit key: signs checkpoints.
     Audit,
+    /// An issuer's licence signing key (SM2): signs each licence's canonical form.
+    LicenceSigner,
+    /// An issuer's status list key (P-256): signs its status list tokens (ES256).
+    StatusList,
 }
 
 impl KeyPurpose {
-    const ALL: [KeyPurpose; 7] = [
+    const ALL: [KeyPurpose; 9] = [
         KeyPurpose::General,
         KeyPurpose::Seal,
         KeyPurpose::HandwrittenSigner,
@@ -32,6 +36,8 @@ impl KeyPurpose {
         KeyPurpose::SealMaker,
         KeyPurpose::Tsa,
         KeyPurpose::Audit,
+        KeyPurpose::LicenceSigner,
+        KeyPurpose::StatusList,
     ];
 
     /// The stored name (`client` for general keys, the name they had before purposes were typed).
@@ -44,6 +50,8 @@ impl KeyPurpose {
             KeyPurpose::SealMaker => "seal-maker",
             KeyPurpose::Tsa => "tsa",
             KeyPurpose::Audit => "audit",
+            KeyPurpose::LicenceSigner => "licence-signer",
+            KeyPurpose::StatusList => "status-list",
         }
     }
 

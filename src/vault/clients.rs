@@ -97,9 +97,12 @@ impl Vault {
         actor: Actor,
     ) -> Result<(ClientRow, String)> {
         validate_name(name)?;
-        if let Some(s) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        if let Some(s) = scopes
+            .iter()
+            .find(|s| !SCOPES.contains(&s.as_str()) && !super::is_licence_scope(s))
+        {
             return Err(Error::InvalidRequest(format!(
-                "unknown scope `{s}` (valid: {})",
+                "unknown scope `{s}` (valid: {}, licence:issue, licence:issue:<type code>)",
                 SCOPES.join(", ")
             )));
         }

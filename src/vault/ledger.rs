@@ -71,6 +71,18 @@ pub(crate) enum Op {
     },
     /// Store keys, certificates, authorities and a seal made together, all or nothing.
     Issue(Box<Issuance>),
+    /// Bind the active client of this name to issuers (each must exist).
+    BindIssuers {
+        client: String,
+        issuers: Vec<String>,
+        actor: Actor,
+    },
+    /// Store a licence in a random free slot of its issuer's current status list.
+    IssueLicence(Box<super::licences::IssuingLicence>),
+    /// Move a licence to another status, if the transition is legal from its current one.
+    ChangeLicence(Box<super::licences::LicenceChange>),
+    /// Store a licence's next version and mark the licence superseded by it (变更).
+    SupersedeLicence(Box<super::licences::Superseding>),
     /// Revoke a seal with its certificate and key (`owner` None: an admin may revoke any seal).
     RevokeSeal {
         id: String,
@@ -122,7 +134,11 @@ impl Op {
             | Op::RotateClientKey { actor, .. }
             | Op::DisableKey { actor, .. }
             | Op::RotateKey { actor, .. }
-            | Op::RevokeSeal { actor, .. } => Some(actor),
+            | Op::RevokeSeal { actor, .. }
+            | Op::BindIssuers { actor, .. } => Some(actor),
+            Op::IssueLicence(issuing) => Some(&issuing.event.actor),
+            Op::ChangeLicence(change) => Some(&change.actor),
+            Op::SupersedeLicence(s) => Some(&s.next.event.actor),
             Op::Record(event) | Op::CreateKey(_, event) | Op::RecordSignature { event, .. } => {
                 Some(&event.actor)
             }
@@ -139,6 +155,8 @@ pub(crate) struct Issuance {
     pub(crate) certs: Vec<(CertRow, Event)>,
     pub(crate) authorities: Vec<AuthorityRow>,
     pub(crate) seal: Option<(SealRow, Event)>,
+    /// An issuing authority made with the seal (its licence seal) and its keys.
+    pub(crate) issuer: Option<Box<super::issuers::IssuerRows>>,
 }
 
 /// The audit index of the entry that records an operation (none for a no-op).
@@ -476,6 +494,14 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
             Err(e) => Err(e),
         },
         Op::Issue(issuance) => apply_issuance(tx, issuance, batch.now).await,
+        Op::BindIssuers {
+            client,
+            issuers,
+            actor,
+        } => super::issuers::bind(tx, client, issuers, actor, batch.now).await?,
+        Op::IssueLicence(issuing) => super::licences::apply_issue(tx, issuing, batch.now).await?,
+        Op::ChangeLicence(change) => super::licences::apply_change(tx, change, batch.now).await?,
+        Op::SupersedeLicence(s) => super::licences::apply_supersede(tx, s, batch.now).await?,
         Op::RevokeSeal {
             id,
             owner,
@@ -501,6 +527,13 @@ async fn apply_issuance(tx: &mut AuditedTx, issuance: &Issuance, at: i64) -> Res
             seal.es_id
         )));
     }
+    if let Some(issuer) = &issuance.issuer
+        && tx.issuer_uscc_taken(&issuer.issuer.uscc).await?
+    {
+        return Err(Error::Conflict(
+            "an issuer with this 统一社会信用代码 is registered already".into(),
+        ));
+    }
     let mut last = None;
     for (key, event) in &issuance.keys {
         tx.insert_key(key).await?;
@@ -516,6 +549,9 @@ async fn apply_issuance(tx: &mut AuditedTx, issuance: &Issuance, at: i64) -> Res
     if let Some((seal, event)) = &issuance.seal {
         tx.insert_seal(seal).await?;
         last = Some(tx.append(event.clone(), at));
+    }
+    if let Some(issuer) = &issuance.issuer {
+        last = Some(super::issuers::insert(tx, issuer, at).await?);
     }
     Ok(last)
 }

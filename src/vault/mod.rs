@@ -9,13 +9,16 @@ mod audit;
 mod backup;
 mod clients;
 mod idempotency;
+mod issuers;
 mod keys;
 mod ledger;
+mod licences;
 mod ofd_stamping;
 mod pki;
 mod provenance;
 mod seals;
 mod stamping;
+mod status_lists;
 mod timestamps;
 mod trust;
 mod verification;
@@ -27,11 +30,17 @@ pub use clients::{
     AuthClient, DEFAULT_KEY_OVERLAP, DEFAULT_SCOPES, MAX_KEY_OVERLAP, RotatedApiKey, SCOPES,
 };
 pub use idempotency::{Idempotency, IdempotentRequest};
+pub use issuers::{IssuerInfo, NewIssuer, STATUS_LIST_SLOTS};
 pub use keys::{KeyInfo, SignInput, Signed, VerifyKey};
+pub use licences::{
+    LONG_TERM, Licence, LicenceHolder, LicenceRequest, LicenceStatus, LicenceUpdate, Transition,
+    canonical, date_of, is_licence_scope, may_issue, valid_to_text,
+};
 pub use ofd_stamping::StampedOfd;
 pub use pki::{Family, Role};
 pub use seals::{HolderId, NewSeal, SealInfo, SealInput, SealKind, SealSigned};
 pub use stamping::{Level, StampParams, StampRequest, Stamped};
+pub use status_lists::{StatusToken, TOKEN_TTL_S};
 pub use timestamps::TSA_POLICY;
 pub use trust::TrustEntry;
 
@@ -68,6 +77,8 @@ struct Inner {
     /// budget (docs/threats.md §3.3), so a burst of hostile files queues instead of exhausting
     /// memory, on threads that yield the cores to the runtime answering requests.
     verifying: workers::Workers,
+    /// The issuers' keys and their status list tokens, loaded and signed on first use.
+    licensing: issuers::Caches,
     licence_types: crate::licence::Catalogue,
 }
 
@@ -229,6 +240,7 @@ impl Vault {
                 verifying: workers::Workers::start(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),
                 )?,
+                licensing: issuers::Caches::default(),
                 licence_types,
             }),
             ledger: None,

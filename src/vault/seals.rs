@@ -435,6 +435,24 @@ fn text_field(name: &'static str, value: &str, max: usize) -> Result<()> {
 impl Vault {
     /// Makes a seal for `client`: holder key and certificate, image, SESeal signed by the maker.
     pub async fn create_seal(&self, client: &AuthClient, req: NewSeal) -> Result<SealInfo> {
+        let (issuance, seal_row, cert_pem) = self.plan_seal(client, req, None).await?;
+        self.apply(Op::Issue(Box::new(issuance))).await?;
+        Ok(SealInfo {
+            kind: SealKind::of_number(seal_row.seal_type),
+            row: seal_row,
+            cert_pem,
+        })
+    }
+
+    /// Checks a seal request and makes what the seal is made of (holder key, certificate,
+    /// SESeal) without storing it: the rows, the seal row and the certificate (PEM). The owner
+    /// is `owner` when given (the vault's own seals), else the caller or `grant_to`.
+    pub(crate) async fn plan_seal(
+        &self,
+        client: &AuthClient,
+        req: NewSeal,
+        owner: Option<String>,
+    ) -> Result<(Issuance, SealRow, String)> {
         text_field("name", &req.name, 64)?;
         text_field("holder.name", &req.holder_name, 40)?;
         let personal = req.kind == SealKind::Personal;
@@ -542,9 +560,10 @@ impl Vault {
             render::png_dimensions(png).map_err(|e| Error::InvalidImage(e.to_string()))?;
         }
         let inner = self.inner.clone();
-        let owner = match &req.grant_to {
-            None => client.id.clone(),
-            Some(name) => {
+        let owner = match (owner, &req.grant_to) {
+            (Some(owner), _) => owner,
+            (None, None) => client.id.clone(),
+            (None, Some(name)) => {
                 client.require("admin")?;
                 match self.inner.store.client_by_name(name).await? {
                     Some(c) if c.status == "active" => c.id,
@@ -559,7 +578,7 @@ impl Vault {
         };
         let actor = client.actor();
         // Key generation (RSA), rendering and two signatures: keep them off the async workers.
-        let (issuance, seal_row, cert_pem) = tokio::task::spawn_blocking(move || -> Result<_> {
+        tokio::task::spawn_blocking(move || -> Result<_> {
             let drawn = match (req.image, name_shape) {
                 (Some(png), _) => Ok(png),
                 (None, Some(shape)) => render::render_name_seal(&NameSealSpec {
@@ -662,12 +681,10 @@ impl Vault {
                 // Binds the seal to the whole number the vault checked. Keyed: the numbers
                 // that pass GB 11643 are few enough to hash them all, so a plain hash in a
                 // public log would be the number itself.
-                let key = ring::hmac::Key::new(
-                    ring::hmac::HMAC_SHA256,
-                    &inner.master.derive("sidian/v1/holder-id-commitment")[..],
+                seal_event = seal_event.with(
+                    "holder_id_hmac",
+                    super::licences::holder_id_hmac(&inner.master, number.reveal()),
                 );
-                let mac = ring::hmac::sign(&key, number.reveal().as_bytes());
-                seal_event = seal_event.with("holder_id_hmac", hex::encode(mac.as_ref()));
             }
             let row = SealRow {
                 id,
@@ -692,19 +709,13 @@ impl Vault {
             let issuance = Issuance {
                 keys: vec![(key_row, key_event)],
                 certs: vec![(cert_row, cert_event)],
-                authorities: Vec::new(),
                 seal: Some((row.clone(), seal_event)),
+                ..Issuance::default()
             };
             Ok((issuance, row, cert.to_pem()))
         })
         .await
-        .map_err(|_| Error::Unavailable)??;
-        self.apply(Op::Issue(Box::new(issuance))).await?;
-        Ok(SealInfo {
-            kind: SealKind::of_number(seal_row.seal_type),
-            row: seal_row,
-            cert_pem,
-        })
+        .map_err(|_| Error::Unavailable)?
     }
 
     async fn seal_row(&self, client: &AuthClient, id: &str) -> Result<SealRow> {

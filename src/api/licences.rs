@@ -1,0 +1,391 @@
+//! `/v1/licences`: issue electronic licences, read them, and change their status.
+
+use axum::extract::Query;
+use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use super::idempotency::{HashedJson, IdempotencyKey};
+use super::page::Page;
+use super::seals::IdNumberText;
+use super::{ApiJson, ApiPath, ErrorBody, rfc3339, to_b64};
+use crate::error::Error;
+use crate::ident::mask_id_number;
+use crate::store::LicenceFilter;
+use crate::vault::{
+    AuthClient, Licence, LicenceHolder, LicenceRequest, LicenceUpdate, Transition, Vault, date_of,
+    valid_to_text,
+};
+
+pub(super) fn router() -> Router<Vault> {
+    Router::new()
+        .route("/v1/licences", post(issue).get(list))
+        .route("/v1/licences/{id}", get(get_licence))
+        .route("/v1/licences/{id}/change", post(supersede))
+        .route("/v1/licences/{id}/{action}", post(change))
+}
+
+/// Who holds the licence (持证主体).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LicenceHolderBody {
+    /// 持证主体: the organisation's or the person's name.
+    name: String,
+    /// 持证主体代码类型: `111` 居民身份证 (GB 11643: check character and a real birth date), `001` 统一社会信用代码 (GB 32100), `414` 护照 (format only).
+    id_type: String,
+    /// 持证主体代码. A person's is masked (`1101**********002X`) in lists.
+    #[schema(value_type = String)]
+    id_number: IdNumberText,
+}
+
+/// Request to issue a licence.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IssueLicenceRequest {
+    /// 证照类型代码 (`GET /v1/licence-types`).
+    #[serde(rename = "type")]
+    type_code: String,
+    /// The issuer's id; may be left out by a client bound to one issuer.
+    #[serde(default)]
+    issuer: Option<String>,
+    /// The holder.
+    holder: LicenceHolderBody,
+    /// 证照编号; generated (the identifier's serial) when absent.
+    #[serde(default)]
+    number: Option<String>,
+    /// 有效期起始, `YYYY-MM-DD` (China Standard Time days); default today.
+    #[serde(default)]
+    valid_from: Option<String>,
+    /// 有效期截止, `YYYY-MM-DD` (valid through that day) or `长期`; default from the type's validity.
+    #[serde(default)]
+    valid_to: Option<String>,
+    /// 照面信息: the type's face fields, checked against its schema.
+    #[schema(value_type = Object)]
+    fields: Value,
+}
+
+/// A licence's place in its issuer's status list.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StatusListRef {
+    /// The list (`GET /v1/status-lists/{id}`).
+    id: String,
+    /// The slot.
+    index: i64,
+}
+
+/// The issuer of a licence.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LicenceIssuer {
+    /// Issuer id.
+    id: String,
+    /// 颁发机构.
+    name: String,
+    /// 颁发机构代码 (统一社会信用代码).
+    uscc: String,
+}
+
+/// A licence.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LicenceResponse {
+    /// 证照标识 (GB/T 36904, with its MOD 37,36 check character).
+    id: String,
+    /// 证照编号.
+    number: String,
+    /// `valid`, `suspended`, `revoked`, `cancelled`, `expired` or `superseded`.
+    status: &'static str,
+    /// The national status code: 01 有效, 02 暂扣, 04 注销, 05 失效 (expired or superseded), 07 吊销 (revoked).
+    status_code: &'static str,
+    /// Why the status last changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_reason: Option<String>,
+    /// The licence that superseded this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    superseded_by: Option<String>,
+    /// 证照类型代码.
+    #[serde(rename = "type")]
+    type_code: String,
+    /// 证照名称.
+    type_name: String,
+    /// 颁发机构.
+    issuer: LicenceIssuer,
+    /// 持证主体.
+    holder: LicenceHolderBody,
+    /// 颁发日期.
+    issued_on: String,
+    /// 有效期起始.
+    valid_from: String,
+    /// 有效期截止, or `长期`.
+    valid_to: String,
+    /// 照面信息.
+    #[schema(value_type = Object)]
+    fields: Value,
+    /// The issuer's SM2 signature (base64 DER) over the licence's canonical form (JSON, keys sorted, no whitespace).
+    signature: String,
+    /// Its slot in the issuer's status list.
+    status_list: StatusListRef,
+    /// The licence file.
+    file_url: String,
+    /// Where the licence is verified.
+    verify_url: String,
+    /// When it was issued (RFC 3339).
+    issued_at: String,
+    /// Last change (RFC 3339).
+    updated_at: String,
+}
+
+impl LicenceResponse {
+    fn of(l: Licence, masked: bool) -> Result<Self, Error> {
+        let r = l.row;
+        let id_number = if masked && l.personal_holder {
+            mask_id_number(&r.holder_id_number)
+        } else {
+            r.holder_id_number
+        };
+        let fields = if masked {
+            Value::Object(l.masked_fields)
+        } else {
+            serde_json::from_str::<Map<String, Value>>(&r.fields)
+                .map(Value::Object)
+                .map_err(|_| Error::Corrupt(format!("licence {} fields", r.id)))?
+        };
+        Ok(Self {
+            number: r.number,
+            status: l.status.as_str(),
+            status_code: l.status.code(),
+            status_reason: r.status_reason,
+            superseded_by: r.superseded_by,
+            type_code: r.type_code,
+            type_name: l.type_name,
+            issuer: LicenceIssuer {
+                id: l.issuer.id,
+                name: l.issuer.name,
+                uscc: l.issuer.uscc,
+            },
+            holder: LicenceHolderBody {
+                name: r.holder_name,
+                id_type: r.holder_id_type,
+                id_number: IdNumberText(id_number),
+            },
+            issued_on: date_of(r.issued_on),
+            valid_from: date_of(r.valid_from),
+            valid_to: valid_to_text(r.valid_to),
+            fields,
+            signature: to_b64(&r.signature),
+            status_list: StatusListRef {
+                id: r.list_id,
+                index: r.list_index,
+            },
+            file_url: l.file_url,
+            verify_url: l.verify_url,
+            issued_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+            id: r.id,
+        })
+    }
+}
+
+/// Issue a licence (scope `licence:issue` or `licence:issue:<type code>`, and a binding to the issuer). `Idempotency-Key` is required: a retry with the same key and body replays the first answer; another body under the key is 422. The request is checked field by field (400 `invalid_field` naming the field), the 证照标识 made (type code, issuer's 统一社会信用代码, a random serial, version 001), the canonical form signed with the issuer's SM2 key, and the licence stored with a random slot of the issuer's status list and its audit entry.
+#[utoipa::path(post, path = "/v1/licences", tag = "licences", request_body = IssueLicenceRequest,
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "required: 1–255 visible ASCII characters; a retry with the same key and body replays the first answer")),
+    responses((status = 201, body = LicenceResponse),
+        (status = 400, body = ErrorBody, description = "invalid_field (the message starts with the field), or no Idempotency-Key"),
+        (status = 403, body = ErrorBody, description = "no licence:issue scope for the type, or no binding to the issuer"),
+        (status = 404, body = ErrorBody, description = "unknown licence type or issuer"),
+        (status = 409, body = ErrorBody, description = "the issuer has a licence of this type with this number, or idempotency_in_progress"),
+        (status = 422, body = ErrorBody, description = "idempotency_mismatch")))]
+async fn issue(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    idempotency: IdempotencyKey,
+    body: HashedJson<IssueLicenceRequest>,
+) -> Result<Response, Error> {
+    idempotency.require()?;
+    let req = body.value;
+    let request = LicenceRequest {
+        type_code: req.type_code,
+        issuer: req.issuer,
+        holder: LicenceHolder {
+            name: req.holder.name,
+            id_type: req.holder.id_type,
+            id_number: req.holder.id_number.0,
+        },
+        number: req.number,
+        valid_from: req.valid_from,
+        valid_to: req.valid_to,
+        fields: req.fields,
+    };
+    let (v, c) = (vault.clone(), client.clone());
+    idempotency
+        .answer(&vault, &client, &body.sha256, async move {
+            let licence = v.issue_licence(&c, request).await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(LicenceResponse::of(licence, false)?),
+            )
+                .into_response())
+        })
+        .await
+}
+
+/// Read a licence you issued (any with `admin`); another client's is 404 as if absent.
+#[utoipa::path(get, path = "/v1/licences/{id}", tag = "licences", security(("bearer" = [])),
+    params(("id" = String, Path, description = "证照标识")),
+    responses((status = 200, body = LicenceResponse), (status = 404, body = ErrorBody)))]
+async fn get_licence(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<LicenceResponse>, Error> {
+    Ok(Json(LicenceResponse::of(
+        vault.licence(&client, &id).await?,
+        false,
+    )?))
+}
+
+/// Filters of the licence list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LicenceQuery {
+    /// Only the licences of this 持证主体代码.
+    holder_code: Option<String>,
+    /// Only this 证照类型代码.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    type_code: Option<String>,
+    /// Items per page: 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+    /// Where to continue: the `next_cursor` of the previous page (absent for the first page).
+    cursor: Option<String>,
+}
+
+/// A page of licences.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LicenceList {
+    /// Licences in issuing order; a person's 持证主体代码 and the type's personal fields masked.
+    items: Vec<LicenceResponse>,
+    /// The `cursor` of the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+/// List the licences you issued, oldest first, a page at a time, optionally of one holder or type; personal data masked.
+#[utoipa::path(get, path = "/v1/licences", tag = "licences", security(("bearer" = [])),
+    params(LicenceQuery),
+    responses((status = 200, body = LicenceList), (status = 400, body = ErrorBody)))]
+async fn list(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    query: Result<Query<LicenceQuery>, QueryRejection>,
+) -> Result<Json<LicenceList>, Error> {
+    let Query(q) = query.map_err(|e| Error::InvalidRequest(e.body_text()))?;
+    let page = Page::new(q.limit, q.cursor.as_deref())?;
+    let filter = LicenceFilter {
+        holder_code: q.holder_code,
+        type_code: q.type_code,
+    };
+    let rows = vault
+        .licences(&client, &filter, page.after(), page.fetch())
+        .await?;
+    let (rows, next_cursor) = page.finish(rows, |l| (l.row.created_at, l.row.id.as_str()));
+    Ok(Json(LicenceList {
+        items: rows
+            .into_iter()
+            .map(|l| LicenceResponse::of(l, true))
+            .collect::<Result<_, _>>()?,
+        next_cursor,
+    }))
+}
+
+/// Request to change a licence's status.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChangeRequest {
+    /// Why (kept with the licence; the audit log holds its hash): 1–512 characters.
+    reason: String,
+}
+
+/// Change a licence's status: `suspend` (valid → suspended, 暂扣), `reinstate` (suspended → valid), `revoke` (→ revoked, 吊销), `cancel` (→ cancelled, 注销). Revoked, cancelled, superseded and expired are final; any other change is 409 `invalid_transition` naming the current status. Each change is audited with its actor and shows in the status list at once.
+#[utoipa::path(post, path = "/v1/licences/{id}/{action}", tag = "licences", request_body = ChangeRequest,
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "证照标识"),
+        ("action" = String, Path, description = "suspend, reinstate, revoke or cancel")),
+    responses((status = 200, body = LicenceResponse), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_transition")))]
+async fn change(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    ApiPath((id, action)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<ChangeRequest>,
+) -> Result<Json<LicenceResponse>, Error> {
+    let transition = Transition::parse(&action).ok_or(Error::NotFound("route"))?;
+    let licence = vault
+        .change_licence(&client, &id, transition, &req.reason)
+        .await?;
+    Ok(Json(LicenceResponse::of(licence, false)?))
+}
+
+/// Request to change a licence (变更).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SupersedeRequest {
+    /// 照面信息 of the next version, whole, checked against the type's schema.
+    #[schema(value_type = Object)]
+    fields: Value,
+    /// A new 持证主体 name (a renamed holder); default unchanged.
+    #[serde(default)]
+    holder_name: Option<String>,
+    /// 有效期起始 `YYYY-MM-DD`; default unchanged.
+    #[serde(default)]
+    valid_from: Option<String>,
+    /// 有效期截止 `YYYY-MM-DD` or `长期`; default unchanged.
+    #[serde(default)]
+    valid_to: Option<String>,
+    /// Why: 1–512 characters (kept with the superseded licence; the audit log holds its hash).
+    reason: String,
+}
+
+/// Change a valid licence (变更): its next version (same 证照编号, the 证照标识's version + 1, a new slot) is issued and signed, and the licence becomes `superseded` (05 失效) with `superseded_by` naming it, in one audited operation. `Idempotency-Key` is required, as for issuance. Not valid: 409 `invalid_transition`.
+#[utoipa::path(post, path = "/v1/licences/{id}/change", tag = "licences", request_body = SupersedeRequest,
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "证照标识"),
+        ("Idempotency-Key" = String, Header, description = "required: 1–255 visible ASCII characters")),
+    responses((status = 201, body = LicenceResponse), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_transition"),
+        (status = 422, body = ErrorBody, description = "idempotency_mismatch")))]
+async fn supersede(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    ApiPath(id): ApiPath<String>,
+    idempotency: IdempotencyKey,
+    body: HashedJson<SupersedeRequest>,
+) -> Result<Response, Error> {
+    idempotency.require()?;
+    let req = body.value;
+    let update = LicenceUpdate {
+        fields: req.fields,
+        holder_name: req.holder_name,
+        valid_from: req.valid_from,
+        valid_to: req.valid_to,
+        reason: req.reason,
+    };
+    let (v, c) = (vault.clone(), client.clone());
+    idempotency
+        .answer(&vault, &client, &body.sha256, async move {
+            let licence = v.supersede_licence(&c, &id, update).await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(LicenceResponse::of(licence, false)?),
+            )
+                .into_response())
+        })
+        .await
+}

@@ -1,0 +1,295 @@
+//! Issuing authorities (颁证单位): each is registered in one audited transaction with its licence
+//! seal (an SM2 official seal of the vault named `…电子证照专用章`), an SM2 key that signs its
+//! licences' canonical form, a P-256 key that signs its status lists, and its first status list.
+//! Clients (approval systems) are bound to the issuers they may issue for.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use super::ledger::{Op, Outcome, now_ms};
+use super::status_lists::StatusToken;
+use super::{AuthClient, HolderId, NewSeal, SealKind, Vault, new_key_row, random_id};
+use crate::audit::{Action, Actor, Event};
+use crate::crypto::{KeyType, PrivateKey, PublicKey};
+use crate::error::{Error, Result};
+use crate::store::{AuditedTx, IssuerRow, KeyPurpose, StatusListRow};
+
+/// Slots of a status list: 2^20 (256 KiB unpacked), so a list is useful for 2^19 licences
+/// before the next one opens, and one slot among many tells nothing about its licence.
+pub const STATUS_LIST_SLOTS: i64 = 1 << 20;
+
+/// The owner of the keys and seals the vault holds for its issuers.
+const VAULT_OWNER: &str = "vault";
+
+/// The issuers' loaded keys and the status list tokens signed with them.
+#[derive(Default)]
+pub(crate) struct Caches {
+    keys: RwLock<HashMap<String, Arc<PrivateKey>>>,
+    pub(crate) tokens: RwLock<HashMap<String, Arc<StatusToken>>>,
+}
+
+/// A request to register an issuing authority.
+#[derive(Debug, Clone)]
+pub struct NewIssuer {
+    /// Its name, e.g. 某某市市场监督管理局.
+    pub name: String,
+    /// Its 统一社会信用代码.
+    pub uscc: String,
+    /// GB/T 2260 region code (six digits); default the one inside the 统一社会信用代码.
+    pub region: Option<String>,
+}
+
+/// An issuing authority with its current status list.
+#[derive(Debug, Clone)]
+pub struct IssuerInfo {
+    /// The stored row.
+    pub row: IssuerRow,
+    /// The list new licences get their slots in.
+    pub status_list_id: String,
+    /// The public key that verifies its licences' signatures (SM2), PEM.
+    pub signing_key_pem: String,
+    /// The public key that verifies its status list tokens (P-256), PEM.
+    pub status_key_pem: String,
+}
+
+/// A stored public key as PEM.
+fn pem(spki_der: &[u8]) -> Result<String> {
+    Ok(PublicKey::from_spki_der(spki_der)?.to_pem())
+}
+
+/// The rows an issuer adds to its seal's: the issuer, its first status list, and the entry.
+#[derive(Debug)]
+pub(crate) struct IssuerRows {
+    pub(crate) issuer: IssuerRow,
+    pub(crate) list: StatusListRow,
+    pub(crate) event: Event,
+}
+
+/// Stores an issuer and its first list (inside the seal's issuance).
+pub(crate) async fn insert(tx: &mut AuditedTx, rows: &IssuerRows, at: i64) -> Result<u64> {
+    tx.insert_issuer(&rows.issuer).await?;
+    tx.insert_status_list(&rows.list).await?;
+    Ok(tx.append(rows.event.clone(), at))
+}
+
+/// Binds the active client named `client` to `issuers`.
+pub(crate) async fn bind(
+    tx: &mut AuditedTx,
+    client: &str,
+    issuers: &[String],
+    actor: &Actor,
+    at: i64,
+) -> Result<Result<Outcome>> {
+    let Some((client_id, _)) = tx.active_client_key(client).await? else {
+        return Ok(Err(Error::NotFound("active client")));
+    };
+    for issuer in issuers {
+        if !tx.issuer_exists(issuer).await? {
+            return Ok(Err(Error::NotFound("issuer")));
+        }
+    }
+    let mut bound = Vec::new();
+    for issuer in issuers {
+        if tx.bind_client_issuer(&client_id, issuer).await? {
+            bound.push(issuer.clone());
+        }
+    }
+    if bound.is_empty() {
+        return Ok(Ok(None));
+    }
+    let event = Event::new(
+        actor.clone(),
+        Action::ClientIssuersBound,
+        format!("client:{client_id}"),
+    )
+    .with("issuers", bound);
+    Ok(Ok(Some(tx.append(event, at))))
+}
+
+/// A region code: six digits.
+fn check_region(region: &str) -> Result<()> {
+    if region.len() == 6 && region.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest(
+            "`region` must be a GB/T 2260 region code of six digits".into(),
+        ))
+    }
+}
+
+impl Vault {
+    /// Registers an issuing authority (admin only) with its licence seal, signing key, status
+    /// list key and first status list, all in one audited transaction.
+    pub async fn create_issuer(&self, client: &AuthClient, req: NewIssuer) -> Result<IssuerInfo> {
+        client.require("admin")?;
+        crate::ident::check_uscc(&req.uscc).map_err(|e| Error::InvalidUscc(e.to_string()))?;
+        let region = match req.region {
+            Some(r) => r,
+            None => crate::ident::uscc_region(&req.uscc)
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        check_region(&region)?;
+        let seal = NewSeal {
+            name: format!("{}电子证照专用章", req.name),
+            kind: SealKind::Official,
+            holder_name: req.name.clone(),
+            holder_id: HolderId::Uscc(req.uscc.clone()),
+            valid_from: None,
+            valid_to: None,
+            image: None,
+            size_mm: None,
+            shape: None,
+            alg: KeyType::Sm2,
+            grant_to: None,
+        };
+        // The seal request checks the name (length, no invisible characters) for both.
+        let (mut issuance, seal_row, _) = self
+            .plan_seal(client, seal, Some(VAULT_OWNER.to_owned()))
+            .await?;
+        let inner = &self.inner;
+        let new_key = |key_type, purpose| {
+            new_key_row(
+                &inner.master,
+                &inner.rng,
+                &inner.config,
+                key_type,
+                VAULT_OWNER,
+                purpose,
+                client.actor(),
+            )
+        };
+        let (signing, signing_event) = new_key(KeyType::Sm2, KeyPurpose::LicenceSigner)?;
+        let (status, status_event) = new_key(KeyType::P256, KeyPurpose::StatusList)?;
+        let now = now_ms();
+        let issuer = IssuerRow {
+            id: random_id(&inner.rng, "iss")?,
+            name: req.name,
+            uscc: req.uscc,
+            region,
+            seal_id: seal_row.id.clone(),
+            signing_key_id: signing.id.clone(),
+            status_key_id: status.id.clone(),
+            created_at: now,
+        };
+        let list = StatusListRow {
+            id: random_id(&inner.rng, "sl")?,
+            issuer_id: issuer.id.clone(),
+            slots: STATUS_LIST_SLOTS,
+            used: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let event = Event::new(
+            client.actor(),
+            Action::IssuerCreated,
+            format!("issuer:{}", issuer.id),
+        )
+        .with("uscc", issuer.uscc.as_str())
+        .with("region", issuer.region.as_str())
+        .with("seal", issuer.seal_id.as_str())
+        .with("signing_key", issuer.signing_key_id.as_str())
+        .with("status_key", issuer.status_key_id.as_str())
+        .with("status_list", list.id.as_str());
+        let status_list_id = list.id.clone();
+        let (signing_key_pem, status_key_pem) =
+            (pem(&signing.public_key)?, pem(&status.public_key)?);
+        issuance.keys.push((signing, signing_event));
+        issuance.keys.push((status, status_event));
+        issuance.issuer = Some(Box::new(IssuerRows {
+            issuer: issuer.clone(),
+            list,
+            event,
+        }));
+        self.apply(Op::Issue(Box::new(issuance))).await?;
+        Ok(IssuerInfo {
+            row: issuer,
+            status_list_id,
+            signing_key_pem,
+            status_key_pem,
+        })
+    }
+
+    /// The issuers a client may see: all for `admin`, else those it is bound to.
+    pub async fn issuers(&self, client: &AuthClient) -> Result<Vec<IssuerInfo>> {
+        let store = &self.inner.store;
+        let mut rows = store.issuers().await?;
+        if !client.allows("admin") {
+            let bound = store.client_issuers(&client.id).await?;
+            rows.retain(|r| bound.contains(&r.id));
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let list = store
+                .current_status_list(&row.id)
+                .await?
+                .ok_or_else(|| Error::Corrupt(format!("issuer {} has no status list", row.id)))?;
+            let key = |id: String| async move {
+                let row = store
+                    .key(&id)
+                    .await?
+                    .ok_or_else(|| Error::Corrupt(format!("issuer key {id} is missing")))?;
+                pem(&row.public_key)
+            };
+            out.push(IssuerInfo {
+                signing_key_pem: key(row.signing_key_id.clone()).await?,
+                status_key_pem: key(row.status_key_id.clone()).await?,
+                row,
+                status_list_id: list.id,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Binds the active client named `client` to issuers (each must exist); binding twice is
+    /// no change.
+    pub async fn bind_issuers(&self, client: &str, issuers: &[String], actor: Actor) -> Result<()> {
+        self.apply(Op::BindIssuers {
+            client: client.to_owned(),
+            issuers: issuers.to_vec(),
+            actor,
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// One of the vault's issuer keys, checked to be an active key made for `purpose` when it
+    /// is first loaded.
+    pub(crate) async fn issuer_key(
+        &self,
+        id: &str,
+        purpose: KeyPurpose,
+    ) -> Result<Arc<PrivateKey>> {
+        let cached = self
+            .inner
+            .licensing
+            .keys
+            .read()
+            .map_err(|_| Error::Unavailable)?
+            .get(id)
+            .cloned();
+        if let Some(k) = cached {
+            return Ok(k);
+        }
+        let row = self
+            .inner
+            .store
+            .key(id)
+            .await?
+            .ok_or_else(|| Error::Corrupt(format!("issuer key {id} is missing")))?;
+        if row.purpose != purpose || row.status != "active" {
+            return Err(Error::Corrupt(format!(
+                "issuer key {id} is not an active {} key",
+                purpose.as_str()
+            )));
+        }
+        let key = Arc::new(super::unwrap_key(&self.inner.master, &row)?);
+        self.inner
+            .licensing
+            .keys
+            .write()
+            .map_err(|_| Error::Unavailable)?
+            .insert(id.to_owned(), key.clone());
+        Ok(key)
+    }
+}

@@ -1,0 +1,1032 @@
+//! Electronic licences: issuance (the request checked field by field, a GB/T 36904 证照标识,
+//! the canonical form signed with the issuer's SM2 key, a random slot of the issuer's status
+//! list, one audited operation), reading, the lifecycle, and the signed status lists.
+//!
+//! The canonical form a licence's signature covers is its JSON document (see [`canonical`])
+//! with object keys sorted by their UTF-8 bytes and no insignificant whitespace, strings as
+//! serde_json writes them (UTF-8, only `"`, `\` and control characters escaped).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use time::{Date, Month, OffsetDateTime, UtcOffset};
+
+use super::ledger::{Outcome, now_ms};
+use super::{AuthClient, Vault};
+use crate::audit::{Action, Actor, Event};
+use crate::crypto::{MasterKey, SignatureAlgorithm, sha256, sm3};
+use crate::error::{Error, Result};
+use crate::ident::IdNumber;
+use crate::licence::catalogue::Validity;
+use crate::licence::{HolderKind, LicenceId, LicenceType};
+use crate::store::{AuditedTx, IssuerRow, KeyPurpose, LicenceFilter, LicenceRow, StatusListRow};
+
+/// The scope that lets a client issue (and manage its own) licences of every type;
+/// `licence:issue:<证照类型代码>` limits it to one type.
+pub(crate) const LICENCE_ISSUE_SCOPE: &str = "licence:issue";
+
+/// Tries at a random free slot before giving up (a list is at most half full, so each try
+/// succeeds with probability ≥ 1/2).
+const SLOT_TRIES: usize = 64;
+
+/// Whether `scope` is a licence scope: `licence:issue` or `licence:issue:<type code>`.
+pub fn is_licence_scope(scope: &str) -> bool {
+    match scope.strip_prefix(LICENCE_ISSUE_SCOPE) {
+        Some("") => true,
+        Some(rest) => rest.strip_prefix(':').is_some_and(|code| {
+            (4..=32).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric())
+        }),
+        None => false,
+    }
+}
+
+/// Whether a client may issue, read and manage licences of this type.
+pub fn may_issue(client: &AuthClient, type_code: &str) -> bool {
+    client.scopes.iter().any(|s| {
+        s == "admin"
+            || s == LICENCE_ISSUE_SCOPE
+            || s.strip_prefix(LICENCE_ISSUE_SCOPE)
+                .and_then(|r| r.strip_prefix(':'))
+                == Some(type_code)
+    })
+}
+
+/// Whether a client holds any licence scope.
+fn issues_licences(client: &AuthClient) -> bool {
+    client
+        .scopes
+        .iter()
+        .any(|s| s == "admin" || is_licence_scope(s))
+}
+
+/// The keyed commitment to a holder's identifier that audit entries carry instead of it: the
+/// numbers that pass their check are few enough to hash them all, so a plain hash in a public
+/// log would be the number itself.
+pub(crate) fn holder_id_hmac(master: &MasterKey, id_number: &str) -> String {
+    let key = ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        &master.derive("sidian/v1/holder-id-commitment")[..],
+    );
+    hex::encode(ring::hmac::sign(&key, id_number.as_bytes()).as_ref())
+}
+
+/// Who holds a licence, as requested. `Debug` masks the identifier: it is personal data for a
+/// person, and debug output reaches logs.
+#[derive(Clone)]
+pub struct LicenceHolder {
+    /// 持证主体: the organisation's or the person's name.
+    pub name: String,
+    /// 持证主体代码类型: `111` 居民身份证, `001` 统一社会信用代码, `414` 护照.
+    pub id_type: String,
+    /// 持证主体代码.
+    pub id_number: String,
+}
+
+impl std::fmt::Debug for LicenceHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LicenceHolder")
+            .field("id_type", &self.id_type)
+            .field("id_number", &crate::ident::mask_id_number(&self.id_number))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request to issue a licence.
+#[derive(Debug, Clone)]
+pub struct LicenceRequest {
+    /// 证照类型代码.
+    pub type_code: String,
+    /// The issuer's id; may be left out by a client bound to one issuer.
+    pub issuer: Option<String>,
+    /// The holder.
+    pub holder: LicenceHolder,
+    /// 证照编号; generated when absent.
+    pub number: Option<String>,
+    /// 有效期起始 (`YYYY-MM-DD`); default today.
+    pub valid_from: Option<String>,
+    /// 有效期截止 (`YYYY-MM-DD` or `长期`); default from the type's validity.
+    pub valid_to: Option<String>,
+    /// 照面信息, checked against the type's schema.
+    pub fields: Value,
+}
+
+/// A change (变更) of a licence: its next version's face fields and what else changes.
+#[derive(Debug, Clone)]
+pub struct LicenceUpdate {
+    /// 照面信息 of the next version (whole, checked against the type's schema).
+    pub fields: Value,
+    /// A new 持证主体 name (a renamed holder); default unchanged.
+    pub holder_name: Option<String>,
+    /// 有效期起始 (`YYYY-MM-DD`); default unchanged.
+    pub valid_from: Option<String>,
+    /// 有效期截止 (`YYYY-MM-DD` or `长期`); default unchanged.
+    pub valid_to: Option<String>,
+    /// Why (kept with the superseded licence; the audit log holds its hash).
+    pub reason: String,
+}
+
+/// A licence's status as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LicenceStatus {
+    /// 有效.
+    Valid,
+    /// 暂扣.
+    Suspended,
+    /// 吊销.
+    Revoked,
+    /// 注销.
+    Cancelled,
+    /// 失效: the validity ended.
+    Expired,
+    /// 失效: a change (变更) issued a new version.
+    Superseded,
+}
+
+impl LicenceStatus {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    /// The national status code (docs/standards.md §9).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Valid => "01",
+            Self::Suspended => "02",
+            Self::Cancelled => "04",
+            Self::Expired | Self::Superseded => "05",
+            Self::Revoked => "07",
+        }
+    }
+
+    fn stored(stored: &str, id: &str) -> Result<Self> {
+        Ok(match stored {
+            "valid" => Self::Valid,
+            "suspended" => Self::Suspended,
+            "revoked" => Self::Revoked,
+            "cancelled" => Self::Cancelled,
+            "superseded" => Self::Superseded,
+            _ => {
+                return Err(Error::Corrupt(format!(
+                    "licence {id} has an unknown status"
+                )));
+            }
+        })
+    }
+
+    /// The status of a stored licence at `now` (ms): a licence past its validity is expired
+    /// unless something final happened to it before.
+    pub fn of(row: &LicenceRow, now: i64) -> Result<Self> {
+        let stored = Self::stored(&row.status, &row.id)?;
+        let ended = row.valid_to.is_some_and(|end| end < now);
+        Ok(match stored {
+            Self::Valid | Self::Suspended if ended => Self::Expired,
+            s => s,
+        })
+    }
+}
+
+/// A change of a licence's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// valid → suspended (暂扣).
+    Suspend,
+    /// suspended → valid.
+    Reinstate,
+    /// valid or suspended → revoked (吊销).
+    Revoke,
+    /// valid or suspended → cancelled (注销).
+    Cancel,
+}
+
+impl Transition {
+    /// The transition of a route name (`suspend`, `reinstate`, `revoke`, `cancel`).
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "suspend" => Self::Suspend,
+            "reinstate" => Self::Reinstate,
+            "revoke" => Self::Revoke,
+            "cancel" => Self::Cancel,
+            _ => return None,
+        })
+    }
+
+    /// The status it leads to from `from`, if it is allowed from there.
+    fn apply(self, from: LicenceStatus) -> Option<LicenceStatus> {
+        use LicenceStatus::{Cancelled, Revoked, Suspended, Valid};
+        match (self, from) {
+            (Self::Suspend, Valid) => Some(Suspended),
+            (Self::Reinstate, Suspended) => Some(Valid),
+            (Self::Revoke, Valid | Suspended) => Some(Revoked),
+            (Self::Cancel, Valid | Suspended) => Some(Cancelled),
+            _ => None,
+        }
+    }
+
+    fn action(self) -> Action {
+        match self {
+            Self::Suspend => Action::LicenceSuspended,
+            Self::Reinstate => Action::LicenceReinstated,
+            Self::Revoke => Action::LicenceRevoked,
+            Self::Cancel => Action::LicenceCancelled,
+        }
+    }
+}
+
+/// A licence as shown to the client that issued it.
+#[derive(Debug, Clone)]
+pub struct Licence {
+    /// The stored row.
+    pub row: LicenceRow,
+    /// Its status now.
+    pub status: LicenceStatus,
+    /// 证照名称 (the type's name).
+    pub type_name: String,
+    /// The issuer.
+    pub issuer: IssuerRow,
+    /// Where its file will be served.
+    pub file_url: String,
+    /// Where it can be verified.
+    pub verify_url: String,
+    /// The face fields with personal ones masked (for list views).
+    pub masked_fields: Map<String, Value>,
+    /// Whether the holder is a person (whose identifier is masked in list views).
+    pub personal_holder: bool,
+}
+
+/// A licence ready to be stored: its slot is chosen under the log lock.
+#[derive(Debug)]
+pub(crate) struct IssuingLicence {
+    pub(crate) row: LicenceRow,
+    pub(crate) event: Event,
+}
+
+/// A requested status change.
+#[derive(Debug)]
+pub(crate) struct LicenceChange {
+    pub(crate) id: String,
+    /// The client the licence must belong to; `None` for an admin.
+    pub(crate) owner: Option<String>,
+    pub(crate) transition: Transition,
+    pub(crate) reason: String,
+    pub(crate) actor: Actor,
+}
+
+/// A licence's next version (变更), replacing it if it is valid.
+#[derive(Debug)]
+pub(crate) struct Superseding {
+    pub(crate) old_id: String,
+    /// The client the licence must belong to; `None` for an admin.
+    pub(crate) owner: Option<String>,
+    pub(crate) reason: String,
+    pub(crate) next: IssuingLicence,
+}
+
+/// Marks a valid licence superseded by its next version and stores that version.
+pub(crate) async fn apply_supersede(
+    tx: &mut AuditedTx,
+    s: &Superseding,
+    at: i64,
+) -> Result<Result<Outcome>> {
+    let old = match tx.licence(&s.old_id).await? {
+        Some(r) if s.owner.as_ref().is_none_or(|o| *o == r.owner) => r,
+        _ => return Ok(Err(Error::NotFound("licence"))),
+    };
+    let from = LicenceStatus::of(&old, at)?;
+    if from != LicenceStatus::Valid {
+        return Ok(Err(Error::InvalidTransition(from.as_str())));
+    }
+    if tx.licence_taken(&s.next.row, &old.id).await? {
+        return Ok(Err(taken(&s.next.row)));
+    }
+    tx.supersede_licence(&old.id, &s.next.row.id, &s.reason, at)
+        .await?;
+    tx.touch_status_list(&old.list_id, 0, at).await?;
+    let event = Event::new(
+        s.next.event.actor.clone(),
+        Action::LicenceSuperseded,
+        format!("licence:{}", old.id),
+    )
+    .with("from", from.as_str())
+    .with("to", LicenceStatus::Superseded.as_str())
+    .with("status_code", LicenceStatus::Superseded.code())
+    .with("superseded_by", s.next.row.id.as_str())
+    .with("status_list", old.list_id.as_str())
+    .with("index", old.list_index)
+    .with("reason_sha256", hex::encode(sha256(s.reason.as_bytes())));
+    tx.append(event, at);
+    place(tx, &s.next, at).await
+}
+
+/// Stores a licence in a random free slot of its issuer's current list (opening the next list
+/// when this one reaches half its slots), unless its id or number is taken.
+pub(crate) async fn apply_issue(
+    tx: &mut AuditedTx,
+    issuing: &IssuingLicence,
+    at: i64,
+) -> Result<Result<Outcome>> {
+    if tx.licence_taken(&issuing.row, "").await? {
+        return Ok(Err(taken(&issuing.row)));
+    }
+    place(tx, issuing, at).await
+}
+
+fn taken(row: &LicenceRow) -> Error {
+    Error::Conflict(format!(
+        "the issuer has a licence of this type numbered {} already",
+        row.number
+    ))
+}
+
+/// Stores a licence whose id and number are free in a random free slot of its issuer's
+/// current list.
+async fn place(tx: &mut AuditedTx, issuing: &IssuingLicence, at: i64) -> Result<Result<Outcome>> {
+    let mut row = issuing.row.clone();
+    let Some(list) = tx.current_status_list(&row.issuer_id).await? else {
+        return Ok(Err(Error::NotFound("issuer")));
+    };
+    let mut slot = None;
+    for _ in 0..SLOT_TRIES {
+        let index = random_below(list.slots)?;
+        if !tx.slot_taken(&list.id, index).await? {
+            slot = Some(index);
+            break;
+        }
+    }
+    let Some(index) = slot else {
+        // 2^-64 at most for a list at most half full: refuse this licence, not the batch.
+        return Ok(Err(Error::Conflict(
+            "no free status list slot was found; retry".into(),
+        )));
+    };
+    row.list_id = list.id.clone();
+    row.list_index = index;
+    tx.insert_licence(&row).await?;
+    tx.touch_status_list(&list.id, 1, at).await?;
+    let event = issuing
+        .event
+        .clone()
+        .with("status_list", list.id.as_str())
+        .with("index", index);
+    let entry = tx.append(event, at);
+    if (list.used + 1) * 2 >= list.slots {
+        let next = StatusListRow {
+            id: super::random_id(&ring::rand::SystemRandom::new(), "sl")?,
+            issuer_id: list.issuer_id.clone(),
+            slots: list.slots,
+            used: 0,
+            created_at: at.max(list.created_at + 1),
+            updated_at: at,
+        };
+        tx.insert_status_list(&next).await?;
+        let opened = Event::new(
+            Actor::Vault,
+            Action::StatusListOpened,
+            format!("status_list:{}", next.id),
+        )
+        .with("issuer", next.issuer_id.as_str())
+        .with("slots", next.slots)
+        .with("previous", list.id.as_str());
+        tx.append(opened, at);
+    }
+    Ok(Ok(Some(entry)))
+}
+
+/// A uniformly random index below `n` (`n` ≥ 1).
+fn random_below(n: i64) -> Result<i64> {
+    use ring::rand::SecureRandom;
+    let n = u64::try_from(n.max(1)).unwrap_or(1);
+    let zone = u64::MAX - u64::MAX % n;
+    loop {
+        let mut b = [0u8; 8];
+        ring::rand::SystemRandom::new()
+            .fill(&mut b)
+            .map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
+        let v = u64::from_be_bytes(b);
+        // Rejection sampling keeps the slots uniform.
+        if v < zone {
+            return i64::try_from(v % n).map_err(|_| Error::Corrupt("slot index".into()));
+        }
+    }
+}
+
+/// Applies a status change if it is legal from the licence's status now.
+pub(crate) async fn apply_change(
+    tx: &mut AuditedTx,
+    change: &LicenceChange,
+    at: i64,
+) -> Result<Result<Outcome>> {
+    let row = match tx.licence(&change.id).await? {
+        Some(r) if change.owner.as_ref().is_none_or(|o| *o == r.owner) => r,
+        _ => return Ok(Err(Error::NotFound("licence"))),
+    };
+    let from = LicenceStatus::of(&row, at)?;
+    let Some(to) = change.transition.apply(from) else {
+        return Ok(Err(Error::InvalidTransition(from.as_str())));
+    };
+    tx.set_licence_status(&row.id, to.as_str(), &change.reason, at)
+        .await?;
+    tx.touch_status_list(&row.list_id, 0, at).await?;
+    let event = Event::new(
+        change.actor.clone(),
+        change.transition.action(),
+        format!("licence:{}", row.id),
+    )
+    .with("from", from.as_str())
+    .with("to", to.as_str())
+    .with("status_code", to.code())
+    .with("status_list", row.list_id.as_str())
+    .with("index", row.list_index)
+    .with(
+        "reason_sha256",
+        hex::encode(sha256(change.reason.as_bytes())),
+    );
+    Ok(Ok(Some(tx.append(event, at))))
+}
+
+/// The canonical form of a JSON value: object keys sorted by their UTF-8 bytes, no whitespace.
+pub fn canonical(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(&map[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+/// China Standard Time: licence dates are days there.
+const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
+    Ok(o) => o,
+    Err(_) => UtcOffset::UTC,
+};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// The first millisecond of a day (CST).
+fn day_start(date: Date) -> i64 {
+    let t = date.midnight().assume_offset(CST);
+    super::ledger::unix_ms(t)
+}
+
+/// The last millisecond of a day (CST).
+fn day_end(date: Date) -> i64 {
+    day_start(date) + DAY_MS - 1
+}
+
+/// The end of validity a request gives (`长期`: none), else `default`; not before `from`.
+fn valid_until(from: Date, given: Option<&str>, default: Option<Date>) -> Result<Option<Date>> {
+    let end = match given {
+        Some(LONG_TERM) => None,
+        Some(v) => Some(parse_date(v, "valid_to")?),
+        None => default,
+    };
+    if end.is_some_and(|end| end < from) {
+        return Err(Error::InvalidField("valid_to: before valid_from".into()));
+    }
+    Ok(end)
+}
+
+/// The day (CST) a millisecond falls in.
+fn day_of(ms: i64) -> Date {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(CST)
+        .date()
+}
+
+fn date_text(date: Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// `YYYY-MM-DD` of a stored day.
+pub fn date_of(ms: i64) -> String {
+    date_text(day_of(ms))
+}
+
+/// The text of a stored end of validity: its day, or `长期`.
+pub fn valid_to_text(valid_to: Option<i64>) -> String {
+    valid_to.map_or_else(|| LONG_TERM.to_owned(), date_of)
+}
+
+/// 长期: no end of validity.
+pub const LONG_TERM: &str = "长期";
+
+fn parse_date(value: &str, field: &str) -> Result<Date> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(value, &fmt)
+        .ok()
+        .filter(|d| value.len() == 10 && (1900..=9999).contains(&d.year()))
+        .ok_or_else(|| Error::InvalidField(format!("{field}: must be a date (YYYY-MM-DD)")))
+}
+
+/// The last day of a validity of `years` and `months` starting on `from`.
+fn validity_end(from: Date, years: u16, months: u16) -> Option<Date> {
+    let total = i64::from(from.year()) * 12
+        + i64::from(u8::from(from.month()) - 1)
+        + i64::from(years) * 12
+        + i64::from(months);
+    let year = i32::try_from(total.div_euclid(12)).ok()?;
+    let month = Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?;
+    let day = from.day().min(month.length(year));
+    Date::from_calendar_date(year, month, day)
+        .ok()?
+        .previous_day()
+}
+
+/// Checks a holder against what the type allows: the identifier's own check, and that a
+/// person holds a person's licence and an organisation an organisation's.
+fn check_holder(holder: &LicenceHolder, kind: HolderKind) -> Result<()> {
+    text("holder.name", &holder.name, 200)?;
+    let person = match holder.id_type.as_str() {
+        "111" => {
+            IdNumber::parse(&holder.id_number)
+                .map_err(|e| Error::InvalidField(format!("holder.id_number: {e}")))?;
+            true
+        }
+        "414" => {
+            let n = holder.id_number.len();
+            if !(5..=17).contains(&n)
+                || !holder
+                    .id_number
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                return Err(Error::InvalidField(
+                    "holder.id_number: a passport number is 5–17 capital letters and digits".into(),
+                ));
+            }
+            true
+        }
+        "001" => {
+            crate::ident::check_uscc(&holder.id_number)
+                .map_err(|e| Error::InvalidField(format!("holder.id_number: {e}")))?;
+            false
+        }
+        _ => {
+            return Err(Error::InvalidField(
+                "holder.id_type: must be 111 (居民身份证), 001 (统一社会信用代码) or 414 (护照)"
+                    .into(),
+            ));
+        }
+    };
+    match (kind, person) {
+        (HolderKind::Person, false) => Err(Error::InvalidField(
+            "holder.id_type: this licence type is held by a person (111 or 414)".into(),
+        )),
+        (HolderKind::Organisation, true) => Err(Error::InvalidField(
+            "holder.id_type: this licence type is held by an organisation (001)".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A text field: 1–`max` characters, no control characters, no surrounding spaces.
+fn text(field: &str, value: &str, max: usize) -> Result<()> {
+    let n = value.chars().count();
+    if n == 0 || n > max || value.chars().any(char::is_control) || value.trim() != value {
+        return Err(Error::InvalidField(format!(
+            "{field}: must be 1–{max} characters without control characters or surrounding spaces"
+        )));
+    }
+    Ok(())
+}
+
+impl Vault {
+    fn licence_types_of(&self, code: &str) -> Result<&LicenceType> {
+        self.licence_types()
+            .get(code)
+            .ok_or(Error::NotFound("licence type"))
+    }
+
+    /// The issuer a request names (or the client's only one), if the client may issue for it.
+    async fn issuing_for(&self, client: &AuthClient, named: Option<&str>) -> Result<IssuerRow> {
+        let store = &self.inner.store;
+        let bound = store.client_issuers(&client.id).await?;
+        let id = match named {
+            Some(id) => id.to_owned(),
+            None => match bound.as_slice() {
+                [only] => only.clone(),
+                [] if !client.allows("admin") => {
+                    return Err(Error::Forbidden("a binding to an issuer".into()));
+                }
+                _ => {
+                    return Err(Error::InvalidField(
+                        "issuer: required (the client acts for several issuers or none)".into(),
+                    ));
+                }
+            },
+        };
+        let issuer = store.issuer(&id).await?.ok_or(Error::NotFound("issuer"))?;
+        if !client.allows("admin") && !bound.contains(&issuer.id) {
+            return Err(Error::Forbidden(format!(
+                "a binding to issuer {}",
+                issuer.id
+            )));
+        }
+        Ok(issuer)
+    }
+
+    /// Issues a licence: checks the request, signs its canonical form with the issuer's SM2 key
+    /// and stores it with a random status list slot and its audit entry, in one operation.
+    pub async fn issue_licence(&self, client: &AuthClient, req: LicenceRequest) -> Result<Licence> {
+        if !may_issue(client, &req.type_code) {
+            return Err(Error::Forbidden(format!(
+                "{LICENCE_ISSUE_SCOPE}:{}",
+                req.type_code.chars().take(32).collect::<String>()
+            )));
+        }
+        let licence_type = self.licence_types_of(&req.type_code)?;
+        let issuer = self.issuing_for(client, req.issuer.as_deref()).await?;
+        check_holder(&req.holder, licence_type.holder_kind)?;
+        let fields = match &req.fields {
+            Value::Object(map) => map.clone(),
+            _ => return Err(Error::InvalidField("fields: must be an object".into())),
+        };
+        licence_type
+            .validate(&req.fields)
+            .map_err(|e| Error::InvalidField(e.to_string()))?;
+        let now = now_ms();
+        let today = day_of(now);
+        let valid_from = match &req.valid_from {
+            Some(v) => parse_date(v, "valid_from")?,
+            None => today,
+        };
+        let default_end = match licence_type.default_validity {
+            Validity::LongTerm => None,
+            Validity::Period { years, months } => Some(
+                validity_end(valid_from, years, months)
+                    .ok_or_else(|| Error::InvalidField("valid_from: out of range".into()))?,
+            ),
+        };
+        let valid_to = valid_until(valid_from, req.valid_to.as_deref(), default_end)?;
+        let serial = LicenceId::random_serial(today)
+            .map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
+        let number = match req.number {
+            Some(n) => {
+                text("number", &n, 64)?;
+                n
+            }
+            None => serial.clone(),
+        };
+        let id = LicenceId::new(&licence_type.code, &issuer.uscc, &serial, 1)
+            .map_err(|e| Error::Corrupt(format!("licence identifier: {e}")))?
+            .to_string();
+        let row = LicenceRow {
+            id,
+            issuer_id: issuer.id.clone(),
+            owner: client.id.clone(),
+            type_code: licence_type.code.clone(),
+            number,
+            holder_name: req.holder.name,
+            holder_id_type: req.holder.id_type,
+            holder_id_number: req.holder.id_number,
+            issued_on: day_start(today),
+            valid_from: day_start(valid_from),
+            valid_to: valid_to.map(day_end),
+            fields: canonical(&Value::Object(fields)),
+            signature: Vec::new(),
+            status: LicenceStatus::Valid.as_str().to_owned(),
+            status_reason: None,
+            superseded_by: None,
+            list_id: String::new(),
+            list_index: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let issuing = self
+            .signed(client, row, &issuer, &licence_type.name)
+            .await?;
+        let id = issuing.row.id.clone();
+        self.apply(super::ledger::Op::IssueLicence(Box::new(issuing)))
+            .await?;
+        self.licence(client, &id).await
+    }
+
+    /// Signs a licence's canonical form with its issuer's SM2 key, with the audit event that
+    /// will record it.
+    async fn signed(
+        &self,
+        client: &AuthClient,
+        mut row: LicenceRow,
+        issuer: &IssuerRow,
+        type_name: &str,
+    ) -> Result<IssuingLicence> {
+        let document = canonical(&self.document(&row, issuer, type_name)?);
+        let key = self
+            .issuer_key(&issuer.signing_key_id, KeyPurpose::LicenceSigner)
+            .await?;
+        row.signature = key.sign(SignatureAlgorithm::Sm2Sm3, document.as_bytes())?;
+        crate::metrics::signature("sm2");
+        let event = Event::new(
+            client.actor(),
+            Action::LicenceIssued,
+            format!("licence:{}", row.id),
+        )
+        .with("issuer", issuer.id.as_str())
+        .with("type", row.type_code.as_str())
+        .with("signing_key", issuer.signing_key_id.as_str())
+        .with("document_sm3", hex::encode(sm3(document.as_bytes())))
+        .with(
+            "holder_id_hmac",
+            holder_id_hmac(&self.inner.master, &row.holder_id_number),
+        )
+        .with_signature(&row.signature);
+        Ok(IssuingLicence { row, event })
+    }
+
+    /// Changes a valid licence (变更): issues its next version (the same 证照编号, version + 1)
+    /// with the new face fields (and holder name, validity when given) and marks the licence
+    /// superseded by it, in one audited operation.
+    pub async fn supersede_licence(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        change: LicenceUpdate,
+    ) -> Result<Licence> {
+        text("reason", &change.reason, 512)?;
+        let old = self.licence(client, id).await?;
+        if !may_issue(client, &old.row.type_code) {
+            return Err(Error::Forbidden(format!(
+                "{LICENCE_ISSUE_SCOPE}:{}",
+                old.row.type_code
+            )));
+        }
+        let licence_type = self.licence_types_of(&old.row.type_code)?;
+        let fields = match &change.fields {
+            Value::Object(map) => map.clone(),
+            _ => return Err(Error::InvalidField("fields: must be an object".into())),
+        };
+        licence_type
+            .validate(&change.fields)
+            .map_err(|e| Error::InvalidField(e.to_string()))?;
+        let holder_name = match change.holder_name {
+            Some(name) => {
+                text("holder.name", &name, 200)?;
+                name
+            }
+            None => old.row.holder_name.clone(),
+        };
+        let valid_from = match &change.valid_from {
+            Some(v) => parse_date(v, "valid_from")?,
+            None => day_of(old.row.valid_from),
+        };
+        let valid_to = valid_until(
+            valid_from,
+            change.valid_to.as_deref(),
+            old.row.valid_to.map(day_of),
+        )?;
+        let current = LicenceId::parse(&old.row.id)
+            .map_err(|e| Error::Corrupt(format!("licence identifier: {e}")))?;
+        let next = current
+            .with_version(current.version() + 1)
+            .map_err(|_| Error::Conflict("the licence has reached version 999".into()))?;
+        let now = now_ms();
+        let row = LicenceRow {
+            id: next.to_string(),
+            holder_name,
+            issued_on: day_start(day_of(now)),
+            valid_from: day_start(valid_from),
+            valid_to: valid_to.map(day_end),
+            fields: canonical(&Value::Object(fields)),
+            signature: Vec::new(),
+            status: LicenceStatus::Valid.as_str().to_owned(),
+            status_reason: None,
+            superseded_by: None,
+            list_id: String::new(),
+            list_index: 0,
+            created_at: now,
+            updated_at: now,
+            ..old.row.clone()
+        };
+        let mut issuing = self
+            .signed(client, row, &old.issuer, &licence_type.name)
+            .await?;
+        issuing.event = issuing.event.with("supersedes", old.row.id.as_str());
+        let next_id = issuing.row.id.clone();
+        self.apply(super::ledger::Op::SupersedeLicence(Box::new(Superseding {
+            old_id: old.row.id,
+            owner: (!client.allows("admin")).then(|| client.id.clone()),
+            reason: change.reason,
+            next: issuing,
+        })))
+        .await?;
+        self.licence(client, &next_id).await
+    }
+
+    /// The licence document the signature covers (GB/T 36903 core metadata and the face).
+    fn document(&self, row: &LicenceRow, issuer: &IssuerRow, type_name: &str) -> Result<Value> {
+        let fields: Value = serde_json::from_str(&row.fields)
+            .map_err(|_| Error::Corrupt(format!("licence {} fields", row.id)))?;
+        Ok(serde_json::json!({
+            "id": row.id,
+            "name": type_name,
+            "type_code": row.type_code,
+            "number": row.number,
+            "issuer": {"name": issuer.name, "code": issuer.uscc},
+            "issued_on": date_of(row.issued_on),
+            "holder": {
+                "name": row.holder_name,
+                "id_type": row.holder_id_type,
+                "id_number": row.holder_id_number,
+            },
+            "valid_from": date_of(row.valid_from),
+            "valid_to": valid_to_text(row.valid_to),
+            "fields": fields,
+        }))
+    }
+
+    /// The canonical document of a licence the client may see, as signed.
+    pub async fn licence_document(&self, client: &AuthClient, id: &str) -> Result<String> {
+        let l = self.licence(client, id).await?;
+        Ok(canonical(&self.document(
+            &l.row,
+            &l.issuer,
+            &l.type_name,
+        )?))
+    }
+
+    fn shown(&self, row: LicenceRow, issuer: IssuerRow) -> Result<Licence> {
+        let status = LicenceStatus::of(&row, now_ms())?;
+        let licence_type = self.licence_types().get(&row.type_code);
+        let fields: Map<String, Value> = serde_json::from_str(&row.fields)
+            .map_err(|_| Error::Corrupt(format!("licence {} fields", row.id)))?;
+        let base = self.config().public_url.as_deref().unwrap_or("");
+        Ok(Licence {
+            status,
+            type_name: licence_type.map(|t| t.name.clone()).unwrap_or_default(),
+            masked_fields: licence_type.map_or_else(Map::new, |t| t.mask(&fields)),
+            personal_holder: row.holder_id_type != "001",
+            file_url: format!("{base}/v1/licences/{}/file", row.id),
+            verify_url: format!("{base}/v1/licences/{}/verify", row.id),
+            issuer,
+            row,
+        })
+    }
+
+    /// A licence the client issued (any licence for `admin`); others are 404 as if absent.
+    pub async fn licence(&self, client: &AuthClient, id: &str) -> Result<Licence> {
+        let store = &self.inner.store;
+        let row = match store.licence(id).await? {
+            Some(r) if r.owner == client.id || client.allows("admin") => r,
+            _ => return Err(Error::NotFound("licence")),
+        };
+        if !issues_licences(client) {
+            return Err(Error::Forbidden(LICENCE_ISSUE_SCOPE.into()));
+        }
+        let issuer = store
+            .issuer(&row.issuer_id)
+            .await?
+            .ok_or_else(|| Error::Corrupt(format!("issuer of licence {id} is missing")))?;
+        self.shown(row, issuer)
+    }
+
+    /// Up to `limit` of the client's licences matching `filter`, in creation order after the
+    /// `(created_at, id)` position `after`.
+    pub async fn licences(
+        &self,
+        client: &AuthClient,
+        filter: &LicenceFilter,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<Licence>> {
+        if !issues_licences(client) {
+            return Err(Error::Forbidden(LICENCE_ISSUE_SCOPE.into()));
+        }
+        let store = &self.inner.store;
+        let rows = store
+            .licences_page(&client.id, filter, after, limit)
+            .await?;
+        let mut issuers: HashMap<String, IssuerRow> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let issuer = match issuers.get(&row.issuer_id) {
+                Some(i) => i.clone(),
+                None => {
+                    let i = store.issuer(&row.issuer_id).await?.ok_or_else(|| {
+                        Error::Corrupt(format!("issuer of licence {} is missing", row.id))
+                    })?;
+                    issuers.insert(i.id.clone(), i.clone());
+                    i
+                }
+            };
+            out.push(self.shown(row, issuer)?);
+        }
+        Ok(out)
+    }
+
+    /// Changes a licence's status (suspend, reinstate, revoke, cancel), audited with its actor
+    /// and reason; 409 `invalid_transition` when not allowed from the current status.
+    pub async fn change_licence(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        transition: Transition,
+        reason: &str,
+    ) -> Result<Licence> {
+        text("reason", reason, 512)?;
+        let current = self.licence(client, id).await?;
+        if !may_issue(client, &current.row.type_code) {
+            return Err(Error::Forbidden(format!(
+                "{LICENCE_ISSUE_SCOPE}:{}",
+                current.row.type_code
+            )));
+        }
+        self.apply(super::ledger::Op::ChangeLicence(Box::new(LicenceChange {
+            id: id.to_owned(),
+            owner: (!client.allows("admin")).then(|| client.id.clone()),
+            transition,
+            reason: reason.to_owned(),
+            actor: client.actor(),
+        })))
+        .await?;
+        self.licence(client, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_form_sorts_keys_and_drops_whitespace() {
+        let v = serde_json::json!({"b": [1, {"z": "é\"", "a": null}], "a": true, "字": "值"});
+        assert_eq!(
+            canonical(&v),
+            r#"{"a":true,"b":[1,{"a":null,"z":"é\""}],"字":"值"}"#
+        );
+    }
+
+    #[test]
+    fn transitions_follow_the_lifecycle() {
+        use LicenceStatus::*;
+        use Transition::*;
+        assert_eq!(Suspend.apply(Valid), Some(Suspended));
+        assert_eq!(Reinstate.apply(Suspended), Some(Valid));
+        assert_eq!(Revoke.apply(Suspended), Some(Revoked));
+        assert_eq!(Cancel.apply(Valid), Some(Cancelled));
+        for final_status in [Revoked, Cancelled, Expired, Superseded] {
+            for t in [Suspend, Reinstate, Revoke, Cancel] {
+                assert_eq!(t.apply(final_status), None, "{t:?} from {final_status:?}");
+            }
+        }
+        assert_eq!(Reinstate.apply(Valid), None);
+        assert_eq!(Suspend.apply(Suspended), None);
+    }
+
+    #[test]
+    fn validity_ends_the_day_before_the_anniversary() {
+        let d = |y, m, day| {
+            Date::from_calendar_date(y, Month::try_from(m).expect("month"), day).expect("date")
+        };
+        assert_eq!(validity_end(d(2026, 1, 15), 5, 0), Some(d(2031, 1, 14)));
+        assert_eq!(validity_end(d(2026, 11, 1), 0, 6), Some(d(2027, 4, 30)));
+        assert_eq!(validity_end(d(2024, 2, 29), 1, 0), Some(d(2025, 2, 27)));
+    }
+
+    #[test]
+    fn licence_scopes() {
+        assert!(is_licence_scope("licence:issue"));
+        assert!(is_licence_scope("licence:issue:111000009000000146001"));
+        assert!(!is_licence_scope("licence:issue:"));
+        assert!(!is_licence_scope("licence:issuer"));
+        assert!(!is_licence_scope("licence:issue:a b"));
+    }
+}
