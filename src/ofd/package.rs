@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use zip::{CompressionMethod, ZipArchive};
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::{Limits, OfdError};
 
@@ -213,6 +213,33 @@ impl Package {
         let data: Arc<[u8]> = data.into();
         state.cache.insert(entry.index, Arc::clone(&data));
         Ok(data.to_vec())
+    }
+
+    /// Copies the file `path` into `w` as stored (its compressed bytes unchanged, under its
+    /// normalised name), after reading it once through [`Package::read`], so what is copied has
+    /// passed the limits and its CRC check.
+    pub(in crate::ofd) fn copy_stored(
+        &self,
+        path: &str,
+        w: &mut ZipWriter<Cursor<Vec<u8>>>,
+    ) -> Result<(), OfdError> {
+        let name = normalize_path(path)?;
+        let entry = *self
+            .index
+            .get(&name)
+            .ok_or_else(|| OfdError::Missing(name.clone()))?;
+        let read = self
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .cache
+            .contains_key(&entry.index);
+        if !read {
+            self.read(&name)?;
+        }
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let file = state.archive.by_index_raw(entry.index).map_err(zip_err)?;
+        w.raw_copy_file_rename(file, name).map_err(zip_err)
     }
 
     fn read_bounded(

@@ -29,7 +29,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use super::package::{Package, normalize_path, resolve_path};
 use super::write::WriteError;
-use super::write::package::zip;
+use super::write::package::{Piece, rezip};
 use super::write::parts::Part;
 use super::write::xml::{El, nums, to_bytes};
 use super::xml::{self, Element};
@@ -120,10 +120,12 @@ pub struct StampOptions<'a> {
 
 /// A package laid out for one more signature, waiting for its `SignedValue.dat`.
 pub struct Prepared {
-    /// Every file of the new package but `SignedValue.dat`, in writing order.
-    parts: Vec<Part>,
-    /// Index of `Signature.xml` in `parts`.
-    signature_at: usize,
+    /// The package sealed: its unchanged files are copied from it as stored.
+    source: Package,
+    /// Every file of the new package before `Signature.xml`, in writing order.
+    pieces: Vec<Piece>,
+    /// `Signature.xml`, written after them, then `SignedValue.dat`.
+    signature: Part,
     /// Package path of `SignedValue.dat`.
     signed_value: String,
     /// `/…/Signature.xml`.
@@ -141,7 +143,7 @@ impl std::fmt::Debug for Prepared {
 impl Prepared {
     /// The exact `Signature.xml`: the SES_Signature's dataHash is over these bytes.
     pub fn signature_xml(&self) -> &[u8] {
-        &self.parts[self.signature_at].data
+        &self.signature.data
     }
 
     /// The absolute path of `Signature.xml`, the SES_Signature's `propertyInfo`.
@@ -151,13 +153,14 @@ impl Prepared {
 
     /// The sealed package, with `signed_value` (the SES_Signature DER) as `SignedValue.dat`.
     pub fn finish(mut self, signed_value: &[u8]) -> Result<Vec<u8>, StampError> {
+        self.pieces.push(Piece::New(self.signature));
         // Holds the seal, picture and all: stored, as `Seal.esl` is.
-        self.parts.push(Part {
+        self.pieces.push(Piece::New(Part {
             path: self.signed_value,
             data: signed_value.to_vec(),
             deflate: false,
-        });
-        Ok(zip(&self.parts)?)
+        }));
+        Ok(rezip(&self.source, &self.pieces)?)
     }
 }
 
@@ -223,34 +226,33 @@ pub fn prepare(
     let seal_path = format!("{folder}/Seal.esl");
     let signed_value = format!("{folder}/SignedValue.dat");
 
-    let mut parts = Vec::with_capacity(names.len() + 4);
+    let mut pieces = Vec::with_capacity(names.len() + 3);
     let mut references = El::new("ofd:References").attr("CheckMethod", SM3_OID);
     for name in &names {
         if lists.contains(name) {
             continue;
         }
-        let data = match (&new_ofd_xml, name.as_str()) {
-            (Some(edited), "OFD.xml") => edited.clone(),
-            _ => pkg.read(name)?,
+        let (data, piece) = match (&new_ofd_xml, name.as_str()) {
+            (Some(edited), "OFD.xml") => (
+                edited.clone(),
+                Piece::New(Part {
+                    path: name.clone(),
+                    data: edited.clone(),
+                    deflate: true,
+                }),
+            ),
+            _ => (pkg.read(name)?, Piece::Kept(name.clone())),
         };
         references = references.child(
             El::new("ofd:Reference")
                 .attr("FileRef", format!("/{name}"))
                 .leaf("ofd:CheckValue", B64.encode(sm3(&data))),
         );
-        parts.push(Part {
-            deflate: deflates(name),
-            path: name.clone(),
-            data,
-        });
+        pieces.push(piece);
     }
     for l in &lists {
         if pkg.contains(l) && *l != list {
-            parts.push(Part {
-                path: l.clone(),
-                data: pkg.read(l)?,
-                deflate: true,
-            });
+            pieces.push(Piece::Kept(l.clone()));
         }
     }
     let mut list_el = El::root("ofd:Signatures").leaf("ofd:MaxSignId", id.to_string());
@@ -265,11 +267,11 @@ pub fn prepare(
         }
         list_el = list_el.child(el.attr("BaseLoc", e.base_loc));
     }
-    parts.push(Part {
+    pieces.push(Piece::New(Part {
         path: list.clone(),
         data: to_bytes(&list_el)?,
         deflate: true,
-    });
+    }));
 
     let (provider, version) = opts.provider;
     let mut info = El::new("ofd:SignedInfo")
@@ -297,30 +299,22 @@ pub fn prepare(
         .leaf("ofd:SignedValue", format!("/{signed_value}"));
     // The seal is mostly its picture, compressed already: deflating it again costs more time
     // than the whole rest of the seal and saves little.
-    parts.push(Part {
+    pieces.push(Piece::New(Part {
         path: seal_path,
         data: opts.seal_esl.to_vec(),
         deflate: false,
-    });
-    parts.push(Part {
-        path: signature_path.clone(),
-        data: to_bytes(&signature)?,
-        deflate: true,
-    });
+    }));
     Ok(Prepared {
-        signature_at: parts.len() - 1,
-        parts,
+        signature: Part {
+            path: signature_path.clone(),
+            data: to_bytes(&signature)?,
+            deflate: true,
+        },
+        source: pkg,
+        pieces,
         signed_value,
         property_info: format!("/{signature_path}"),
     })
-}
-
-/// Pictures are compressed already.
-fn deflates(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    ![".png", ".jpg", ".jpeg", ".gif"]
-        .iter()
-        .any(|e| lower.ends_with(e))
 }
 
 /// `OFD.xml` with `<Signatures>` inserted at the end of the first `DocBody` (where GB/T 33190
