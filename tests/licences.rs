@@ -521,20 +521,42 @@ async fn licence_lifecycle_postgres() {
     db.drop_db().await;
 }
 
-#[tokio::test]
-async fn twenty_concurrent_identical_requests_issue_one_licence() {
-    let tv = TestVault::open(None).await;
-    let s = setup(&tv).await;
+async fn one_licence_for_twenty_requests(tv: &TestVault) {
+    let s = setup(tv).await;
     let body = business_request();
-    let answers = concurrently(&tv, &s.a, &body).await;
+    let answers = concurrently(tv, &s.a, &body).await;
     let first = &answers[0];
     assert_licence_id(first["id"].as_str().expect("id"));
+    // The replays are the first answer itself, not a fresh view of the licence.
     for a in &answers {
-        assert_eq!(a["id"], first["id"]);
+        assert_eq!(a, first);
     }
     let (st, page) = tv.get("/v1/licences", &s.a).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(page["items"].as_array().expect("items").len(), 1);
+    let subject = format!("licence:{}", first["id"].as_str().expect("id"));
+    let entries = audited(tv, &s.admin, &subject).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    // The same key with another body is refused, and issues nothing.
+    let mut other = body.clone();
+    other["fields"]["legal_representative"] = json!("李四");
+    let (st, err, _) = post_keyed(tv, "/v1/licences", &s.a, Some("same-key"), &other).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["code"], "idempotency_mismatch");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_identical_requests_issue_one_licence() {
+    one_licence_for_twenty_requests(&TestVault::open(None).await).await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_identical_requests_issue_one_licence_postgres() {
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    one_licence_for_twenty_requests(&TestVault::open(Some(db.url.clone())).await).await;
+    db.drop_db().await;
 }
 
 /// 20 identical requests under one Idempotency-Key at once; every answer.

@@ -10,7 +10,7 @@
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -99,6 +99,18 @@ impl IdempotencyKey {
         }
     }
 
+    /// The key with the request's fingerprint (method, path, query and the body's SHA-256).
+    pub(crate) fn request(&self, body_sha256: &[u8; 32]) -> Option<IdempotentRequest> {
+        let key = self.key.clone()?;
+        let mut h = Sha256::new();
+        h.update(&self.target);
+        h.update(body_sha256);
+        Some(IdempotentRequest {
+            key,
+            fingerprint: h.finalize().into(),
+        })
+    }
+
     /// Answers the request: `create` runs unless the same request under the same key was
     /// answered before (then that answer is replayed). With a key, `create` runs in a task of
     /// its own, so that a caller who disconnects cannot leave the key reserved and unanswered.
@@ -112,18 +124,11 @@ impl IdempotencyKey {
     where
         F: Future<Output = Result<Response, Error>> + Send + 'static,
     {
-        let Some(key) = self.key else {
+        let Some(req) = self.request(body_sha256) else {
             return create.await;
         };
-        let mut h = Sha256::new();
-        h.update(&self.target);
-        h.update(body_sha256);
-        let req = IdempotentRequest {
-            key,
-            fingerprint: h.finalize().into(),
-        };
         let reserved_at = match vault.begin_idempotent(client, &req).await? {
-            Idempotency::Replay(stored) => return Ok(replay(stored)),
+            Idempotency::Replay(stored) => return Ok(stored_response(stored, true)),
             Idempotency::Proceed(at) => at,
         };
         let (vault, client) = (vault.clone(), client.clone());
@@ -157,16 +162,7 @@ async fn settle(
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .map_err(|_| Error::Unavailable)?;
-    let stored = StoredResponse {
-        status: parts.status.as_u16(),
-        headers: parts
-            .headers
-            .iter()
-            .filter(|(name, _)| kept(name))
-            .filter_map(|(name, v)| Some((name.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect(),
-        body: bytes.to_vec(),
-    };
+    let stored = stored(&parts.headers, parts.status, bytes.to_vec());
     // The object exists: its answer goes out even if it cannot be stored (the key then stays
     // pending, and duplicates are refused with 409, until abandoned).
     if let Err(e) = vault
@@ -178,13 +174,26 @@ async fn settle(
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
+/// An answer as kept for replay: its status, the headers that are part of it, its body.
+pub(crate) fn stored(headers: &HeaderMap, status: StatusCode, body: Vec<u8>) -> StoredResponse {
+    StoredResponse {
+        status: status.as_u16(),
+        headers: headers
+            .iter()
+            .filter(|(name, _)| kept(name))
+            .filter_map(|(name, v)| Some((name.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect(),
+        body,
+    }
+}
+
 /// The headers that are part of an answer: its type and the `x-sidian-*` facts.
 fn kept(name: &HeaderName) -> bool {
     *name == header::CONTENT_TYPE || name.as_str().starts_with("x-sidian-")
 }
 
-/// A stored answer, as first sent, marked as replayed.
-fn replay(stored: StoredResponse) -> Response {
+/// A stored answer as first sent, marked when it is a replay.
+pub(crate) fn stored_response(stored: StoredResponse, replayed: bool) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut response = (status, stored.body).into_response();
     let h = response.headers_mut();
@@ -195,7 +204,9 @@ fn replay(stored: StoredResponse) -> Response {
             h.append(name, value);
         }
     }
-    h.insert(REPLAYED, HeaderValue::from_static("true"));
+    if replayed {
+        h.insert(REPLAYED, HeaderValue::from_static("true"));
+    }
     response
 }
 

@@ -3,7 +3,7 @@
 use axum::extract::Query;
 use axum::extract::State;
 use axum::extract::rejection::QueryRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::idempotency::{HashedJson, IdempotencyKey};
+use super::idempotency::{HashedJson, IdempotencyKey, stored, stored_response};
 use super::page::Page;
 use super::seals::IdNumberText;
 use super::{ApiJson, ApiPath, ErrorBody, rfc3339, to_b64};
@@ -19,8 +19,8 @@ use crate::error::Error;
 use crate::ident::mask_id_number;
 use crate::store::LicenceFilter;
 use crate::vault::{
-    AuthClient, Licence, LicenceHolder, LicenceRequest, LicenceUpdate, Transition, Vault, date_of,
-    valid_to_text,
+    AuthClient, Licence, LicenceHolder, LicenceRequest, LicenceUpdate, Respond, Transition, Vault,
+    date_of, valid_to_text,
 };
 
 pub(super) fn router() -> Router<Vault> {
@@ -221,17 +221,30 @@ async fn issue(
         valid_to: req.valid_to,
         fields: req.fields,
     };
-    let (v, c) = (vault.clone(), client.clone());
-    idempotency
-        .answer(&vault, &client, &body.sha256, async move {
-            let licence = v.issue_licence(&c, request).await?;
-            Ok((
-                StatusCode::CREATED,
-                Json(LicenceResponse::of(licence, false)?),
-            )
-                .into_response())
-        })
-        .await
+    // Present: required above.
+    let idempotency = idempotency
+        .request(&body.sha256)
+        .ok_or(Error::Unavailable)?;
+    // The answer is made inside the ledger's transaction, so that it is stored with the licence.
+    let respond: Respond = Box::new(|licence| {
+        let body = serde_json::to_vec(&LicenceResponse::of(licence, false)?)
+            .map_err(|e| Error::Corrupt(format!("licence answer: {e}")))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(stored(&headers, StatusCode::CREATED, body))
+    });
+    // Its own task: a caller who disconnects cannot cut the issuance short between the ledger
+    // and the answer.
+    let task = tokio::spawn(async move {
+        vault
+            .issue_licence_once(&client, request, &idempotency, respond)
+            .await
+    });
+    let (answer, replayed) = task.await.map_err(|_| Error::Unavailable)??;
+    Ok(stored_response(answer, replayed))
 }
 
 /// Read a licence you issued (any with `admin`); another client's is 404 as if absent.

@@ -1,10 +1,11 @@
 //! Rows of the idempotency keys: a reservation under the `(client, key)` primary key, completed
-//! with the response the creation gave.
+//! with the response the creation gave; or, for creations that record their answer in their own
+//! audited transaction (licences), a completed row written there at once.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::Store;
+use super::{AuditedTx, Store};
 use crate::error::{Error, Result};
 
 /// A response kept for replay.
@@ -156,6 +157,97 @@ impl Store {
         .bind(reserved_at)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+}
+
+impl AuditedTx {
+    /// The row under `(client_id, key)` if it was made after `expired_before` (an older one is
+    /// deleted, so that the key may be used again).
+    pub async fn idempotency_row(
+        &mut self,
+        client_id: &str,
+        key: &str,
+        expired_before: i64,
+    ) -> Result<Option<IdempotencyRow>> {
+        let row = sqlx::query(
+            "SELECT fingerprint, state, created_at, status, headers, body FROM idempotency \
+             WHERE client_id = $1 AND idem_key = $2",
+        )
+        .bind(client_id)
+        .bind(key)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some(row) = row.as_ref().map(idempotency_row).transpose()? else {
+            return Ok(None);
+        };
+        if row.created_at >= expired_before {
+            return Ok(Some(row));
+        }
+        sqlx::query("DELETE FROM idempotency WHERE client_id = $1 AND idem_key = $2")
+            .bind(client_id)
+            .bind(key)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(None)
+    }
+
+    /// Records the answer of a creation made in this transaction under `(client_id, key)`
+    /// (which [`Self::idempotency_row`] found free).
+    pub async fn insert_idempotent_answer(
+        &mut self,
+        client_id: &str,
+        key: &str,
+        fingerprint: &[u8; 32],
+        now_ms: i64,
+        response: &StoredResponse,
+    ) -> Result<()> {
+        let headers = serde_json::to_string(&response.headers)
+            .map_err(|e| Error::Corrupt(format!("idempotent headers: {e}")))?;
+        sqlx::query(
+            "INSERT INTO idempotency (client_id, idem_key, fingerprint, state, created_at, status, \
+             headers, body) VALUES ($1, $2, $3, 'done', $4, $5, $6, $7)",
+        )
+        .bind(client_id)
+        .bind(key)
+        .bind(&fingerprint[..])
+        .bind(now_ms)
+        .bind(i64::from(response.status))
+        .bind(headers)
+        .bind(&response.body[..])
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The live row under `(client_id, key)`, if any (rows made before `expired_before` are
+    /// ignored).
+    pub async fn find_idempotency(
+        &self,
+        client_id: &str,
+        key: &str,
+        expired_before: i64,
+    ) -> Result<Option<IdempotencyRow>> {
+        let row = sqlx::query(
+            "SELECT fingerprint, state, created_at, status, headers, body FROM idempotency \
+             WHERE client_id = $1 AND idem_key = $2 AND created_at >= $3",
+        )
+        .bind(client_id)
+        .bind(key)
+        .bind(expired_before)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(idempotency_row).transpose()
+    }
+
+    /// Deletes every row made before `expired_before`.
+    pub async fn delete_expired_idempotency(&self, expired_before: i64) -> Result<()> {
+        sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
+            .bind(expired_before)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::store::{Reservation, StoredResponse};
 
 /// How long a key and its stored response live: 24 h.
-const RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
+pub(crate) const RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A reservation still pending after this long belongs to a node that died mid-request (every
 /// creation is bounded far below it, and one that fails releases its key).
@@ -25,6 +25,33 @@ const ABANDONED_MS: i64 = 15 * 60 * 1000;
 /// How long a duplicate waits for the first request to finish before answering
 /// 409 `idempotency_in_progress` (below the default request timeout of 30 s).
 const WAIT: Duration = Duration::from_secs(25);
+
+/// Waiting for a duplicate's first request to finish: polling, not a notification, since the
+/// first request may run on another node.
+pub(crate) struct Backoff {
+    started: Instant,
+    pause: Duration,
+}
+
+impl Backoff {
+    /// A wait that starts now.
+    pub(crate) fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            pause: Duration::from_millis(10),
+        }
+    }
+
+    /// Sleeps a little longer each time; 409 `idempotency_in_progress` once [`WAIT`] is over.
+    pub(crate) async fn pause(&mut self) -> Result<()> {
+        if self.started.elapsed() + self.pause > WAIT {
+            return Err(Error::IdempotencyInProgress);
+        }
+        tokio::time::sleep(self.pause).await;
+        self.pause = (self.pause * 2).min(Duration::from_millis(250));
+        Ok(())
+    }
+}
 
 /// A creating request under an idempotency key.
 #[derive(Debug, Clone)]
@@ -54,21 +81,8 @@ impl Vault {
         req: &IdempotentRequest,
     ) -> Result<Idempotency> {
         let store = &self.inner.store;
-        // Stored keyed: the body can hold personal data (a citizen ID number), and those are
-        // few enough that a plain hash of a guessed body would confirm the guess.
-        let key = ring::hmac::Key::new(
-            ring::hmac::HMAC_SHA256,
-            &self
-                .inner
-                .master
-                .derive("sidian/v1/idempotency-fingerprint")[..],
-        );
-        let fingerprint: [u8; 32] = ring::hmac::sign(&key, &req.fingerprint)
-            .as_ref()
-            .try_into()
-            .map_err(|_| Error::Unavailable)?;
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(10);
+        let fingerprint = self.stored_fingerprint(req)?;
+        let mut wait = Backoff::new();
         loop {
             let now = now_ms();
             let reservation = store
@@ -92,13 +106,24 @@ impl Vault {
                     }
                 }
             }
-            // Polling, not a notification: the first request may run on another node.
-            if started.elapsed() + pause > WAIT {
-                return Err(Error::IdempotencyInProgress);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(250));
+            wait.pause().await?;
         }
+    }
+
+    /// The fingerprint as stored: keyed, since the body can hold personal data (a citizen ID
+    /// number), and those are few enough that a plain hash of a guessed body would confirm it.
+    pub(crate) fn stored_fingerprint(&self, req: &IdempotentRequest) -> Result<[u8; 32]> {
+        let key = ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            &self
+                .inner
+                .master
+                .derive("sidian/v1/idempotency-fingerprint")[..],
+        );
+        ring::hmac::sign(&key, &req.fingerprint)
+            .as_ref()
+            .try_into()
+            .map_err(|_| Error::Unavailable)
     }
 
     /// Stores the answer of the creation that reserved the key at `reserved_at`.

@@ -26,6 +26,9 @@ const VAULT_OWNER: &str = "vault";
 pub(crate) struct Caches {
     keys: RwLock<HashMap<String, Arc<PrivateKey>>>,
     pub(crate) tokens: RwLock<HashMap<String, Arc<StatusToken>>>,
+    /// When expired idempotency keys were last deleted (ms): issuances record their keys in the
+    /// ledger and do not clean on every request as reservations do.
+    pub(crate) keys_cleaned_at: std::sync::atomic::AtomicI64,
 }
 
 /// A request to register an issuing authority.

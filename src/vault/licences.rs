@@ -7,19 +7,24 @@
 //! serde_json writes them (UTF-8, only `"`, `\` and control characters escaped).
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 use time::{Date, Month, OffsetDateTime, UtcOffset};
 
+use super::idempotency::{Backoff, RETENTION_MS};
 use super::ledger::{Outcome, now_ms};
-use super::{AuthClient, Vault};
+use super::{AuthClient, IdempotentRequest, Vault};
 use crate::audit::{Action, Actor, Event};
 use crate::crypto::{MasterKey, SignatureAlgorithm, sha256, sm3};
 use crate::error::{Error, Result};
 use crate::ident::IdNumber;
 use crate::licence::catalogue::Validity;
 use crate::licence::{HolderKind, LicenceId, LicenceType};
-use crate::store::{AuditedTx, IssuerRow, KeyPurpose, LicenceFilter, LicenceRow, StatusListRow};
+use crate::store::{
+    AuditedTx, IdempotencyRow, IssuerRow, KeyPurpose, LicenceFilter, LicenceRow, StatusListRow,
+    StoredResponse,
+};
 
 /// The scope that lets a client issue (and manage its own) licences of every type;
 /// `licence:issue:<证照类型代码>` limits it to one type.
@@ -266,6 +271,35 @@ pub struct Licence {
 pub(crate) struct IssuingLicence {
     pub(crate) row: LicenceRow,
     pub(crate) event: Event,
+    /// The idempotency key the answer is recorded under, in the same transaction.
+    pub(crate) answer: Option<Answer>,
+}
+
+/// Makes the answer to an issuing request from the licence as stored.
+pub type Respond = Box<dyn Fn(Licence) -> Result<StoredResponse> + Send + Sync>;
+
+/// The answer to an issuing request, recorded under its idempotency key in the transaction
+/// that stores the licence: one group commit for both (a reservation and a completion of their
+/// own cost two more durable commits per request), and no window in which the licence exists
+/// but its key does not say so.
+pub(crate) struct Answer {
+    /// The client's key.
+    key: String,
+    /// The request's fingerprint, as stored (keyed).
+    fingerprint: [u8; 32],
+    /// The licence as it will be shown, but for its slot (chosen under the lock).
+    shown: Licence,
+    respond: Respond,
+    /// Where the answer goes once made (read only after the transaction commits).
+    made: Arc<OnceLock<StoredResponse>>,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A requested status change.
@@ -322,7 +356,7 @@ pub(crate) async fn apply_supersede(
     .with("index", old.list_index)
     .with("reason_sha256", hex::encode(sha256(s.reason.as_bytes())));
     tx.append(event, at);
-    place(tx, &s.next, at).await
+    Ok(place(tx, &s.next, at).await?.map(|(entry, _)| Some(entry)))
 }
 
 /// Stores a licence in a random free slot of its issuer's current list (opening the next list
@@ -332,10 +366,38 @@ pub(crate) async fn apply_issue(
     issuing: &IssuingLicence,
     at: i64,
 ) -> Result<Result<Outcome>> {
+    if let Some(a) = &issuing.answer {
+        // A duplicate that passed the read before the ledger: the caller reads the answer now.
+        match tx
+            .idempotency_row(&issuing.row.owner, &a.key, at - RETENTION_MS)
+            .await?
+        {
+            Some(row) if row.fingerprint != a.fingerprint => {
+                return Ok(Err(Error::IdempotencyMismatch));
+            }
+            Some(_) => return Ok(Err(Error::IdempotencyInProgress)),
+            None => {}
+        }
+    }
     if tx.licence_taken(&issuing.row, "").await? {
         return Ok(Err(taken(&issuing.row)));
     }
-    place(tx, issuing, at).await
+    let (entry, row) = match place(tx, issuing, at).await? {
+        Ok(placed) => placed,
+        Err(e) => return Ok(Err(e)),
+    };
+    if let Some(a) = &issuing.answer {
+        // The licence is already written in this transaction: a failure here aborts the batch.
+        let response = (a.respond)(Licence {
+            row,
+            ..a.shown.clone()
+        })?;
+        tx.insert_idempotent_answer(&issuing.row.owner, &a.key, &a.fingerprint, at, &response)
+            .await?;
+        // Set once: an op is applied in one batch (a batch that fails is not retried with it).
+        let _ = a.made.set(response);
+    }
+    Ok(Ok(Some(entry)))
 }
 
 fn taken(row: &LicenceRow) -> Error {
@@ -346,8 +408,12 @@ fn taken(row: &LicenceRow) -> Error {
 }
 
 /// Stores a licence whose id and number are free in a random free slot of its issuer's
-/// current list.
-async fn place(tx: &mut AuditedTx, issuing: &IssuingLicence, at: i64) -> Result<Result<Outcome>> {
+/// current list: its audit entry's index and the row as stored.
+async fn place(
+    tx: &mut AuditedTx,
+    issuing: &IssuingLicence,
+    at: i64,
+) -> Result<Result<(u64, LicenceRow)>> {
     let mut row = issuing.row.clone();
     let Some(list) = tx.current_status_list(&row.issuer_id).await? else {
         return Ok(Err(Error::NotFound("issuer")));
@@ -396,7 +462,7 @@ async fn place(tx: &mut AuditedTx, issuing: &IssuingLicence, at: i64) -> Result<
         .with("previous", list.id.as_str());
         tx.append(opened, at);
     }
-    Ok(Ok(Some(entry)))
+    Ok(Ok((entry, row)))
 }
 
 /// A uniformly random index below `n` (`n` ≥ 1).
@@ -667,6 +733,100 @@ impl Vault {
     /// Issues a licence: checks the request, signs its canonical form with the issuer's SM2 key
     /// and stores it with a random status list slot and its audit entry, in one operation.
     pub async fn issue_licence(&self, client: &AuthClient, req: LicenceRequest) -> Result<Licence> {
+        let (issuing, _) = self.prepare_licence(client, req).await?;
+        let id = issuing.row.id.clone();
+        self.apply(super::ledger::Op::IssueLicence(Box::new(issuing)))
+            .await?;
+        self.licence(client, &id).await
+    }
+
+    /// Issues a licence under an idempotency key, as [`Self::issue_licence`], and records the
+    /// answer `respond` makes in the same transaction; the same request again (concurrent ones
+    /// too) gets that answer back, marked replayed (`true`), another request under the key 422.
+    pub async fn issue_licence_once(
+        &self,
+        client: &AuthClient,
+        req: LicenceRequest,
+        idempotency: &IdempotentRequest,
+        respond: Respond,
+    ) -> Result<(StoredResponse, bool)> {
+        let fingerprint = self.stored_fingerprint(idempotency)?;
+        let store = &self.inner.store;
+        self.clean_idempotency_keys().await?;
+        // No read before: a retry is rare, and the ledger finds the key under the lock anyway
+        // (the duplicate's signature is then the only work wasted).
+        let (mut issuing, issuer) = self.prepare_licence(client, req).await?;
+        let shown = self.shown(issuing.row.clone(), issuer)?;
+        let answer = Arc::new(OnceLock::new());
+        issuing.answer = Some(Answer {
+            key: idempotency.key.clone(),
+            fingerprint,
+            shown,
+            respond,
+            made: answer.clone(),
+        });
+        match self
+            .apply(super::ledger::Op::IssueLicence(Box::new(issuing)))
+            .await
+        {
+            Ok(_) => {
+                // The ledger may still hold the op (and its clone of the cell) for a moment.
+                let made = answer.get().cloned().ok_or_else(|| {
+                    Error::Corrupt("an issued licence's answer is missing".into())
+                })?;
+                return Ok((made, false));
+            }
+            // The key is taken: by the same request (answered, or still running elsewhere).
+            Err(Error::IdempotencyInProgress) => {}
+            Err(e) => return Err(e),
+        }
+        let mut wait = Backoff::new();
+        loop {
+            let found = store
+                .find_idempotency(&client.id, &idempotency.key, now_ms() - RETENTION_MS)
+                .await?;
+            match found {
+                Some(row) if row.fingerprint != fingerprint => {
+                    return Err(Error::IdempotencyMismatch);
+                }
+                Some(IdempotencyRow {
+                    response: Some(answer),
+                    ..
+                }) => return Ok((answer, true)),
+                // Reserved by a request on the generic path that still runs: wait for it.
+                Some(_) => wait.pause().await?,
+                // Released (that request failed) or expired just now: the client may retry.
+                None => return Err(Error::IdempotencyInProgress),
+            }
+        }
+    }
+
+    /// Deletes expired idempotency keys at most once a minute: issuances record their keys in
+    /// the ledger and do not clean on every request as reservations do.
+    async fn clean_idempotency_keys(&self) -> Result<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = now_ms();
+        let cleaned = &self.inner.licensing.keys_cleaned_at;
+        let last = cleaned.load(Relaxed);
+        if now - last > 60_000
+            && cleaned
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            self.inner
+                .store
+                .delete_expired_idempotency(now - RETENTION_MS)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Checks an issuing request and signs the licence it asks for.
+    async fn prepare_licence(
+        &self,
+        client: &AuthClient,
+        req: LicenceRequest,
+    ) -> Result<(IssuingLicence, IssuerRow)> {
         if !may_issue(client, &req.type_code) {
             return Err(Error::Forbidden(format!(
                 "{LICENCE_ISSUE_SCOPE}:{}",
@@ -734,10 +894,7 @@ impl Vault {
         let issuing = self
             .signed(client, row, &issuer, &licence_type.name)
             .await?;
-        let id = issuing.row.id.clone();
-        self.apply(super::ledger::Op::IssueLicence(Box::new(issuing)))
-            .await?;
-        self.licence(client, &id).await
+        Ok((issuing, issuer))
     }
 
     /// Signs a licence's canonical form with its issuer's SM2 key, with the audit event that
@@ -769,7 +926,11 @@ impl Vault {
             holder_id_hmac(&self.inner.master, &row.holder_id_number),
         )
         .with_signature(&row.signature);
-        Ok(IssuingLicence { row, event })
+        Ok(IssuingLicence {
+            row,
+            event,
+            answer: None,
+        })
     }
 
     /// Changes a valid licence (变更): issues its next version (the same 证照编号, version + 1)

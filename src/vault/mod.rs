@@ -33,8 +33,8 @@ pub use idempotency::{Idempotency, IdempotentRequest};
 pub use issuers::{IssuerInfo, NewIssuer, STATUS_LIST_SLOTS};
 pub use keys::{KeyInfo, SignInput, Signed, VerifyKey};
 pub use licences::{
-    LONG_TERM, Licence, LicenceHolder, LicenceRequest, LicenceStatus, LicenceUpdate, Transition,
-    canonical, date_of, is_licence_scope, may_issue, valid_to_text,
+    LONG_TERM, Licence, LicenceHolder, LicenceRequest, LicenceStatus, LicenceUpdate, Respond,
+    Transition, canonical, date_of, is_licence_scope, may_issue, valid_to_text,
 };
 pub use ofd_stamping::StampedOfd;
 pub use pki::{Family, Role};

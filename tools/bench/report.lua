@@ -14,6 +14,8 @@ local threads = {}
 
 function setup(thread)
    table.insert(threads, thread)
+   -- Scripts that need per-thread distinct values (licence.lua's keys) read this global.
+   thread:set("thread_no", #threads)
 end
 
 -- Per-thread counters (each wrk thread has its own Lua state).
