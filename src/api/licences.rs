@@ -3,7 +3,7 @@
 use axum::extract::Query;
 use axum::extract::State;
 use axum::extract::rejection::QueryRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,9 +19,14 @@ use crate::error::Error;
 use crate::ident::mask_id_number;
 use crate::store::LicenceFilter;
 use crate::vault::{
-    AuthClient, Licence, LicenceHolder, LicenceRequest, LicenceUpdate, Transition, Vault, date_of,
-    valid_to_text,
+    AuthClient, Licence, LicenceHolder, LicenceRequest, LicenceUpdate, PublicLicence, Transition,
+    Vault, date_of, valid_to_text,
 };
+
+/// The anonymous route: the page a licence's QR code leads to.
+pub(super) fn public_router() -> Router<Vault> {
+    Router::new().route("/v1/licences/{id}/verify", get(verify_licence))
+}
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()
@@ -388,4 +393,98 @@ async fn supersede(
                 .into_response())
         })
         .await
+}
+
+/// A licence's place in its issuer's status list, with where the list is served.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PublicStatusListRef {
+    /// The list (`GET /v1/status-lists/{id}`).
+    id: String,
+    /// The slot.
+    index: i64,
+    /// The list's URL: check the slot there offline, against the issuer's status list key.
+    uri: String,
+}
+
+/// The holder as the public page shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PublicHolder {
+    /// 持证主体: an organisation's name as it is; a person's masked (a quarter of it, at most four characters, kept at either end).
+    name: String,
+}
+
+/// What anyone holding a licence may check: its identity, issuer, status and validity, nothing the paper does not show, personal data masked and no holder identifier.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LicenceVerification {
+    /// 证照标识.
+    id: String,
+    /// 证照类型代码.
+    #[serde(rename = "type")]
+    type_code: String,
+    /// 证照名称.
+    type_name: String,
+    /// 颁发机构.
+    issuer: LicenceIssuer,
+    /// `valid`, `suspended`, `revoked`, `cancelled`, `expired` or `superseded`, as of `checked_at`.
+    status: &'static str,
+    /// The national status code: 01 有效, 02 暂扣, 04 注销, 05 失效 (expired or superseded), 07 吊销 (revoked).
+    status_code: &'static str,
+    /// Its slot in the issuer's signed status list.
+    status_list: PublicStatusListRef,
+    /// 有效期起始, `YYYY-MM-DD`.
+    valid_from: String,
+    /// 有效期截止, `YYYY-MM-DD` or `长期`.
+    valid_to: String,
+    /// 持证主体.
+    holder: PublicHolder,
+    /// When the status was read (RFC 3339).
+    checked_at: String,
+}
+
+impl From<PublicLicence> for LicenceVerification {
+    fn from(l: PublicLicence) -> Self {
+        let (list_id, index, uri) = l.slot;
+        Self {
+            id: l.id,
+            type_code: l.type_code,
+            type_name: l.type_name,
+            issuer: LicenceIssuer {
+                id: l.issuer.id,
+                name: l.issuer.name,
+                uscc: l.issuer.uscc,
+            },
+            status: l.status.as_str(),
+            status_code: l.status.code(),
+            status_list: PublicStatusListRef {
+                id: list_id,
+                index,
+                uri,
+            },
+            valid_from: l.valid_from,
+            valid_to: l.valid_to,
+            holder: PublicHolder {
+                name: l.holder_name,
+            },
+            checked_at: rfc3339(l.checked_at),
+        }
+    }
+}
+
+/// Verify a licence (no auth; the `verify_url` its QR code leads to): its type, issuer, current status and validity, the holder's name (a person's masked) and never an identifier number. `Cache-Control: no-store`: the status must be current. An `id` that is not a GB/T 36904 证照标识 (its check character included) is 400 `invalid_field` naming `id`; one the vault did not issue is 404.
+#[utoipa::path(get, path = "/v1/licences/{id}/verify", tag = "licences",
+    params(("id" = String, Path, description = "证照标识")),
+    responses((status = 200, body = LicenceVerification,
+            headers(("Cache-Control" = String, description = "no-store"))),
+        (status = 400, body = ErrorBody, description = "invalid_field: `id` is not a 证照标识"),
+        (status = 404, body = ErrorBody)))]
+async fn verify_licence(
+    State(vault): State<Vault>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, Error> {
+    let licence = vault.public_licence(&id).await?;
+    let mut response = Json(LicenceVerification::from(licence)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }

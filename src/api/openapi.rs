@@ -52,6 +52,7 @@ use crate::crypto::{KeyType, SignatureAlgorithm};
         super::licences::get_licence,
         super::licences::change,
         super::licences::supersede,
+        super::licences::verify_licence,
         super::status_lists::status_list,
     ),
     components(schemas(super::ErrorBody, super::ErrorDetail, Binary)),
