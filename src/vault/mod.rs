@@ -12,6 +12,7 @@ mod idempotency;
 mod issuers;
 mod keys;
 mod ledger;
+mod licence_pdf;
 mod licences;
 mod ofd_stamping;
 mod pki;
@@ -32,6 +33,7 @@ pub use clients::{
 pub use idempotency::{Idempotency, IdempotentRequest};
 pub use issuers::{IssuerInfo, NewIssuer, STATUS_LIST_SLOTS};
 pub use keys::{KeyInfo, SignInput, Signed, VerifyKey};
+pub use licence_pdf::LicencePdfSeal;
 pub use licences::{
     LONG_TERM, Licence, LicenceHolder, LicenceRequest, LicenceStatus, LicenceUpdate, Transition,
     canonical, date_of, is_licence_scope, may_issue, valid_to_text,
