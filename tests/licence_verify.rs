@@ -684,3 +684,71 @@ async fn a_certified_licence_pdf_is_confirmed_and_a_later_info_change_is_not() {
     assert_eq!(l["confirmed"], false, "{l}");
     assert_eq!(l["unconfirmed_reason"], "metadata_not_signed", "{l}");
 }
+
+#[tokio::test]
+async fn the_vaults_licence_pdf_is_confirmed_with_either_licence_seal() {
+    use sidian::licence::catalogue::SealSpot;
+    use sidian::pdf::write::Metadata;
+    use sidian::vault::LicencePdfSeal;
+
+    let s = setup().await;
+    let licence = business_licence(&s).await;
+    let id = licence["id"].as_str().expect("id");
+    let issuer = s.issuer["id"].as_str().expect("issuer");
+    let client = s.tv.vault.authenticate(&s.system).await.expect("auth");
+    let face = sidian::ofd::write::Document {
+        info: DocInfo::new([2; 16], time::macros::date!(2026 - 01 - 01)),
+        pages: vec![Page {
+            size: Size::A4,
+            objects: Vec::new(),
+        }],
+        template: None,
+        custom_tags: Vec::new(),
+    };
+    let meta = Metadata {
+        title: "营业执照".into(),
+        custom: vec![
+            ("LicenceID".into(), id.into()),
+            ("LicenceType".into(), BUSINESS.into()),
+            ("LicenceIssuer".into(), ISSUER_USCC.into()),
+        ],
+    };
+    let spot = SealSpot {
+        x: 150.0,
+        y: 250.0,
+        diameter: 42.0,
+    };
+    let mut pdfs = Vec::new();
+    for which in [LicencePdfSeal::P256, LicencePdfSeal::Sm2] {
+        let pdf =
+            s.tv.vault
+                .licence_pdf(&client, issuer, &face, &meta, spot, which)
+                .await
+                .expect("licence pdf");
+        let report = verify(&s.tv, "application/pdf", pdf.clone()).await;
+        assert_eq!(report["verdict"], "VALID", "{which:?}: {report}");
+        let l = &report["licence"];
+        assert_eq!(l["confirmed"], true, "{which:?}: {l}");
+        assert_eq!(l["sealed_by"], 0);
+        assert_eq!(l["status"], "valid");
+        pdfs.push(pdf);
+    }
+    let (st, _) =
+        s.tv.post(
+            &format!("/v1/licences/{id}/suspend"),
+            &s.system,
+            json!({"reason": "待核查"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    for pdf in pdfs {
+        let report = verify(&s.tv, "application/pdf", pdf).await;
+        assert_eq!(report["verdict"], "VALID", "{report}");
+        let l = &report["licence"];
+        assert_eq!(
+            (&l["status"], &l["status_code"], &l["status_list"]["slot"]),
+            (&json!("suspended"), &json!("02"), &json!("suspended")),
+            "{l}"
+        );
+    }
+}

@@ -244,6 +244,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "licences",
                 include_str!("../../migrations/sqlite/0006_licences.sql"),
             ),
+            (
+                8,
+                "issuer_pdf_seal",
+                include_str!("../../migrations/sqlite/0008_issuer_pdf_seal.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -275,6 +280,11 @@ fn migrator(backend: Backend) -> Migrator {
                 6,
                 "licences",
                 include_str!("../../migrations/postgres/0006_licences.sql"),
+            ),
+            (
+                8,
+                "issuer_pdf_seal",
+                include_str!("../../migrations/postgres/0008_issuer_pdf_seal.sql"),
             ),
         ],
     };

@@ -152,6 +152,11 @@ impl Vault {
     async fn record(&self, row: LicenceRow, issuer: IssuerRow) -> Result<LicenceRecord> {
         let store = &self.inner.store;
         let status = LicenceStatus::of(&row, now_ms())?;
+        // The SM2 seal on its OFDs and, once made, the P-256 seal on its PDFs.
+        let mut seal_fingerprints = vec![self.seal_fingerprint(&issuer.seal_id).await?];
+        if let Some(pdf_seal) = &issuer.pdf_seal_id {
+            seal_fingerprints.push(self.seal_fingerprint(pdf_seal).await?);
+        }
         let token = self.status_list_token(&row.list_id).await?;
         let key = store.key(&issuer.status_key_id).await?.ok_or_else(|| {
             Error::Corrupt(format!("status key of issuer {} is missing", issuer.id))
@@ -171,7 +176,7 @@ impl Vault {
             issuer_uscc: issuer.uscc,
             status: status.as_str(),
             status_code: status.code(),
-            seal_fingerprints: vec![self.seal_fingerprint(&issuer.seal_id).await?],
+            seal_fingerprints,
             slot: LicenceSlot {
                 uri: self.status_list_url(&row.list_id),
                 id: row.list_id,
