@@ -19,7 +19,7 @@ use crate::store::{AuditedTx, IssuerRow, KeyPurpose, StatusListRow};
 pub const STATUS_LIST_SLOTS: i64 = 1 << 20;
 
 /// The owner of the keys and seals the vault holds for its issuers.
-const VAULT_OWNER: &str = "vault";
+pub(crate) const VAULT_OWNER: &str = "vault";
 
 /// The issuers' loaded keys and the status list tokens signed with them.
 #[derive(Default)]
