@@ -752,3 +752,76 @@ async fn the_vaults_licence_pdf_is_confirmed_with_either_licence_seal() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_served_licence_file_is_confirmed_until_revoked_then_says_revoked() {
+    let s = setup().await;
+    let licence = business_licence(&s).await;
+    let id = licence["id"].as_str().expect("id");
+    // Issue → GET the file (as its issuing system) → verify.
+    let (st, ofd) =
+        s.tv.send(
+            Method::GET,
+            &format!("/v1/licences/{id}/file"),
+            Some(&s.system),
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&ofd));
+    let report = verify(&s.tv, "application/ofd", ofd.clone()).await;
+    assert_eq!(report["verdict"], "VALID", "{report}");
+    let l = &report["licence"];
+    assert_eq!(l["confirmed"], true, "{l}");
+    assert_eq!(
+        (&l["status"], &l["status_code"]),
+        (&json!("valid"), &json!("01"))
+    );
+    assert_eq!(l["type_name"], "营业执照");
+    assert_eq!(l["issuer"]["id"], s.issuer["id"]);
+    let file = s.tv.dir.path().join("served.ofd");
+    std::fs::write(&file, &ofd).expect("write");
+    let (ok, cli, err) = cli_verify(&s.tv.config.data_dir, &file);
+    assert!(ok, "{err}\n{cli}");
+    assert_eq!(cli["verdict"], "VALID");
+    assert_eq!(cli["licence"]["confirmed"], true, "{cli}");
+
+    // Revoke: the same file stays VALID as a sealed document; its licence is revoked.
+    let (st, _) =
+        s.tv.post(
+            &format!("/v1/licences/{id}/revoke"),
+            &s.system,
+            json!({"reason": "违法经营"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let report = verify(&s.tv, "application/ofd", ofd.clone()).await;
+    assert_eq!(report["verdict"], "VALID", "{report}");
+    assert_eq!(report["licence"]["status"], "revoked");
+    assert_eq!(report["licence"]["status_code"], "07");
+    let (ok, cli, _) = cli_verify(&s.tv.config.data_dir, &file);
+    assert!(ok);
+    assert_eq!(cli["licence"]["status"], "revoked", "{cli}");
+
+    // Its CustomData changed: the seal no longer holds, and the claim is not confirmed.
+    let tampered = rezip(&ofd, "OFD.xml", |xml| {
+        let text = String::from_utf8(xml.clone()).expect("utf-8");
+        assert!(text.contains(BUSINESS));
+        *xml = text
+            .replace(&format!(">{BUSINESS}<"), ">111000009000000146002<")
+            .into_bytes();
+    });
+    let report = verify(&s.tv, "application/ofd", tampered).await;
+    assert!(
+        !matches!(
+            report["verdict"].as_str(),
+            Some("VALID" | "VALID_WITH_ALLOWED_LATER_CHANGES")
+        ),
+        "{report}"
+    );
+    assert_eq!(report["licence"]["confirmed"], false);
+    assert_eq!(
+        report["licence"]["unconfirmed_reason"],
+        "metadata_not_signed"
+    );
+}

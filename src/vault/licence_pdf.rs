@@ -82,7 +82,7 @@ impl Vault {
             LicencePdfSeal::Sm2 => issuer.seal_id.clone(),
             LicencePdfSeal::P256 => self.issuer_pdf_seal(client, &issuer).await?,
         };
-        let seal = self.any_loaded_seal(&seal_id).await?;
+        let seal = self.vault_seal(&seal_id).await?;
         if seal.owner() != VAULT_OWNER {
             return Err(Error::Corrupt(format!(
                 "licence seal {seal_id} is not the vault's"
