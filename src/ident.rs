@@ -165,9 +165,28 @@ pub fn mask_id_number(id: &str) -> String {
         .collect()
 }
 
+/// Keeps `n / 4` characters (at most four) at either end and masks the rest with `*`, one per
+/// character: a 公民身份号码 shows as `1101**********002X`, a three-character name wholly masked.
+pub fn mask_text(text: &str) -> String {
+    let n = text.chars().count();
+    let keep = (n / 4).min(4);
+    text.chars()
+        .enumerate()
+        .map(|(i, c)| if i < keep || i + keep >= n { c } else { '*' })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masking_keeps_a_quarter_at_either_end() {
+        assert_eq!(mask_text("330102197211081514"), "3301**********1514");
+        assert_eq!(mask_text("林晓燕"), "***");
+        assert_eq!(mask_text("浙江大学"), "浙**学");
+        assert_eq!(mask_text(""), "");
+    }
 
     #[test]
     fn known_codes_pass() {

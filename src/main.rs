@@ -740,12 +740,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         sidian::verify::Revocations::default(),
                     );
                     let now = validation_time.unwrap_or_else(time::OffsetDateTime::now_utc);
-                    match &original {
+                    let mut report = match &original {
                         Some(o) => {
                             verifier.verify_ses(&bytes, sidian::verify::Original::Data(o), now)
                         }
                         None => verifier.verify_document(&bytes, None, now),
-                    }
+                    };
+                    report.apply_licence(sidian::verify::LicenceLookup::NoVault);
+                    report
                 }
             };
             if summary || (!json && std::io::stdout().is_terminal()) {

@@ -252,6 +252,96 @@ pub struct Report {
     /// the document can send a reader. Absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<DocumentLink>,
+    /// The electronic licence (电子证照) the document says it is, and whether that is confirmed;
+    /// absent when its signed metadata names none. The verdict above is the seals' alone: a
+    /// revoked licence's file is still genuinely sealed, and this section says it is revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licence: Option<LicenceReport>,
+    /// The licence metadata the document carries, for the vault to judge
+    /// ([`crate::verify::licence`]); internal, never shown.
+    #[serde(skip)]
+    pub licence_claim: Option<LicenceClaim>,
+}
+
+/// The licence metadata a document carries (OFD: `DocInfo/CustomDatas`; PDF: the document
+/// information dictionary), and which signatures protect it as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenceClaim {
+    /// 证照标识 (`证照标识`, `/LicenceID`).
+    pub id: String,
+    /// 证照类型代码 (`证照类型代码`, `/LicenceType`); empty when absent.
+    pub type_code: String,
+    /// 颁发机构代码 (`颁发机构代码`, `/LicenceIssuer`); empty when absent.
+    pub issuer_uscc: String,
+    /// The document's title (OFD `DocInfo/Title`, PDF `/Title`).
+    pub title: Option<String>,
+    /// Indices (in [`Report::signatures`]) of the signatures that protect the metadata exactly
+    /// as it is now.
+    pub signed_by: Vec<usize>,
+    /// Why the metadata itself cannot be relied on (a key given twice, a key missing).
+    pub problem: Option<String>,
+}
+
+/// The licence a document carries, as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LicenceReport {
+    /// 证照标识, as the document's metadata gives it.
+    pub id: String,
+    /// 证照类型代码, as the document's metadata gives it.
+    #[serde(rename = "type")]
+    pub type_code: String,
+    /// 证照名称: the type's name in the vault's catalogue, else the document's title.
+    pub type_name: Option<String>,
+    /// 颁发机构: `uscc` as the document gives it; `id` and `name` from the vault's record.
+    pub issuer: LicenceIssuerReport,
+    /// Whether the claim is confirmed: the metadata is protected by a VALID signature of the
+    /// issuer's licence seal, and the vault's record of the licence has this identifier, type
+    /// and issuer.
+    pub confirmed: bool,
+    /// Why the claim is not confirmed (absent when it is): `invalid_id`, `ambiguous_metadata`,
+    /// `metadata_not_signed`, `no_vault`, `unknown_licence`, `not_sealed_by_issuer`,
+    /// `mismatch`. The checks say more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unconfirmed_reason: Option<String>,
+    /// The licence's status now: `valid`, `suspended`, `revoked`, `cancelled`, `expired`,
+    /// `superseded`, or `unknown` (no vault, or a licence the vault does not know).
+    pub status: String,
+    /// The national status code (01 有效, 02 暂扣, 04 注销, 05 失效, 07 吊销); absent when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
+    /// The licence's slot in its issuer's signed status list and what the list says there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_list: Option<LicenceSlot>,
+    /// The index (in `signatures`) of the issuer's seal signature that confirms the claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealed_by: Option<usize>,
+    /// Every check made on the claim, in order (`licence.*`).
+    pub checks: Vec<Check>,
+}
+
+/// The issuer of a licence in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LicenceIssuerReport {
+    /// The vault's issuer id; absent when the vault does not know the licence.
+    pub id: Option<String>,
+    /// 颁发机构 name, from the vault's record.
+    pub name: Option<String>,
+    /// 颁发机构代码 (统一社会信用代码), as the document gives it.
+    pub uscc: String,
+}
+
+/// A licence's slot in its issuer's status list, as the signed list token says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LicenceSlot {
+    /// The list's id.
+    pub id: String,
+    /// The slot.
+    pub index: i64,
+    /// Where the list is served (`GET /v1/status-lists/{id}`).
+    pub uri: String,
+    /// What the signed list says: `valid`, `invalid`, `suspended`, or `unreadable` when the
+    /// token could not be checked.
+    pub slot: String,
 }
 
 /// A link of a PDF that opens an address when clicked.

@@ -203,11 +203,16 @@ async fn anonymous_routes_are_rate_limited_per_peer() {
         let (status, _, body) = answer(&app, get(1, path)).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
     }
-    for path in ["/v1/trust-list", "/v1/documents/verify", "/v1/ses/verify"] {
-        let method = if path == "/v1/trust-list" {
-            "GET"
-        } else {
+    for path in [
+        "/v1/trust-list",
+        "/v1/licences/1.2.156.3005.2.X/verify",
+        "/v1/documents/verify",
+        "/v1/ses/verify",
+    ] {
+        let method = if path.starts_with("/v1/documents") || path.starts_with("/v1/ses") {
             "POST"
+        } else {
+            "GET"
         };
         let (status, retry, body) =
             answer(&app, from_peer(1, method, path, None, Body::empty())).await;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::idempotency::{HashedJson, IdempotencyKey, stored, stored_response};
+use super::openapi::Binary;
 use super::page::Page;
 use super::seals::IdNumberText;
 use super::{ApiJson, ApiPath, ErrorBody, rfc3339, to_b64};
@@ -19,14 +20,20 @@ use crate::error::Error;
 use crate::ident::mask_id_number;
 use crate::store::LicenceFilter;
 use crate::vault::{
-    AuthClient, Licence, LicenceHolder, LicenceRequest, LicenceUpdate, Respond, Transition, Vault,
-    date_of, valid_to_text,
+    AuthClient, Licence, LicenceHolder, LicenceRequest, LicenceUpdate, PublicLicence, Respond,
+    Transition, Vault, date_of, valid_to_text,
 };
+
+/// The anonymous route: the page a licence's QR code leads to.
+pub(super) fn public_router() -> Router<Vault> {
+    Router::new().route("/v1/licences/{id}/verify", get(verify_licence))
+}
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()
         .route("/v1/licences", post(issue).get(list))
         .route("/v1/licences/{id}", get(get_licence))
+        .route("/v1/licences/{id}/file", get(licence_file))
         .route("/v1/licences/{id}/change", post(supersede))
         .route("/v1/licences/{id}/{action}", post(change))
 }
@@ -262,6 +269,60 @@ async fn get_licence(
     )?))
 }
 
+/// The format of a licence file.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct FileQuery {
+    /// `ofd` (default): the GB/T 36905 OFD sealed with the issuer's licence seal; `pdf`: not offered yet (501 `not_implemented`).
+    format: Option<String>,
+}
+
+/// The licence file of a licence you issued (any with `admin`; another client's is 404 as for `GET /v1/licences/{id}`): an OFD (GB/T 36905) with the type's layout filled in, a QR code of `verify_url`, the GB/T 36903 metadata in `DocInfo` and a custom tag, sealed with the issuer's licence seal. Made on the first request and kept: every request answers the same bytes. A value the licence font cannot draw, or too long for its place, is 422 `licence_not_printable` naming the field.
+#[utoipa::path(get, path = "/v1/licences/{id}/file", tag = "licences", security(("bearer" = [])),
+    params(("id" = String, Path, description = "证照标识"), FileQuery),
+    responses((status = 200, content_type = "application/ofd", body = Binary,
+            headers(("Content-Disposition" = String, description = "attachment; filename=\"<证照标识>.ofd\""))),
+        (status = 400, body = ErrorBody, description = "an unknown format"),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "licence_not_printable"),
+        (status = 501, body = ErrorBody, description = "not_implemented: format=pdf")))]
+async fn licence_file(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    ApiPath(id): ApiPath<String>,
+    query: Result<Query<FileQuery>, QueryRejection>,
+) -> Result<Response, Error> {
+    let Query(q) = query.map_err(|e| Error::InvalidRequest(e.body_text()))?;
+    match q.format.as_deref().unwrap_or("ofd") {
+        "ofd" => {
+            let ofd = vault.licence_ofd(&client, &id).await?;
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "application/ofd".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{id}.ofd\""),
+                    ),
+                ],
+                ofd,
+            )
+                .into_response())
+        }
+        // The PDF (PAdES, sealed and certified) is made by the PDF licence file; until it is
+        // hooked in here, the licence is still looked up so that access answers as for OFD.
+        "pdf" => {
+            vault.licence(&client, &id).await?;
+            Err(Error::NotImplemented(
+                "licence files as PDF (format=pdf) are not offered yet; use format=ofd".into(),
+            ))
+        }
+        _ => Err(Error::InvalidRequest(
+            "`format` must be `ofd` or `pdf`".into(),
+        )),
+    }
+}
+
 /// Filters of the licence list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -401,4 +462,98 @@ async fn supersede(
                 .into_response())
         })
         .await
+}
+
+/// A licence's place in its issuer's status list, with where the list is served.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PublicStatusListRef {
+    /// The list (`GET /v1/status-lists/{id}`).
+    id: String,
+    /// The slot.
+    index: i64,
+    /// The list's URL: check the slot there offline, against the issuer's status list key.
+    uri: String,
+}
+
+/// The holder as the public page shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PublicHolder {
+    /// 持证主体: an organisation's name as it is; a person's masked (a quarter of it, at most four characters, kept at either end).
+    name: String,
+}
+
+/// What anyone holding a licence may check: its identity, issuer, status and validity, nothing the paper does not show, personal data masked and no holder identifier.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LicenceVerification {
+    /// 证照标识.
+    id: String,
+    /// 证照类型代码.
+    #[serde(rename = "type")]
+    type_code: String,
+    /// 证照名称.
+    type_name: String,
+    /// 颁发机构.
+    issuer: LicenceIssuer,
+    /// `valid`, `suspended`, `revoked`, `cancelled`, `expired` or `superseded`, as of `checked_at`.
+    status: &'static str,
+    /// The national status code: 01 有效, 02 暂扣, 04 注销, 05 失效 (expired or superseded), 07 吊销 (revoked).
+    status_code: &'static str,
+    /// Its slot in the issuer's signed status list.
+    status_list: PublicStatusListRef,
+    /// 有效期起始, `YYYY-MM-DD`.
+    valid_from: String,
+    /// 有效期截止, `YYYY-MM-DD` or `长期`.
+    valid_to: String,
+    /// 持证主体.
+    holder: PublicHolder,
+    /// When the status was read (RFC 3339).
+    checked_at: String,
+}
+
+impl From<PublicLicence> for LicenceVerification {
+    fn from(l: PublicLicence) -> Self {
+        let (list_id, index, uri) = l.slot;
+        Self {
+            id: l.id,
+            type_code: l.type_code,
+            type_name: l.type_name,
+            issuer: LicenceIssuer {
+                id: l.issuer.id,
+                name: l.issuer.name,
+                uscc: l.issuer.uscc,
+            },
+            status: l.status.as_str(),
+            status_code: l.status.code(),
+            status_list: PublicStatusListRef {
+                id: list_id,
+                index,
+                uri,
+            },
+            valid_from: l.valid_from,
+            valid_to: l.valid_to,
+            holder: PublicHolder {
+                name: l.holder_name,
+            },
+            checked_at: rfc3339(l.checked_at),
+        }
+    }
+}
+
+/// Verify a licence (no auth; the `verify_url` its QR code leads to): its type, issuer, current status and validity, the holder's name (a person's masked) and never an identifier number. `Cache-Control: no-store`: the status must be current. An `id` that is not a GB/T 36904 证照标识 (its check character included) is 400 `invalid_field` naming `id`; one the vault did not issue is 404.
+#[utoipa::path(get, path = "/v1/licences/{id}/verify", tag = "licences",
+    params(("id" = String, Path, description = "证照标识")),
+    responses((status = 200, body = LicenceVerification,
+            headers(("Cache-Control" = String, description = "no-store"))),
+        (status = 400, body = ErrorBody, description = "invalid_field: `id` is not a 证照标识"),
+        (status = 404, body = ErrorBody)))]
+async fn verify_licence(
+    State(vault): State<Vault>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, Error> {
+    let licence = vault.public_licence(&id).await?;
+    let mut response = Json(LicenceVerification::from(licence)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }

@@ -59,6 +59,7 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(licence_types::router())
         .merge(documents::router())
         .merge(status_lists::router())
+        .merge(licences::public_router())
         .route_layer(middleware::from_fn_with_state(
             admission.clone(),
             limits::rate_limit,

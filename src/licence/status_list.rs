@@ -49,6 +49,15 @@ impl SlotStatus {
         }
     }
 
+    /// Its name in reports: `valid`, `invalid` or `suspended`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Invalid => "invalid",
+            Self::Suspended => "suspended",
+        }
+    }
+
     /// The status a two-bit value means (3, unused here, reads as invalid: fail closed).
     pub fn from_bits(v: u8) -> Self {
         match v & 3 {

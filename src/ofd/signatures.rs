@@ -82,6 +82,11 @@ pub struct OfdSignatures {
     pub lists: Vec<String>,
     /// The documents (`DocRoot`, absolute paths) `OFD.xml` names.
     pub doc_roots: Vec<String>,
+    /// Every `DocInfo/CustomDatas/CustomData` of `OFD.xml` as (`Name`, trimmed text), in
+    /// document order: the metadata a licence file's claim is read from.
+    pub custom_data: Vec<(String, String)>,
+    /// Every non-empty `DocInfo/Title` of `OFD.xml`, in document order.
+    pub titles: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -138,6 +143,18 @@ pub fn read_signatures(bytes: &[u8], limits: &Limits) -> Result<OfdSignatures, O
     // Every Signatures.xml, deduplicated: a repeated one would list the same signatures twice.
     let mut lists: Vec<String> = Vec::new();
     for body in root.children_named("DocBody") {
+        if let Some(info) = body.child("DocInfo") {
+            out.titles.extend(info.child_text("Title"));
+            let data = info
+                .children_named("CustomDatas")
+                .flat_map(|c| c.children_named("CustomData"));
+            out.custom_data.extend(data.map(|d| {
+                (
+                    d.attr("Name").unwrap_or_default().to_owned(),
+                    d.text.trim().to_owned(),
+                )
+            }));
+        }
         if let Some(loc) = body.child_text("DocRoot") {
             match resolve_path("OFD.xml", &loc) {
                 Ok(p) => out.doc_roots.push(format!("/{p}")),

@@ -108,7 +108,7 @@ pub fn seal_image(picture: &Picture) -> Result<SealImage, ImageError> {
     let is_png = data.starts_with(PNG_SIGNATURE);
     let is_jpeg = data.starts_with(JPEG_SOI);
     let raster = if is_png || (!is_jpeg && kind.eq_ignore_ascii_case("png")) {
-        png_raster(data)?
+        png_raster(data, true)?
     } else if is_jpeg || kind.eq_ignore_ascii_case("jpg") || kind.eq_ignore_ascii_case("jpeg") {
         jpeg_raster(data)?
     } else {
@@ -127,20 +127,26 @@ pub fn seal_image(picture: &Picture) -> Result<SealImage, ImageError> {
     })
 }
 
-/// The pixel part of a `SealImage`.
-struct Raster {
+/// The pixel part of a `SealImage`, and of the pictures `pdf::write` places.
+pub(crate) struct Raster {
     /// Width in pixels.
-    width: u32,
+    pub(crate) width: u32,
     /// Height in pixels.
-    height: u32,
+    pub(crate) height: u32,
     /// "DeviceRGB" or "DeviceGray".
-    color_space: &'static str,
+    pub(crate) color_space: &'static str,
     /// "FlateDecode" or "DCTDecode".
-    filter: &'static str,
+    pub(crate) filter: &'static str,
     /// The image stream.
-    data: Vec<u8>,
+    pub(crate) data: Vec<u8>,
     /// The soft-mask stream, when some pixel is not opaque.
-    smask: Option<Vec<u8>>,
+    pub(crate) smask: Option<Vec<u8>>,
+}
+
+/// A PNG as an 8-bit FlateDecode image with its alpha (if any pixel is not opaque) as a soft
+/// mask; a PNG without alpha stays opaque (unlike a seal picture, whose paper is made clear).
+pub(crate) fn png_image(bytes: &[u8]) -> Result<Raster, ImageError> {
+    png_raster(bytes, false)
 }
 
 /// The display size in millimetres, when both sides are in `SIZE_RANGE_MM`.
@@ -171,8 +177,9 @@ fn check_size(width: u32, height: u32, channels: usize) -> Result<(), ImageError
     Ok(())
 }
 
-/// Decodes a PNG to 8-bit samples and splits it into a colour and an alpha stream.
-fn png_raster(bytes: &[u8]) -> Result<Raster, ImageError> {
+/// Decodes a PNG to 8-bit samples and splits it into a colour and an alpha stream; without an
+/// alpha channel, `paper` derives one from the paper's whiteness, else the image is opaque.
+fn png_raster(bytes: &[u8], paper: bool) -> Result<Raster, ImageError> {
     let invalid = |e: png::DecodingError| ImageError::InvalidPng(e.to_string());
     // The limit bounds the decoder's own buffers (chunks, rows); the frame buffer is ours and
     // is sized only after the header has been checked.
@@ -208,10 +215,12 @@ fn png_raster(bytes: &[u8]) -> Result<Raster, ImageError> {
     };
     let (color, alpha) = if has_alpha {
         split_alpha(samples, channels)
-    } else {
+    } else if paper {
         let mut color = samples;
         let alpha = alpha_from_paper(&mut color, channels);
         (color, alpha)
+    } else {
+        (samples, Vec::new())
     };
     let smask = if alpha.iter().all(|&a| a == u8::MAX) {
         None

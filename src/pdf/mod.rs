@@ -18,6 +18,7 @@ mod policy;
 mod signatures;
 mod stamp;
 mod text;
+pub mod write;
 
 #[cfg(test)]
 pub(crate) mod tests;

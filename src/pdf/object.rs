@@ -228,6 +228,32 @@ pub(crate) fn format_real(r: f64) -> String {
     }
 }
 
+/// A text string (§7.9.2.2): ASCII as is, anything else UTF-16BE with a BOM.
+pub(crate) fn text_string(s: &str) -> Object {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Object::string(s.as_bytes());
+    }
+    let mut bytes = vec![0xfe, 0xff];
+    for u in s.encode_utf16() {
+        bytes.extend_from_slice(&u.to_be_bytes());
+    }
+    Object::String { bytes, hex: true }
+}
+
+/// `D:YYYYMMDDHHmmSS+00'00'` (§7.9.4) in UTC.
+pub(crate) fn pdf_date(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 fn write_name(n: &[u8], out: &mut Vec<u8>) {
     out.push(b'/');
     for &b in n {

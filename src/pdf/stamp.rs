@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::file::{PdfFile, XrefKind};
 use super::image::SealImage;
-use super::object::{Dict, Object, Ref};
+use super::object::{Dict, Object, Ref, pdf_date, text_string};
 use super::policy::{self, Existing};
 use super::signatures::{SubFilter, form_fields, rect};
 use super::text::find_text;
@@ -822,32 +822,6 @@ fn mdp_level(c: Certify) -> Option<u8> {
         Certify::NoChanges => Some(1),
         Certify::FormFillAndSign => Some(2),
     }
-}
-
-/// A text string (§7.9.2.2): ASCII as is, anything else UTF-16BE with a BOM.
-fn text_string(s: &str) -> Object {
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Object::string(s.as_bytes());
-    }
-    let mut bytes = vec![0xfe, 0xff];
-    for u in s.encode_utf16() {
-        bytes.extend_from_slice(&u.to_be_bytes());
-    }
-    Object::String { bytes, hex: true }
-}
-
-/// `D:YYYYMMDDHHmmSS+00'00'` in UTC.
-fn pdf_date(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 pub(super) fn write_obj(out: &mut Vec<u8>, offsets: &mut Vec<(Ref, usize)>, r: Ref, o: &Object) {

@@ -24,6 +24,9 @@ pub struct IssuerRow {
     pub signing_key_id: String,
     /// Its P-256 status list key.
     pub status_key_id: String,
+    /// Its P-256 licence seal for PDFs; `None` until first needed for issuers registered
+    /// before it existed.
+    pub pdf_seal_id: Option<String>,
     /// Creation time (ms).
     pub created_at: i64,
 }
@@ -100,7 +103,7 @@ pub struct LicenceFilter {
 }
 
 const ISSUER_COLS: &str =
-    "id, name, uscc, region, seal_id, signing_key_id, status_key_id, created_at";
+    "id, name, uscc, region, seal_id, signing_key_id, status_key_id, pdf_seal_id, created_at";
 const LIST_COLS: &str = "id, issuer_id, slots, used, created_at, updated_at";
 const LICENCE_COLS: &str = "id, issuer_id, owner, type_code, number, holder_name, holder_id_type, \
      holder_id_number, issued_on, valid_from, valid_to, fields, signature, status, status_reason, \
@@ -115,6 +118,7 @@ fn issuer_row(r: &AnyRow) -> Result<IssuerRow> {
         seal_id: r.try_get("seal_id")?,
         signing_key_id: r.try_get("signing_key_id")?,
         status_key_id: r.try_get("status_key_id")?,
+        pdf_seal_id: r.try_get("pdf_seal_id")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -289,8 +293,8 @@ impl AuditedTx {
     /// Stores an issuer.
     pub async fn insert_issuer(&mut self, i: &IssuerRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO issuers (id, name, uscc, region, seal_id, signing_key_id, status_key_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO issuers (id, name, uscc, region, seal_id, signing_key_id, status_key_id, pdf_seal_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(i.id.as_str())
         .bind(i.name.as_str())
@@ -299,10 +303,24 @@ impl AuditedTx {
         .bind(i.seal_id.as_str())
         .bind(i.signing_key_id.as_str())
         .bind(i.status_key_id.as_str())
+        .bind(i.pdf_seal_id.as_deref())
         .bind(i.created_at)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    /// Gives an issuer that has none its PDF licence seal; false if the issuer is missing or
+    /// has one already.
+    pub async fn set_issuer_pdf_seal(&mut self, issuer_id: &str, seal_id: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE issuers SET pdf_seal_id = $1 WHERE id = $2 AND pdf_seal_id IS NULL",
+        )
+        .bind(seal_id)
+        .bind(issuer_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Binds a client to an issuer; false if it already was.

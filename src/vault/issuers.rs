@@ -19,7 +19,7 @@ use crate::store::{AuditedTx, IssuerRow, KeyPurpose, StatusListRow};
 pub const STATUS_LIST_SLOTS: i64 = 1 << 20;
 
 /// The owner of the keys and seals the vault holds for its issuers.
-const VAULT_OWNER: &str = "vault";
+pub(crate) const VAULT_OWNER: &str = "vault";
 
 /// The issuers' loaded keys and the status list tokens signed with them.
 #[derive(Default)]
@@ -109,6 +109,24 @@ pub(crate) async fn bind(
     Ok(Ok(Some(tx.append(event, at))))
 }
 
+/// The request for an issuer's licence seal (电子证照专用章): official, held by the issuer, drawn
+/// by the vault; SM2 for OFDs and the SM2 PDF, P-256 for the PDF any reader validates.
+pub(crate) fn licence_seal(name: &str, uscc: &str, alg: KeyType) -> NewSeal {
+    NewSeal {
+        name: format!("{name}电子证照专用章"),
+        kind: SealKind::Official,
+        holder_name: name.to_owned(),
+        holder_id: HolderId::Uscc(uscc.to_owned()),
+        valid_from: None,
+        valid_to: None,
+        image: None,
+        size_mm: None,
+        shape: None,
+        alg,
+        grant_to: None,
+    }
+}
+
 /// A region code: six digits.
 fn check_region(region: &str) -> Result<()> {
     if region.len() == 6 && region.bytes().all(|b| b.is_ascii_digit()) {
@@ -133,22 +151,20 @@ impl Vault {
                 .to_owned(),
         };
         check_region(&region)?;
-        let seal = NewSeal {
-            name: format!("{}电子证照专用章", req.name),
-            kind: SealKind::Official,
-            holder_name: req.name.clone(),
-            holder_id: HolderId::Uscc(req.uscc.clone()),
-            valid_from: None,
-            valid_to: None,
-            image: None,
-            size_mm: None,
-            shape: None,
-            alg: KeyType::Sm2,
-            grant_to: None,
-        };
         // The seal request checks the name (length, no invisible characters) for both.
         let (mut issuance, seal_row, _) = self
-            .plan_seal(client, seal, Some(VAULT_OWNER.to_owned()))
+            .plan_seal(
+                client,
+                licence_seal(&req.name, &req.uscc, KeyType::Sm2),
+                Some(VAULT_OWNER.to_owned()),
+            )
+            .await?;
+        let (pdf_issuance, pdf_seal_row, _) = self
+            .plan_seal(
+                client,
+                licence_seal(&req.name, &req.uscc, KeyType::P256),
+                Some(VAULT_OWNER.to_owned()),
+            )
             .await?;
         let inner = &self.inner;
         let new_key = |key_type, purpose| {
@@ -173,6 +189,7 @@ impl Vault {
             seal_id: seal_row.id.clone(),
             signing_key_id: signing.id.clone(),
             status_key_id: status.id.clone(),
+            pdf_seal_id: Some(pdf_seal_row.id.clone()),
             created_at: now,
         };
         let list = StatusListRow {
@@ -193,12 +210,18 @@ impl Vault {
         .with("seal", issuer.seal_id.as_str())
         .with("signing_key", issuer.signing_key_id.as_str())
         .with("status_key", issuer.status_key_id.as_str())
+        .with("pdf_seal", pdf_seal_row.id.as_str())
         .with("status_list", list.id.as_str());
         let status_list_id = list.id.clone();
         let (signing_key_pem, status_key_pem) =
             (pem(&signing.public_key)?, pem(&status.public_key)?);
         issuance.keys.push((signing, signing_event));
         issuance.keys.push((status, status_event));
+        issuance.keys.extend(pdf_issuance.keys);
+        issuance.certs.extend(pdf_issuance.certs);
+        issuance.pdf_seal = pdf_issuance
+            .seal
+            .map(|(row, event)| (issuer.id.clone(), row, event));
         issuance.issuer = Some(Box::new(IssuerRows {
             issuer: issuer.clone(),
             list,

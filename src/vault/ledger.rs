@@ -157,6 +157,10 @@ pub(crate) struct Issuance {
     pub(crate) seal: Option<(SealRow, Event)>,
     /// An issuing authority made with the seal (its licence seal) and its keys.
     pub(crate) issuer: Option<Box<super::issuers::IssuerRows>>,
+    /// An issuer's P-256 licence seal for PDFs: (issuer id, seal, event). With `issuer`, the
+    /// new issuer's row names it already; alone, it is given to an issuer that has none, and
+    /// the whole issuance is no change if the issuer has one by then.
+    pub(crate) pdf_seal: Option<(String, SealRow, Event)>,
 }
 
 /// The audit index of the entry that records an operation (none for a no-op).
@@ -519,13 +523,25 @@ async fn apply_issuance(tx: &mut AuditedTx, issuance: &Issuance, at: i64) -> Res
             return Ok(None);
         }
     }
-    if let Some((seal, _)) = &issuance.seal
-        && tx.es_id_taken(&seal.es_id).await?
+    for seal in issuance
+        .seal
+        .iter()
+        .map(|(s, _)| s)
+        .chain(issuance.pdf_seal.iter().map(|(_, s, _)| s))
     {
-        return Err(Error::Conflict(format!(
-            "esID {} is taken; retry",
-            seal.es_id
-        )));
+        if tx.es_id_taken(&seal.es_id).await? {
+            return Err(Error::Conflict(format!(
+                "esID {} is taken; retry",
+                seal.es_id
+            )));
+        }
+    }
+    if let Some((issuer, seal, _)) = &issuance.pdf_seal
+        && issuance.issuer.is_none()
+        && !tx.set_issuer_pdf_seal(issuer, &seal.id).await?
+    {
+        // Another request gave the issuer its seal first: that one stands.
+        return Ok(None);
     }
     if let Some(issuer) = &issuance.issuer
         && tx.issuer_uscc_taken(&issuer.issuer.uscc).await?
@@ -552,6 +568,10 @@ async fn apply_issuance(tx: &mut AuditedTx, issuance: &Issuance, at: i64) -> Res
     }
     if let Some(issuer) = &issuance.issuer {
         last = Some(super::issuers::insert(tx, issuer, at).await?);
+    }
+    if let Some((_, seal, event)) = &issuance.pdf_seal {
+        tx.insert_seal(seal).await?;
+        last = Some(tx.append(event.clone(), at));
     }
     Ok(last)
 }

@@ -12,6 +12,9 @@ mod idempotency;
 mod issuers;
 mod keys;
 mod ledger;
+mod licence_files;
+mod licence_pdf;
+mod licence_verification;
 mod licences;
 mod ofd_stamping;
 mod pki;
@@ -32,6 +35,8 @@ pub use clients::{
 pub use idempotency::{Idempotency, IdempotentRequest};
 pub use issuers::{IssuerInfo, NewIssuer, STATUS_LIST_SLOTS};
 pub use keys::{KeyInfo, SignInput, Signed, VerifyKey};
+pub use licence_pdf::LicencePdfSeal;
+pub use licence_verification::PublicLicence;
 pub use licences::{
     LONG_TERM, Licence, LicenceHolder, LicenceRequest, LicenceStatus, LicenceUpdate, Respond,
     Transition, canonical, date_of, is_licence_scope, may_issue, valid_to_text,

@@ -2,6 +2,8 @@
 //! untrusted input), a PAdES CMS signed by the seal's key and released only after its audit
 //! entry commits, and for B-T a signature timestamp from the vault's own TSA.
 
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 
 use super::pki::{Family, Role};
@@ -220,6 +222,19 @@ impl Vault {
         req: StampRequest,
     ) -> Result<Stamped> {
         let seal = self.loaded_seal(client, id).await?;
+        self.stamp_pdf_with(client, id, &seal, input, req).await
+    }
+
+    /// Seals `input` with the loaded seal `id`, whoever owns it (the caller has decided that
+    /// `client` may use it); the signature is audited with `client` as the actor.
+    pub(crate) async fn stamp_pdf_with(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        seal: &Arc<LoadedSeal>,
+        input: Vec<u8>,
+        req: StampRequest,
+    ) -> Result<Stamped> {
         // Whole seconds: CMS signingTime is a UTCTime for 1950–2049 (RFC 5652 §11.3), which has
         // no fraction, and `/M` is a PDF date (ISO 32000 §7.9.4), also to the second.
         let now = OffsetDateTime::now_utc()
@@ -280,7 +295,7 @@ impl Vault {
             // The signature states only its second, which a verifier reads as the whole second:
             // the ledger must date any later revocation after the last instant of it.
             let latest = now + time::Duration::milliseconds(999);
-            let audit_index = self.record_seal_use(&seal, id, latest, event).await?;
+            let audit_index = self.record_seal_use(seal, id, latest, event).await?;
             let cms = match tsa {
                 None => cms,
                 Some(_) => {

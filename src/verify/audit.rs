@@ -92,6 +92,8 @@ mod tests {
             signatures: vec![sig.clone(), sig],
             problems: Vec::new(),
             links: Vec::new(),
+            licence: None,
+            licence_claim: None,
         }
     }
 

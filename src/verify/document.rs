@@ -90,6 +90,8 @@ pub(super) fn fold(
         signatures,
         problems,
         links: Vec::new(),
+        licence: None,
+        licence_claim: None,
     }
 }
 
@@ -101,6 +103,8 @@ pub(super) fn invalid(format: &str, problem: String) -> Report {
         signatures: Vec::new(),
         problems: vec![problem],
         links: Vec::new(),
+        licence: None,
+        licence_claim: None,
     }
 }
 

@@ -50,7 +50,9 @@ impl Verifier {
             .map(|s| self.ofd_signature(s, now))
             .collect();
         let for_document = judge_later(&found, &mut signatures);
+        let claim = super::licence::ofd_claim(&found);
         let mut report = fold(Format::Ofd, signatures, found.problems);
+        report.licence_claim = claim;
         if !report.signatures.is_empty() {
             report.verdict = report
                 .signatures

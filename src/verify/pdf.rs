@@ -85,6 +85,8 @@ impl Verifier {
                 signatures: Vec::new(),
                 problems,
                 links,
+                licence: None,
+                licence_claim: super::licence::pdf_claim(&file, &found),
             };
         }
         let later = pdf::later_changes(&file, &found);
@@ -157,6 +159,8 @@ impl Verifier {
             signatures: reports,
             problems,
             links,
+            licence: None,
+            licence_claim: super::licence::pdf_claim(&file, &found),
         }
     }
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::audit::AUDIT_CHECK;
 use super::clock::rfc3339;
-use crate::report::{Check, Report, SignatureReport, Verdict};
+use crate::report::{Check, LicenceReport, Report, SignatureReport, Verdict};
 
 /// The summary of `report`, lines ending in `\n`; the first line is the verdict.
 pub fn summary(report: &Report) -> String {
@@ -25,10 +25,18 @@ pub fn summary(report: &Report) -> String {
     if let Some(t) = report.validation_time {
         let _ = write!(out, ", checked as of {}", rfc3339(t));
     }
-    out.push_str(")\n");
+    out.push(')');
+    if let Some(l) = &report.licence {
+        let _ = write!(out, "; {}", licence_headline(l));
+    }
+    out.push('\n');
     for (i, sig) in report.signatures.iter().enumerate() {
         out.push('\n');
         signature(&mut out, i + 1, count, sig);
+    }
+    if let Some(l) = &report.licence {
+        out.push('\n');
+        licence(&mut out, l);
     }
     if !report.problems.is_empty() {
         out.push_str("\nProblems:\n");
@@ -120,6 +128,76 @@ fn signature(out: &mut String, n: usize, of: usize, sig: &SignatureReport) {
         line("Warning", &format!("{}: {}", w.name, w.detail));
     }
     let failed: Vec<&Check> = sig.checks.iter().filter(|c| !c.ok).collect();
+    if !failed.is_empty() {
+        line("Failed", &format!("{} check(s)", failed.len()));
+        for c in failed {
+            let _ = writeln!(out, "    - {}: {}", c.name, c.detail);
+        }
+    }
+}
+
+/// The licence in a few words for the first line: its status when the claim is confirmed.
+fn licence_headline(l: &LicenceReport) -> String {
+    let status = status_text(l);
+    match &l.unconfirmed_reason {
+        None => format!("licence {status}"),
+        Some(reason) if reason == "no_vault" => "licence status unknown (no vault)".into(),
+        Some(reason) if l.status_code.is_some() => {
+            format!("licence claim UNCONFIRMED ({reason}); the named licence is {status}")
+        }
+        Some(reason) => format!("licence claim UNCONFIRMED ({reason})"),
+    }
+}
+
+/// The status and its national code, e.g. `REVOKED (07)`.
+fn status_text(l: &LicenceReport) -> String {
+    match &l.status_code {
+        Some(code) => format!("{} ({code})", l.status.to_uppercase()),
+        None if l.unconfirmed_reason.as_deref() == Some("no_vault") => {
+            "unknown (no vault)".to_owned()
+        }
+        None => l.status.to_uppercase(),
+    }
+}
+
+fn licence(out: &mut String, l: &LicenceReport) {
+    let _ = writeln!(out, "Licence {}", l.id);
+    let mut line = |label: &str, text: &str| {
+        let _ = writeln!(out, "  {:<11} {text}", format!("{label}:"));
+    };
+    line(
+        "Type",
+        &match &l.type_name {
+            Some(name) => format!("{name} ({})", l.type_code),
+            None => l.type_code.clone(),
+        },
+    );
+    line(
+        "Issuer",
+        &match (&l.issuer.name, &l.issuer.id) {
+            (Some(name), Some(id)) => format!("{name} ({}), issuer {id}", l.issuer.uscc),
+            _ => l.issuer.uscc.clone(),
+        },
+    );
+    line(
+        "Claim",
+        &match (&l.unconfirmed_reason, l.sealed_by) {
+            (None, Some(i)) => format!(
+                "confirmed: sealed by the issuer's licence seal (signature {})",
+                i + 1
+            ),
+            (None, None) => "confirmed".to_owned(),
+            (Some(reason), _) => format!("UNCONFIRMED ({reason})"),
+        },
+    );
+    line("Status", &status_text(l));
+    if let Some(slot) = &l.status_list {
+        line(
+            "Status list",
+            &format!("{} slot {}: {}", slot.uri, slot.index, slot.slot),
+        );
+    }
+    let failed: Vec<&Check> = l.checks.iter().filter(|c| !c.ok).collect();
     if !failed.is_empty() {
         line("Failed", &format!("{} check(s)", failed.len()));
         for c in failed {
@@ -235,6 +313,8 @@ mod tests {
             signatures,
             problems: Vec::new(),
             links: Vec::new(),
+            licence: None,
+            licence_claim: None,
         }
     }
 
