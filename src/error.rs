@@ -150,6 +150,12 @@ pub enum Error {
     /// The catalogue of licence types could not be loaded (the message names the file and key).
     #[error(transparent)]
     LicenceTypes(#[from] crate::licence::CatalogueError),
+    /// A licence's face could not be laid out (the message names the field, never its value).
+    #[error("licence file: {0}")]
+    LicenceFace(#[from] crate::licence::FaceError),
+    /// The route exists but does not offer this yet (the message says what).
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
     /// A file could not be read or written.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -197,6 +203,11 @@ impl Error {
             Error::Pdf(_) => 422,
             Error::OfdStamp(crate::ofd::StampError::Write(_)) => 500,
             Error::OfdStamp(_) => 422,
+            Error::LicenceFace(
+                crate::licence::FaceError::Unprintable { .. }
+                | crate::licence::FaceError::DoesNotFit { .. },
+            ) => 422,
+            Error::NotImplemented(_) => 501,
             Error::Unavailable | Error::NotReady(_) => 503,
             _ => 500,
         }
@@ -248,6 +259,11 @@ impl Error {
             Error::OfdStamp(crate::ofd::StampError::Refused(_)) => "ofd_refused",
             Error::OfdStamp(crate::ofd::StampError::KeywordNotFound(_)) => "keyword_not_found",
             Error::OfdStamp(crate::ofd::StampError::Ofd(_)) => "invalid_ofd",
+            Error::LicenceFace(
+                crate::licence::FaceError::Unprintable { .. }
+                | crate::licence::FaceError::DoesNotFit { .. },
+            ) => "licence_not_printable",
+            Error::NotImplemented(_) => "not_implemented",
             Error::Unavailable => "unavailable",
             Error::NotReady(_) => "not_ready",
             _ => "internal",
@@ -259,7 +275,10 @@ impl Error {
         if self.status() >= 500
             && !matches!(
                 self,
-                Error::Unavailable | Error::Busy { .. } | Error::NotReady(_)
+                Error::Unavailable
+                    | Error::Busy { .. }
+                    | Error::NotReady(_)
+                    | Error::NotImplemented(_)
             )
         {
             "internal error; the incident has been logged".to_owned()

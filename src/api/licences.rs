@@ -3,7 +3,7 @@
 use axum::extract::Query;
 use axum::extract::State;
 use axum::extract::rejection::QueryRejection;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::idempotency::{HashedJson, IdempotencyKey};
+use super::openapi::Binary;
 use super::page::Page;
 use super::seals::IdNumberText;
 use super::{ApiJson, ApiPath, ErrorBody, rfc3339, to_b64};
@@ -19,14 +20,15 @@ use crate::error::Error;
 use crate::ident::mask_id_number;
 use crate::store::LicenceFilter;
 use crate::vault::{
-    AuthClient, Licence, LicenceHolder, LicenceRequest, LicenceUpdate, Transition, Vault, date_of,
-    valid_to_text,
+    AuthClient, Licence, LicenceHolder, LicencePdfSeal, LicenceRequest, LicenceUpdate, Transition,
+    Vault, date_of, valid_to_text,
 };
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()
         .route("/v1/licences", post(issue).get(list))
         .route("/v1/licences/{id}", get(get_licence))
+        .route("/v1/licences/{id}/file", get(licence_file))
         .route("/v1/licences/{id}/change", post(supersede))
         .route("/v1/licences/{id}/{action}", post(change))
 }
@@ -247,6 +249,79 @@ async fn get_licence(
         vault.licence(&client, &id).await?,
         false,
     )?))
+}
+
+/// The format of a licence file.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct FileQuery {
+    /// `ofd` (default): the GB/T 36905 OFD sealed with the issuer's licence seal; `pdf`: the same face as a PDF, PAdES-sealed and certified (DocMDP P1) with the issuer's licence seal.
+    format: Option<String>,
+    /// With `format=pdf`: `p256` (default), the issuer's P-256 licence seal any PDF reader validates; `sm2`, its SM2 licence seal (the OFD's).
+    alg: Option<String>,
+}
+
+/// The licence file of a licence you issued (any with `admin`; another client's is 404 as for `GET /v1/licences/{id}`): an OFD (GB/T 36905) with the type's layout filled in, a QR code of `verify_url`, the GB/T 36903 metadata in `DocInfo` and a custom tag, sealed with the issuer's licence seal; or with `format=pdf` the same face as a PDF (`/LicenceID`, `/LicenceType`, `/LicenceIssuer` in its Info dictionary), PAdES-sealed and certified (DocMDP P1) with the issuer's P-256 licence seal, or its SM2 one with `alg=sm2`. Made on the first request and kept: every request answers the same bytes. A value the licence font cannot draw, or too long for its place, is 422 `licence_not_printable` naming the field.
+#[utoipa::path(get, path = "/v1/licences/{id}/file", tag = "licences", security(("bearer" = [])),
+    params(("id" = String, Path, description = "证照标识"), FileQuery),
+    responses((status = 200, description = "the file", content((Binary = "application/ofd"), (Binary = "application/pdf")),
+            headers(("Content-Disposition" = String, description = "attachment; filename=\"<证照标识>.ofd\" (or .pdf)"))),
+        (status = 400, body = ErrorBody, description = "an unknown format or alg"),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "licence_not_printable")))]
+async fn licence_file(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    ApiPath(id): ApiPath<String>,
+    query: Result<Query<FileQuery>, QueryRejection>,
+) -> Result<Response, Error> {
+    let Query(q) = query.map_err(|e| Error::InvalidRequest(e.body_text()))?;
+    let (file, content_type, extension) =
+        match (q.format.as_deref().unwrap_or("ofd"), q.alg.as_deref()) {
+            ("ofd", None) => (
+                vault.licence_ofd(&client, &id).await?,
+                "application/ofd",
+                "ofd",
+            ),
+            ("ofd", Some(_)) => {
+                return Err(Error::InvalidRequest(
+                    "`alg` chooses the seal of a PDF: give it with `format=pdf` only".into(),
+                ));
+            }
+            ("pdf", alg) => {
+                let which = match alg.unwrap_or("p256") {
+                    "p256" => LicencePdfSeal::P256,
+                    "sm2" => LicencePdfSeal::Sm2,
+                    _ => {
+                        return Err(Error::InvalidRequest(
+                            "`alg` must be `p256` or `sm2`".into(),
+                        ));
+                    }
+                };
+                (
+                    vault.licence_pdf(&client, &id, which).await?,
+                    "application/pdf",
+                    "pdf",
+                )
+            }
+            _ => {
+                return Err(Error::InvalidRequest(
+                    "`format` must be `ofd` or `pdf`".into(),
+                ));
+            }
+        };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{id}.{extension}\""),
+            ),
+        ],
+        file,
+    )
+        .into_response())
 }
 
 /// Filters of the licence list.

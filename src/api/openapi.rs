@@ -50,6 +50,7 @@ use crate::crypto::{KeyType, SignatureAlgorithm};
         super::licences::issue,
         super::licences::list,
         super::licences::get_licence,
+        super::licences::licence_file,
         super::licences::change,
         super::licences::supersede,
         super::status_lists::status_list,

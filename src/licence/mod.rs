@@ -3,11 +3,16 @@
 //! licence identifier (GB/T 36904) and the status lists licences are checked against.
 
 pub mod catalogue;
+pub mod face;
 pub mod id;
 mod schema;
 pub mod status_list;
 
 pub use catalogue::{Catalogue, CatalogueError, HolderKind, LicenceType};
+pub use face::{FaceError, LicenceFace};
 pub use id::{LicenceId, LicenceIdError};
 pub use schema::{DefinitionError, FieldError, FieldProblem, Problem};
 pub use status_list::{SlotStatus, StatusList, StatusListError};
+
+/// 长期: a licence without an end of validity, as its face and its canonical form write it.
+pub const LONG_TERM: &str = "长期";

@@ -16,6 +16,7 @@ use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, Stored
 use crate::error::{Error, Result};
 
 mod idempotency;
+mod licence_files;
 mod licences;
 mod pki;
 mod purpose;
@@ -245,6 +246,11 @@ fn migrator(backend: Backend) -> Migrator {
                 include_str!("../../migrations/sqlite/0006_licences.sql"),
             ),
             (
+                7,
+                "licence_files",
+                include_str!("../../migrations/sqlite/0007_licence_files.sql"),
+            ),
+            (
                 8,
                 "issuer_pdf_seal",
                 include_str!("../../migrations/sqlite/0008_issuer_pdf_seal.sql"),
@@ -280,6 +286,11 @@ fn migrator(backend: Backend) -> Migrator {
                 6,
                 "licences",
                 include_str!("../../migrations/postgres/0006_licences.sql"),
+            ),
+            (
+                7,
+                "licence_files",
+                include_str!("../../migrations/postgres/0007_licence_files.sql"),
             ),
             (
                 8,

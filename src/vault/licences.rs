@@ -520,7 +520,7 @@ fn valid_until(from: Date, given: Option<&str>, default: Option<Date>) -> Result
 }
 
 /// The day (CST) a millisecond falls in.
-fn day_of(ms: i64) -> Date {
+pub(crate) fn day_of(ms: i64) -> Date {
     OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
         .to_offset(CST)
@@ -546,8 +546,7 @@ pub fn valid_to_text(valid_to: Option<i64>) -> String {
     valid_to.map_or_else(|| LONG_TERM.to_owned(), date_of)
 }
 
-/// 长期: no end of validity.
-pub const LONG_TERM: &str = "长期";
+pub use crate::licence::LONG_TERM;
 
 fn parse_date(value: &str, field: &str) -> Result<Date> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");

@@ -12,6 +12,7 @@ mod idempotency;
 mod issuers;
 mod keys;
 mod ledger;
+mod licence_files;
 mod licence_pdf;
 mod licences;
 mod ofd_stamping;

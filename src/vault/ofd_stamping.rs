@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::seals::ses_time;
+use super::seals::{LoadedSeal, ses_time};
 use super::{AuthClient, StampParams, Vault};
 use crate::error::{Error, Result};
 use crate::ofd::{self, Limits, Placement, StampOptions};
@@ -74,11 +74,25 @@ impl Vault {
         placement: Placement,
     ) -> Result<StampedOfd> {
         let seal = self.loaded_seal(client, id).await?;
+        let size = picture_size(&seal)?;
+        self.seal_ofd(client, id, &seal, input, placement, size)
+            .await
+    }
+
+    /// Seals the OFD `input` with `seal` (seal `id`, its use already allowed), its picture
+    /// drawn `size_mm` (width, height) large; the signature is audited with `client` as the
+    /// actor and released after its entry commits.
+    pub(crate) async fn seal_ofd(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        seal: &LoadedSeal,
+        input: Vec<u8>,
+        placement: Placement,
+        size_mm: (f64, f64),
+    ) -> Result<StampedOfd> {
         let now = ses_time(OffsetDateTime::now_utc());
         seal.check_valid_at(now)?;
-        let picture = crate::ses::Seal::from_der(seal.seal_der())?
-            .picture()
-            .clone();
         let date_time = now
             .format(format_description!(
                 "[year][month][day][hour][minute][second]"
@@ -92,7 +106,7 @@ impl Vault {
                     &StampOptions {
                         placement: &placement,
                         seal_esl: &esl,
-                        size_mm: (picture.width_mm as f64, picture.height_mm as f64),
+                        size_mm,
                         method_oid: oid,
                         date_time: &date_time,
                         provider: ("sidian", env!("CARGO_PKG_VERSION")),
@@ -105,7 +119,7 @@ impl Vault {
         let hash = data_hash(seal.alg_oid(), prepared.signature_xml());
         let signature = prepared.property_info().to_owned();
         let signed = self
-            .ses_sign(client, id, &seal, now, &hash, &signature, Some("ofd"))
+            .ses_sign(client, id, seal, now, &hash, &signature, Some("ofd"))
             .await?;
         let ofd = self
             .verifying(move |_, _| prepared.finish(&signed.signature))
@@ -117,4 +131,11 @@ impl Vault {
             audit_index: signed.audit_index,
         })
     }
+}
+
+/// The size of a seal's picture as its SESeal gives it, mm (width, height).
+pub(crate) fn picture_size(seal: &LoadedSeal) -> Result<(f64, f64)> {
+    let seal = crate::ses::Seal::from_der(seal.seal_der())?;
+    let picture = seal.picture();
+    Ok((picture.width_mm as f64, picture.height_mm as f64))
 }

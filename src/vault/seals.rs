@@ -269,11 +269,6 @@ pub(crate) struct LoadedSeal {
 const MAX_PREFIXES: usize = 16;
 
 impl LoadedSeal {
-    /// The client (or `vault`) that holds the seal.
-    pub(crate) fn owner(&self) -> &str {
-        &self.owner
-    }
-
     /// Refuses use outside the seal's validity period.
     pub(crate) fn check_valid_at(&self, now: OffsetDateTime) -> Result<()> {
         let now_ms = now.unix_timestamp() * 1000 + i64::from(now.millisecond());
@@ -791,25 +786,31 @@ impl Vault {
         self.seal(client, id).await
     }
 
+    /// A seal the client holds (any with `admin`), loaded for signing.
     pub(crate) async fn loaded_seal(
         &self,
         client: &AuthClient,
         id: &str,
     ) -> Result<Arc<LoadedSeal>> {
-        match self.any_loaded_seal(id).await {
-            Ok(loaded) if loaded.owner == client.id || client.allows("admin") => Ok(loaded),
-            Ok(_) => Err(Error::NotFound("seal")),
-            // Whether someone else's seal is revoked is not the client's business either.
-            Err(Error::SealRevoked) => {
-                self.seal_row(client, id).await?;
-                Err(Error::SealRevoked)
-            }
-            Err(e) => Err(e),
-        }
+        self.seal_for_signing(id, |owner| owner == client.id || client.allows("admin"))
+            .await
     }
 
-    /// Seal `id` loaded, whoever holds it: for the vault's own seals, which no client holds.
-    pub(crate) async fn any_loaded_seal(&self, id: &str) -> Result<Arc<LoadedSeal>> {
+    /// A seal the vault itself holds (an issuer's licence seal), loaded for signing: no client
+    /// owns it, so no client's ownership is checked; what it signs is still audited with the
+    /// acting client.
+    pub(crate) async fn vault_seal(&self, id: &str) -> Result<Arc<LoadedSeal>> {
+        self.seal_for_signing(id, |owner| owner == super::issuers::VAULT_OWNER)
+            .await
+    }
+
+    /// A seal loaded for signing (from the cache, or read and cached), if `may_use` accepts its
+    /// owner; otherwise 404 as if absent, before anything about its state is told.
+    async fn seal_for_signing(
+        &self,
+        id: &str,
+        may_use: impl Fn(&str) -> bool,
+    ) -> Result<Arc<LoadedSeal>> {
         let cached = self
             .inner
             .seals
@@ -821,12 +822,10 @@ impl Vault {
             match cached {
                 Some(s) => s,
                 None => {
-                    let row = self
-                        .inner
-                        .store
-                        .seal(id)
-                        .await?
-                        .ok_or(Error::NotFound("seal"))?;
+                    let row = match self.inner.store.seal(id).await? {
+                        Some(row) if may_use(&row.owner) => row,
+                        _ => return Err(Error::NotFound("seal")),
+                    };
                     if row.status != "active" {
                         return Err(Error::SealRevoked);
                     }
@@ -874,6 +873,9 @@ impl Vault {
                     loaded
                 }
             };
+        if !may_use(&loaded.owner) {
+            return Err(Error::NotFound("seal"));
+        }
         Ok(loaded)
     }
 

@@ -83,6 +83,16 @@ impl Font {
         self.face.glyph_index(c).filter(|g| g.0 != 0)
     }
 
+    /// The advance of `c` in font units; `Err(c)` if the font has no glyph for it.
+    pub(super) fn advance(&self, c: char) -> Result<f64, char> {
+        Ok(self.advance_of(self.glyph(c).ok_or(c)?))
+    }
+
+    /// The advance of glyph `g` in font units (one em if the font does not say).
+    fn advance_of(&self, g: GlyphId) -> f64 {
+        self.face.glyph_hor_advance(g).map_or(self.upem, f64::from)
+    }
+
     /// Pen positions and extent of `text` set solid at one unit per font unit.
     pub(super) fn measure(&self, text: &str) -> Result<Measured, char> {
         let mut m = Measured {
@@ -102,7 +112,7 @@ impl Font {
                 m.top = m.top.max(f64::from(b.y_max));
                 m.bottom = m.bottom.min(f64::from(b.y_min));
             }
-            pen += self.face.glyph_hor_advance(g).map_or(self.upem, f64::from);
+            pen += self.advance_of(g);
         }
         m.right = m.right.max(pen);
         Ok(m)

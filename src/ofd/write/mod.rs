@@ -85,6 +85,9 @@ pub enum WriteError {
         /// The character.
         ch: char,
     },
+    /// The bundled font has no glyph for a character [`advances`] was asked to measure.
+    #[error("the font has no glyph for {0:?} (U+{code:04X})", code = u32::from(*.0))]
+    NoGlyph(char),
     /// An image is not a PNG that decodes.
     #[error("{at}: {reason}")]
     InvalidPng {
@@ -108,6 +111,17 @@ pub enum WriteError {
     /// Assembling the zip failed.
     #[error("package: {0}")]
     Package(String),
+}
+
+/// The advance width of each character of `text` set in the bundled font at `size` mm: the
+/// widths a [`Text`] is laid out with, so that callers can fit and wrap lines before building
+/// one. A character the font lacks is [`WriteError::NoGlyph`].
+pub fn advances(text: &str, size: f64) -> Result<Vec<f64>, WriteError> {
+    let font = font::Font::bundled()?;
+    let k = size / font.upem();
+    text.chars()
+        .map(|c| Ok(font.advance(c).map_err(WriteError::NoGlyph)? * k))
+        .collect()
 }
 
 /// The OFD file for `doc`.
