@@ -545,11 +545,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .create_issuer(&admin, sidian::vault::NewIssuer { name, uscc, region })
                 .await?;
             println!(
-                "registered issuer {} ({}, region {}) with seal {} and status list {}",
+                "registered issuer {} ({}, region {}) with seal {} (SM2), PDF seal {} (P-256) \
+                 and status list {}",
                 issuer.row.name,
                 issuer.row.uscc,
                 issuer.row.region,
                 issuer.row.seal_id,
+                issuer.row.pdf_seal_id.as_deref().unwrap_or("-"),
                 issuer.status_list_id
             );
             println!("{}", issuer.row.id);

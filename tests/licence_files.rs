@@ -188,14 +188,20 @@ async fn licence_file_flow(tv: &TestVault) {
     let (st, _, _, _) = file(&tv.vault, &id.replace(".001.", ".002."), &s.a, "").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
-    // Formats: pdf is not there yet, anything else is a bad request.
-    let (st, body, _, _) = file(&tv.vault, id, &s.a, "?format=pdf").await;
-    let (_, err) = json_answer((st, body));
-    assert_eq!(st, StatusCode::NOT_IMPLEMENTED, "{err}");
-    assert_eq!(err["error"]["code"], "not_implemented");
+    // Formats: pdf (its own tests are below) to the same clients only, anything else is a bad
+    // request.
+    let (st, _, content_type, _) = file(&tv.vault, id, &s.a, "?format=pdf").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(content_type.as_deref(), Some("application/pdf"));
     let (st, _, _, _) = file(&tv.vault, id, &s.b, "?format=pdf").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    for bad in ["?format=docx", "?format=", "?colour=red"] {
+    for bad in [
+        "?format=docx",
+        "?format=",
+        "?colour=red",
+        "?format=pdf&alg=rsa2048",
+        "?alg=sm2",
+    ] {
         let (st, body, _, _) = file(&tv.vault, id, &s.a, bad).await;
         let (_, err) = json_answer((st, body));
         assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}: {err}");
@@ -272,4 +278,170 @@ async fn racing_first_requests_answer_one_file() {
     );
     let (_, kept, _, _) = file(&tv.vault, &id, &s.a, "").await;
     assert!(kept == files[0]);
+}
+
+/// pdfsig's report on `pdf` (when installed; required under CI).
+fn pdfsig(dir: &std::path::Path, pdf: &[u8]) -> Option<String> {
+    let path = dir.join("licence.pdf");
+    std::fs::write(&path, pdf).expect("write");
+    let Ok(out) = std::process::Command::new("pdfsig").arg(&path).output() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "pdfsig is required under CI"
+        );
+        println!("pdfsig not found: skipping its check");
+        return None;
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{text}");
+    Some(text)
+}
+
+/// The Info dictionary's text entries of a PDF, read with sidian's own parser.
+fn info(pdf: &[u8]) -> std::collections::BTreeMap<String, String> {
+    use sidian::pdf::{Limits, Object, PdfFile, text_string};
+    let file = PdfFile::open(pdf, &Limits::default()).expect("pdf");
+    let info = file
+        .trailer()
+        .get(b"Info")
+        .and_then(Object::as_ref)
+        .expect("/Info");
+    let info = file.get(info).expect("info");
+    info.as_dict()
+        .expect("dict")
+        .0
+        .iter()
+        .filter_map(|(k, v)| match v {
+            Object::String { bytes, .. } => {
+                Some((String::from_utf8_lossy(k).into_owned(), text_string(bytes)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_licence_pdf_is_sealed_certified_and_kept() {
+    let tv = TestVault::open(None).await;
+    let s = setup(&tv).await;
+    let licence = issue(&tv, &s.a).await;
+    let id = licence["id"].as_str().expect("id");
+    let (st, pdf, content_type, disposition) = file(&tv.vault, id, &s.a, "?format=pdf").await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+    assert_eq!(content_type.as_deref(), Some("application/pdf"));
+    assert_eq!(
+        disposition.as_deref(),
+        Some(format!("attachment; filename=\"{id}.pdf\"").as_str())
+    );
+    // Kept: the same bytes again, also through `alg=p256` spelled out.
+    let (_, again, _, _) = file(&tv.vault, id, &s.a, "?format=pdf&alg=p256").await;
+    assert_eq!(again, pdf);
+
+    // The agreed Info keys, in the certified first revision.
+    let meta = info(&pdf);
+    assert_eq!(meta["Title"], "营业执照");
+    assert_eq!(meta["LicenceID"], id);
+    assert_eq!(meta["LicenceType"], BUSINESS);
+    assert_eq!(meta["LicenceIssuer"], ISSUER_USCC);
+    let (st, report) = json_answer(
+        call_bytes(
+            &tv,
+            "/v1/documents/verify",
+            None,
+            "application/pdf",
+            pdf.clone(),
+        )
+        .await,
+    );
+    assert_eq!(st, StatusCode::OK, "{report}");
+    assert_eq!(report["verdict"], "VALID", "{report}");
+    let sigs = report["signatures"].as_array().expect("signatures");
+    assert_eq!(sigs.len(), 1, "{report}");
+    assert_eq!(
+        sigs[0]["seal"]["name"], "济南市市场监督管理局电子证照专用章",
+        "{report}"
+    );
+    let p256_anchor = sigs[0]["trust_anchor"].clone();
+    assert!(p256_anchor.is_string(), "{report}");
+    let raw = String::from_utf8_lossy(&pdf);
+    assert!(raw.contains("/TransformMethod /DocMDP"), "not certified");
+    assert!(raw.contains("/P 1"), "certified, but not with P1");
+    if let Some(out) = pdfsig(tv.dir.path(), &pdf) {
+        assert!(
+            out.contains("Signature Validation: Signature is Valid."),
+            "{out}"
+        );
+        assert!(out.contains("Signature Type: ETSI.CAdES.detached"), "{out}");
+        assert!(out.contains("Total document signed"), "{out}");
+        assert!(
+            out.contains("OU=济南市市场监督管理局电子证照专用章"),
+            "{out}"
+        );
+    }
+
+    // alg=sm2: the OFD's seal; a file of its own, valid for sidian.
+    let (st, sm2, _, _) = file(&tv.vault, id, &s.a, "?format=pdf&alg=sm2").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_ne!(sm2, pdf);
+    let (_, report) =
+        json_answer(call_bytes(&tv, "/v1/documents/verify", None, "application/pdf", sm2).await);
+    assert_eq!(report["verdict"], "VALID", "{report}");
+    // Another seal: the SM2 one, under the vault's SM2 root.
+    let sm2_anchor = &report["signatures"][0]["trust_anchor"];
+    assert!(
+        sm2_anchor.is_string() && *sm2_anchor != p256_anchor,
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn an_issuer_from_before_gets_its_p256_seal_once_on_first_need() {
+    let tv = TestVault::open(None).await;
+    let s = setup(&tv).await;
+    let issuer_id = s.issuer["id"].as_str().expect("id");
+    let licence = issue(&tv, &s.a).await;
+    let id = licence["id"].as_str().expect("id");
+    // As an issuer registered before migration 0008 looks: no PDF seal.
+    let pool = sqlx::SqlitePool::connect(&tv.config.database_url())
+        .await
+        .expect("db");
+    sqlx::query("UPDATE issuers SET pdf_seal_id = NULL WHERE id = ?")
+        .bind(issuer_id)
+        .execute(&pool)
+        .await
+        .expect("update");
+    let count = || async {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seals")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        n
+    };
+    let before = count().await;
+    // Two first requests at once (the issuing client and an admin): both answer the kept file.
+    let (a, b) = tokio::join!(
+        file(&tv.vault, id, &s.a, "?format=pdf"),
+        file(&tv.vault, id, &s.admin, "?format=pdf"),
+    );
+    assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(a.1, b.1);
+    // A client that did not issue the licence gets 404 and makes nothing.
+    let (st, _, _, _) = file(&tv.vault, id, &s.b, "?format=pdf").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let seal: Option<String> = sqlx::query_scalar("SELECT pdf_seal_id FROM issuers WHERE id = ?")
+        .bind(issuer_id)
+        .fetch_one(&pool)
+        .await
+        .expect("issuer");
+    let seal = seal.expect("a PDF seal now");
+    let (owner, name, alg): (String, String, String) =
+        sqlx::query_as("SELECT owner, name, alg FROM seals WHERE id = ?")
+            .bind(&seal)
+            .fetch_one(&pool)
+            .await
+            .expect("seal");
+    assert_eq!(owner, "vault");
+    assert_eq!(name, "济南市市场监督管理局电子证照专用章");
+    assert_eq!(alg, "p256");
+    assert_eq!(count().await, before + 1);
 }

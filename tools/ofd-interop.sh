@@ -13,6 +13,10 @@
 # easyofd converts the sealed package (it draws the seal picture it finds in SignedValue.dat at
 # the StampAnnot's Boundary), and tools/ofd-interop/check_seal.py finds the seal's red ink exactly
 # where it was asked; it must refuse the same page checked against a place 30 mm off.
+# Last, a licence is issued through the API (the 营业执照 sample) and its file fetched
+# (`GET /v1/licences/{id}/file`): easyofd converts it, pdftotext finds the title, the holder's
+# name and the issuer, zbarimg decodes the QR code on the page rendered by pdftoppm to the
+# licence's verify_url, and check_seal.py finds the issuer's seal centred on the layout's seal place.
 #
 # usage: tools/ofd-interop.sh      (poppler-utils and python3-venv are apt-installed if missing)
 set -euo pipefail
@@ -25,6 +29,7 @@ need() { command -v "$1" >/dev/null 2>&1; }
 
 pkgs=()
 for c in pdftotext pdftoppm pdffonts pdfinfo; do need "$c" || pkgs=(poppler-utils); done
+need zbarimg || pkgs+=(zbar-tools)
 need python3 || pkgs+=(python3)
 { need python3 && python3 -c 'import ensurepip, venv' 2>/dev/null; } || pkgs+=(python3-venv)
 if [ ${#pkgs[@]} -gt 0 ]; then
@@ -85,7 +90,7 @@ else bad "pdftoppm page 1"; indent "$WORK/check.txt"; fi
 BIN=${SIDIAN_BIN:-target/debug/sidian}
 [ -x "$BIN" ] || cargo build --quiet --bin sidian
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
+"$BIN" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" --public-url "http://127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -108,4 +113,51 @@ else bad "the seal's picture"; indent "$WORK/seal-check.txt"; fi
 if "$PY" "$HERE/check_seal.py" "$WORK/sealed1.png" "$WORK/sealed.ofd" "$AT_X" $((AT_Y - 30)) >/dev/null; then
   bad "check_seal.py accepts a seal 30 mm from where it was asked"
 else ok "check_seal.py refuses a seal 30 mm from where it was asked"; fi
+
+# ---- A licence's file: issued through the API, fetched, read by easyofd and zbar ----
+BUSINESS=111000009000000146001
+SAMPLE=tests/data/licences/$BUSINESS.json
+ISSUER=$("$BIN" issuer add 济南市市场监督管理局 --uscc 11370100004312345D --data "$WORK/data" | tail -n 1)
+LKEY=$("$BIN" client add licence-interop --scope licence:issue --issuer "$ISSUER" --data "$WORK/data" | tail -n 1)
+LH=(-H "Authorization: Bearer $LKEY")
+curl -s "${LH[@]}" -H 'Content-Type: application/json' -H 'Idempotency-Key: ofd-interop-1' \
+  --data-binary @"$SAMPLE" "http://127.0.0.1:$PORT/v1/licences" -o "$WORK/licence.json" -w '%{http_code}' >"$WORK/status"
+if [ "$(cat "$WORK/status")" = 201 ]; then ok "POST /v1/licences issues the 营业执照 sample"
+else bad "issue: HTTP $(cat "$WORK/status")"; indent "$WORK/licence.json"; summary; exit 1; fi
+LID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/licence.json")
+VERIFY_URL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["verify_url"])' "$WORK/licence.json")
+HOLDER=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["holder"]["name"])' "$SAMPLE")
+curl -s "${LH[@]}" "http://127.0.0.1:$PORT/v1/licences/$LID/file" -o "$WORK/licence.ofd" -w '%{http_code} %{content_type}' >"$WORK/status"
+if [ "$(cat "$WORK/status")" = "200 application/ofd" ]; then ok "GET /v1/licences/{id}/file answers the OFD ($(stat -c %s "$WORK/licence.ofd") bytes)"
+else bad "licence file: $(cat "$WORK/status")"; fi
+if (cd "$WORK" && "$PY" "$HERE/convert.py" licence.ofd licence.pdf) >"$WORK/easyofd-licence.log" 2>&1; then
+  ok "easyofd converts the licence OFD to PDF"
+else bad "easyofd: conversion of the licence OFD failed"; indent "$WORK/easyofd-licence.log"; fi
+pdftotext -layout "$WORK/licence.pdf" "$WORK/licence.txt"
+missing=()
+for want in 营业执照 "$HOLDER" 统一社会信用代码 经营范围 济南市市场监督管理局; do
+  grep -qF -- "$want" "$WORK/licence.txt" || missing+=("$want")
+done
+if [ ${#missing[@]} = 0 ]; then ok "pdftotext: the title, the holder's name ($HOLDER), labels and the issuer are there"
+else bad "pdftotext: missing ${missing[*]}"; indent "$WORK/licence.txt"; fi
+pdftoppm -png -r 200 -f 1 -l 1 -singlefile "$WORK/licence.pdf" "$WORK/licence1"
+if zbarimg --quiet --raw "$WORK/licence1.png" >"$WORK/qr.txt" 2>"$WORK/zbar.log" && [ "$(cat "$WORK/qr.txt")" = "$VERIFY_URL" ]; then
+  ok "zbarimg decodes the QR code to the verify_url ($VERIFY_URL)"
+else bad "zbarimg: expected $VERIFY_URL"; indent "$WORK/qr.txt" "$WORK/zbar.log"; fi
+# The seal is centred on the layout's seal place: its top-left corner is half the drawn size
+# (the StampAnnot's Boundary) up and left of it.
+curl -s "http://127.0.0.1:$PORT/v1/licence-types/$BUSINESS" -o "$WORK/type.json"
+read -r SEAL_X SEAL_Y < <("$PY" - "$WORK/type.json" "$WORK/licence.ofd" <<'PYEOF'
+import json, re, sys, zipfile, xml.etree.ElementTree as ET
+seal = json.load(open(sys.argv[1]))["layout"]["seal"]
+z = zipfile.ZipFile(sys.argv[2])
+sign = sorted(n for n in z.namelist() if re.fullmatch(r"Doc_0/Signs/Sign_\d+/Signature\.xml", n))[-1]
+annot = ET.fromstring(z.read(sign)).find(".//{http://www.ofdspec.org/2016}StampAnnot")
+w, h = [float(v) for v in annot.get("Boundary").split()[2:]]
+print(f"{seal['x'] - w / 2:g} {seal['y'] - h / 2:g}")
+PYEOF
+)
+if "$PY" "$HERE/check_seal.py" "$WORK/licence1.png" "$WORK/licence.ofd" "$SEAL_X" "$SEAL_Y" >"$WORK/licence-seal.txt"; then
+  ok "pdftoppm licence page 1: $(sed -n "1s/^ok *//p" "$WORK/licence-seal.txt")"
+else bad "the licence seal's picture"; indent "$WORK/licence-seal.txt"; fi
 summary

@@ -4,7 +4,8 @@
 # every result with pyHanko (difference analysis included), poppler's pdfsig (NSS) and OpenSSL
 # (cms_check.py), against the roots of `sidian trust export --roots-only` alone (SM2, which only
 # OpenSSL can check, against the whole export: see cms_ok); `sidian verify` must accept them too. Tampered copies (a flipped byte, an incremental update changing the page)
-# must fail everywhere.
+# must fail everywhere. A licence issued through the API and fetched as PDF (the issuer's P-256
+# licence seal, certified P1) must validate too.
 #
 # usage: tools/pdf-interop.sh [DATABASE_URL]     (default: the embedded SQLite file)
 #
@@ -224,6 +225,26 @@ if [ -f "$LTA" ]; then
   else bad "pyHanko after revocation: $out"; fi
 fi
 
+# A licence PDF: a licence issued through the API, its file fetched with ?format=pdf (the
+# issuer's P-256 licence seal, certified with DocMDP P1); validated below against the roots.
+ISS=$("$BIN" issuer add 济南市市场监督管理局 --uscc 11370100004312345D --data "$DATA" "${DBARGS[@]}" | tail -n 1)
+LK=$("$BIN" client add licence-interop --scope licence:issue --issuer "$ISS" --data "$DATA" "${DBARGS[@]}" | tail -n 1)
+R=$(curl -s -H "Authorization: Bearer $LK" -H 'Content-Type: application/json' -H 'Idempotency-Key: pdf-interop-licence' \
+    "http://127.0.0.1:$PORT/v1/licences" -d '{"type":"111000009000000146001",
+      "holder":{"name":"济南某某科技有限公司","id_type":"001","id_number":"91370100MA3C123459"},
+      "valid_from":"2026-01-01","fields":{"entity_type":"有限责任公司（自然人投资或控股）",
+      "legal_representative":"张三","registered_capital":"壹佰万元整","established_on":"2020-05-01",
+      "operating_from":"2020-05-01","operating_to":"长期","domicile":"山东省济南市历下区某某路1号",
+      "business_scope":"软件开发；信息技术咨询服务"}}')
+LID=$(echo "$R" | json "['id']" 2>/dev/null || true)
+LPDF=$WORK/licence.pdf
+if [ -n "$LID" ]; then
+  st=$(curl -s -o "$LPDF" -w '%{http_code} %{content_type}' -H "Authorization: Bearer $LK" \
+       "http://127.0.0.1:$PORT/v1/licences/$LID/file?format=pdf") || st="$st (curl exit $?)"
+  if [[ $st == "200 application/pdf"* ]] && head -c 5 "$LPDF" | grep -q '%PDF-'; then ok "licence $LID: GET file?format=pdf"
+  else bad "licence file?format=pdf: $st $(head -c 300 "$LPDF" 2>/dev/null)"; rm -f "$LPDF"; fi
+else bad "licence issued through the API: $R"; fi
+
 # Long-term validation added by another tool: pyHanko adds a DSS to a sidian B-T seal (fetching the
 # CRLs this vault serves) and sets the catalog's /Version (none before) with it; `sidian verify` must take that
 # as an allowed later change (checked below, once the server is stopped).
@@ -295,6 +316,12 @@ for p in p1 p2; do
   check "certify=$p: a certification signature with DocMDP P=${p#p}" test "$(docmdp "$f")" = "${p#p}"
   verify_accepts "certify=$p" "$f" VALID
 done
+if [ -f "$LPDF" ]; then
+  pdf_ok "licence PDF (P-256 licence seal, certified)" "$LPDF" "$ROOTS" "$BB"
+  check "licence PDF: pdfsig finds the signature valid" grep -q '^  \[PASS\] pdfsig' "$LPDF.validate"
+  check "licence PDF: a certification signature with DocMDP P=1" test "$(docmdp "$LPDF")" = 1
+  verify_accepts "licence PDF" "$LPDF" VALID
+fi
 if [ -f "$WORK/cli-p256.pdf" ]; then
   pdf_ok "CLI p256, defaults" "$WORK/cli-p256.pdf" "$ROOTS" "$BB"
   check "CLI p256, defaults: seal on page 1" placed "$WORK/cli-p256.pdf" 1

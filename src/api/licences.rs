@@ -20,8 +20,8 @@ use crate::error::Error;
 use crate::ident::mask_id_number;
 use crate::store::LicenceFilter;
 use crate::vault::{
-    AuthClient, Licence, LicenceHolder, LicenceRequest, LicenceUpdate, PublicLicence, Respond,
-    Transition, Vault, date_of, valid_to_text,
+    AuthClient, Licence, LicenceHolder, LicencePdfSeal, LicenceRequest, LicenceUpdate,
+    PublicLicence, Respond, Transition, Vault, date_of, valid_to_text,
 };
 
 /// The anonymous route: the page a licence's QR code leads to.
@@ -274,19 +274,20 @@ async fn get_licence(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct FileQuery {
-    /// `ofd` (default): the GB/T 36905 OFD sealed with the issuer's licence seal; `pdf`: not offered yet (501 `not_implemented`).
+    /// `ofd` (default): the GB/T 36905 OFD sealed with the issuer's licence seal; `pdf`: the same face as a PDF, PAdES-sealed and certified (DocMDP P1) with the issuer's licence seal.
     format: Option<String>,
+    /// With `format=pdf`: `p256` (default), the issuer's P-256 licence seal any PDF reader validates; `sm2`, its SM2 licence seal (the OFD's).
+    alg: Option<String>,
 }
 
-/// The licence file of a licence you issued (any with `admin`; another client's is 404 as for `GET /v1/licences/{id}`): an OFD (GB/T 36905) with the type's layout filled in, a QR code of `verify_url`, the GB/T 36903 metadata in `DocInfo` and a custom tag, sealed with the issuer's licence seal. Made on the first request and kept: every request answers the same bytes. A value the licence font cannot draw, or too long for its place, is 422 `licence_not_printable` naming the field.
+/// The licence file of a licence you issued (any with `admin`; another client's is 404 as for `GET /v1/licences/{id}`): an OFD (GB/T 36905) with the type's layout filled in, a QR code of `verify_url`, the GB/T 36903 metadata in `DocInfo` and a custom tag, sealed with the issuer's licence seal; or with `format=pdf` the same face as a PDF (`/LicenceID`, `/LicenceType`, `/LicenceIssuer` in its Info dictionary), PAdES-sealed and certified (DocMDP P1) with the issuer's P-256 licence seal, or its SM2 one with `alg=sm2`. Made on the first request and kept: every request answers the same bytes. A value the licence font cannot draw, or too long for its place, is 422 `licence_not_printable` naming the field.
 #[utoipa::path(get, path = "/v1/licences/{id}/file", tag = "licences", security(("bearer" = [])),
     params(("id" = String, Path, description = "证照标识"), FileQuery),
-    responses((status = 200, content_type = "application/ofd", body = Binary,
-            headers(("Content-Disposition" = String, description = "attachment; filename=\"<证照标识>.ofd\""))),
-        (status = 400, body = ErrorBody, description = "an unknown format"),
+    responses((status = 200, description = "the file", content((Binary = "application/ofd"), (Binary = "application/pdf")),
+            headers(("Content-Disposition" = String, description = "attachment; filename=\"<证照标识>.ofd\" (or .pdf)"))),
+        (status = 400, body = ErrorBody, description = "an unknown format or alg"),
         (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "licence_not_printable"),
-        (status = 501, body = ErrorBody, description = "not_implemented: format=pdf")))]
+        (status = 422, body = ErrorBody, description = "licence_not_printable")))]
 async fn licence_file(
     State(vault): State<Vault>,
     client: AuthClient,
@@ -294,33 +295,51 @@ async fn licence_file(
     query: Result<Query<FileQuery>, QueryRejection>,
 ) -> Result<Response, Error> {
     let Query(q) = query.map_err(|e| Error::InvalidRequest(e.body_text()))?;
-    match q.format.as_deref().unwrap_or("ofd") {
-        "ofd" => {
-            let ofd = vault.licence_ofd(&client, &id).await?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "application/ofd".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{id}.ofd\""),
-                    ),
-                ],
-                ofd,
-            )
-                .into_response())
-        }
-        // The PDF (PAdES, sealed and certified) is made by the PDF licence file; until it is
-        // hooked in here, the licence is still looked up so that access answers as for OFD.
-        "pdf" => {
-            vault.licence(&client, &id).await?;
-            Err(Error::NotImplemented(
-                "licence files as PDF (format=pdf) are not offered yet; use format=ofd".into(),
-            ))
-        }
-        _ => Err(Error::InvalidRequest(
-            "`format` must be `ofd` or `pdf`".into(),
-        )),
-    }
+    let (file, content_type, extension) =
+        match (q.format.as_deref().unwrap_or("ofd"), q.alg.as_deref()) {
+            ("ofd", None) => (
+                vault.licence_ofd(&client, &id).await?,
+                "application/ofd",
+                "ofd",
+            ),
+            ("ofd", Some(_)) => {
+                return Err(Error::InvalidRequest(
+                    "`alg` chooses the seal of a PDF: give it with `format=pdf` only".into(),
+                ));
+            }
+            ("pdf", alg) => {
+                let which = match alg.unwrap_or("p256") {
+                    "p256" => LicencePdfSeal::P256,
+                    "sm2" => LicencePdfSeal::Sm2,
+                    _ => {
+                        return Err(Error::InvalidRequest(
+                            "`alg` must be `p256` or `sm2`".into(),
+                        ));
+                    }
+                };
+                (
+                    vault.licence_pdf(&client, &id, which).await?,
+                    "application/pdf",
+                    "pdf",
+                )
+            }
+            _ => {
+                return Err(Error::InvalidRequest(
+                    "`format` must be `ofd` or `pdf`".into(),
+                ));
+            }
+        };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{id}.{extension}\""),
+            ),
+        ],
+        file,
+    )
+        .into_response())
 }
 
 /// Filters of the licence list.

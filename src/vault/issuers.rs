@@ -1,6 +1,7 @@
 //! Issuing authorities (颁证单位): each is registered in one audited transaction with its licence
-//! seal (an SM2 official seal of the vault named `…电子证照专用章`), an SM2 key that signs its
-//! licences' canonical form, a P-256 key that signs its status lists, and its first status list.
+//! seals (official seals of the vault named `…电子证照专用章`: SM2 for OFDs, P-256 for the PDFs
+//! any reader validates), an SM2 key that signs its licences' canonical form, a P-256 key that
+//! signs its status lists, and its first status list.
 //! Clients (approval systems) are bound to the issuers they may issue for.
 
 use std::collections::HashMap;

@@ -76,6 +76,12 @@ impl Vault {
 
     /// A licence's OFD before it is sealed: its type's layout filled with its values.
     fn render_licence_ofd(&self, licence: &Licence) -> Result<Vec<u8>> {
+        let doc = self.licence_face(licence)?;
+        crate::ofd::write::write(&doc).map_err(|e| Error::LicenceFace(e.into()))
+    }
+
+    /// A licence's face as a page model, the one both its OFD and its PDF are written from.
+    pub(super) fn licence_face(&self, licence: &Licence) -> Result<crate::ofd::write::Document> {
         let row = &licence.row;
         let licence_type = self
             .licence_types()
@@ -97,7 +103,6 @@ impl Vault {
             fields: &fields,
             verify_url: &licence.verify_url,
         };
-        let doc = crate::licence::face::document(licence_type, &face)?;
-        crate::ofd::write::write(&doc).map_err(|e| Error::LicenceFace(e.into()))
+        Ok(crate::licence::face::document(licence_type, &face)?)
     }
 }

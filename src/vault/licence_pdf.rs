@@ -1,19 +1,18 @@
-//! Licence PDFs: a licence face (the page model the OFD is written from) written as a PDF and
-//! sealed and certified (DocMDP P1: no change allowed) with the issuer's licence seal.
+//! Licence PDFs: a licence's face (the page model its OFD is written from, `licence::face`)
+//! written as a PDF (`pdf::write`) and sealed and certified (DocMDP P1: no change allowed) with
+//! the issuer's licence seal; made on the first request and kept in `licence_files` like the OFD.
 //!
 //! PDF readers validate P-256 but not SM2, so by default the seal is the issuer's P-256 licence
 //! seal (made with the issuer, or on first need for issuers registered before it existed); on
 //! request its SM2 licence seal, the one on the OFD. Both are the vault's own seals, which no
-//! client holds: the caller decides that the client may have the licence's file, and the
-//! signature is audited like every seal signature, with that client as the actor.
+//! client holds: whoever may read the licence may have its file, and the signature is audited
+//! like every seal signature, with that client as the actor.
 
 use super::issuers::{VAULT_OWNER, licence_seal};
-use super::ledger::Op;
-use super::{AuthClient, Level, StampRequest, Vault};
+use super::ledger::{Op, now_ms};
+use super::{AuthClient, Level, Licence, StampRequest, Vault};
 use crate::crypto::KeyType;
 use crate::error::{Error, Result};
-use crate::licence::catalogue::SealSpot;
-use crate::ofd::write::Document;
 use crate::pdf::write::{Metadata, WriteError};
 use crate::pdf::{Certify, PT_PER_MM, Placement, SubFilter};
 use crate::store::IssuerRow;
@@ -37,70 +36,90 @@ impl LicencePdfSeal {
     }
 }
 
-/// A model error as the API reports it: a character the font lacks is the request's problem
-/// (a name the bundled font cannot show), anything else a defect of the face's layout.
+/// A writer error as the API reports it: the model's problems are the face's (422
+/// `licence_not_printable`, as for the OFD), a metadata key is a defect here.
 fn write_error(e: WriteError) -> Error {
     match e {
-        WriteError::Model(crate::ofd::write::WriteError::MissingGlyph { .. }) => {
-            Error::UnsupportedCharacter(e.to_string())
-        }
-        e => Error::Corrupt(format!("licence face: {e}")),
+        WriteError::Model(m) => Error::LicenceFace(m.into()),
+        e => Error::Corrupt(format!("licence PDF: {e}")),
     }
 }
 
 impl Vault {
-    /// The licence face `doc` as a PDF with `meta` (Title and the licence's Info keys), sealed
-    /// by the issuer's licence seal centred on `seal_at` of the first page and certified with
-    /// DocMDP P1. `client` must be bound to the issuer (or be an admin); the caller checks that
-    /// it may have this licence.
+    /// The sealed PDF of a licence the client may read (the rule of [`Vault::licence`]): made
+    /// on its first request and kept, one file per seal.
     pub async fn licence_pdf(
         &self,
         client: &AuthClient,
-        issuer_id: &str,
-        doc: &Document,
-        meta: &Metadata,
-        seal_at: SealSpot,
+        id: &str,
         which: LicencePdfSeal,
     ) -> Result<Vec<u8>> {
-        let issuer = self
-            .inner
-            .store
-            .issuer(issuer_id)
-            .await?
-            .ok_or(Error::NotFound("issuer"))?;
-        if !client.allows("admin")
-            && !self
-                .inner
-                .store
-                .client_issuers(&client.id)
-                .await?
-                .contains(&issuer.id)
-        {
-            return Err(Error::NotFound("issuer"));
+        let licence = self.licence(client, id).await?;
+        let store = &self.inner.store;
+        if let Some(kept) = store.licence_file(&licence.row.id, which.format()).await? {
+            return Ok(kept);
         }
+        let sealed = self.seal_licence_pdf(client, &licence, which).await?;
+        store
+            .keep_licence_file(&licence.row.id, which.format(), &sealed, now_ms())
+            .await
+    }
+
+    /// A licence's PDF written and sealed (audited, with `client` as the actor) and certified
+    /// with DocMDP P1, not kept: its Info dictionary has the type's name as `/Title` and the
+    /// licence's `/LicenceID`, `/LicenceType` and `/LicenceIssuer`; the seal is centred on the
+    /// layout's `seal` place at its diameter.
+    pub async fn seal_licence_pdf(
+        &self,
+        client: &AuthClient,
+        licence: &Licence,
+        which: LicencePdfSeal,
+    ) -> Result<Vec<u8>> {
+        let spot = self
+            .licence_types()
+            .get(&licence.row.type_code)
+            .ok_or_else(|| {
+                Error::Corrupt(format!(
+                    "licence {}: its type is not in the catalogue",
+                    licence.row.id
+                ))
+            })?
+            .layout
+            .seal;
+        let meta = Metadata {
+            title: licence.type_name.clone(),
+            custom: vec![
+                ("LicenceID".into(), licence.row.id.clone()),
+                ("LicenceType".into(), licence.row.type_code.clone()),
+                ("LicenceIssuer".into(), licence.issuer.uscc.clone()),
+            ],
+        };
+        let (pdf, page_height) = {
+            let (vault, licence) = (self.clone(), licence.clone());
+            self.verifying(move |_, _| -> Result<_> {
+                let doc = vault.licence_face(&licence)?;
+                let height = doc.pages.first().map_or(0.0, |p| p.size.height);
+                let pdf = crate::pdf::write::document(&doc, &meta).map_err(write_error)?;
+                Ok((pdf, height))
+            })
+            .await??
+        };
         let seal_id = match which {
-            LicencePdfSeal::Sm2 => issuer.seal_id.clone(),
-            LicencePdfSeal::P256 => self.issuer_pdf_seal(client, &issuer).await?,
+            LicencePdfSeal::Sm2 => licence.issuer.seal_id.clone(),
+            LicencePdfSeal::P256 => self.issuer_pdf_seal(client, &licence.issuer).await?,
         };
         let seal = self.vault_seal(&seal_id).await?;
-        if seal.owner() != VAULT_OWNER {
-            return Err(Error::Corrupt(format!(
-                "licence seal {seal_id} is not the vault's"
-            )));
-        }
-        let page = doc.pages.first().ok_or(Error::Corrupt(
-            "licence face: a document needs at least one page".into(),
-        ))?;
-        let pdf = crate::pdf::write::document(doc, meta).map_err(write_error)?;
-        // The seal's picture has its own size (the seal's); it is centred on the layout's spot.
+        // The picture keeps its proportions at the layout's diameter, centred on its place.
         let image = seal.pdf_image()?;
-        let left = seal_at.x - image.width_mm / 2.0;
-        let bottom = page.size.height - seal_at.y - image.height_mm / 2.0;
+        let (width, height) = (
+            spot.diameter,
+            spot.diameter * image.height_mm / image.width_mm,
+        );
         let req = StampRequest {
             placement: Placement {
                 page: 1,
-                x: Some(left.max(0.0) * PT_PER_MM),
-                y: Some(bottom.max(0.0) * PT_PER_MM),
+                x: Some((spot.x - width / 2.0).max(0.0) * PT_PER_MM),
+                y: Some((page_height - spot.y - height / 2.0).max(0.0) * PT_PER_MM),
                 cross_page: false,
             },
             certify: Certify::NoChanges,
@@ -111,6 +130,7 @@ impl Vault {
             contact: None,
             field: None,
             keyword: None,
+            width_mm: Some(width),
         };
         Ok(self
             .stamp_pdf_with(client, &seal_id, &seal, pdf, req)

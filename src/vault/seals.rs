@@ -269,11 +269,6 @@ pub(crate) struct LoadedSeal {
 const MAX_PREFIXES: usize = 16;
 
 impl LoadedSeal {
-    /// The client (or `vault`) that holds the seal.
-    pub(crate) fn owner(&self) -> &str {
-        &self.owner
-    }
-
     /// Refuses use outside the seal's validity period.
     pub(crate) fn check_valid_at(&self, now: OffsetDateTime) -> Result<()> {
         let now_ms = now.unix_timestamp() * 1000 + i64::from(now.millisecond());

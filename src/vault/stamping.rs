@@ -54,6 +54,9 @@ pub struct StampRequest {
     pub field: Option<String>,
     /// Text to centre the seal on, and the 1-based page to look on (else every page).
     pub keyword: Option<(String, Option<usize>)>,
+    /// The seal's width on the page in mm, its height in proportion (default: the size its
+    /// picture states).
+    pub width_mm: Option<f64>,
 }
 
 /// The longest `reason`, `location` or `contact` accepted, in characters.
@@ -183,6 +186,7 @@ impl StampParams<'_> {
             contact: text(contact, "contact")?,
             field: text(field, "field")?,
             keyword,
+            width_mm: None,
         })
     }
 }
@@ -241,7 +245,15 @@ impl Vault {
             .replace_nanosecond(0)
             .unwrap_or_else(|_| OffsetDateTime::now_utc());
         seal.check_valid_at(now)?;
-        let image = seal.pdf_image()?;
+        let image = match req.width_mm {
+            None => seal.pdf_image()?,
+            Some(width) => {
+                let mut resized = (*seal.pdf_image()?).clone();
+                resized.height_mm *= width / resized.width_mm;
+                resized.width_mm = width;
+                Arc::new(resized)
+            }
+        };
         let holder = seal.certificate().clone();
         let family = match seal.key_type() {
             KeyType::Sm2 => Family::Sm2,

@@ -1,6 +1,6 @@
-//! The face of a licence file (GB/T 36905): a licence type's [`Layout`] filled with one
-//! licence's values, as an [`ofd::write::Document`](crate::ofd::write::Document) ready to be
-//! written and sealed.
+//! The face of a licence file (GB/T 36905): a licence type's
+//! [`Layout`](super::catalogue::Layout) filled with one licence's values, as an
+//! [`ofd::write::Document`](crate::ofd::write::Document) ready to be written and sealed.
 //!
 //! The page has the type's size and shows the title, each placed field's label and value (a
 //! value with a `width` wraps within it, and shrinks until it fits above whatever lies below it

@@ -296,10 +296,25 @@ fn raster(doc: &Document, spot: crate::licence::catalogue::QrSpot, px: f32) -> (
                 Segment::Close => b.close(),
             }
         }
-        let c = p.fill.unwrap();
+        let path = b.finish().unwrap();
         let mut paint = Paint::default();
-        paint.set_color_rgba8(c.r, c.g, c.b, 255);
-        pixmap.fill_path(&b.finish().unwrap(), &paint, FillRule::Winding, to, None);
+        match (p.fill, p.stroke) {
+            (Some(c), None) => {
+                paint.set_color_rgba8(c.r, c.g, c.b, 255);
+                pixmap.fill_path(&path, &paint, FillRule::Winding, to, None);
+            }
+            (None, Some(s)) => {
+                paint.set_color_rgba8(s.color.r, s.color.g, s.color.b, 255);
+                // OFD's default cap, which the writer leaves implicit.
+                let stroke = tiny_skia::Stroke {
+                    width: s.width as f32,
+                    line_cap: tiny_skia::LineCap::Butt,
+                    ..tiny_skia::Stroke::default()
+                };
+                pixmap.stroke_path(&path, &paint, &stroke, to, None);
+            }
+            other => panic!("a QR path is filled or stroked: {other:?}"),
+        }
     }
     let grey = pixmap.pixels().iter().map(|p| p.red()).collect();
     (side as usize, grey)
