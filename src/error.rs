@@ -153,9 +153,6 @@ pub enum Error {
     /// A licence's face could not be laid out (the message names the field, never its value).
     #[error("licence file: {0}")]
     LicenceFace(#[from] crate::licence::FaceError),
-    /// The route exists but does not offer this yet (the message says what).
-    #[error("not implemented: {0}")]
-    NotImplemented(String),
     /// A file could not be read or written.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -207,7 +204,6 @@ impl Error {
                 crate::licence::FaceError::Unprintable { .. }
                 | crate::licence::FaceError::DoesNotFit { .. },
             ) => 422,
-            Error::NotImplemented(_) => 501,
             Error::Unavailable | Error::NotReady(_) => 503,
             _ => 500,
         }
@@ -263,7 +259,6 @@ impl Error {
                 crate::licence::FaceError::Unprintable { .. }
                 | crate::licence::FaceError::DoesNotFit { .. },
             ) => "licence_not_printable",
-            Error::NotImplemented(_) => "not_implemented",
             Error::Unavailable => "unavailable",
             Error::NotReady(_) => "not_ready",
             _ => "internal",
@@ -275,10 +270,7 @@ impl Error {
         if self.status() >= 500
             && !matches!(
                 self,
-                Error::Unavailable
-                    | Error::Busy { .. }
-                    | Error::NotReady(_)
-                    | Error::NotImplemented(_)
+                Error::Unavailable | Error::Busy { .. } | Error::NotReady(_)
             )
         {
             "internal error; the incident has been logged".to_owned()
