@@ -11,14 +11,14 @@
 use std::io::Write;
 
 /// 营业执照.
-pub const BUSINESS: &str = "111000009000000146001";
+pub(crate) const BUSINESS: &str = "111000009000000146001";
 
 /// The columns, in order.
-pub const HEADER: &str = "number,holder_name,holder_id_number,valid_from,valid_to,issued_on,entity_type,legal_representative,registered_capital,established_on,operating_from,operating_to,domicile,business_scope";
+pub(crate) const HEADER: &str = "number,holder_name,holder_id_number,valid_from,valid_to,issued_on,entity_type,legal_representative,registered_capital,established_on,operating_from,operating_to,domicile,business_scope";
 
 /// How a bad row is bad, and the column the report must name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bad {
+pub(crate) enum Bad {
     /// A 统一社会信用代码 whose check character is wrong.
     CheckCharacter,
     /// `domicile` left empty.
@@ -31,7 +31,7 @@ pub enum Bad {
 
 impl Bad {
     /// The column the rejection names.
-    pub fn field(self) -> &'static str {
+    pub(crate) fn field(self) -> &'static str {
         match self {
             Bad::CheckCharacter => "holder_id_number",
             Bad::MissingField => "domicile",
@@ -42,7 +42,7 @@ impl Bad {
 }
 
 /// Which data row (from 1) is bad, and how, with a bad row every `bad_every` rows (0: none).
-pub fn bad_row(row: u64, bad_every: u64) -> Option<Bad> {
+pub(crate) fn bad_row(row: u64, bad_every: u64) -> Option<Bad> {
     if bad_every < 2 || row % bad_every != 0 {
         return None;
     }
@@ -55,7 +55,7 @@ pub fn bad_row(row: u64, bad_every: u64) -> Option<Bad> {
 }
 
 /// A valid 统一社会信用代码 for `n` (< 10^9): 91, region 370100, nine digits, check character.
-pub fn uscc(n: u64) -> String {
+pub(crate) fn uscc(n: u64) -> String {
     const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
     let body = format!("91370100{n:09}");
     let mut weight = 1u32;
@@ -71,7 +71,7 @@ pub fn uscc(n: u64) -> String {
 
 /// A valid 公民身份号码 for `n` (< 10^6): region 370102, a birth date in 1950–2002, a sequence
 /// number, the check character.
-pub fn citizen_id(n: u64) -> String {
+pub(crate) fn citizen_id(n: u64) -> String {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     const CHECK: &[u8; 11] = b"10X98765432";
     let year = 1950 + (n / 1000) % 53;
@@ -87,12 +87,12 @@ pub fn citizen_id(n: u64) -> String {
 }
 
 /// The 证照编号 of data row `row`.
-pub fn number(row: u64) -> String {
+pub(crate) fn number(row: u64) -> String {
     format!("370100{row:012}")
 }
 
 /// The cells of data row `row` (from 1), good or bad as [`bad_row`] says.
-pub fn row_cells(row: u64, bad_every: u64) -> Vec<String> {
+pub(crate) fn row_cells(row: u64, bad_every: u64) -> Vec<String> {
     let bad = bad_row(row, bad_every);
     let year = 2000 + row % 20;
     let month = 1 + row % 12;
@@ -139,7 +139,7 @@ pub fn row_cells(row: u64, bad_every: u64) -> Vec<String> {
 }
 
 /// Writes the header and `rows` data rows.
-pub fn write_csv(out: &mut impl Write, rows: u64, bad_every: u64) -> std::io::Result<()> {
+pub(crate) fn write_csv(out: &mut impl Write, rows: u64, bad_every: u64) -> std::io::Result<()> {
     writeln!(out, "{HEADER}")?;
     for row in 1..=rows {
         writeln!(out, "{}", row_cells(row, bad_every).join(","))?;
