@@ -374,7 +374,7 @@ async fn batch(
             "at most {MAX_BATCH_LINES} lines per batch"
         )));
     }
-    let parsed: Vec<(u64, Result<(String, Option<String>, ImportRow), Error>)> = lines
+    let parsed: Vec<BatchLine> = lines
         .into_iter()
         .map(|(n, l)| (n, parse_batch_line(l)))
         .collect();
@@ -397,13 +397,17 @@ async fn batch(
 
 const NDJSON: &str = "application/x-ndjson";
 
-type BatchLine = (u64, Result<(String, Option<String>, ImportRow), Error>);
+/// The importer a line needs: its type code and issuer.
+type ImporterKey = (String, Option<String>);
+/// A line of a batch (its number) and what it asks for.
+type BatchLine = (u64, Result<(ImporterKey, ImportRow), Error>);
+/// A row with its place in its group and its line.
+type Placed = (usize, u64, ImportRow);
 
-fn parse_batch_line(line: &str) -> Result<(String, Option<String>, ImportRow), Error> {
+fn parse_batch_line(line: &str) -> Result<(ImporterKey, ImportRow), Error> {
     let l: BatchLicenceLine = super::json_object(line.as_bytes())?;
     Ok((
-        l.type_code,
-        l.issuer,
+        (l.type_code, l.issuer),
         ImportRow {
             holder: LicenceHolder {
                 name: l.holder.name,
@@ -438,22 +442,17 @@ async fn run_batch(
         let group: Vec<BatchLine> = lines.by_ref().take(BATCH_GROUP).collect();
         let mut results: Vec<Option<BatchLineResult>> = Vec::with_capacity(group.len());
         // Line positions of each importer's rows in this group.
-        let mut by_importer: std::collections::HashMap<
-            (String, Option<String>),
-            Vec<(usize, u64, ImportRow)>,
-        > = std::collections::HashMap::new();
+        let mut by_importer: std::collections::HashMap<ImporterKey, Vec<Placed>> =
+            std::collections::HashMap::new();
         for (pos, (line, parsed)) in group.into_iter().enumerate() {
             match parsed {
                 _ if failed => {
                     results.push(Some(BatchLineResult::refused(line, &Error::Unavailable)))
                 }
                 Err(e) => results.push(Some(BatchLineResult::refused(line, &e))),
-                Ok((type_code, issuer, row)) => {
+                Ok((key, row)) => {
                     results.push(None);
-                    by_importer
-                        .entry((type_code, issuer))
-                        .or_default()
-                        .push((pos, line, row));
+                    by_importer.entry(key).or_default().push((pos, line, row));
                 }
             }
         }
@@ -472,10 +471,10 @@ async fn run_batch(
                 }
                 None => continue,
             };
-            let (places, rows): (Vec<(usize, u64)>, Vec<Result<ImportRow, Error>>) = rows
-                .into_iter()
-                .map(|(pos, line, row)| ((pos, line), Ok(row)))
-                .unzip();
+            let places: Vec<(usize, u64)> =
+                rows.iter().map(|(pos, line, _)| (*pos, *line)).collect();
+            let rows: Vec<Result<ImportRow, Error>> =
+                rows.into_iter().map(|(_, _, row)| Ok(row)).collect();
             let committed = match importer.known_numbers(&rows).await {
                 Ok(known) => {
                     let signer = importer.clone();

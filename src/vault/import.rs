@@ -325,8 +325,7 @@ impl Importer {
         I: Iterator<Item = Vec<(T, Result<ImportRow>)>>,
         F: FnMut(T, ImportOutcome),
     {
-        let mut pending: Option<(Vec<T>, tokio::task::JoinHandle<Result<Vec<ImportOutcome>>>)> =
-            None;
+        let mut pending: Option<Committing<T>> = None;
         for batch in batches {
             let (tags, rows): (Vec<T>, Vec<Result<ImportRow>>) = batch.into_iter().unzip();
             let known = self.known_numbers(&rows).await?;
@@ -353,6 +352,9 @@ impl Importer {
         Ok(())
     }
 }
+
+/// A batch's tags and its commit running.
+type Committing<T> = (Vec<T>, tokio::task::JoinHandle<Result<Vec<ImportOutcome>>>);
 
 /// Whether a stored licence has the content of a row being imported again: the holder, the
 /// face, and the dates the row gave (a default date is the day of the run).
