@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use super::body::RawBody;
 use super::idempotency::{HashedJson, IdempotencyKey, stored, stored_response};
 use super::openapi::Binary;
 use super::page::Page;
@@ -20,8 +21,9 @@ use crate::error::Error;
 use crate::ident::mask_id_number;
 use crate::store::LicenceFilter;
 use crate::vault::{
-    AuthClient, Licence, LicenceHolder, LicencePdfSeal, LicenceRequest, LicenceUpdate,
-    PublicLicence, Respond, Transition, Vault, date_of, valid_to_text,
+    AuthClient, ImportOutcome, ImportRow, Importer, Licence, LicenceHolder, LicencePdfSeal,
+    LicenceRequest, LicenceUpdate, PublicLicence, Respond, Transition, Vault, date_of,
+    valid_to_text,
 };
 
 /// The anonymous route: the page a licence's QR code leads to.
@@ -32,6 +34,7 @@ pub(super) fn public_router() -> Router<Vault> {
 pub(super) fn router() -> Router<Vault> {
     Router::new()
         .route("/v1/licences", post(issue).get(list))
+        .route("/v1/licences:batch", post(batch))
         .route("/v1/licences/{id}", get(get_licence))
         .route("/v1/licences/{id}/file", get(licence_file))
         .route("/v1/licences/{id}/change", post(supersede))
@@ -252,6 +255,281 @@ async fn issue(
     });
     let (answer, replayed) = task.await.map_err(|_| Error::Unavailable)??;
     Ok(stored_response(answer, replayed))
+}
+
+/// Most lines in one `POST /v1/licences:batch`.
+const MAX_BATCH_LINES: usize = 10_000;
+/// Largest body of a batch (10,000 licences of ~3 KB).
+const MAX_BATCH_BODY: usize = 32 << 20;
+/// Lines signed and committed together; each group's results are streamed when it commits.
+const BATCH_GROUP: usize = 1000;
+
+/// One line of `POST /v1/licences:batch`: the body of `POST /v1/licences` with the 证照编号
+/// required, and the original 颁发日期 of an existing licence.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BatchLicenceLine {
+    /// 证照类型代码.
+    #[serde(rename = "type")]
+    type_code: String,
+    /// The issuer's id; may be left out by a client bound to one issuer.
+    #[serde(default)]
+    issuer: Option<String>,
+    /// The holder.
+    holder: LicenceHolderBody,
+    /// 证照编号: with the issuer and type it identifies the licence, so a repeated line is
+    /// answered `exists` instead of issuing it twice.
+    number: String,
+    /// 有效期起始, `YYYY-MM-DD`; default today.
+    #[serde(default)]
+    valid_from: Option<String>,
+    /// 有效期截止, `YYYY-MM-DD` or `长期`; default from the type's validity.
+    #[serde(default)]
+    valid_to: Option<String>,
+    /// 颁发日期 of the original licence, `YYYY-MM-DD`; default today.
+    #[serde(default)]
+    issued_on: Option<String>,
+    /// 照面信息.
+    #[schema(value_type = Object)]
+    fields: Value,
+}
+
+/// The result of one line of a batch: `id` and `status`, or `error`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BatchLineResult {
+    /// The line of the request (from 1, blank lines counted).
+    line: u64,
+    /// 证照标识 of the licence created now or before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    /// `created`, or `exists` (the same licence was issued before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    /// Why the line was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<BatchLineError>,
+}
+
+/// Why a line of a batch was refused.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BatchLineError {
+    /// The stable code, as in error bodies (`invalid_field`, `conflict`, `forbidden`, …).
+    code: &'static str,
+    /// What is wrong.
+    message: String,
+    /// The field, when one is to blame (`holder.id_number`, `fields.domicile`, `number`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+impl BatchLineResult {
+    fn of(line: u64, outcome: ImportOutcome) -> Self {
+        let (id, status, error) = match outcome {
+            ImportOutcome::Created(id) => (Some(id), Some("created"), None),
+            ImportOutcome::Exists(id) => (Some(id), Some("exists"), None),
+            ImportOutcome::Rejected(e) => (None, None, Some(BatchLineError::of(&e))),
+        };
+        Self {
+            line,
+            id,
+            status,
+            error,
+        }
+    }
+
+    fn refused(line: u64, e: &Error) -> Self {
+        Self {
+            line,
+            id: None,
+            status: None,
+            error: Some(BatchLineError::of(e)),
+        }
+    }
+}
+
+impl BatchLineError {
+    fn of(e: &Error) -> Self {
+        let field = match e {
+            Error::InvalidField(m) | Error::Conflict(m) => m
+                .split_once(": ")
+                .map(|(f, _)| f)
+                .filter(|f| !f.contains(' '))
+                .map(str::to_owned),
+            _ => None,
+        };
+        Self {
+            code: e.code(),
+            message: e.to_string(),
+            field,
+        }
+    }
+}
+
+/// Issue (or import) many licences: the body is NDJSON (`application/x-ndjson`), one licence per line in the body of `POST /v1/licences` with `number` required (and `issued_on`, the original issue date, allowed); at most 10,000 lines and 32 MiB. Same scopes and bindings as `POST /v1/licences`. Each line is idempotent by (issuer, type, number): a licence already issued with the same content is answered `exists`, with other content 409 `conflict`; so a batch cut off is simply sent again, and no `Idempotency-Key` is needed. The answer is NDJSON, streamed as groups of lines commit: one object per non-blank input line, in order, `{"line", "id", "status": "created"|"exists"}` or `{"line", "error": {"code", "message", "field"}}`. Each licence is stored with its audit entry in one transaction.
+#[utoipa::path(post, path = "/v1/licences:batch", tag = "licences",
+    request_body(content = BatchLicenceLine, content_type = "application/x-ndjson", description = "one licence per line"),
+    security(("bearer" = [])),
+    responses((status = 200, body = BatchLineResult, content_type = "application/x-ndjson", description = "one result per line, in order"),
+        (status = 400, body = ErrorBody, description = "more than 10,000 lines, or a body that is not UTF-8"),
+        (status = 413, body = ErrorBody, description = "the body exceeds 32 MiB"),
+        (status = 415, body = ErrorBody, description = "not application/x-ndjson")))]
+async fn batch(
+    State(vault): State<Vault>,
+    client: AuthClient,
+    headers: axum::http::HeaderMap,
+    RawBody(body): RawBody<MAX_BATCH_BODY>,
+) -> Result<Response, Error> {
+    if super::media_type(&headers) != NDJSON {
+        return Err(Error::UnsupportedMediaType(NDJSON));
+    }
+    let text = String::from_utf8(body)
+        .map_err(|_| Error::InvalidRequest("the body is not UTF-8".into()))?;
+    let lines: Vec<(u64, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (u64::try_from(i).unwrap_or(u64::MAX - 1) + 1, l))
+        .collect();
+    if lines.len() > MAX_BATCH_LINES {
+        return Err(Error::InvalidRequest(format!(
+            "at most {MAX_BATCH_LINES} lines per batch"
+        )));
+    }
+    let parsed: Vec<BatchLine> = lines
+        .into_iter()
+        .map(|(n, l)| (n, parse_batch_line(l)))
+        .collect();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    // The importers pick up the request id from this task.
+    let request = crate::request_id::current();
+    let scope = crate::request_id::Scope::new(request.unwrap_or_default());
+    tokio::spawn(scope.run(run_batch(vault, client, parsed, tx)));
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, NDJSON)],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+const NDJSON: &str = "application/x-ndjson";
+
+/// The importer a line needs: its type code and issuer.
+type ImporterKey = (String, Option<String>);
+/// A line of a batch (its number) and what it asks for.
+type BatchLine = (u64, Result<(ImporterKey, ImportRow), Error>);
+/// A row with its place in its group and its line.
+type Placed = (usize, u64, ImportRow);
+
+fn parse_batch_line(line: &str) -> Result<(ImporterKey, ImportRow), Error> {
+    let l: BatchLicenceLine = super::json_object(line.as_bytes())?;
+    Ok((
+        (l.type_code, l.issuer),
+        ImportRow {
+            holder: LicenceHolder {
+                name: l.holder.name,
+                id_type: l.holder.id_type,
+                id_number: l.holder.id_number.0,
+            },
+            number: l.number,
+            valid_from: l.valid_from,
+            valid_to: l.valid_to,
+            issued_on: l.issued_on,
+            fields: l.fields,
+        },
+    ))
+}
+
+/// Imports a batch group by group (each group's lines split by type and issuer, one importer
+/// each), sending each group's results in line order once it committed. After a failure of the
+/// database every remaining line is answered `unavailable`: each line gets one answer.
+async fn run_batch(
+    vault: Vault,
+    client: AuthClient,
+    lines: Vec<BatchLine>,
+    out: tokio::sync::mpsc::Sender<Vec<u8>>,
+) {
+    let mut importers: std::collections::HashMap<
+        (String, Option<String>),
+        Result<Importer, Error>,
+    > = std::collections::HashMap::new();
+    let mut failed = false;
+    let mut lines = lines.into_iter().peekable();
+    while lines.peek().is_some() {
+        let group: Vec<BatchLine> = lines.by_ref().take(BATCH_GROUP).collect();
+        let mut results: Vec<Option<BatchLineResult>> = Vec::with_capacity(group.len());
+        // Line positions of each importer's rows in this group.
+        let mut by_importer: std::collections::HashMap<ImporterKey, Vec<Placed>> =
+            std::collections::HashMap::new();
+        for (pos, (line, parsed)) in group.into_iter().enumerate() {
+            match parsed {
+                _ if failed => {
+                    results.push(Some(BatchLineResult::refused(line, &Error::Unavailable)))
+                }
+                Err(e) => results.push(Some(BatchLineResult::refused(line, &e))),
+                Ok((key, row)) => {
+                    results.push(None);
+                    by_importer.entry(key).or_default().push((pos, line, row));
+                }
+            }
+        }
+        for (key, rows) in by_importer {
+            if !importers.contains_key(&key) {
+                let made = vault.importer(&client, key.1.as_deref(), &key.0).await;
+                importers.insert(key.clone(), made);
+            }
+            let importer = match importers.get(&key) {
+                Some(Ok(i)) => i.clone(),
+                Some(Err(e)) => {
+                    for (pos, line, _) in rows {
+                        results[pos] = Some(BatchLineResult::refused(line, e));
+                    }
+                    continue;
+                }
+                None => continue,
+            };
+            let places: Vec<(usize, u64)> =
+                rows.iter().map(|(pos, line, _)| (*pos, *line)).collect();
+            let rows: Vec<Result<ImportRow, Error>> =
+                rows.into_iter().map(|(_, _, row)| Ok(row)).collect();
+            let committed = match importer.known_numbers(&rows).await {
+                Ok(known) => {
+                    let signer = importer.clone();
+                    match tokio::task::spawn_blocking(move || signer.prepare(rows, &known)).await {
+                        Ok(prepared) => importer.commit(prepared).await,
+                        Err(_) => Err(Error::Unavailable),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            let outcomes = committed.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "licence batch failed; nothing of the group was committed");
+                failed = true;
+                places
+                    .iter()
+                    .map(|_| ImportOutcome::Rejected(Error::Unavailable))
+                    .collect()
+            });
+            for ((pos, line), outcome) in places.into_iter().zip(outcomes) {
+                results[pos] = Some(BatchLineResult::of(line, outcome));
+            }
+        }
+        let mut chunk = Vec::new();
+        for r in results.into_iter().flatten() {
+            if serde_json::to_writer(&mut chunk, &r).is_ok() {
+                chunk.push(b'\n');
+            }
+        }
+        if out.send(chunk).await.is_err() {
+            // The caller hung up: what committed stays, and a resend answers it `exists`.
+            return;
+        }
+    }
+    vault.checkpoint_soon().await;
 }
 
 /// Read a licence you issued (any with `admin`); another client's is 404 as if absent.

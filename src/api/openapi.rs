@@ -48,6 +48,7 @@ use crate::crypto::{KeyType, SignatureAlgorithm};
         super::issuers::create_issuer,
         super::issuers::list_issuers,
         super::licences::issue,
+        super::licences::batch,
         super::licences::list,
         super::licences::get_licence,
         super::licences::licence_file,

@@ -339,6 +339,17 @@ impl LicenceType {
         })
     }
 
+    /// The face field names of the type.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.schema.fields()
+    }
+
+    /// A face field's value written as text (a CSV cell), typed as the schema wants it; `None`
+    /// for an unknown field or text that is not of its type.
+    pub fn field_from_text(&self, name: &str, text: &str) -> Option<Value> {
+        self.schema.value_of_text(name, text)
+    }
+
     /// Checks a licence's face fields (`fields`) against the type's schema.
     pub fn validate(&self, fields: &Value) -> Result<(), FieldError> {
         self.schema.validate(fields)

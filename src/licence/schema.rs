@@ -295,6 +295,19 @@ impl Schema {
             .is_some_and(|node| node.allowed.is_some())
     }
 
+    /// The JSON value of a top-level property written as text (a CSV cell): a number or a flag
+    /// for those types, else the text itself; `None` for an unknown property or text that is
+    /// not a number or flag where one is wanted (the validator then names the field).
+    pub(crate) fn value_of_text(&self, name: &str, text: &str) -> Option<Value> {
+        let node = self.root.properties.get(name)?;
+        Some(match node.kind {
+            Kind::Integer(_) => Value::from(text.parse::<i64>().ok()?),
+            Kind::Number(_) => Value::from(text.parse::<f64>().ok()?),
+            Kind::Boolean => Value::Bool(text.parse::<bool>().ok()?),
+            Kind::String(_) | Kind::Object(_) => Value::String(text.to_owned()),
+        })
+    }
+
     /// Checks a licence's `fields` object; the error's path starts at `fields`.
     pub(crate) fn validate(&self, fields: &Value) -> Result<(), FieldError> {
         check_object(&self.root, fields, "fields")

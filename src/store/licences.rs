@@ -4,7 +4,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{AuditedTx, Store};
+use std::collections::HashSet;
+
+use super::{AuditedTx, INSERT_CHUNK, Store, values_list};
 use crate::error::Result;
 
 /// An issuing authority (颁证单位).
@@ -108,6 +110,14 @@ const LIST_COLS: &str = "id, issuer_id, slots, used, created_at, updated_at";
 const LICENCE_COLS: &str = "id, issuer_id, owner, type_code, number, holder_name, holder_id_type, \
      holder_id_number, issued_on, valid_from, valid_to, fields, signature, status, status_reason, \
      superseded_by, list_id, list_index, created_at, updated_at";
+
+/// `$from, $from+1, …`: `n` placeholders for an `IN (…)` list.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 fn issuer_row(r: &AnyRow) -> Result<IssuerRow> {
     Ok(IssuerRow {
@@ -239,6 +249,34 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(licence_row).transpose()
+    }
+
+    /// Which of these numbers live licences of an issuer and type have (read without the lock:
+    /// an import uses it to sign only what is not there yet, and checks again under the lock).
+    pub async fn live_licence_numbers(
+        &self,
+        issuer_id: &str,
+        type_code: &str,
+        numbers: &[&str],
+    ) -> Result<HashSet<String>> {
+        let mut out = HashSet::new();
+        for chunk in numbers.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "SELECT number FROM licences WHERE issuer_id = $1 AND type_code = $2 \
+                 AND status <> 'superseded' AND number IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(issuer_id)
+                .bind(type_code);
+            for n in chunk {
+                q = q.bind(*n);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.insert(r.try_get("number")?);
+            }
+        }
+        Ok(out)
     }
 
     /// Up to `limit` of a client's licences matching `filter` in creation order, after the
@@ -417,33 +455,109 @@ impl AuditedTx {
 
     /// Stores a licence.
     pub async fn insert_licence(&mut self, l: &LicenceRow) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO licences ({LICENCE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(l.id.as_str())
-            .bind(l.issuer_id.as_str())
-            .bind(l.owner.as_str())
-            .bind(l.type_code.as_str())
-            .bind(l.number.as_str())
-            .bind(l.holder_name.as_str())
-            .bind(l.holder_id_type.as_str())
-            .bind(l.holder_id_number.as_str())
-            .bind(l.issued_on)
-            .bind(l.valid_from)
-            .bind(l.valid_to)
-            .bind(l.fields.as_str())
-            .bind(l.signature.as_slice())
-            .bind(l.status.as_str())
-            .bind(l.status_reason.as_deref())
-            .bind(l.superseded_by.as_deref())
-            .bind(l.list_id.as_str())
-            .bind(l.list_index)
-            .bind(l.created_at)
-            .bind(l.updated_at)
-            .execute(&mut *self.tx)
-            .await?;
+        self.insert_licences(&[l]).await
+    }
+
+    /// The live licences of an issuer and type with any of these numbers, read under the lock.
+    pub async fn live_licences_numbered(
+        &mut self,
+        issuer_id: &str,
+        type_code: &str,
+        numbers: &[&str],
+    ) -> Result<Vec<LicenceRow>> {
+        let mut out = Vec::new();
+        for chunk in numbers.chunks(INSERT_CHUNK) {
+            // The condition repeats the partial unique index's, so the lookup uses it.
+            let sql = format!(
+                "SELECT {LICENCE_COLS} FROM licences WHERE issuer_id = $1 AND type_code = $2 \
+                 AND status <> 'superseded' AND number IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(issuer_id)
+                .bind(type_code);
+            for n in chunk {
+                q = q.bind(*n);
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                out.push(licence_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which of these licence ids are taken.
+    pub async fn licence_ids_taken(&mut self, ids: &[&str]) -> Result<HashSet<String>> {
+        let mut out = HashSet::new();
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "SELECT id FROM licences WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                out.insert(r.try_get("id")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which of these slots of a list are given to licences.
+    pub async fn slots_taken(&mut self, list_id: &str, indexes: &[i64]) -> Result<HashSet<i64>> {
+        let mut out = HashSet::new();
+        for chunk in indexes.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "SELECT list_index FROM licences WHERE list_id = $1 AND list_index IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(list_id);
+            for i in chunk {
+                q = q.bind(*i);
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                out.insert(r.try_get("list_index")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores licences, a few hundred rows per statement.
+    pub async fn insert_licences(&mut self, rows: &[&LicenceRow]) -> Result<()> {
+        const COLS: usize = 20;
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO licences ({LICENCE_COLS}) VALUES {}",
+                values_list(chunk.len(), COLS)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for l in chunk {
+                q = q
+                    .bind(l.id.as_str())
+                    .bind(l.issuer_id.as_str())
+                    .bind(l.owner.as_str())
+                    .bind(l.type_code.as_str())
+                    .bind(l.number.as_str())
+                    .bind(l.holder_name.as_str())
+                    .bind(l.holder_id_type.as_str())
+                    .bind(l.holder_id_number.as_str())
+                    .bind(l.issued_on)
+                    .bind(l.valid_from)
+                    .bind(l.valid_to)
+                    .bind(l.fields.as_str())
+                    .bind(l.signature.as_slice())
+                    .bind(l.status.as_str())
+                    .bind(l.status_reason.as_deref())
+                    .bind(l.superseded_by.as_deref())
+                    .bind(l.list_id.as_str())
+                    .bind(l.list_index)
+                    .bind(l.created_at)
+                    .bind(l.updated_at);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
 

@@ -22,8 +22,7 @@ use crate::ident::IdNumber;
 use crate::licence::catalogue::Validity;
 use crate::licence::{HolderKind, LicenceId, LicenceType};
 use crate::store::{
-    AuditedTx, IdempotencyRow, IssuerRow, KeyPurpose, LicenceFilter, LicenceRow, StatusListRow,
-    StoredResponse,
+    AuditedTx, IdempotencyRow, IssuerRow, KeyPurpose, LicenceFilter, LicenceRow, StoredResponse,
 };
 
 /// The scope that lets a client issue (and manage its own) licences of every type;
@@ -68,11 +67,19 @@ fn issues_licences(client: &AuthClient) -> bool {
 /// numbers that pass their check are few enough to hash them all, so a plain hash in a public
 /// log would be the number itself.
 pub(crate) fn holder_id_hmac(master: &MasterKey, id_number: &str) -> String {
-    let key = ring::hmac::Key::new(
+    holder_id_commitment(&holder_id_key(master), id_number)
+}
+
+/// The key of [`holder_id_hmac`], derived once for many licences.
+fn holder_id_key(master: &MasterKey) -> ring::hmac::Key {
+    ring::hmac::Key::new(
         ring::hmac::HMAC_SHA256,
         &master.derive("sidian/v1/holder-id-commitment")[..],
-    );
-    hex::encode(ring::hmac::sign(&key, id_number.as_bytes()).as_ref())
+    )
+}
+
+fn holder_id_commitment(key: &ring::hmac::Key, id_number: &str) -> String {
+    hex::encode(ring::hmac::sign(key, id_number.as_bytes()).as_ref())
 }
 
 /// Who holds a licence, as requested. `Debug` masks the identifier: it is personal data for a
@@ -443,30 +450,13 @@ async fn place(
         .with("index", index);
     let entry = tx.append(event, at);
     if (list.used + 1) * 2 >= list.slots {
-        let next = StatusListRow {
-            id: super::random_id(&ring::rand::SystemRandom::new(), "sl")?,
-            issuer_id: list.issuer_id.clone(),
-            slots: list.slots,
-            used: 0,
-            created_at: at.max(list.created_at + 1),
-            updated_at: at,
-        };
-        tx.insert_status_list(&next).await?;
-        let opened = Event::new(
-            Actor::Vault,
-            Action::StatusListOpened,
-            format!("status_list:{}", next.id),
-        )
-        .with("issuer", next.issuer_id.as_str())
-        .with("slots", next.slots)
-        .with("previous", list.id.as_str());
-        tx.append(opened, at);
+        super::import::open_next_list(tx, &list, at).await?;
     }
     Ok(Ok((entry, row)))
 }
 
 /// A uniformly random index below `n` (`n` ≥ 1).
-fn random_below(n: i64) -> Result<i64> {
+pub(super) fn random_below(n: i64) -> Result<i64> {
     use ring::rand::SecureRandom;
     let n = u64::try_from(n.max(1)).unwrap_or(1);
     let zone = u64::MAX - u64::MAX % n;
@@ -694,6 +684,179 @@ fn text(field: &str, value: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// What a new licence row is made of, as requested.
+pub(crate) struct NewLicence<'a> {
+    pub(crate) holder: LicenceHolder,
+    /// 证照编号; generated (the identifier's serial) when absent.
+    pub(crate) number: Option<String>,
+    pub(crate) valid_from: Option<&'a str>,
+    pub(crate) valid_to: Option<&'a str>,
+    /// 颁发日期 of an existing licence (import); default today.
+    pub(crate) issued_on: Option<&'a str>,
+    pub(crate) fields: &'a Value,
+}
+
+/// Checks a request field by field (400 `invalid_field` naming the field) and makes the row of
+/// a new licence with a fresh 证照标识, unsigned and without its slot.
+pub(crate) fn new_row(
+    licence_type: &LicenceType,
+    issuer: &IssuerRow,
+    owner: &str,
+    req: NewLicence<'_>,
+    now: i64,
+) -> Result<LicenceRow> {
+    check_holder(&req.holder, licence_type.holder_kind)?;
+    if !req.fields.is_object() {
+        return Err(Error::InvalidField("fields: must be an object".into()));
+    }
+    licence_type
+        .validate(req.fields)
+        .map_err(|e| Error::InvalidField(e.to_string()))?;
+    let today = day_of(now);
+    let valid_from = match req.valid_from {
+        Some(v) => parse_date(v, "valid_from")?,
+        None => today,
+    };
+    let default_end = match licence_type.default_validity {
+        Validity::LongTerm => None,
+        Validity::Period { years, months } => Some(
+            validity_end(valid_from, years, months)
+                .ok_or_else(|| Error::InvalidField("valid_from: out of range".into()))?,
+        ),
+    };
+    let valid_to = valid_until(valid_from, req.valid_to, default_end)?;
+    let issued_on = match req.issued_on {
+        Some(v) => {
+            let day = parse_date(v, "issued_on")?;
+            if day > today {
+                return Err(Error::InvalidField("issued_on: in the future".into()));
+            }
+            day
+        }
+        None => today,
+    };
+    let serial = LicenceId::random_serial(today)
+        .map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
+    let number = match req.number {
+        Some(n) => {
+            text("number", &n, 64)?;
+            n
+        }
+        None => serial.clone(),
+    };
+    let id = LicenceId::new(&licence_type.code, &issuer.uscc, &serial, 1)
+        .map_err(|e| Error::Corrupt(format!("licence identifier: {e}")))?
+        .to_string();
+    Ok(LicenceRow {
+        id,
+        issuer_id: issuer.id.clone(),
+        owner: owner.to_owned(),
+        type_code: licence_type.code.clone(),
+        number,
+        holder_name: req.holder.name,
+        holder_id_type: req.holder.id_type,
+        holder_id_number: req.holder.id_number,
+        issued_on: day_start(issued_on),
+        valid_from: day_start(valid_from),
+        valid_to: valid_to.map(day_end),
+        fields: canonical(req.fields),
+        signature: Vec::new(),
+        status: LicenceStatus::Valid.as_str().to_owned(),
+        status_reason: None,
+        superseded_by: None,
+        list_id: String::new(),
+        list_index: 0,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// The licence document the signature covers (GB/T 36903 core metadata and the face).
+fn document(row: &LicenceRow, issuer: &IssuerRow, type_name: &str) -> Result<Value> {
+    let fields: Value = serde_json::from_str(&row.fields)
+        .map_err(|_| Error::Corrupt(format!("licence {} fields", row.id)))?;
+    Ok(serde_json::json!({
+        "id": row.id,
+        "name": type_name,
+        "type_code": row.type_code,
+        "number": row.number,
+        "issuer": {"name": issuer.name, "code": issuer.uscc},
+        "issued_on": date_of(row.issued_on),
+        "holder": {
+            "name": row.holder_name,
+            "id_type": row.holder_id_type,
+            "id_number": row.holder_id_number,
+        },
+        "valid_from": date_of(row.valid_from),
+        "valid_to": valid_to_text(row.valid_to),
+        "fields": fields,
+    }))
+}
+
+/// Signs licences of one issuer and type for one actor: the key and the holder commitment key
+/// resolved once, so that an import signs on several threads without the vault.
+pub(crate) struct LicenceSigner {
+    key: std::sync::Arc<crate::crypto::PrivateKey>,
+    holder_key: ring::hmac::Key,
+    issuer: IssuerRow,
+    type_name: String,
+    actor: Actor,
+}
+
+impl LicenceSigner {
+    /// The issuer it signs for.
+    pub(crate) fn issuer(&self) -> &IssuerRow {
+        &self.issuer
+    }
+
+    /// Who the audit entries name.
+    pub(crate) fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// A licence not signed (yet): an import compares it with the licence of its number.
+    pub(crate) fn unsigned(&self, row: LicenceRow) -> IssuingLicence {
+        let event = Event::new(
+            self.actor.clone(),
+            Action::LicenceIssued,
+            format!("licence:{}", row.id),
+        );
+        IssuingLicence {
+            row,
+            event,
+            answer: None,
+        }
+    }
+
+    /// Signs a licence's canonical form, with the audit event that will record it.
+    pub(crate) fn sign(&self, mut row: LicenceRow) -> Result<IssuingLicence> {
+        let document = canonical(&document(&row, &self.issuer, &self.type_name)?);
+        row.signature = self
+            .key
+            .sign(SignatureAlgorithm::Sm2Sm3, document.as_bytes())?;
+        crate::metrics::signature("sm2");
+        let event = Event::new(
+            self.actor.clone(),
+            Action::LicenceIssued,
+            format!("licence:{}", row.id),
+        )
+        .with("issuer", self.issuer.id.as_str())
+        .with("type", row.type_code.as_str())
+        .with("signing_key", self.issuer.signing_key_id.as_str())
+        .with("document_sm3", hex::encode(sm3(document.as_bytes())))
+        .with(
+            "holder_id_hmac",
+            holder_id_commitment(&self.holder_key, &row.holder_id_number),
+        )
+        .with_signature(&row.signature);
+        Ok(IssuingLicence {
+            row,
+            event,
+            answer: None,
+        })
+    }
+}
+
 impl Vault {
     fn licence_types_of(&self, code: &str) -> Result<&LicenceType> {
         self.licence_types()
@@ -702,7 +865,11 @@ impl Vault {
     }
 
     /// The issuer a request names (or the client's only one), if the client may issue for it.
-    async fn issuing_for(&self, client: &AuthClient, named: Option<&str>) -> Result<IssuerRow> {
+    pub(super) async fn issuing_for(
+        &self,
+        client: &AuthClient,
+        named: Option<&str>,
+    ) -> Result<IssuerRow> {
         let store = &self.inner.store;
         let bound = store.client_issuers(&client.id).await?;
         let id = match named {
@@ -834,62 +1001,20 @@ impl Vault {
         }
         let licence_type = self.licence_types_of(&req.type_code)?;
         let issuer = self.issuing_for(client, req.issuer.as_deref()).await?;
-        check_holder(&req.holder, licence_type.holder_kind)?;
-        let fields = match &req.fields {
-            Value::Object(map) => map.clone(),
-            _ => return Err(Error::InvalidField("fields: must be an object".into())),
-        };
-        licence_type
-            .validate(&req.fields)
-            .map_err(|e| Error::InvalidField(e.to_string()))?;
-        let now = now_ms();
-        let today = day_of(now);
-        let valid_from = match &req.valid_from {
-            Some(v) => parse_date(v, "valid_from")?,
-            None => today,
-        };
-        let default_end = match licence_type.default_validity {
-            Validity::LongTerm => None,
-            Validity::Period { years, months } => Some(
-                validity_end(valid_from, years, months)
-                    .ok_or_else(|| Error::InvalidField("valid_from: out of range".into()))?,
-            ),
-        };
-        let valid_to = valid_until(valid_from, req.valid_to.as_deref(), default_end)?;
-        let serial = LicenceId::random_serial(today)
-            .map_err(|_| Error::Crypto(crate::crypto::CryptoError::Random))?;
-        let number = match req.number {
-            Some(n) => {
-                text("number", &n, 64)?;
-                n
-            }
-            None => serial.clone(),
-        };
-        let id = LicenceId::new(&licence_type.code, &issuer.uscc, &serial, 1)
-            .map_err(|e| Error::Corrupt(format!("licence identifier: {e}")))?
-            .to_string();
-        let row = LicenceRow {
-            id,
-            issuer_id: issuer.id.clone(),
-            owner: client.id.clone(),
-            type_code: licence_type.code.clone(),
-            number,
-            holder_name: req.holder.name,
-            holder_id_type: req.holder.id_type,
-            holder_id_number: req.holder.id_number,
-            issued_on: day_start(today),
-            valid_from: day_start(valid_from),
-            valid_to: valid_to.map(day_end),
-            fields: canonical(&Value::Object(fields)),
-            signature: Vec::new(),
-            status: LicenceStatus::Valid.as_str().to_owned(),
-            status_reason: None,
-            superseded_by: None,
-            list_id: String::new(),
-            list_index: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        let row = new_row(
+            licence_type,
+            &issuer,
+            &client.id,
+            NewLicence {
+                holder: req.holder,
+                number: req.number,
+                valid_from: req.valid_from.as_deref(),
+                valid_to: req.valid_to.as_deref(),
+                issued_on: None,
+                fields: &req.fields,
+            },
+            now_ms(),
+        )?;
         let issuing = self
             .signed(client, row, &issuer, &licence_type.name)
             .await?;
@@ -901,34 +1026,31 @@ impl Vault {
     async fn signed(
         &self,
         client: &AuthClient,
-        mut row: LicenceRow,
+        row: LicenceRow,
         issuer: &IssuerRow,
         type_name: &str,
     ) -> Result<IssuingLicence> {
-        let document = canonical(&self.document(&row, issuer, type_name)?);
+        self.licence_signer(client, issuer.clone(), type_name)
+            .await?
+            .sign(row)
+    }
+
+    /// What signing licences of one issuer and type for `client` needs, resolved once.
+    pub(crate) async fn licence_signer(
+        &self,
+        client: &AuthClient,
+        issuer: IssuerRow,
+        type_name: &str,
+    ) -> Result<LicenceSigner> {
         let key = self
             .issuer_key(&issuer.signing_key_id, KeyPurpose::LicenceSigner)
             .await?;
-        row.signature = key.sign(SignatureAlgorithm::Sm2Sm3, document.as_bytes())?;
-        crate::metrics::signature("sm2");
-        let event = Event::new(
-            client.actor(),
-            Action::LicenceIssued,
-            format!("licence:{}", row.id),
-        )
-        .with("issuer", issuer.id.as_str())
-        .with("type", row.type_code.as_str())
-        .with("signing_key", issuer.signing_key_id.as_str())
-        .with("document_sm3", hex::encode(sm3(document.as_bytes())))
-        .with(
-            "holder_id_hmac",
-            holder_id_hmac(&self.inner.master, &row.holder_id_number),
-        )
-        .with_signature(&row.signature);
-        Ok(IssuingLicence {
-            row,
-            event,
-            answer: None,
+        Ok(LicenceSigner {
+            key,
+            holder_key: holder_id_key(&self.inner.master),
+            issuer,
+            type_name: type_name.to_owned(),
+            actor: client.actor(),
         })
     }
 
@@ -1011,36 +1133,10 @@ impl Vault {
         self.licence(client, &next_id).await
     }
 
-    /// The licence document the signature covers (GB/T 36903 core metadata and the face).
-    fn document(&self, row: &LicenceRow, issuer: &IssuerRow, type_name: &str) -> Result<Value> {
-        let fields: Value = serde_json::from_str(&row.fields)
-            .map_err(|_| Error::Corrupt(format!("licence {} fields", row.id)))?;
-        Ok(serde_json::json!({
-            "id": row.id,
-            "name": type_name,
-            "type_code": row.type_code,
-            "number": row.number,
-            "issuer": {"name": issuer.name, "code": issuer.uscc},
-            "issued_on": date_of(row.issued_on),
-            "holder": {
-                "name": row.holder_name,
-                "id_type": row.holder_id_type,
-                "id_number": row.holder_id_number,
-            },
-            "valid_from": date_of(row.valid_from),
-            "valid_to": valid_to_text(row.valid_to),
-            "fields": fields,
-        }))
-    }
-
     /// The canonical document of a licence the client may see, as signed.
     pub async fn licence_document(&self, client: &AuthClient, id: &str) -> Result<String> {
         let l = self.licence(client, id).await?;
-        Ok(canonical(&self.document(
-            &l.row,
-            &l.issuer,
-            &l.type_name,
-        )?))
+        Ok(canonical(&document(&l.row, &l.issuer, &l.type_name)?))
     }
 
     fn shown(&self, row: LicenceRow, issuer: IssuerRow) -> Result<Licence> {

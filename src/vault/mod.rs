@@ -9,6 +9,7 @@ mod audit;
 mod backup;
 mod clients;
 mod idempotency;
+mod import;
 mod issuers;
 mod keys;
 mod ledger;
@@ -33,6 +34,7 @@ pub use clients::{
     AuthClient, DEFAULT_KEY_OVERLAP, DEFAULT_SCOPES, MAX_KEY_OVERLAP, RotatedApiKey, SCOPES,
 };
 pub use idempotency::{Idempotency, IdempotentRequest};
+pub use import::{IMPORT_BATCH, ImportOutcome, ImportRow, Importer, Prepared};
 pub use issuers::{IssuerInfo, NewIssuer, STATUS_LIST_SLOTS};
 pub use keys::{KeyInfo, SignInput, Signed, VerifyKey};
 pub use licence_pdf::LicencePdfSeal;
@@ -322,6 +324,23 @@ impl Vault {
                 let result = results.pop().ok_or(Error::Unavailable)?;
                 checkpoint_now(&self.inner.store, &self.inner.checkpointer, &mut Vec::new()).await;
                 result
+            }
+        }
+    }
+}
+
+impl Vault {
+    /// Has a checkpoint cover what was committed outside the ledger (an import), now or, under
+    /// `serve`, with the writer's next one; a failure is logged and retried by later ones.
+    pub(crate) async fn checkpoint_soon(&self) {
+        match &self.ledger {
+            Some(ledger) => {
+                if let Err(e) = ledger.checkpoint().await {
+                    tracing::warn!(error = %e, "checkpoint after an import failed");
+                }
+            }
+            None => {
+                checkpoint_now(&self.inner.store, &self.inner.checkpointer, &mut Vec::new()).await;
             }
         }
     }
