@@ -11,6 +11,9 @@ use sidian::audit::Actor;
 use sidian::{Config, Vault};
 use tower::ServiceExt;
 
+/// The 统一社会信用代码 of the issuer [`TestVault::licence_issuer`] registers.
+pub const ISSUER_USCC: &str = "11370100004312345D";
+
 /// Where the PostgreSQL tests connect (the server must allow creating databases).
 pub fn postgres_admin_url() -> String {
     std::env::var("SIDIAN_TEST_POSTGRES")
@@ -113,6 +116,31 @@ impl TestVault {
             .add_client(name, &scopes, Actor::Operator("test".into()))
             .await
             .expect("add client");
+        key
+    }
+
+    /// Registers 济南市市场监督管理局 (`ISSUER_USCC`) as an issuing authority through the API, as
+    /// `admin`; its answer.
+    pub async fn licence_issuer(&self, admin: &str) -> Value {
+        let (st, issuer) = self
+            .post(
+                "/v1/issuers",
+                admin,
+                serde_json::json!({"name": "济南市市场监督管理局", "uscc": ISSUER_USCC}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{issuer}");
+        issuer
+    }
+
+    /// A client with `scopes`, bound to the issuer with id `issuer`; its API key.
+    pub async fn bound_client(&self, name: &str, scopes: &[&str], issuer: &Value) -> String {
+        let key = self.client(name, scopes).await;
+        let id = issuer["id"].as_str().expect("issuer id").to_owned();
+        self.vault
+            .bind_issuers(name, &[id], Actor::Operator("test".into()))
+            .await
+            .expect("bind to the issuer");
         key
     }
 

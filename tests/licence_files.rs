@@ -10,14 +10,13 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sidian::Vault;
-use sidian::audit::Actor;
 use tower::ServiceExt;
 
+use common::ISSUER_USCC;
 use common::{PgDatabase, TestVault, call_bytes, json_answer, unzip_entry};
 
 /// 营业执照.
 const BUSINESS: &str = "111000009000000146001";
-const ISSUER_USCC: &str = "11370100004312345D";
 const HOLDER_USCC: &str = "91370100MA3C123459";
 
 struct Setup {
@@ -31,23 +30,13 @@ struct Setup {
 
 async fn setup(tv: &TestVault) -> Setup {
     let admin = tv.client("admin", &["admin"]).await;
-    let (st, issuer) = tv
-        .post(
-            "/v1/issuers",
-            &admin,
-            json!({"name": "济南市市场监督管理局", "uscc": ISSUER_USCC}),
-        )
+    let issuer = tv.licence_issuer(&admin).await;
+    let a = tv
+        .bound_client("system-a", &["licence:issue"], &issuer)
         .await;
-    assert_eq!(st, StatusCode::CREATED, "{issuer}");
-    let id = issuer["id"].as_str().expect("id").to_owned();
-    let a = tv.client("system-a", &["licence:issue"]).await;
-    let b = tv.client("system-b", &["licence:issue"]).await;
-    for name in ["system-a", "system-b"] {
-        tv.vault
-            .bind_issuers(name, std::slice::from_ref(&id), Actor::Operator("t".into()))
-            .await
-            .expect("bind");
-    }
+    let b = tv
+        .bound_client("system-b", &["licence:issue"], &issuer)
+        .await;
     Setup {
         admin,
         issuer,

@@ -18,15 +18,14 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use sidian::audit::Actor;
 use sqlx::Row;
 
+use common::ISSUER_USCC;
 use common::TestVault;
 use generator::{BUSINESS, Bad, bad_row, number, uscc, write_csv};
 
 /// 残疾人证 (held by a person).
 const DISABILITY: &str = "11100000900000049Q001";
-const ISSUER_USCC: &str = "11370100004312345D";
 const BAD_EVERY: u64 = 100;
 
 /// A valid 公民身份号码 for `n` (< 10^6), its check character from GB 11643: region 370102, a birth date in 1950–2002, a sequence
@@ -427,21 +426,9 @@ async fn post_batch(tv: &TestVault, key: &str, body: String) -> (StatusCode, Vec
 async fn batch_api() {
     let tv = TestVault::open(None).await;
     let admin = tv.client("admin", &["admin"]).await;
-    let (st, issuer) = tv
-        .post(
-            "/v1/issuers",
-            &admin,
-            json!({"name": "济南市市场监督管理局", "uscc": ISSUER_USCC}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{issuer}");
-    let issuer_id = issuer["id"].as_str().expect("id").to_owned();
+    let issuer = tv.licence_issuer(&admin).await;
     let scope = format!("licence:issue:{BUSINESS}");
-    let key = tv.client("registry", &[&scope]).await;
-    tv.vault
-        .bind_issuers("registry", &[issuer_id], Actor::Operator("t".into()))
-        .await
-        .expect("bind");
+    let key = tv.bound_client("registry", &[&scope], &issuer).await;
 
     let mut bad_uscc = business_line("B-2", 2, "乙公司");
     bad_uscc["holder"]["id_number"] = json!("91370100000000002X");

@@ -10,16 +10,15 @@ use std::process::Command;
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use sidian::audit::Actor;
 use sidian::ofd::write::{Color, DocInfo, Document, Object, Page, Point, Size, Text, write};
 
+use common::ISSUER_USCC;
 use common::{TestVault, call_bytes, create_contract_seal, json_answer, rezip};
 
 /// 营业执照 (held by an organisation).
 const BUSINESS: &str = "111000009000000146001";
 /// 残疾人证 (held by a person).
 const DISABILITY: &str = "11100000900000049Q001";
-const ISSUER_USCC: &str = "11370100004312345D";
 const HOLDER_USCC: &str = "91370100MA3C123459";
 const CITIZEN_ID: &str = "370102198001011237";
 
@@ -34,22 +33,10 @@ struct Setup {
 async fn setup() -> Setup {
     let tv = TestVault::open(None).await;
     let admin = tv.client("admin", &["admin"]).await;
-    let (st, issuer) = tv
-        .post(
-            "/v1/issuers",
-            &admin,
-            json!({"name": "济南市市场监督管理局", "uscc": ISSUER_USCC}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{issuer}");
+    let issuer = tv.licence_issuer(&admin).await;
     let system = tv
-        .client("system", &["licence:issue", "seals", "sign"])
+        .bound_client("system", &["licence:issue", "seals", "sign"], &issuer)
         .await;
-    let id = issuer["id"].as_str().expect("id").to_owned();
-    tv.vault
-        .bind_issuers("system", &[id], Actor::Operator("t".into()))
-        .await
-        .expect("bind");
     Setup {
         tv,
         admin,
@@ -686,49 +673,26 @@ async fn a_certified_licence_pdf_is_confirmed_and_a_later_info_change_is_not() {
 }
 
 #[tokio::test]
-async fn the_vaults_licence_pdf_is_confirmed_with_either_licence_seal() {
-    use sidian::licence::catalogue::SealSpot;
-    use sidian::pdf::write::Metadata;
-    use sidian::vault::LicencePdfSeal;
-
+async fn the_served_licence_pdf_is_confirmed_with_either_licence_seal() {
     let s = setup().await;
     let licence = business_licence(&s).await;
     let id = licence["id"].as_str().expect("id");
-    let issuer = s.issuer["id"].as_str().expect("issuer");
-    let client = s.tv.vault.authenticate(&s.system).await.expect("auth");
-    let face = sidian::ofd::write::Document {
-        info: DocInfo::new([2; 16], time::macros::date!(2026 - 01 - 01)),
-        pages: vec![Page {
-            size: Size::A4,
-            objects: Vec::new(),
-        }],
-        template: None,
-        custom_tags: Vec::new(),
-    };
-    let meta = Metadata {
-        title: "营业执照".into(),
-        custom: vec![
-            ("LicenceID".into(), id.into()),
-            ("LicenceType".into(), BUSINESS.into()),
-            ("LicenceIssuer".into(), ISSUER_USCC.into()),
-        ],
-    };
-    let spot = SealSpot {
-        x: 150.0,
-        y: 250.0,
-        diameter: 42.0,
-    };
     let mut pdfs = Vec::new();
-    for which in [LicencePdfSeal::P256, LicencePdfSeal::Sm2] {
-        let pdf =
-            s.tv.vault
-                .licence_pdf(&client, issuer, &face, &meta, spot, which)
-                .await
-                .expect("licence pdf");
+    for query in ["format=pdf", "format=pdf&alg=sm2"] {
+        let (st, pdf) =
+            s.tv.send(
+                Method::GET,
+                &format!("/v1/licences/{id}/file?{query}"),
+                Some(&s.system),
+                None,
+                "",
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
         let report = verify(&s.tv, "application/pdf", pdf.clone()).await;
-        assert_eq!(report["verdict"], "VALID", "{which:?}: {report}");
+        assert_eq!(report["verdict"], "VALID", "{query}: {report}");
         let l = &report["licence"];
-        assert_eq!(l["confirmed"], true, "{which:?}: {l}");
+        assert_eq!(l["confirmed"], true, "{query}: {l}");
         assert_eq!(l["sealed_by"], 0);
         assert_eq!(l["status"], "valid");
         pdfs.push(pdf);

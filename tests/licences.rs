@@ -9,16 +9,16 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use sidian::audit::{Actor, verify_inclusion};
+use sidian::audit::verify_inclusion;
 use tower::ServiceExt;
 
+use common::ISSUER_USCC;
 use common::{PgDatabase, TestVault, unb64};
 
 /// 营业执照 (held by an organisation, long-term).
 const BUSINESS: &str = "111000009000000146001";
 /// 残疾人证 (held by a person).
 const DISABILITY: &str = "11100000900000049Q001";
-const ISSUER_USCC: &str = "11370100004312345D";
 const HOLDER_USCC: &str = "91370100MA3C123459";
 const CITIZEN_ID: &str = "370102198001011237";
 
@@ -93,25 +93,13 @@ struct Setup {
 
 async fn setup(tv: &TestVault) -> Setup {
     let admin = tv.client("admin", &["admin"]).await;
-    let (st, issuer) = tv
-        .post(
-            "/v1/issuers",
-            &admin,
-            json!({"name": "济南市市场监督管理局", "uscc": ISSUER_USCC}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{issuer}");
+    let issuer = tv.licence_issuer(&admin).await;
     assert_eq!(issuer["region"], "370100");
-    let id = issuer["id"].as_str().expect("id").to_owned();
     let scope_a = format!("licence:issue:{BUSINESS}");
-    let a = tv.client("system-a", &[&scope_a]).await;
-    let b = tv.client("system-b", &["licence:issue"]).await;
-    for name in ["system-a", "system-b"] {
-        tv.vault
-            .bind_issuers(name, std::slice::from_ref(&id), Actor::Operator("t".into()))
-            .await
-            .expect("bind");
-    }
+    let a = tv.bound_client("system-a", &[&scope_a], &issuer).await;
+    let b = tv
+        .bound_client("system-b", &["licence:issue"], &issuer)
+        .await;
     Setup {
         admin,
         issuer,
