@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 
 use std::collections::HashSet;
 
-use super::{AuditedTx, INSERT_CHUNK, Store, values_list};
+use super::{AuditedTx, Store, chunk_rows, values_list};
 use crate::error::Result;
 
 /// An issuing authority (颁证单位).
@@ -260,7 +260,7 @@ impl Store {
         numbers: &[&str],
     ) -> Result<HashSet<String>> {
         let mut out = HashSet::new();
-        for chunk in numbers.chunks(INSERT_CHUNK) {
+        for chunk in numbers.chunks(chunk_rows(1)) {
             let sql = format!(
                 "SELECT number FROM licences WHERE issuer_id = $1 AND type_code = $2 \
                  AND status <> 'superseded' AND number IN ({})",
@@ -466,7 +466,7 @@ impl AuditedTx {
         numbers: &[&str],
     ) -> Result<Vec<LicenceRow>> {
         let mut out = Vec::new();
-        for chunk in numbers.chunks(INSERT_CHUNK) {
+        for chunk in numbers.chunks(chunk_rows(1)) {
             // The condition repeats the partial unique index's, so the lookup uses it.
             let sql = format!(
                 "SELECT {LICENCE_COLS} FROM licences WHERE issuer_id = $1 AND type_code = $2 \
@@ -489,7 +489,7 @@ impl AuditedTx {
     /// Which of these licence ids are taken.
     pub async fn licence_ids_taken(&mut self, ids: &[&str]) -> Result<HashSet<String>> {
         let mut out = HashSet::new();
-        for chunk in ids.chunks(INSERT_CHUNK) {
+        for chunk in ids.chunks(chunk_rows(1)) {
             let sql = format!(
                 "SELECT id FROM licences WHERE id IN ({})",
                 placeholders(1, chunk.len())
@@ -508,7 +508,7 @@ impl AuditedTx {
     /// Which of these slots of a list are given to licences.
     pub async fn slots_taken(&mut self, list_id: &str, indexes: &[i64]) -> Result<HashSet<i64>> {
         let mut out = HashSet::new();
-        for chunk in indexes.chunks(INSERT_CHUNK) {
+        for chunk in indexes.chunks(chunk_rows(1)) {
             let sql = format!(
                 "SELECT list_index FROM licences WHERE list_id = $1 AND list_index IN ({})",
                 placeholders(2, chunk.len())
@@ -524,10 +524,10 @@ impl AuditedTx {
         Ok(out)
     }
 
-    /// Stores licences, a few hundred rows per statement.
+    /// Stores licences, a dozen rows per statement.
     pub async fn insert_licences(&mut self, rows: &[&LicenceRow]) -> Result<()> {
         const COLS: usize = 20;
-        for chunk in rows.chunks(INSERT_CHUNK) {
+        for chunk in rows.chunks(chunk_rows(COLS)) {
             let sql = format!(
                 "INSERT INTO licences ({LICENCE_COLS}) VALUES {}",
                 values_list(chunk.len(), COLS)

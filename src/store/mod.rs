@@ -315,8 +315,17 @@ fn migrator(backend: Backend) -> Migrator {
     )
 }
 
-/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
-const INSERT_CHUNK: usize = 200;
+/// Bound parameters per statement at most. Far below SQLite's and PostgreSQL's limits, because
+/// binding costs grow with the square of the count on SQLite: sqlx looks every parameter up by
+/// its name, and SQLite's lookup walks the statement's list of names (a 4,000-parameter INSERT
+/// spent a third of an import's CPU there).
+const MAX_PARAMS: usize = 256;
+
+/// Rows per multi-row statement of `cols` parameters a row.
+const fn chunk_rows(cols: usize) -> usize {
+    let rows = MAX_PARAMS / cols;
+    if rows == 0 { 1 } else { rows }
+}
 
 impl Store {
     /// Connects (creating a SQLite file if needed) and runs the migrations.
@@ -852,7 +861,7 @@ impl AuditedTx {
             .flat_map(|(ids, (kind, _))| ids.iter().map(move |id| (kind, *id)))
             .collect();
         let mut out = BatchStates::default();
-        for chunk in named.chunks(INSERT_CHUNK) {
+        for chunk in named.chunks(chunk_rows(1)) {
             let mut parts = Vec::with_capacity(SELECTS.len());
             let mut next = 1;
             for (kind, select) in SELECTS {
@@ -929,7 +938,7 @@ impl AuditedTx {
     /// Writes the queued entries, the index of the signatures they release, tree nodes and head,
     /// and commits everything.
     pub async fn commit(mut self) -> Result<CompactRange> {
-        for chunk in self.entries.chunks(INSERT_CHUNK) {
+        for chunk in self.entries.chunks(chunk_rows(7)) {
             let sql = format!(
                 "INSERT INTO audit_entries ({ENTRY_COLS}) VALUES {}",
                 values_list(chunk.len(), 7)
@@ -952,7 +961,7 @@ impl AuditedTx {
             .iter()
             .filter_map(|(rec, _, _)| rec.signature_sha256().map(|sha| (sha, rec.index)))
             .collect();
-        for chunk in signatures.chunks(INSERT_CHUNK) {
+        for chunk in signatures.chunks(chunk_rows(2)) {
             // A value already indexed keeps its first entry (see the migration).
             let sql = format!(
                 "INSERT INTO audit_signatures (sha256, idx) VALUES {} ON CONFLICT (sha256) DO NOTHING",
@@ -964,7 +973,7 @@ impl AuditedTx {
             }
             q.execute(&mut *self.tx).await?;
         }
-        for chunk in self.nodes.chunks(INSERT_CHUNK) {
+        for chunk in self.nodes.chunks(chunk_rows(3)) {
             let sql = format!(
                 "INSERT INTO audit_nodes (height, idx, hash) VALUES {}",
                 values_list(chunk.len(), 3)
