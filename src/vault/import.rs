@@ -326,7 +326,11 @@ impl Importer {
         F: FnMut(T, ImportOutcome),
     {
         let mut pending: Option<Committing<T>> = None;
-        for batch in batches {
+        for (n, batch) in batches.enumerate() {
+            // Statistics once the table holds the first batches, then every 32 (~130,000 rows).
+            if n % 32 == 2 {
+                self.vault.inner.store.analyze_licences().await?;
+            }
             let (tags, rows): (Vec<T>, Vec<Result<ImportRow>>) = batch.into_iter().unzip();
             let known = self.known_numbers(&rows).await?;
             let me = self.clone();
