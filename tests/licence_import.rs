@@ -445,7 +445,6 @@ async fn batch_api() {
         // Line 6 repeats line 1; line 7 reuses its number with another holder.
         business_line("B-1", 1, "甲公司").to_string(),
         business_line("B-1", 9, "壬公司").to_string(),
-        "{not json".to_owned(),
         other_type.to_string(),
     ];
     let (st, answers) = post_batch(&tv, &key, lines.join("\n")).await;
@@ -472,8 +471,7 @@ async fn batch_api() {
         (5, "invalid_field:valid_from"),
         (6, "exists"),
         (7, "conflict:number"),
-        (8, "malformed_json:"),
-        (9, "forbidden:"),
+        (8, "forbidden:"),
     ]
     .iter()
     .map(|(l, w)| (*l, (*w).to_owned()))
@@ -490,6 +488,20 @@ async fn batch_api() {
     let (_, again) = post_batch(&tv, &key, lines.join("\n")).await;
     let statuses: Vec<&str> = again.iter().filter_map(|a| a["status"].as_str()).collect();
     assert_eq!(statuses, ["exists", "exists", "exists"]);
+
+    // A line that is not a licence request: the whole body is refused, nothing issued.
+    let malformed = [business_line("B-10", 10, "癸公司").to_string(), "{not json".into()];
+    let (st, answer) = post_batch(&tv, &key, malformed.join("\n")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{answer:?}");
+    assert_eq!(answer[0]["error"]["code"], "invalid_request");
+    assert!(
+        answer[0]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("line 2")),
+        "{answer:?}"
+    );
+    let (_, again) = post_batch(&tv, &key, malformed[0].clone()).await;
+    assert_eq!(again[0]["status"], "created", "B-10 was not issued before");
 
     // Limits: the media type, and 10,000 lines.
     let (st, body) = tv

@@ -370,7 +370,7 @@ impl BatchLineError {
     request_body(content = BatchLicenceLine, content_type = "application/x-ndjson", description = "one licence per line"),
     security(("bearer" = [])),
     responses((status = 200, body = BatchLineResult, content_type = "application/x-ndjson", description = "one result per line, in order"),
-        (status = 400, body = ErrorBody, description = "more than 10,000 lines, or a body that is not UTF-8"),
+        (status = 400, body = ErrorBody, description = "more than 10,000 lines, a body that is not UTF-8, or a line that is not a licence request in JSON (the message names the line; nothing is issued)"),
         (status = 413, body = ErrorBody, description = "the body exceeds 32 MiB"),
         (status = 415, body = ErrorBody, description = "not application/x-ndjson")))]
 async fn batch(
@@ -395,10 +395,16 @@ async fn batch(
             "at most {MAX_BATCH_LINES} lines per batch"
         )));
     }
+    // A line that is not a licence request in JSON makes the body malformed: refused whole,
+    // before anything is issued. What a well-formed line asks for is judged line by line.
     let parsed: Vec<BatchLine> = lines
         .into_iter()
-        .map(|(n, l)| (n, parse_batch_line(l)))
-        .collect();
+        .map(|(n, l)| {
+            parse_batch_line(l)
+                .map(|row| (n, row))
+                .map_err(|e| Error::InvalidRequest(format!("line {n}: {e}")))
+        })
+        .collect::<Result<_, Error>>()?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     // The importers pick up the request id from this task.
     let request = crate::request_id::current();
@@ -421,7 +427,7 @@ const NDJSON: &str = "application/x-ndjson";
 /// The importer a line needs: its type code and issuer.
 type ImporterKey = (String, Option<String>);
 /// A line of a batch (its number) and what it asks for.
-type BatchLine = (u64, Result<(ImporterKey, ImportRow), Error>);
+type BatchLine = (u64, (ImporterKey, ImportRow));
 /// A row with its place in its group and its line.
 type Placed = (usize, u64, ImportRow);
 
@@ -465,16 +471,12 @@ async fn run_batch(
         // Line positions of each importer's rows in this group.
         let mut by_importer: std::collections::HashMap<ImporterKey, Vec<Placed>> =
             std::collections::HashMap::new();
-        for (pos, (line, parsed)) in group.into_iter().enumerate() {
-            match parsed {
-                _ if failed => {
-                    results.push(Some(BatchLineResult::refused(line, &Error::Unavailable)))
-                }
-                Err(e) => results.push(Some(BatchLineResult::refused(line, &e))),
-                Ok((key, row)) => {
-                    results.push(None);
-                    by_importer.entry(key).or_default().push((pos, line, row));
-                }
+        for (pos, (line, (key, row))) in group.into_iter().enumerate() {
+            if failed {
+                results.push(Some(BatchLineResult::refused(line, &Error::Unavailable)));
+            } else {
+                results.push(None);
+                by_importer.entry(key).or_default().push((pos, line, row));
             }
         }
         for (key, rows) in by_importer {
