@@ -490,7 +490,10 @@ async fn batch_api() {
     assert_eq!(statuses, ["exists", "exists", "exists"]);
 
     // A line that is not a licence request: the whole body is refused, nothing issued.
-    let malformed = [business_line("B-10", 10, "癸公司").to_string(), "{not json".into()];
+    let malformed = [
+        business_line("B-10", 10, "癸公司").to_string(),
+        "{not json".into(),
+    ];
     let (st, answer) = post_batch(&tv, &key, malformed.join("\n")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{answer:?}");
     assert_eq!(answer[0]["error"]["code"], "invalid_request");
