@@ -494,6 +494,10 @@ async fn batch_api() {
         business_line("B-10", 10, "癸公司").to_string(),
         "{not json".into(),
     ];
+    let mut array_fields = business_line("B-11", 11, "子公司");
+    array_fields["fields"] = json!([null]);
+    let (st, answer) = post_batch(&tv, &key, array_fields.to_string()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{answer:?}");
     let (st, answer) = post_batch(&tv, &key, malformed.join("\n")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{answer:?}");
     assert_eq!(answer[0]["error"]["code"], "invalid_request");

@@ -433,6 +433,13 @@ type Placed = (usize, u64, ImportRow);
 
 fn parse_batch_line(line: &str) -> Result<(ImporterKey, ImportRow), Error> {
     let l: BatchLicenceLine = super::json_object(line.as_bytes())?;
+    // `fields` is free-form JSON to serde; its schema says object, and the line is malformed
+    // otherwise (the type's own schema is checked line by line).
+    if !l.fields.is_object() {
+        return Err(Error::InvalidRequest(
+            "`fields` must be a JSON object".into(),
+        ));
+    }
     Ok((
         (l.type_code, l.issuer),
         ImportRow {
