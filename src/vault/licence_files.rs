@@ -15,7 +15,7 @@ use super::licences::day_of;
 use super::ofd_stamping::picture_size;
 use super::{AuthClient, Licence, Vault};
 use crate::error::{Error, Result};
-use crate::licence::LicenceFace;
+use crate::licence::{LicenceFace, LicenceType};
 use crate::ofd::Placement;
 
 /// The `licence_files.format` of the OFD.
@@ -36,6 +36,19 @@ impl Vault {
             .await
     }
 
+    /// The catalogue's type of a stored licence (its absence is a defect: types are never
+    /// removed while licences of them exist).
+    pub(super) fn type_of(&self, licence: &Licence) -> Result<&LicenceType> {
+        self.licence_types()
+            .get(&licence.row.type_code)
+            .ok_or_else(|| {
+                Error::Corrupt(format!(
+                    "licence {}: its type is not in the catalogue",
+                    licence.row.id
+                ))
+            })
+    }
+
     /// A licence's OFD rendered and sealed with its issuer's licence seal (audited, with
     /// `client` as the actor), not kept: what the first request for its file does.
     pub async fn seal_licence_ofd(
@@ -43,15 +56,7 @@ impl Vault {
         client: &AuthClient,
         licence: &Licence,
     ) -> Result<Vec<u8>> {
-        let licence_type = self
-            .licence_types()
-            .get(&licence.row.type_code)
-            .ok_or_else(|| {
-                Error::Corrupt(format!(
-                    "licence {}: its type is not in the catalogue",
-                    licence.row.id
-                ))
-            })?;
+        let licence_type = self.type_of(licence)?;
         let spot = licence_type.layout.seal;
         let ofd = {
             let (vault, licence) = (self.clone(), licence.clone());

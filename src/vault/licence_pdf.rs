@@ -75,17 +75,7 @@ impl Vault {
         licence: &Licence,
         which: LicencePdfSeal,
     ) -> Result<Vec<u8>> {
-        let spot = self
-            .licence_types()
-            .get(&licence.row.type_code)
-            .ok_or_else(|| {
-                Error::Corrupt(format!(
-                    "licence {}: its type is not in the catalogue",
-                    licence.row.id
-                ))
-            })?
-            .layout
-            .seal;
+        let spot = self.type_of(licence)?.layout.seal;
         let meta = Metadata {
             title: licence.type_name.clone(),
             custom: vec![
