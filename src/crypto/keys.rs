@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self as ring_sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
+use sm2::dsa::signature::Verifier as _;
 use sm2::dsa::signature::hazmat::PrehashSigner;
-use sm2::dsa::signature::{Signer as _, Verifier as _};
 use sm2::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use sm3::Digest as _;
 use spki::der::asn1::{AnyRef, BitStringRef};
@@ -34,6 +34,14 @@ const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 /// PSS salt length; equal to the SHA-256 output so ring, the `rsa` crate and
 /// OpenSSL (`rsa_pss_saltlen:32`) all agree.
 const PSS_SALT_LEN: usize = 32;
+
+/// The DER `SEQUENCE { r, s }` of the one signature in `sigs`.
+fn sm2_der(sigs: Vec<sm2::dsa::Signature>) -> Result<Vec<u8>, CryptoError> {
+    match sigs.as_slice() {
+        [sig] => Ok(sig.to_der().to_vec()),
+        _ => Err(CryptoError::Signing),
+    }
+}
 
 /// SM2 curve parameters hashed into Z_A (GM/T 0003.5 recommended curve).
 const SM2_A: [u8; 32] = hex_32("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC");
@@ -131,7 +139,7 @@ pub struct PrivateKey {
 }
 
 enum Signer {
-    Sm2(Box<sm2::dsa::SigningKey>),
+    Sm2(Box<super::sm2_sign::Sm2Signer>),
     P256 {
         pair: EcdsaKeyPair,
         // ring cannot sign a prehash; built from the PKCS#8 on first use.
@@ -205,7 +213,8 @@ impl PrivateKey {
                     .map_err(|_| CryptoError::InvalidPrivateKey)?;
                 let public = PublicKey::sm2_from_verifying_key(signing_key.verifying_key().clone())
                     .map_err(|_| CryptoError::InvalidPrivateKey)?;
-                (Signer::Sm2(Box::new(signing_key)), public)
+                let signer = super::sm2_sign::Sm2Signer::new(secret.to_nonzero_scalar())?;
+                (Signer::Sm2(Box::new(signer)), public)
             }
             KeyType::P256 => {
                 let alg = &ring_sig::ECDSA_P256_SHA256_ASN1_SIGNING;
@@ -286,9 +295,8 @@ impl PrivateKey {
     pub fn sign(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         match (&self.signer, alg) {
             (Signer::Sm2(key), SignatureAlgorithm::Sm2Sm3) => {
-                let sig: sm2::dsa::Signature =
-                    key.try_sign(message).map_err(|_| CryptoError::Signing)?;
-                Ok(sig.to_der().to_vec())
+                let digest = self.public.message_digest(alg, message)?;
+                sm2_der(key.sign_digests(&[digest])?)
             }
             (Signer::P256 { pair, .. }, SignatureAlgorithm::EcdsaP256Sha256) => {
                 let sig = pair
@@ -306,6 +314,29 @@ impl PrivateKey {
                 rsa_sign_ring(pair, &ring_sig::RSA_PSS_SHA256, message)
             }
             _ => Err(CryptoError::UnsupportedAlgorithm),
+        }
+    }
+
+    /// Signs each message as [`Self::sign`] does, in order; SM2 shares the inversions of the
+    /// batch (the signatures are the same as one by one).
+    pub fn sign_many(
+        &self,
+        alg: SignatureAlgorithm,
+        messages: &[&[u8]],
+    ) -> Result<Vec<Vec<u8>>, CryptoError> {
+        match (&self.signer, alg) {
+            (Signer::Sm2(key), SignatureAlgorithm::Sm2Sm3) => {
+                let digests = messages
+                    .iter()
+                    .map(|m| self.public.message_digest(alg, m))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(key
+                    .sign_digests(&digests)?
+                    .iter()
+                    .map(|sig| sig.to_der().to_vec())
+                    .collect())
+            }
+            _ => messages.iter().map(|m| self.sign(alg, m)).collect(),
         }
     }
 
@@ -332,9 +363,10 @@ impl PrivateKey {
         }
         match (&self.signer, alg) {
             (Signer::Sm2(key), SignatureAlgorithm::Sm2Sm3) => {
-                let sig: sm2::dsa::Signature =
-                    key.sign_prehash(digest).map_err(|_| CryptoError::Signing)?;
-                Ok(sig.to_der().to_vec())
+                let digest: [u8; 32] = digest
+                    .try_into()
+                    .map_err(|_| CryptoError::BadDigestLength { expected: 32 })?;
+                sm2_der(key.sign_digests(&[digest])?)
             }
             (Signer::P256 { prehash, .. }, SignatureAlgorithm::EcdsaP256Sha256) => {
                 let key = cached(prehash, || {

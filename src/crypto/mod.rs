@@ -17,6 +17,7 @@ pub mod ec_signature;
 pub mod hash;
 pub mod keys;
 mod remembered;
+mod sm2_sign;
 pub mod wrap;
 
 pub use algorithm::{KeyType, SignatureAlgorithm};

@@ -5,7 +5,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{AuditedTx, Store};
+use std::collections::{BTreeMap, HashMap};
+
+use super::{AuditedTx, Store, chunk_rows, placeholders, values_list};
 use crate::error::{Error, Result};
 
 /// A response kept for replay.
@@ -162,63 +164,94 @@ impl Store {
 }
 
 impl AuditedTx {
-    /// The row under `(client_id, key)` if it was made after `expired_before` (an older one is
-    /// deleted, so that the key may be used again).
-    pub async fn idempotency_row(
+    /// The rows under these `(client_id, key)` pairs made after `expired_before`, by pair (older
+    /// ones are deleted, so that their keys may be used again).
+    pub async fn idempotency_rows(
         &mut self,
-        client_id: &str,
-        key: &str,
+        keys: &[(&str, &str)],
         expired_before: i64,
-    ) -> Result<Option<IdempotencyRow>> {
-        let row = sqlx::query(
-            "SELECT fingerprint, state, created_at, status, headers, body FROM idempotency \
-             WHERE client_id = $1 AND idem_key = $2",
-        )
-        .bind(client_id)
-        .bind(key)
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        let Some(row) = row.as_ref().map(idempotency_row).transpose()? else {
-            return Ok(None);
-        };
-        if row.created_at >= expired_before {
-            return Ok(Some(row));
+    ) -> Result<HashMap<(String, String), IdempotencyRow>> {
+        let mut by_client: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (client, key) in keys {
+            by_client.entry(client).or_default().push(key);
         }
-        sqlx::query("DELETE FROM idempotency WHERE client_id = $1 AND idem_key = $2")
-            .bind(client_id)
-            .bind(key)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(None)
+        let mut out = HashMap::new();
+        for (client, keys) in by_client {
+            for chunk in keys.chunks(chunk_rows(1)) {
+                let sql = format!(
+                    "SELECT idem_key, fingerprint, state, created_at, status, headers, body \
+                     FROM idempotency WHERE client_id = $1 AND idem_key IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(client);
+                for key in chunk {
+                    q = q.bind(*key);
+                }
+                for r in q.fetch_all(&mut *self.tx).await? {
+                    let key: String = r.try_get("idem_key")?;
+                    let row = idempotency_row(&r)?;
+                    if row.created_at >= expired_before {
+                        out.insert((client.to_owned(), key), row);
+                    } else {
+                        sqlx::query(
+                            "DELETE FROM idempotency WHERE client_id = $1 AND idem_key = $2",
+                        )
+                        .bind(client)
+                        .bind(key)
+                        .execute(&mut *self.tx)
+                        .await?;
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
-    /// Records the answer of a creation made in this transaction under `(client_id, key)`
-    /// (which [`Self::idempotency_row`] found free).
-    pub async fn insert_idempotent_answer(
+    /// Records the answers of creations made in this transaction, each under its
+    /// `(client_id, key)` (which [`Self::idempotency_rows`] found free).
+    pub async fn insert_idempotent_answers(
         &mut self,
-        client_id: &str,
-        key: &str,
-        fingerprint: &[u8; 32],
+        answers: &[IdempotentAnswer<'_>],
         now_ms: i64,
-        response: &StoredResponse,
     ) -> Result<()> {
-        let headers = serde_json::to_string(&response.headers)
-            .map_err(|e| Error::Corrupt(format!("idempotent headers: {e}")))?;
-        sqlx::query(
-            "INSERT INTO idempotency (client_id, idem_key, fingerprint, state, created_at, status, \
-             headers, body) VALUES ($1, $2, $3, 'done', $4, $5, $6, $7)",
-        )
-        .bind(client_id)
-        .bind(key)
-        .bind(&fingerprint[..])
-        .bind(now_ms)
-        .bind(i64::from(response.status))
-        .bind(headers)
-        .bind(&response.body[..])
-        .execute(&mut *self.tx)
-        .await?;
+        const COLS: usize = 8;
+        for chunk in answers.chunks(chunk_rows(COLS)) {
+            let sql = format!(
+                "INSERT INTO idempotency (client_id, idem_key, fingerprint, state, created_at, \
+                 status, headers, body) VALUES {}",
+                values_list(chunk.len(), COLS)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for a in chunk {
+                let headers = serde_json::to_string(&a.response.headers)
+                    .map_err(|e| Error::Corrupt(format!("idempotent headers: {e}")))?;
+                q = q
+                    .bind(a.client_id)
+                    .bind(a.key)
+                    .bind(&a.fingerprint[..])
+                    .bind("done")
+                    .bind(now_ms)
+                    .bind(i64::from(a.response.status))
+                    .bind(headers)
+                    .bind(&a.response.body[..]);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
+}
+
+/// The answer of a creation, to be recorded under its client's idempotency key.
+#[derive(Debug)]
+pub struct IdempotentAnswer<'a> {
+    /// The client.
+    pub client_id: &'a str,
+    /// Its idempotency key.
+    pub key: &'a str,
+    /// The request's fingerprint, as stored.
+    pub fingerprint: [u8; 32],
+    /// The answer.
+    pub response: &'a StoredResponse,
 }
 
 impl Store {

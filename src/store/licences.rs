@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 
 use std::collections::HashSet;
 
-use super::{AuditedTx, Store, chunk_rows, values_list};
+use super::{AuditedTx, Store, chunk_rows, placeholders, values_list};
 use crate::error::Result;
 
 /// An issuing authority (颁证单位).
@@ -110,14 +110,6 @@ const LIST_COLS: &str = "id, issuer_id, slots, used, created_at, updated_at";
 const LICENCE_COLS: &str = "id, issuer_id, owner, type_code, number, holder_name, holder_id_type, \
      holder_id_number, issued_on, valid_from, valid_to, fields, signature, status, status_reason, \
      superseded_by, list_id, list_index, created_at, updated_at";
-
-/// `$from, $from+1, …`: `n` placeholders for an `IN (…)` list.
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
 
 fn issuer_row(r: &AnyRow) -> Result<IssuerRow> {
     Ok(IssuerRow {

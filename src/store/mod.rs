@@ -21,7 +21,7 @@ mod licences;
 mod pki;
 mod purpose;
 
-pub use idempotency::{IdempotencyRow, Reservation, StoredResponse};
+pub use idempotency::{IdempotencyRow, IdempotentAnswer, Reservation, StoredResponse};
 pub use licences::{IssuerRow, LicenceFilter, LicenceRow, StatusListRow};
 pub use pki::{AuthorityRow, CertRow, SealRow};
 pub use purpose::KeyPurpose;
@@ -188,6 +188,14 @@ fn hash_of(bytes: &[u8]) -> Result<Hash> {
     bytes
         .try_into()
         .map_err(|_| Error::Corrupt("stored hash is not 32 bytes".into()))
+}
+
+/// `$from, $from+1, …`: `n` placeholders for an `IN (…)` list.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `$1, $2, …` placeholders for a multi-row VALUES list, understood by SQLite and PostgreSQL.

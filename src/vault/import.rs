@@ -152,10 +152,7 @@ impl Importer {
         let per = rows.len().div_ceil(threads).max(64);
         let now = now_ms();
         if rows.len() <= per {
-            return rows
-                .into_iter()
-                .map(|r| self.prepare_one(r, known, now))
-                .collect();
+            return self.prepare_chunk(rows, known, now);
         }
         let mut rows = rows;
         let mut chunks = Vec::new();
@@ -170,13 +167,7 @@ impl Importer {
                 .into_iter()
                 .map(|chunk| {
                     let n = chunk.len();
-                    let handle = s.spawn(move || {
-                        chunk
-                            .into_iter()
-                            .map(|r| self.prepare_one(r, known, now))
-                            .collect::<Vec<_>>()
-                    });
-                    (n, handle)
+                    (n, s.spawn(move || self.prepare_chunk(chunk, known, now)))
                 })
                 .collect();
             handles
@@ -190,12 +181,51 @@ impl Importer {
         })
     }
 
-    fn prepare_one(
+    /// Checks rows and signs those whose number is not `known`, together.
+    fn prepare_chunk(
         &self,
-        row: Result<ImportRow>,
+        rows: Vec<Result<ImportRow>>,
         known: &HashSet<String>,
         now: i64,
-    ) -> Result<Prepared> {
+    ) -> Vec<Result<Prepared>> {
+        let mut out: Vec<Result<Prepared>> = Vec::with_capacity(rows.len());
+        let mut unsigned = Vec::new();
+        let mut waiting = Vec::new();
+        for row in rows {
+            match self.check(row, now) {
+                // A row imported before is compared, not signed again; should it be gone by
+                // the commit (it cannot be: licences are never deleted), the commit signs it.
+                Ok((row, given)) if known.contains(&row.number) => out.push(Ok(Prepared {
+                    issuing: self.signer.unsigned(row),
+                    given,
+                })),
+                Ok((row, given)) => {
+                    waiting.push((out.len(), given));
+                    unsigned.push(row);
+                    // Replaced below by the signed licence.
+                    out.push(Err(Error::Unavailable));
+                }
+                Err(e) => out.push(Err(e)),
+            }
+        }
+        match self.signer.sign_all(unsigned) {
+            Ok(signed) => {
+                for ((i, given), issuing) in waiting.into_iter().zip(signed) {
+                    out[i] = Ok(Prepared { issuing, given });
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, rows = waiting.len(), "signing an import batch failed");
+                for (i, _) in waiting {
+                    out[i] = Err(Error::Crypto(crate::crypto::CryptoError::Signing));
+                }
+            }
+        }
+        out
+    }
+
+    /// A row checked and made into a licence (not signed), with the dates it gave.
+    fn check(&self, row: Result<ImportRow>, now: i64) -> Result<(LicenceRow, Given)> {
         let row = row?;
         let licence_type = self
             .vault
@@ -221,14 +251,7 @@ impl Importer {
             },
             now,
         )?;
-        // A row imported before is compared, not signed again; should it be gone by the
-        // commit (it cannot be: licences are never deleted), the commit signs it then.
-        let issuing = if known.contains(&unsigned.number) {
-            self.signer.unsigned(unsigned)
-        } else {
-            self.signer.sign(unsigned)?
-        };
-        Ok(Prepared { issuing, given })
+        Ok((unsigned, given))
     }
 
     /// Stores a batch of prepared rows in one audited transaction: each new licence with a
@@ -375,13 +398,14 @@ fn same_content(stored: &LicenceRow, new: &LicenceRow, given: Given) -> bool {
 
 /// Gives each new licence a random free slot of its issuer's current list, opening the next
 /// list whenever one reaches half its slots (as one issuance does), and queues each licence's
-/// audit entry (and a list's opening) in order.
-async fn place_all(
+/// audit entry (and a list's opening) in order: the licences' entry indexes, in order.
+pub(crate) async fn place_all(
     tx: &mut AuditedTx,
     issuer_id: &str,
     new: &mut [IssuingLicence],
     at: i64,
-) -> Result<()> {
+) -> Result<Vec<u64>> {
+    let mut entries = Vec::with_capacity(new.len());
     let mut rest = new;
     while !rest.is_empty() {
         let Some(list) = tx.current_status_list(issuer_id).await? else {
@@ -398,7 +422,7 @@ async fn place_all(
                 .clone()
                 .with("status_list", list.id.as_str())
                 .with("index", *index);
-            tx.append(event, at);
+            entries.push(tx.append(event, at));
         }
         let used = i64::try_from(now.len()).unwrap_or(i64::MAX);
         tx.touch_status_list(&list.id, used, at).await?;
@@ -407,7 +431,7 @@ async fn place_all(
         }
         rest = later;
     }
-    Ok(())
+    Ok(entries)
 }
 
 /// `n` distinct random slots of a list that no licence holds (the list is at most half full,

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use super::ledger::{Op, Outcome, now_ms};
 use super::status_lists::StatusToken;
@@ -30,6 +31,42 @@ pub(crate) struct Caches {
     /// When expired idempotency keys were last deleted (ms): issuances record their keys in the
     /// ledger and do not clean on every request as reservations do.
     pub(crate) keys_cleaned_at: std::sync::atomic::AtomicI64,
+    /// Issuer rows and clients' bindings as read moments ago: an issuance reads both, and
+    /// rereading them on every request costs more than the rest of its checks.
+    issuer_rows: Recent<IssuerRow>,
+    bindings: Recent<Arc<Vec<String>>>,
+}
+
+/// How long a row read for issuing is relied on: a binding added or a row changed on another
+/// node is seen within this time, like a client's state (`CLIENT_CACHE_TTL`).
+const RECENT_FOR: Duration = Duration::from_secs(2);
+
+/// Values by id, each relied on for [`RECENT_FOR`] after it was read (bounded: cleared when full).
+struct Recent<T>(RwLock<HashMap<String, (Instant, T)>>);
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Self(RwLock::new(HashMap::new()))
+    }
+}
+
+impl<T: Clone> Recent<T> {
+    const MAX: usize = 4096;
+
+    fn get(&self, id: &str) -> Option<T> {
+        let map = self.0.read().ok()?;
+        let (at, value) = map.get(id)?;
+        (at.elapsed() < RECENT_FOR).then(|| value.clone())
+    }
+
+    fn put(&self, id: &str, value: T) {
+        if let Ok(mut map) = self.0.write() {
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+            map.insert(id.to_owned(), (Instant::now(), value));
+        }
+    }
 }
 
 /// A request to register an issuing authority.
@@ -278,6 +315,37 @@ impl Vault {
         })
         .await?;
         Ok(())
+    }
+
+    /// The ids of the issuers a client is bound to, as read at most [`RECENT_FOR`] ago, or now
+    /// when that reading lacks `wanted` (a binding just made counts at once).
+    pub(super) async fn recent_bindings(
+        &self,
+        client_id: &str,
+        wanted: Option<&str>,
+    ) -> Result<Arc<Vec<String>>> {
+        let recent = &self.inner.licensing.bindings;
+        if let Some(bound) = recent.get(client_id)
+            && wanted.is_none_or(|id| bound.iter().any(|b| b == id))
+        {
+            return Ok(bound);
+        }
+        let bound = Arc::new(self.inner.store.client_issuers(client_id).await?);
+        recent.put(client_id, bound.clone());
+        Ok(bound)
+    }
+
+    /// An issuer's row, as read at most [`RECENT_FOR`] ago.
+    pub(super) async fn recent_issuer(&self, id: &str) -> Result<Option<IssuerRow>> {
+        let recent = &self.inner.licensing.issuer_rows;
+        if let Some(row) = recent.get(id) {
+            return Ok(Some(row));
+        }
+        let row = self.inner.store.issuer(id).await?;
+        if let Some(row) = &row {
+            recent.put(id, row.clone());
+        }
+        Ok(row)
     }
 
     /// One of the vault's issuer keys, checked to be an active key made for `purpose` when it

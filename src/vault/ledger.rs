@@ -357,9 +357,45 @@ pub(crate) async fn apply_batch(
     let started = Instant::now();
     let mut tx = store.begin().await?;
     let mut batch = Batch::read(&mut tx, ops).await?;
-    let mut results = Vec::with_capacity(ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        tx.set_request_id(request_ids.get(i).and_then(Option::as_deref));
+    let request_id = |i: usize| request_ids.get(i).and_then(Option::as_deref);
+    let mut results: Vec<Result<Outcome>> = Vec::with_capacity(ops.len());
+    while results.len() < ops.len() {
+        let i = results.len();
+        // Consecutive issuances go together: one set of reads for the run.
+        let run: Vec<&super::licences::IssuingLicence> = ops[i..]
+            .iter()
+            .map_while(|op| match op {
+                Op::IssueLicence(issuing) => Some(&**issuing),
+                _ => None,
+            })
+            .collect();
+        if !run.is_empty() {
+            let mut allowed = Vec::with_capacity(run.len());
+            let mut refused = Vec::with_capacity(run.len());
+            for (j, issuing) in run.iter().enumerate() {
+                match batch.check_actor(&ops[i + j]) {
+                    Ok(()) => {
+                        allowed.push((*issuing, request_id(i + j)));
+                        refused.push(None);
+                    }
+                    Err(e) => refused.push(Some(e)),
+                }
+            }
+            let mut applied = super::licences::apply_issues(&mut tx, &allowed, batch.now)
+                .await?
+                .into_iter();
+            for r in refused {
+                results.push(match r {
+                    Some(e) => Err(e),
+                    None => applied.next().ok_or_else(|| {
+                        Error::Corrupt("an issuance of the batch was not decided".into())
+                    })?,
+                });
+            }
+            continue;
+        }
+        let op = &ops[i];
+        tx.set_request_id(request_id(i));
         let result = match batch.check_actor(op) {
             Ok(()) => apply_op(&mut tx, &mut batch, op).await?,
             Err(e) => Err(e),
@@ -503,7 +539,8 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
             issuers,
             actor,
         } => super::issuers::bind(tx, client, issuers, actor, batch.now).await?,
-        Op::IssueLicence(issuing) => super::licences::apply_issue(tx, issuing, batch.now).await?,
+        // Applied in runs by `apply_batch`, never one by one.
+        Op::IssueLicence(_) => return Err(Error::Corrupt("an issuance outside its run".into())),
         Op::ChangeLicence(change) => super::licences::apply_change(tx, change, batch.now).await?,
         Op::SupersedeLicence(s) => super::licences::apply_supersede(tx, s, batch.now).await?,
         Op::RevokeSeal {
