@@ -16,7 +16,7 @@ use super::page::{Page, PageQuery};
 use super::{ApiJson, ApiPath, ErrorBody, cacheable, rfc3339};
 use crate::error::Error;
 use crate::present::offline::{Shown, TokenFacts};
-use crate::vault::{AuthClient, Checker, PresentationCheck, Vault};
+use crate::vault::{AuthClient, Checker, PresentationCheck, Vault, now_ms};
 
 /// How long caches may keep the trust list (seconds): a new issuer's tokens verify offline
 /// within this much of its registration.
@@ -273,7 +273,7 @@ async fn verify(
         }
     };
     let check = vault
-        .verify_presentation(checker, &req.token, req.type_code.as_deref())
+        .verify_presentation(checker, &req.token, req.type_code.as_deref(), now_ms())
         .await?;
     Ok(no_store(
         Json(PresentationVerdict::of(check)?).into_response(),

@@ -67,7 +67,8 @@ use crate::error::{Error, Result};
 use crate::store::{KeyPurpose, KeyRow, Store};
 use crate::verify::Verifier;
 use keys::LoadedKey;
-use ledger::{Checkpointer, Ledger, Op, Outcome, apply_batch, checkpoint_now, now_ms};
+pub(crate) use ledger::now_ms;
+use ledger::{Checkpointer, Ledger, Op, Outcome, apply_batch, checkpoint_now};
 
 struct Inner {
     config: Config,

@@ -234,16 +234,17 @@ impl Vault {
         })
     }
 
-    /// Checks a code online: against the vault's presentation keys, its expiry (with the
-    /// leeway), `required_type`, and the licence's status as stored now. A check of a genuine
-    /// token is recorded before it is answered; anything else is `INVALID`, told nothing more.
+    /// Checks a code online at `now` (ms since the Unix epoch; the API passes the clock's):
+    /// against the vault's presentation keys, its expiry (with the leeway), `required_type`, and
+    /// the licence's status as stored at that moment. A check of a genuine token is recorded
+    /// before it is answered; anything else is `INVALID`, told nothing more.
     pub async fn verify_presentation(
         &self,
         checker: Checker<'_>,
         code: &str,
         required_type: Option<&str>,
+        now: i64,
     ) -> Result<PresentationCheck> {
-        let now = now_ms();
         let now_s = now.div_euclid(1000);
         let fingerprint = sha256(code.as_bytes());
         let known = self
