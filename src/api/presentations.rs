@@ -24,14 +24,14 @@ const TRUST_MAX_AGE_S: i64 = 300;
 
 /// The anonymous route (behind the per-peer rate limit).
 pub(super) fn public_router() -> Router<Vault> {
-    Router::new().route("/v1/presentations/trust", get(trust))
+    Router::new().route("/v1/presentations/trust", get(presentation_trust))
 }
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()
-        .route("/v1/presentations/verify", post(verify))
-        .route("/v1/licences/{id}/presentations", post(present))
-        .route("/v1/licences/{id}/uses", get(uses))
+        .route("/v1/presentations/verify", post(verify_presentation))
+        .route("/v1/licences/{id}/presentations", post(present_licence))
+        .route("/v1/licences/{id}/uses", get(licence_uses))
 }
 
 /// Who calls a route that anyone may call: a client by its API key (a bad key is 401, never
@@ -101,7 +101,7 @@ pub(crate) struct PresentationResponse {
         (status = 403, body = ErrorBody, description = "no `present` scope"),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "the licence is not valid")))]
-async fn present(
+async fn present_licence(
     State(vault): State<Vault>,
     client: AuthClient,
     ApiPath(id): ApiPath<String>,
@@ -205,7 +205,7 @@ pub(crate) struct PresentationVerdict {
     /// The licence as the code shows it (absent for `INVALID`): never an identifier number, a birth date or an address.
     #[serde(skip_serializing_if = "Option::is_none")]
     licence: Option<ShownLicence>,
-    /// The whole licence: only for a client with scope `inspect` checking a `full` code that has not expired.
+    /// The whole licence: only for a client with scope `inspect` checking a `full` code whose verdict is `VALID`, `SUSPENDED` or `REVOKED`.
     #[serde(skip_serializing_if = "Option::is_none")]
     full: Option<LicenceResponse>,
 }
@@ -249,8 +249,8 @@ impl ShownLicence {
 #[utoipa::path(post, path = "/v1/presentations/verify", tag = "presentations", request_body = VerifyPresentationRequest,
     responses((status = 200, body = PresentationVerdict, headers(("Cache-Control" = String, description = "no-store"))),
         (status = 400, body = ErrorBody, description = "`inspector` without an API key, or not 1–64 characters"),
-        (status = 429, body = ErrorBody, description = "rate_limited (anonymous callers)")))]
-async fn verify(
+        (status = 401, body = ErrorBody, description = "an `Authorization` header whose API key is not valid (a caller without one is anonymous)")))]
+async fn verify_presentation(
     State(vault): State<Vault>,
     caller: Caller,
     ApiJson(req): ApiJson<VerifyPresentationRequest>,
@@ -285,7 +285,10 @@ async fn verify(
     responses((status = 200, body = Object, description = "the trust list",
             headers(("ETag" = String), ("Cache-Control" = String, description = "public, max-age=300"))),
         (status = 304, description = "not modified")))]
-async fn trust(State(vault): State<Vault>, headers: HeaderMap) -> Result<Response, Error> {
+async fn presentation_trust(
+    State(vault): State<Vault>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
     let t = vault.presentation_trust().await?;
     cacheable(
         &headers,
@@ -338,7 +341,7 @@ pub(crate) struct UseList {
 #[utoipa::path(get, path = "/v1/licences/{id}/uses", tag = "presentations", security(("bearer" = [])),
     params(("id" = String, Path, description = "证照标识"), PageQuery),
     responses((status = 200, body = UseList), (status = 404, body = ErrorBody)))]
-async fn uses(
+async fn licence_uses(
     State(vault): State<Vault>,
     client: AuthClient,
     ApiPath(id): ApiPath<String>,

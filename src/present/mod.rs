@@ -85,17 +85,16 @@ pub struct Authentic<'k> {
     pub settled: Option<Verdict>,
 }
 
-/// Checks a code up to the licence's status: its form, a trusted key of its id whose window
-/// holds its issue time, its signature (skipped when `signature_known`: these exact bytes
-/// verified before), then its times at `now` (seconds) and the required type. `None`: INVALID.
+/// Checks a token up to the licence's status: a trusted key of its id whose window holds its
+/// issue time, its signature (skipped when `signature_known`: these exact bytes verified
+/// before), then its times at `now` (seconds) and the required type. `None`: INVALID.
 pub fn authenticate<'k>(
     keyring: &'k Keyring,
-    code: &str,
+    token: Token,
     now: i64,
     required_type: Option<&str>,
     signature_known: bool,
 ) -> Option<Authentic<'k>> {
-    let token = Token::parse(code).ok()?;
     let issuer = keyring.authenticate(&token, signature_known)?;
     let p = &token.payload;
     if i64::from(p.issued_at) > now + LEEWAY_S {

@@ -208,7 +208,8 @@ pub fn verify(
     max_age_s: Option<i64>,
 ) -> Report {
     let checked_at = time_text(now);
-    let Some(a) = authenticate(keyring, code, now, required_type, false) else {
+    let token = Token::parse(code).ok();
+    let Some(a) = token.and_then(|t| authenticate(keyring, t, now, required_type, false)) else {
         return Report {
             verdict: Verdict::Invalid,
             checked_at,

@@ -31,7 +31,7 @@ use crate::present::trust::{
     FORMAT, PresentationKey, StatusKey, TrustedIssuer, TypeName, time_text,
 };
 use crate::present::{
-    DEFAULT_TTL_S, Disclosed, Keyring, MIN_TTL_S, Payload, Profile, TrustList, Verdict,
+    DEFAULT_TTL_S, Disclosed, Keyring, MIN_TTL_S, Payload, Profile, Token, TrustList, Verdict,
 };
 use crate::store::{IssuerRow, KeyPurpose, LicenceRow, UseRow};
 
@@ -254,9 +254,12 @@ impl Vault {
             .lock()
             .map_err(|_| Error::Unavailable)?
             .contains(&fingerprint);
-        let trust = self.trust_for(code).await?;
+        let Ok(token) = Token::parse(code) else {
+            return Ok(PresentationCheck::invalid(now));
+        };
+        let trust = self.trust_for(&token).await?;
         let Some(a) =
-            crate::present::authenticate(&trust.keyring, code, now_s, required_type, known)
+            crate::present::authenticate(&trust.keyring, token, now_s, required_type, known)
         else {
             return Ok(PresentationCheck::invalid(now));
         };
@@ -296,10 +299,14 @@ impl Vault {
             Checker::Client(c, inspector) => (Some(c), inspector),
         };
         let full = match client {
+            // Not for a code expired or of another type than required: those show nothing more.
             Some(c)
                 if c.allows(INSPECT_SCOPE)
                     && p.profile == Profile::Full
-                    && verdict != Verdict::Expired =>
+                    && matches!(
+                        verdict,
+                        Verdict::Valid | Verdict::Suspended | Verdict::Revoked
+                    ) =>
             {
                 let row = store.licence(&licence.id).await?;
                 let issuer = store.issuer(&licence.issuer_id).await?;
@@ -466,13 +473,11 @@ impl Vault {
         Ok(())
     }
 
-    /// The trust list to check `code` with: the cached one, built again first if the code
+    /// The trust list to check `token` with: the cached one, built again first if the token
     /// names a key id it lacks (a key made on another node) and it is older than a second.
-    async fn trust_for(&self, code: &str) -> Result<Arc<Trust>> {
+    async fn trust_for(&self, token: &Token) -> Result<Arc<Trust>> {
         let trust = self.presentation_trust().await?;
-        let unknown = crate::present::Token::parse(code)
-            .is_ok_and(|t| !trust.keyring.knows(&t.payload.key_id));
-        if unknown && trust.built.elapsed() >= TRUST_RELOAD {
+        if !trust.keyring.knows(&token.payload.key_id) && trust.built.elapsed() >= TRUST_RELOAD {
             return self.rebuild_trust().await;
         }
         Ok(trust)
