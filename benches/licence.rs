@@ -3,6 +3,11 @@
 //! (`ofd::write`: XML, the font subset, the zip); "render + seal" is what the first request for a
 //! licence's file does in the vault (`Vault::seal_licence_ofd`): the same rendering, the issuer's
 //! licence seal (an SM2 §18 signature) and the signature's audit entry committed to SQLite.
+//!
+//! "presentation token" is a 亮证 code checked up to the licence's status (`present::authenticate`):
+//! in full (parse, key lookup, the SM2 verification) and for a code seen before (the vault skips
+//! the signature; everything else is the same), the two costs an online check adds to its
+//! database read.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -118,5 +123,70 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, render);
+fn presentation(c: &mut Criterion) {
+    use base64::Engine;
+    use sidian::crypto::{KeyType, PrivateKey};
+    use sidian::present::token::{Disclosed, Payload, Profile, key_id};
+    use sidian::present::trust::{FORMAT, PresentationKey, StatusKey, TrustedIssuer};
+    use sidian::present::{Keyring, Token, TrustList, authenticate};
+
+    let b64 = |der: &[u8]| base64::engine::general_purpose::STANDARD.encode(der);
+    let key = PrivateKey::generate(KeyType::Sm2).expect("key");
+    let status = PrivateKey::generate(KeyType::P256).expect("key");
+    let spki = key.public_key().spki_der().to_vec();
+    let list = TrustList {
+        format: FORMAT.to_owned(),
+        issuers: vec![TrustedIssuer {
+            id: "iss_1".into(),
+            name: "济南市市场监督管理局".into(),
+            uscc: "11370100004312345D".into(),
+            presentation_keys: vec![PresentationKey {
+                kid: hex::encode(key_id(&spki)),
+                alg: "sm2".into(),
+                public_key: b64(&spki),
+                not_before: "2026-01-01T00:00:00Z".into(),
+                not_after: None,
+            }],
+            status_key: StatusKey {
+                kid: "key_s".into(),
+                alg: "ES256".into(),
+                public_key: b64(status.public_key().spki_der()),
+            },
+        }],
+        licence_types: vec![],
+    };
+    let keyring = Keyring::new(&list).expect("keyring");
+    let issued_at = 1_767_225_600;
+    let code = Payload {
+        profile: Profile::Basic,
+        key_id: key_id(&spki),
+        handle: [7; 16],
+        nonce: [9; 8],
+        issued_at,
+        ttl_s: 60,
+        list: [1; 16],
+        slot: 42,
+        type_code: BUSINESS.into(),
+        disclosed: Some(Disclosed {
+            holder_name: "济南******公司".into(),
+            valid_from: time::macros::date!(2020 - 05 - 01),
+            valid_to: None,
+        }),
+    }
+    .sign(&key)
+    .expect("sign");
+    let now = i64::from(issued_at) + 5;
+    let mut g = c.benchmark_group(format!("presentation token ({} characters)", code.len()));
+    for (name, known) in [("check, SM2 verified", false), ("check, seen before", true)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let token = Token::parse(black_box(&code)).expect("token");
+                authenticate(&keyring, token, now, Some(BUSINESS), known).expect("genuine")
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, render, presentation);
 criterion_main!(benches);

@@ -38,6 +38,8 @@ pub struct Config {
     /// The vault's public base URL (`https://host[/prefix]`): certificates issued while it is
     /// set name its CRL and issuer-certificate routes; `None` means they name none.
     pub public_url: Option<String>,
+    /// The key type of new presentation keys (亮证 tokens): SM2, P-256 or Ed25519.
+    pub presentation_alg: crate::crypto::KeyType,
 }
 
 impl Config {
@@ -52,6 +54,7 @@ impl Config {
             trust_dir: None,
             tsa_url: None,
             public_url: None,
+            presentation_alg: crate::crypto::KeyType::Sm2,
         }
     }
 

@@ -2,8 +2,8 @@
 //! (SM2/SM3/SM4 by default, ECDSA P-256, Ed25519, RSA), an append-only audit log, and the HTTP
 //! API and CLI around them; electronic seals (GB/T 38540), PDF sealing (PAdES) and the
 //! verification of sealed PDF, OFD and SES; electronic licences (catalogue, issuers, issuance,
-//! lifecycle, signed status lists). Licence files, bulk import and 亮证 are planned; see
-//! `ARCHITECTURE.md`.
+//! lifecycle, signed status lists, licence files, bulk import) and 亮证 presentation tokens.
+//! See `ARCHITECTURE.md`.
 
 pub mod api;
 pub mod asn1;
@@ -19,6 +19,8 @@ pub mod ofd;
 pub mod pdf;
 pub mod pki;
 mod plain_http;
+pub mod present;
+mod qr;
 pub mod render;
 pub mod report;
 pub mod request_id;

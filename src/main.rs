@@ -61,6 +61,15 @@ struct Cli {
     /// outside validators can check revocation (certificates issued earlier carry none).
     #[arg(long, global = true, env = "SIDIAN_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Key type of the presentation keys (亮证 tokens) made for new issuers: sm2, p256 or
+    /// ed25519 (existing keys keep theirs).
+    #[arg(
+        long,
+        global = true,
+        env = "SIDIAN_PRESENTATION_ALG",
+        default_value = "sm2"
+    )]
+    presentation_alg: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -208,6 +217,41 @@ enum Command {
     /// The vault's trust anchors.
     #[command(subcommand)]
     Trust(TrustCommand),
+    /// 亮证 presentation tokens.
+    #[command(subcommand)]
+    Present(PresentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PresentCommand {
+    /// Check a presentation token without the server, against a trust list (the body of
+    /// `GET /v1/presentations/trust`) and the issuers' signed status lists (bodies of
+    /// `GET /v1/status-lists/{id}`, one per file in a directory). A list past its `exp` (or
+    /// `--max-age`) leaves the status unknown: the verdict is then UNKNOWN, never VALID. Prints
+    /// the verdict first (JSON with --json); exit 0 only if VALID.
+    Verify {
+        /// The trust list (JSON); default: the trust list of the vault in --data.
+        #[arg(long, value_name = "FILE")]
+        trust: Option<PathBuf>,
+        /// A directory of status list tokens (`statuslist+jwt`); without it the status is
+        /// unknown.
+        #[arg(long, value_name = "DIR")]
+        status: Option<PathBuf>,
+        /// The licence type (证照类型代码) the token must be of: another is WRONG_TYPE.
+        #[arg(long = "type", value_name = "CODE")]
+        type_code: Option<String>,
+        /// A status list older than this many seconds says nothing (default: until its `exp`).
+        #[arg(long, value_name = "SECONDS")]
+        max_age: Option<u32>,
+        /// Check as of this time (RFC 3339) instead of now.
+        #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+        at: Option<time::OffsetDateTime>,
+        /// Print the JSON report.
+        #[arg(long)]
+        json: bool,
+        /// The code, `LZ1:…` (quote it: base45 has spaces).
+        token: String,
+    },
 }
 
 /// How log lines are written.
@@ -288,8 +332,9 @@ enum ClientCommand {
         /// Unique name.
         name: String,
         /// A scope the client may use (repeatable): admin, audit, keys, seals, sign, verify,
-        /// licence:issue (every licence type) or licence:issue:<type code> (one type); none =
-        /// keys, sign, verify, seals.
+        /// present (show licences of its issuers as 亮证 tokens), inspect (see a `full` token's
+        /// whole licence), licence:issue (every licence type) or licence:issue:<type code> (one
+        /// type); none = keys, sign, verify, seals.
         #[arg(long = "scope", value_parser = parse_scope)]
         scopes: Vec<String>,
         /// An issuer (id) the client may issue licences for (repeatable).
@@ -389,6 +434,12 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
         .wrap_alg
         .parse::<WrapAlgorithm>()
         .map_err(|e| anyhow::anyhow!("--wrap-alg: {e}"))?;
+    config.presentation_alg = cli
+        .presentation_alg
+        .parse::<sidian::crypto::KeyType>()
+        .ok()
+        .filter(|k| sidian::present::token::signature_algorithm(*k).is_some())
+        .ok_or_else(|| anyhow::anyhow!("--presentation-alg: one of sm2, p256, ed25519"))?;
     config.trust_dir = cli.trust_dir.clone();
     config.tsa_url = cli.tsa_url.clone();
     config.public_url = cli
@@ -672,6 +723,66 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}\t{}\t{}\t{}", c.name, c.id, c.status, scopes);
             }
             vault.close().await;
+        }
+        Command::Present(PresentCommand::Verify {
+            trust,
+            status,
+            type_code,
+            max_age,
+            at,
+            json,
+            token,
+        }) => {
+            let trust = match trust {
+                Some(file) => std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?,
+                None => {
+                    let vault = Vault::open(config, false).await?;
+                    let trust = vault.presentation_trust().await;
+                    vault.close().await;
+                    trust?.json.clone()
+                }
+            };
+            let list: sidian::present::TrustList =
+                serde_json::from_str(&trust).context("the trust list is not one")?;
+            let keyring = sidian::present::Keyring::new(&list)?;
+            let mut lists = sidian::present::StatusLists::default();
+            if let Some(dir) = status {
+                for entry in std::fs::read_dir(&dir)
+                    .with_context(|| format!("cannot read {}", dir.display()))?
+                {
+                    let path = entry?.path();
+                    if !path.is_file() {
+                        continue;
+                    }
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    if let Err(e) = lists.add(&text) {
+                        eprintln!("skipped {}: {e}", path.display());
+                    }
+                }
+            }
+            let now = at
+                .unwrap_or_else(time::OffsetDateTime::now_utc)
+                .unix_timestamp();
+            let report = sidian::present::offline::verify(
+                &token,
+                &keyring,
+                &lists,
+                now,
+                type_code.as_deref(),
+                max_age.map(i64::from),
+            );
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.summary());
+            }
+            return Ok(if report.verdict == sidian::present::Verdict::Valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
         }
         Command::Client(ClientCommand::Revoke { name }) => {
             let vault = Vault::open(config, false).await?;

@@ -93,11 +93,11 @@ pub(crate) struct StatusListRef {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct LicenceIssuer {
     /// Issuer id.
-    id: String,
+    pub(super) id: String,
     /// 颁发机构.
-    name: String,
+    pub(super) name: String,
     /// 颁发机构代码 (统一社会信用代码).
-    uscc: String,
+    pub(super) uscc: String,
 }
 
 /// A licence.
@@ -150,7 +150,8 @@ pub(crate) struct LicenceResponse {
 }
 
 impl LicenceResponse {
-    fn of(l: Licence, masked: bool) -> Result<Self, Error> {
+    /// A licence as answered; `masked`: a person's identifier and the personal fields masked.
+    pub(super) fn of(l: Licence, masked: bool) -> Result<Self, Error> {
         let r = l.row;
         let id_number = if masked && l.personal_holder {
             mask_id_number(&r.holder_id_number)

@@ -210,6 +210,12 @@ pub(crate) async fn rate_limit(
     }
 }
 
+/// One token from the bucket of the peer that sent these parts, for a route that serves
+/// anonymous and authenticated callers alike and limits only the anonymous ones.
+pub(crate) fn charge_anonymous(parts: &Parts) -> Result<(), Error> {
+    admission_of(parts)?.take_token(peer_of(&parts.extensions), Instant::now())
+}
+
 /// Middleware for every route: the request, body included, must finish within the timeout.
 pub(crate) async fn timeout(
     State(admission): State<Arc<Admission>>,

@@ -16,6 +16,7 @@ mod observe;
 mod openapi;
 mod page;
 mod pki;
+mod presentations;
 mod seals;
 mod stamp;
 mod status_lists;
@@ -60,6 +61,7 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(documents::router())
         .merge(status_lists::router())
         .merge(licences::public_router())
+        .merge(presentations::public_router())
         .route_layer(middleware::from_fn_with_state(
             admission.clone(),
             limits::rate_limit,
@@ -77,6 +79,7 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(tsa::router())
         .merge(issuers::router())
         .merge(licences::router())
+        .merge(presentations::router())
         .merge(anonymous)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -302,6 +305,42 @@ fn bearer_key(headers: &axum::http::HeaderMap) -> Result<&str, Error> {
         .ok_or(Error::Unauthorized)?
         .1;
     Ok(key.trim())
+}
+
+/// A public answer caches may keep `max_age` seconds: with `ETag`, and 304 without a body when
+/// the request's `If-None-Match` names that tag (or `*`).
+pub(crate) fn cacheable(
+    request: &axum::http::HeaderMap,
+    etag: &str,
+    max_age: i64,
+    media_type: &'static str,
+    body: String,
+) -> Result<Response, Error> {
+    let tag = HeaderValue::from_str(etag).map_err(|_| Error::Unavailable)?;
+    let cache = HeaderValue::from_str(&format!("public, max-age={max_age}"))
+        .map_err(|_| Error::Unavailable)?;
+    let unchanged = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/") == etag
+        });
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(media_type))],
+            body,
+        )
+            .into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, tag);
+    h.insert(header::CACHE_CONTROL, cache);
+    Ok(response)
 }
 
 /// Decodes a base64 request field, naming it in the error.

@@ -4,12 +4,12 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 
 use super::openapi::Binary;
-use super::{ApiPath, ErrorBody};
+use super::{ApiPath, ErrorBody, cacheable};
 use crate::error::Error;
 use crate::vault::{TOKEN_TTL_S, Vault};
 
@@ -33,36 +33,11 @@ async fn status_list(
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     let token = vault.status_list_token(&id).await?;
-    let etag = HeaderValue::from_str(&token.etag).map_err(|_| Error::Unavailable)?;
-    let cache = HeaderValue::from_str(&format!("public, max-age={TOKEN_TTL_S}"))
-        .map_err(|_| Error::Unavailable)?;
-    let unchanged = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| {
-            let tag = tag.trim();
-            tag == "*" || tag.trim_start_matches("W/") == token.etag
-        });
-    let status = if unchanged {
-        StatusCode::NOT_MODIFIED
-    } else {
-        StatusCode::OK
-    };
-    let body = if unchanged {
-        String::new()
-    } else {
-        token.token.clone()
-    };
-    let mut response = (status, body).into_response();
-    let h = response.headers_mut();
-    h.insert(header::ETAG, etag);
-    h.insert(header::CACHE_CONTROL, cache);
-    if unchanged {
-        h.remove(header::CONTENT_TYPE);
-    } else {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
-    }
-    Ok(response)
+    cacheable(
+        &headers,
+        &token.etag,
+        TOKEN_TTL_S,
+        MEDIA_TYPE,
+        token.token.clone(),
+    )
 }

@@ -23,6 +23,31 @@ pub fn der_from_raw(raw: &[u8]) -> Result<Vec<u8>, CryptoError> {
     encode().map_err(|_| CryptoError::InvalidSignature)
 }
 
+/// A DER `SEQUENCE { INTEGER r, INTEGER s }` as the raw fixed-width `r‖s` compact formats carry
+/// (JWS ES256, 亮证 tokens): each integer unsigned, at most 32 bytes, left-padded with zeros.
+pub fn raw_from_der(der: &[u8]) -> Result<[u8; 2 * SCALAR_LEN], CryptoError> {
+    let bad = |_| CryptoError::InvalidSignature;
+    let seq = AnyRef::from_der(der).map_err(bad)?;
+    if seq.tag() != Tag::Sequence {
+        return Err(CryptoError::InvalidSignature);
+    }
+    let mut inner = SliceReader::new(seq.value()).map_err(bad)?;
+    let mut out = [0u8; 2 * SCALAR_LEN];
+    for half in out.chunks_mut(SCALAR_LEN) {
+        let int = UintRef::decode(&mut inner).map_err(bad)?;
+        let bytes = int.as_bytes();
+        let at = SCALAR_LEN
+            .checked_sub(bytes.len())
+            .ok_or(CryptoError::InvalidSignature)?;
+        half[at..].copy_from_slice(bytes);
+    }
+    if inner.is_finished() {
+        Ok(out)
+    } else {
+        Err(CryptoError::InvalidSignature)
+    }
+}
+
 /// Whether `sig` is one DER `SEQUENCE { INTEGER, INTEGER }` and nothing else.
 pub fn is_der(sig: &[u8]) -> bool {
     let Ok(seq) = AnyRef::from_der(sig) else {
@@ -81,6 +106,25 @@ mod tests {
     }
 
     #[test]
+    fn raw_and_der_round_trip() {
+        let mut r = [0u8; 32];
+        r[31] = 0x05;
+        for rs in [raw(r, [0x80; 32]), raw([0xFF; 32], [0; 32])] {
+            assert_eq!(
+                raw_from_der(&der_from_raw(&rs).unwrap()).unwrap().to_vec(),
+                rs
+            );
+        }
+        // Trailing bytes, a third integer, or a 33-byte magnitude are not a signature.
+        let mut der = der_from_raw(&raw(r, r)).unwrap();
+        der.push(0);
+        assert!(raw_from_der(&der).is_err());
+        assert!(raw_from_der(&[0x30, 3, 0x02, 1, 1]).is_err());
+        let long = [&[0x30u8, 38, 0x02, 33, 1][..], &[0; 32], &[0x02, 1, 1]].concat();
+        assert!(raw_from_der(&long).is_err());
+    }
+
+    #[test]
     fn wrong_length_is_refused() {
         for len in [0, 32, 63, 65, 72, 96] {
             assert_eq!(
@@ -111,6 +155,7 @@ mod tests {
             };
             assert!(!is_der(&rs));
             assert_eq!(to_der(&rs), der);
+            assert_eq!(raw_from_der(&der).unwrap().to_vec(), rs);
             assert!(
                 key.public_key()
                     .verify(alg, b"message", &to_der(&rs))

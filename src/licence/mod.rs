@@ -18,3 +18,27 @@ pub use status_list::{SlotStatus, StatusList, StatusListError};
 
 /// 长期: a licence without an end of validity, as its face and its canonical form write it.
 pub const LONG_TERM: &str = "长期";
+
+/// China Standard Time (UTC+8): licence dates are days there.
+pub const CST: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
+    Ok(o) => o,
+    Err(_) => time::UtcOffset::UTC,
+};
+
+/// The day (China Standard Time) a millisecond since the Unix epoch falls in.
+pub fn day_of(ms: i64) -> time::Date {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(CST)
+        .date()
+}
+
+/// A licence date as written everywhere: `YYYY-MM-DD`.
+pub fn date_text(date: time::Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}

@@ -29,6 +29,9 @@ pub struct IssuerRow {
     /// Its P-256 licence seal for PDFs; `None` until first needed for issuers registered
     /// before it existed.
     pub pdf_seal_id: Option<String>,
+    /// Its presentation key (亮证 tokens); `None` until first needed for issuers registered
+    /// before it existed.
+    pub presentation_key_id: Option<String>,
     /// Creation time (ms).
     pub created_at: i64,
 }
@@ -104,8 +107,8 @@ pub struct LicenceFilter {
     pub type_code: Option<String>,
 }
 
-const ISSUER_COLS: &str =
-    "id, name, uscc, region, seal_id, signing_key_id, status_key_id, pdf_seal_id, created_at";
+const ISSUER_COLS: &str = "id, name, uscc, region, seal_id, signing_key_id, status_key_id, \
+     pdf_seal_id, presentation_key_id, created_at";
 const LIST_COLS: &str = "id, issuer_id, slots, used, created_at, updated_at";
 const LICENCE_COLS: &str = "id, issuer_id, owner, type_code, number, holder_name, holder_id_type, \
      holder_id_number, issued_on, valid_from, valid_to, fields, signature, status, status_reason, \
@@ -121,6 +124,7 @@ fn issuer_row(r: &AnyRow) -> Result<IssuerRow> {
         signing_key_id: r.try_get("signing_key_id")?,
         status_key_id: r.try_get("status_key_id")?,
         pdf_seal_id: r.try_get("pdf_seal_id")?,
+        presentation_key_id: r.try_get("presentation_key_id")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -334,8 +338,9 @@ impl AuditedTx {
     /// Stores an issuer.
     pub async fn insert_issuer(&mut self, i: &IssuerRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO issuers (id, name, uscc, region, seal_id, signing_key_id, status_key_id, pdf_seal_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO issuers (id, name, uscc, region, seal_id, signing_key_id, status_key_id, \
+             pdf_seal_id, presentation_key_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(i.id.as_str())
         .bind(i.name.as_str())
@@ -345,6 +350,7 @@ impl AuditedTx {
         .bind(i.signing_key_id.as_str())
         .bind(i.status_key_id.as_str())
         .bind(i.pdf_seal_id.as_deref())
+        .bind(i.presentation_key_id.as_deref())
         .bind(i.created_at)
         .execute(&mut *self.tx)
         .await?;

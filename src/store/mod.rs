@@ -19,11 +19,13 @@ mod idempotency;
 mod licence_files;
 mod licences;
 mod pki;
+mod presentations;
 mod purpose;
 
 pub use idempotency::{IdempotencyRow, IdempotentAnswer, Reservation, StoredResponse};
 pub use licences::{IssuerRow, LicenceFilter, LicenceRow, StatusListRow};
 pub use pki::{AuthorityRow, CertRow, SealRow};
+pub use presentations::{PresentedLicence, UseRow};
 pub use purpose::KeyPurpose;
 
 /// Which database a [`Store`] talks to.
@@ -263,6 +265,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "issuer_pdf_seal",
                 include_str!("../../migrations/sqlite/0008_issuer_pdf_seal.sql"),
             ),
+            (
+                9,
+                "presentations",
+                include_str!("../../migrations/sqlite/0009_presentations.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -304,6 +311,11 @@ fn migrator(backend: Backend) -> Migrator {
                 8,
                 "issuer_pdf_seal",
                 include_str!("../../migrations/postgres/0008_issuer_pdf_seal.sql"),
+            ),
+            (
+                9,
+                "presentations",
+                include_str!("../../migrations/postgres/0009_presentations.sql"),
             ),
         ],
     };

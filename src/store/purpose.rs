@@ -25,10 +25,12 @@ pub enum KeyPurpose {
     LicenceSigner,
     /// An issuer's status list key (P-256): signs its status list tokens (ES256).
     StatusList,
+    /// An issuer's presentation key (SM2 by default): signs its 亮证 tokens.
+    Presentation,
 }
 
 impl KeyPurpose {
-    const ALL: [KeyPurpose; 9] = [
+    const ALL: [KeyPurpose; 10] = [
         KeyPurpose::General,
         KeyPurpose::Seal,
         KeyPurpose::HandwrittenSigner,
@@ -38,6 +40,7 @@ impl KeyPurpose {
         KeyPurpose::Audit,
         KeyPurpose::LicenceSigner,
         KeyPurpose::StatusList,
+        KeyPurpose::Presentation,
     ];
 
     /// The stored name (`client` for general keys, the name they had before purposes were typed).
@@ -52,6 +55,7 @@ impl KeyPurpose {
             KeyPurpose::Audit => "audit",
             KeyPurpose::LicenceSigner => "licence-signer",
             KeyPurpose::StatusList => "status-list",
+            KeyPurpose::Presentation => "presentation",
         }
     }
 

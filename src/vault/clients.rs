@@ -12,7 +12,9 @@ use crate::error::{Error, Result};
 use crate::store::ClientRow;
 
 /// Every scope a client may hold (`admin` implies all the others).
-pub const SCOPES: &[&str] = &["admin", "audit", "keys", "seals", "sign", "verify"];
+pub const SCOPES: &[&str] = &[
+    "admin", "audit", "keys", "seals", "sign", "verify", "present", "inspect",
+];
 
 /// Scopes a client registered without `--scope` holds.
 pub const DEFAULT_SCOPES: &[&str] = &["keys", "sign", "verify", "seals"];

@@ -1,7 +1,8 @@
 //! Issuing authorities (颁证单位): each is registered in one audited transaction with its licence
 //! seals (official seals of the vault named `…电子证照专用章`: SM2 for OFDs, P-256 for the PDFs
 //! any reader validates), an SM2 key that signs its licences' canonical form, a P-256 key that
-//! signs its status lists, and its first status list.
+//! signs its status lists, a key that signs its 亮证 tokens (SM2 unless configured otherwise),
+//! and its first status list.
 //! Clients (approval systems) are bound to the issuers they may issue for.
 
 use std::collections::HashMap;
@@ -218,6 +219,8 @@ impl Vault {
         };
         let (signing, signing_event) = new_key(KeyType::Sm2, KeyPurpose::LicenceSigner)?;
         let (status, status_event) = new_key(KeyType::P256, KeyPurpose::StatusList)?;
+        let (presentation, presentation_event) =
+            new_key(inner.config.presentation_alg, KeyPurpose::Presentation)?;
         let now = now_ms();
         let issuer = IssuerRow {
             id: random_id(&inner.rng, "iss")?,
@@ -228,6 +231,7 @@ impl Vault {
             signing_key_id: signing.id.clone(),
             status_key_id: status.id.clone(),
             pdf_seal_id: Some(pdf_seal_row.id.clone()),
+            presentation_key_id: Some(presentation.id.clone()),
             created_at: now,
         };
         let list = StatusListRow {
@@ -249,12 +253,14 @@ impl Vault {
         .with("signing_key", issuer.signing_key_id.as_str())
         .with("status_key", issuer.status_key_id.as_str())
         .with("pdf_seal", pdf_seal_row.id.as_str())
+        .with("presentation_key", presentation.id.as_str())
         .with("status_list", list.id.as_str());
         let status_list_id = list.id.clone();
         let (signing_key_pem, status_key_pem) =
             (pem(&signing.public_key)?, pem(&status.public_key)?);
         issuance.keys.push((signing, signing_event));
         issuance.keys.push((status, status_event));
+        issuance.keys.push((presentation, presentation_event));
         issuance.keys.extend(pdf_issuance.keys);
         issuance.certs.extend(pdf_issuance.certs);
         issuance.pdf_seal = pdf_issuance

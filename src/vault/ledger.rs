@@ -77,6 +77,12 @@ pub(crate) enum Op {
         issuers: Vec<String>,
         actor: Actor,
     },
+    /// Give an issuer that has none its presentation key (the first of racing requests wins).
+    AddPresentationKey {
+        issuer_id: String,
+        key: KeyRow,
+        event: Event,
+    },
     /// Store a licence in a random free slot of its issuer's current status list.
     IssueLicence(Box<super::licences::IssuingLicence>),
     /// Move a licence to another status, if the transition is legal from its current one.
@@ -139,9 +145,10 @@ impl Op {
             Op::IssueLicence(issuing) => Some(&issuing.event.actor),
             Op::ChangeLicence(change) => Some(&change.actor),
             Op::SupersedeLicence(s) => Some(&s.next.event.actor),
-            Op::Record(event) | Op::CreateKey(_, event) | Op::RecordSignature { event, .. } => {
-                Some(&event.actor)
-            }
+            Op::Record(event)
+            | Op::CreateKey(_, event)
+            | Op::RecordSignature { event, .. }
+            | Op::AddPresentationKey { event, .. } => Some(&event.actor),
             Op::Issue(issuance) => issuance.keys.first().map(|(_, event)| &event.actor),
         }
     }
@@ -539,6 +546,19 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
             issuers,
             actor,
         } => super::issuers::bind(tx, client, issuers, actor, batch.now).await?,
+        Op::AddPresentationKey {
+            issuer_id,
+            key,
+            event,
+        } => {
+            if tx.set_issuer_presentation_key(issuer_id, &key.id).await? {
+                tx.insert_key(key).await?;
+                Ok(Some(tx.append(event.clone(), batch.now)))
+            } else {
+                // Another request gave the issuer its key first (or the issuer is gone).
+                Ok(None)
+            }
+        }
         // Applied in runs by `apply_batch`, never one by one.
         Op::IssueLicence(_) => return Err(Error::Corrupt("an issuance outside its run".into())),
         Op::ChangeLicence(change) => super::licences::apply_change(tx, change, batch.now).await?,

@@ -11,10 +11,10 @@
 use serde_json::{Map, Value};
 
 use super::ledger::now_ms;
-use super::licences::day_of;
 use super::ofd_stamping::picture_size;
 use super::{AuthClient, Licence, Vault};
 use crate::error::{Error, Result};
+use crate::licence::day_of;
 use crate::licence::{LicenceFace, LicenceType};
 use crate::ofd::Placement;
 

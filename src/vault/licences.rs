@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
-use time::{Date, Month, OffsetDateTime, UtcOffset};
+use time::{Date, Month};
 
 use super::idempotency::{Backoff, RETENTION_MS};
 use super::ledger::{Outcome, now_ms};
@@ -20,7 +20,7 @@ use crate::crypto::{MasterKey, SignatureAlgorithm, sha256, sm3};
 use crate::error::{Error, Result};
 use crate::ident::IdNumber;
 use crate::licence::catalogue::Validity;
-use crate::licence::{HolderKind, LicenceId, LicenceType};
+use crate::licence::{CST, HolderKind, LicenceId, LicenceType, date_text, day_of};
 use crate::store::{
     AuditedTx, IdempotencyRow, IdempotentAnswer, IssuerRow, KeyPurpose, LicenceFilter, LicenceRow,
     StoredResponse,
@@ -179,6 +179,22 @@ impl LicenceStatus {
         }
     }
 
+    /// The status of a licence stored with `stored` status and validity end `valid_to` (ms),
+    /// at `now` (ms).
+    pub(crate) fn of_stored(
+        stored: &str,
+        valid_to: Option<i64>,
+        id: &str,
+        now: i64,
+    ) -> Result<Self> {
+        let status = Self::stored(stored, id)?;
+        let ended = valid_to.is_some_and(|end| end < now);
+        Ok(match status {
+            Self::Valid | Self::Suspended if ended => Self::Expired,
+            s => s,
+        })
+    }
+
     fn stored(stored: &str, id: &str) -> Result<Self> {
         Ok(match stored {
             "valid" => Self::Valid,
@@ -197,12 +213,7 @@ impl LicenceStatus {
     /// The status of a stored licence at `now` (ms): a licence past its validity is expired
     /// unless something final happened to it before.
     pub fn of(row: &LicenceRow, now: i64) -> Result<Self> {
-        let stored = Self::stored(&row.status, &row.id)?;
-        let ended = row.valid_to.is_some_and(|end| end < now);
-        Ok(match stored {
-            Self::Valid | Self::Suspended if ended => Self::Expired,
-            s => s,
-        })
+        Self::of_stored(&row.status, row.valid_to, &row.id, now)
     }
 }
 
@@ -642,12 +653,6 @@ pub fn canonical(value: &Value) -> String {
     out
 }
 
-/// China Standard Time: licence dates are days there.
-const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
-    Ok(o) => o,
-    Err(_) => UtcOffset::UTC,
-};
-
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// The first millisecond of a day (CST).
@@ -672,23 +677,6 @@ fn valid_until(from: Date, given: Option<&str>, default: Option<Date>) -> Result
         return Err(Error::InvalidField("valid_to: before valid_from".into()));
     }
     Ok(end)
-}
-
-/// The day (CST) a millisecond falls in.
-pub(crate) fn day_of(ms: i64) -> Date {
-    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(CST)
-        .date()
-}
-
-fn date_text(date: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
 }
 
 /// `YYYY-MM-DD` of a stored day.
@@ -1258,7 +1246,7 @@ impl Vault {
         Ok(canonical(&document(&l.row, &l.issuer, &l.type_name)?))
     }
 
-    fn shown(&self, row: LicenceRow, issuer: IssuerRow) -> Result<Licence> {
+    pub(super) fn shown(&self, row: LicenceRow, issuer: IssuerRow) -> Result<Licence> {
         let status = LicenceStatus::of(&row, now_ms())?;
         let licence_type = self.licence_types().get(&row.type_code);
         let fields: Map<String, Value> = serde_json::from_str(&row.fields)

@@ -19,12 +19,14 @@ mod licence_verification;
 mod licences;
 mod ofd_stamping;
 mod pki;
+mod presentations;
 mod provenance;
 mod seals;
 mod stamping;
 mod status_lists;
 mod timestamps;
 mod trust;
+mod uses;
 mod verification;
 mod workers;
 
@@ -45,6 +47,7 @@ pub use licences::{
 };
 pub use ofd_stamping::StampedOfd;
 pub use pki::{Family, Role};
+pub use presentations::{Checker, Presentation, PresentationCheck, Trust};
 pub use seals::{HolderId, NewSeal, SealInfo, SealInput, SealKind, SealSigned};
 pub use stamping::{Level, StampParams, StampRequest, Stamped};
 pub use status_lists::{StatusToken, TOKEN_TTL_S};
@@ -64,7 +67,8 @@ use crate::error::{Error, Result};
 use crate::store::{KeyPurpose, KeyRow, Store};
 use crate::verify::Verifier;
 use keys::LoadedKey;
-use ledger::{Checkpointer, Ledger, Op, Outcome, apply_batch, checkpoint_now, now_ms};
+pub(crate) use ledger::now_ms;
+use ledger::{Checkpointer, Ledger, Op, Outcome, apply_batch, checkpoint_now};
 
 struct Inner {
     config: Config,
@@ -87,6 +91,8 @@ struct Inner {
     /// The issuers' keys and their status list tokens, loaded and signed on first use.
     licensing: issuers::Caches,
     licence_types: crate::licence::Catalogue,
+    /// The presentation keys' trust list and the codes known to verify.
+    presenting: presentations::Presenting,
 }
 
 /// The vault (cheap to clone: all clones share one state).
@@ -94,6 +100,8 @@ struct Inner {
 pub struct Vault {
     inner: Arc<Inner>,
     ledger: Option<Ledger>,
+    /// Records checks of presentation tokens in batches (under `serve`).
+    uses: Option<uses::Recorder>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -104,14 +112,19 @@ impl std::fmt::Debug for Vault {
     }
 }
 
-/// The running writer task of a serving vault.
+/// The running writer tasks of a serving vault: the ledger and the recorder of checks.
 #[derive(Debug)]
-pub struct Writer(tokio::sync::oneshot::Receiver<()>);
+pub struct Writer {
+    ledger: tokio::sync::oneshot::Receiver<()>,
+    uses: tokio::sync::oneshot::Receiver<()>,
+}
 
 impl Writer {
-    /// Waits until the writer has drained its queue and signed a final checkpoint.
+    /// Waits until the writers have drained their queues and the ledger signed a final
+    /// checkpoint.
     pub async fn finish(self) {
-        let _ = self.0.await;
+        let _ = self.ledger.await;
+        let _ = self.uses.await;
     }
 }
 
@@ -249,8 +262,10 @@ impl Vault {
                 )?,
                 licensing: issuers::Caches::default(),
                 licence_types,
+                presenting: presentations::Presenting::default(),
             }),
             ledger: None,
+            uses: None,
         };
         // Whatever was appended before (this run's initialisation, a crash) gets covered.
         checkpoint_now(
@@ -262,18 +277,25 @@ impl Vault {
         Ok(vault)
     }
 
-    /// Starts the batching writer: from now on audited changes are group-committed.
+    /// Starts the batching writers: from now on audited changes, and checks of presentation
+    /// tokens, are group-committed. Call it inside a Tokio runtime.
     pub fn start_writer(&mut self) -> Result<Writer> {
         let (ledger, done) =
             Ledger::start(self.inner.store.clone(), self.inner.checkpointer.clone())?;
+        let (recorder, recorded) = uses::Recorder::start(self.inner.store.clone());
         self.ledger = Some(ledger);
-        Ok(Writer(done))
+        self.uses = Some(recorder);
+        Ok(Writer {
+            ledger: done,
+            uses: recorded,
+        })
     }
 
     /// Stops a serving vault: lets the writer drain its queue and sign a final checkpoint, then
     /// closes the database. Every other clone (the router's) must be gone, or this waits for them.
     pub async fn shutdown(mut self, writer: Writer) {
         self.ledger = None;
+        self.uses = None;
         let store = self.inner.store.clone();
         drop(self);
         writer.finish().await;

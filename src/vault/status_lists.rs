@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::Vault;
 use super::ledger::now_ms;
-use crate::crypto::{SignatureAlgorithm, sha256};
+use crate::crypto::{SignatureAlgorithm, ec_signature, sha256};
 use crate::error::{Error, Result};
 use crate::licence::status_list::{self, TokenClaims};
 use crate::licence::{SlotStatus, StatusList};
@@ -92,9 +92,8 @@ impl Vault {
             };
             let input = status_list::signing_input(&key_id, &claims, &bits);
             let der = key.sign(SignatureAlgorithm::EcdsaP256Sha256, input.as_bytes())?;
-            let raw = p256::ecdsa::Signature::from_der(&der)
-                .map_err(|_| Error::Corrupt("an ECDSA signature that is not DER".into()))?
-                .to_bytes();
+            let raw = ec_signature::raw_from_der(&der)
+                .map_err(|_| Error::Corrupt("an ECDSA signature that is not DER".into()))?;
             Ok(status_list::token(&input, &raw))
         })
         .await

@@ -7,14 +7,10 @@
 //! scanner reads. The square's margin is the four-module quiet zone readers need, so the code
 //! keeps it whatever the face draws around it.
 
-use qrcode::{EcLevel, QrCode};
-
 use super::FaceError;
 use crate::licence::catalogue::QrSpot;
 use crate::ofd::write::{Color, Object, Path, Point, Rect, Segment, Stroke};
-
-/// Light modules around the symbol (ISO/IEC 18004: four).
-pub(super) const QUIET_ZONE: usize = 4;
+use crate::qr::QUIET_ZONE;
 
 const WHITE: Color = Color {
     r: 255,
@@ -25,32 +21,17 @@ const WHITE: Color = Color {
 /// The QR code of `data` filling `spot` (quiet zone included): the white square, then the dark
 /// modules as one stroked path.
 pub(super) fn objects(data: &str, spot: QrSpot) -> Result<[Object; 2], FaceError> {
-    let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
-        .map_err(|_| FaceError::QrTooLong)?;
-    let n = code.width();
-    let colors = code.to_colors();
-    let module = spot.size / (n + 2 * QUIET_ZONE) as f64;
+    let symbol = crate::qr::encode(data.as_bytes()).ok_or(FaceError::QrTooLong)?;
+    let module = spot.size / (symbol.width + 2 * QUIET_ZONE) as f64;
     let at = |i: usize| (i + QUIET_ZONE) as f64 * module;
-    let mut segments = Vec::new();
-    for (row, cells) in colors.chunks(n).enumerate() {
-        let mut col = 0;
-        while col < n {
-            if cells[col] != qrcode::Color::Dark {
-                col += 1;
-                continue;
-            }
-            let run = cells[col..]
-                .iter()
-                .take_while(|c| **c == qrcode::Color::Dark)
-                .count();
-            let (x0, x1) = (spot.x + at(col), spot.x + at(col + run));
-            let y = spot.y + at(row) + module / 2.0;
-            segments.extend([
-                Segment::MoveTo(Point { x: x0, y }),
-                Segment::LineTo(Point { x: x1, y }),
-            ]);
-            col += run;
-        }
+    let mut segments = Vec::with_capacity(2 * symbol.runs.len());
+    for run in &symbol.runs {
+        let (x0, x1) = (spot.x + at(run.col), spot.x + at(run.col + run.len));
+        let y = spot.y + at(run.row) + module / 2.0;
+        segments.extend([
+            Segment::MoveTo(Point { x: x0, y }),
+            Segment::LineTo(Point { x: x1, y }),
+        ]);
     }
     let background = Path::rect(
         Rect {

@@ -6,11 +6,11 @@ use serde_json::{Map, Value, json};
 use time::macros::date;
 
 use super::lines;
-use super::qr::QUIET_ZONE;
 use super::*;
 use crate::licence::Catalogue;
 use crate::ofd::write::{Path, Segment, write};
 use crate::ofd::{Limits, Package};
+use crate::qr::QUIET_ZONE;
 
 const BUSINESS: &str = "111000009000000146001";
 const DISABILITY: &str = "11100000900000049Q001";
