@@ -9,42 +9,26 @@ use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
 use super::WriteError;
 use super::parts::Part;
-use crate::ofd::Package;
 
-/// One file of a package written after another: new bytes, or a file of the source package
-/// copied as stored.
-pub(in crate::ofd) enum Piece {
-    /// Bytes written (and deflated or stored) here.
-    New(Part),
-    /// A file of the source package, its compressed bytes copied unchanged.
-    Kept(String),
-}
+/// A zip being written.
+pub(in crate::ofd) type Zip = ZipWriter<Cursor<Vec<u8>>>;
 
 /// The package holding `parts`.
 pub(in crate::ofd) fn zip(parts: &[Part]) -> Result<Vec<u8>, WriteError> {
-    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    let mut w = writer();
     for part in parts {
         add(&mut w, part)?;
     }
     finish(w)
 }
 
-/// A package of `pieces`, the kept ones copied from `source` without inflating and deflating
-/// them again (most of the time of sealing a long document otherwise).
-pub(in crate::ofd) fn rezip(source: &Package, pieces: &[Piece]) -> Result<Vec<u8>, WriteError> {
-    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
-    for piece in pieces {
-        match piece {
-            Piece::New(part) => add(&mut w, part)?,
-            Piece::Kept(name) => source
-                .copy_stored(name, &mut w)
-                .map_err(|e| WriteError::Package(e.to_string()))?,
-        }
-    }
-    finish(w)
+/// An empty zip.
+pub(in crate::ofd) fn writer() -> Zip {
+    ZipWriter::new(Cursor::new(Vec::new()))
 }
 
-fn add(w: &mut ZipWriter<Cursor<Vec<u8>>>, part: &Part) -> Result<(), WriteError> {
+/// Adds `part`, deflated or stored as it says.
+pub(in crate::ofd) fn add(w: &mut Zip, part: &Part) -> Result<(), WriteError> {
     let base = SimpleFileOptions::default()
         .last_modified_time(DateTime::default())
         .system(System::Unix)
@@ -61,7 +45,8 @@ fn add(w: &mut ZipWriter<Cursor<Vec<u8>>>, part: &Part) -> Result<(), WriteError
         .map_err(|e| WriteError::Package(e.to_string()))
 }
 
-fn finish(w: ZipWriter<Cursor<Vec<u8>>>) -> Result<Vec<u8>, WriteError> {
+/// The zip's bytes.
+pub(in crate::ofd) fn finish(w: Zip) -> Result<Vec<u8>, WriteError> {
     Ok(w.finish()
         .map_err(|e| WriteError::Package(e.to_string()))?
         .into_inner())
