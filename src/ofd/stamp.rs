@@ -31,7 +31,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use super::package::{normalize_path, resolve_path};
 use super::source::Source;
 use super::write::package::{self, add};
-use super::write::parts::Part;
+use super::write::parts::{Packing, Part};
 use super::write::xml::{El, nums, to_bytes};
 use super::write::{Files, WriteError};
 use super::xml::{self, Element};
@@ -179,7 +179,7 @@ impl Prepared {
             &Part {
                 path: self.signed_value,
                 data: signed_value.to_vec(),
-                deflate: false,
+                packing: Packing::Stored,
             },
         )?;
         Ok(package::finish(w)?)
@@ -272,7 +272,7 @@ fn prepare_source(
                 pieces.push(Piece::New(Part {
                     path: name.clone(),
                     data: edited.clone(),
-                    deflate: true,
+                    packing: Packing::Xml,
                 }));
                 Cow::Borrowed(edited.as_slice())
             }
@@ -307,7 +307,7 @@ fn prepare_source(
     pieces.push(Piece::New(Part {
         path: list.clone(),
         data: to_bytes(&list_el)?,
-        deflate: true,
+        packing: Packing::Xml,
     }));
 
     let (provider, version) = opts.provider;
@@ -339,13 +339,13 @@ fn prepare_source(
     pieces.push(Piece::New(Part {
         path: seal_path,
         data: opts.seal_esl.to_vec(),
-        deflate: false,
+        packing: Packing::Stored,
     }));
     Ok(Prepared {
         signature: Part {
             path: signature_path.clone(),
             data: to_bytes(&signature)?,
-            deflate: true,
+            packing: Packing::Xml,
         },
         source: pkg,
         pieces,

@@ -16,8 +16,19 @@ pub(in crate::ofd) struct Part {
     pub(in crate::ofd) path: String,
     /// Its bytes.
     pub(in crate::ofd) data: Vec<u8>,
-    /// Whether deflating it is worth it.
-    pub(in crate::ofd) deflate: bool,
+    /// How it is put in the zip.
+    pub(in crate::ofd) packing: Packing,
+}
+
+/// How a file is put in the zip (`package.rs` says at which deflate levels and why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::ofd) enum Packing {
+    /// As it is: PNGs and seals are compressed already.
+    Stored,
+    /// Deflated: XML.
+    Xml,
+    /// Deflated: the embedded font.
+    Font,
 }
 
 impl Part {
@@ -25,7 +36,7 @@ impl Part {
         Ok(Part {
             path,
             data: xml::to_bytes(root)?,
-            deflate: true,
+            packing: Packing::Xml,
         })
     }
 }
@@ -89,7 +100,7 @@ pub(super) fn parts(doc: &Document) -> Result<Vec<Part>, WriteError> {
         body.push(Part {
             path: format!("{DOC}/{RES}/{file}"),
             data: font.subset(&chars)?,
-            deflate: true,
+            packing: Packing::Font,
         });
     }
     if !res.images.is_empty() {
@@ -108,7 +119,7 @@ pub(super) fn parts(doc: &Document) -> Result<Vec<Part>, WriteError> {
             body.push(Part {
                 path: format!("{DOC}/{RES}/{}", image_file(*id)),
                 data: png.to_vec(),
-                deflate: false,
+                packing: Packing::Stored,
             });
         }
     }
