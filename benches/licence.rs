@@ -1,8 +1,9 @@
 //! Speed of a licence's file (issue goal: rendering and sealing one licence OFD ≤ 2 ms):
 //! "render" is the 营业执照 sample's face laid out (`licence::face`) and written as an OFD
 //! (`ofd::write`: XML, the font subset, the zip); "render + seal" is what the first request for a
-//! licence's file does in the vault (`Vault::seal_licence_ofd`): the same rendering, the issuer's
-//! licence seal (an SM2 §18 signature) and the signature's audit entry committed to SQLite.
+//! licence's file does in the vault (`Vault::seal_licence_ofd`): the same files, sealed as
+//! written with the issuer's licence seal (an SM2 §18 signature), and the sealed package zipped
+//! while the signature's audit entry commits to SQLite.
 //!
 //! "presentation token" is a 亮证 code checked up to the licence's status (`present::authenticate`):
 //! in full (parse, key lookup, the SM2 verification) and for a code seen before (the vault skips

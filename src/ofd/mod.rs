@@ -24,6 +24,7 @@
 mod cms;
 mod package;
 mod signatures;
+mod source;
 mod stamp;
 pub mod write;
 mod xml;
@@ -34,7 +35,7 @@ pub(crate) mod testutil;
 pub use cms::{SignCms, verify_sign_cms};
 pub use package::{Package, normalize_path, resolve_path};
 pub use signatures::{OfdSignature, OfdSignatures, Protection, SignatureKind, read_signatures};
-pub use stamp::{Placement, Prepared, StampError, StampOptions, prepare};
+pub use stamp::{Placement, Prepared, StampError, StampOptions, prepare, prepare_files};
 
 pub use crate::report::Check;
 

@@ -22,16 +22,18 @@
 //! objects with a `CTM`, are not found where they are drawn: the first is not found, the second
 //! is placed by its `Boundary` as written.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use super::package::{Package, normalize_path, resolve_path};
-use super::write::WriteError;
-use super::write::package::{Piece, rezip};
-use super::write::parts::Part;
+use super::package::{normalize_path, resolve_path};
+use super::source::Source;
+use super::write::package::{self, add};
+use super::write::parts::{Packing, Part};
 use super::write::xml::{El, nums, to_bytes};
+use super::write::{Files, WriteError};
 use super::xml::{self, Element};
 use super::{Limits, OfdError};
 use crate::crypto::sm3;
@@ -118,10 +120,18 @@ pub struct StampOptions<'a> {
     pub provider: (&'a str, &'a str),
 }
 
+/// One file of the sealed package.
+enum Piece {
+    /// Bytes written (and deflated or stored) here.
+    New(Part),
+    /// A file of the source, copied unchanged.
+    Kept(String),
+}
+
 /// A package laid out for one more signature, waiting for its `SignedValue.dat`.
 pub struct Prepared {
-    /// The package sealed: its unchanged files are copied from it as stored.
-    source: Package,
+    /// What is sealed: its unchanged files are copied from it.
+    source: Source,
     /// Every file of the new package before `Signature.xml`, in writing order.
     pieces: Vec<Piece>,
     /// `Signature.xml`, written after them, then `SignedValue.dat`.
@@ -152,15 +162,27 @@ impl Prepared {
     }
 
     /// The sealed package, with `signed_value` (the SES_Signature DER) as `SignedValue.dat`.
-    pub fn finish(mut self, signed_value: &[u8]) -> Result<Vec<u8>, StampError> {
-        self.pieces.push(Piece::New(self.signature));
+    pub fn finish(self, signed_value: &[u8]) -> Result<Vec<u8>, StampError> {
+        let mut w = package::writer();
+        for piece in &self.pieces {
+            match piece {
+                Piece::New(part) => add(&mut w, part)?,
+                // A package's files are copied as stored, without inflating and deflating them
+                // again (most of the time of sealing a long document otherwise).
+                Piece::Kept(name) => self.source.copy(name, &mut w)?,
+            }
+        }
+        add(&mut w, &self.signature)?;
         // Holds the seal, picture and all: stored, as `Seal.esl` is.
-        self.pieces.push(Piece::New(Part {
-            path: self.signed_value,
-            data: signed_value.to_vec(),
-            deflate: false,
-        }));
-        Ok(rezip(&self.source, &self.pieces)?)
+        add(
+            &mut w,
+            &Part {
+                path: self.signed_value,
+                data: signed_value.to_vec(),
+                packing: Packing::Stored,
+            },
+        )?;
+        Ok(package::finish(w)?)
     }
 }
 
@@ -170,7 +192,20 @@ pub fn prepare(
     opts: &StampOptions<'_>,
     limits: &Limits,
 ) -> Result<Prepared, StampError> {
-    let pkg = Package::open(input, limits)?;
+    prepare_source(Source::open(input, limits)?, opts, limits)
+}
+
+/// Lays out the first signature of a document just written: the package [`prepare`] makes of
+/// `files` zipped, without zipping them and reading them back first.
+pub fn prepare_files(files: Files, opts: &StampOptions<'_>) -> Result<Prepared, StampError> {
+    prepare_source(Source::written(files), opts, &Limits::default())
+}
+
+fn prepare_source(
+    pkg: Source,
+    opts: &StampOptions<'_>,
+    limits: &Limits,
+) -> Result<Prepared, StampError> {
     let ofd_xml = pkg.read("OFD.xml")?;
     let root = xml::parse(&ofd_xml, "OFD.xml", limits.max_xml_depth)?;
     if root.name != "OFD" {
@@ -232,23 +267,25 @@ pub fn prepare(
         if lists.contains(name) {
             continue;
         }
-        let (data, piece) = match (&new_ofd_xml, name.as_str()) {
-            (Some(edited), "OFD.xml") => (
-                edited.clone(),
-                Piece::New(Part {
+        let data = match (&new_ofd_xml, name.as_str()) {
+            (Some(edited), "OFD.xml") => {
+                pieces.push(Piece::New(Part {
                     path: name.clone(),
                     data: edited.clone(),
-                    deflate: true,
-                }),
-            ),
-            _ => (pkg.read(name)?, Piece::Kept(name.clone())),
+                    packing: Packing::Xml,
+                }));
+                Cow::Borrowed(edited.as_slice())
+            }
+            _ => {
+                pieces.push(Piece::Kept(name.clone()));
+                pkg.read(name)?
+            }
         };
         references = references.child(
             El::new("ofd:Reference")
                 .attr("FileRef", format!("/{name}"))
                 .leaf("ofd:CheckValue", B64.encode(sm3(&data))),
         );
-        pieces.push(piece);
     }
     for l in &lists {
         if pkg.contains(l) && *l != list {
@@ -270,7 +307,7 @@ pub fn prepare(
     pieces.push(Piece::New(Part {
         path: list.clone(),
         data: to_bytes(&list_el)?,
-        deflate: true,
+        packing: Packing::Xml,
     }));
 
     let (provider, version) = opts.provider;
@@ -302,13 +339,13 @@ pub fn prepare(
     pieces.push(Piece::New(Part {
         path: seal_path,
         data: opts.seal_esl.to_vec(),
-        deflate: false,
+        packing: Packing::Stored,
     }));
     Ok(Prepared {
         signature: Part {
             path: signature_path.clone(),
             data: to_bytes(&signature)?,
-            deflate: true,
+            packing: Packing::Xml,
         },
         source: pkg,
         pieces,
@@ -356,7 +393,7 @@ struct Listed {
 }
 
 /// The entries of `Signatures.xml` and the largest signature id (numeric ids and `MaxSignId`).
-fn listed(pkg: &Package, list: &str, limits: &Limits) -> Result<(Vec<Listed>, u64), StampError> {
+fn listed(pkg: &Source, list: &str, limits: &Limits) -> Result<(Vec<Listed>, u64), StampError> {
     let root = xml::parse(&pkg.read(list)?, list, limits.max_xml_depth)?;
     let mut max = root
         .child_text("MaxSignId")
@@ -386,7 +423,7 @@ struct PageRef {
 }
 
 /// The pages of the document at `doc_path`, in order.
-fn pages(pkg: &Package, doc_path: &str, limits: &Limits) -> Result<Vec<PageRef>, StampError> {
+fn pages(pkg: &Source, doc_path: &str, limits: &Limits) -> Result<Vec<PageRef>, StampError> {
     let doc = xml::parse(&pkg.read(doc_path)?, doc_path, limits.max_xml_depth)?;
     let default = doc
         .child("CommonData")
@@ -448,7 +485,7 @@ struct Annot {
 }
 
 fn annotations(
-    pkg: &Package,
+    pkg: &Source,
     pages: &[PageRef],
     opts: &StampOptions<'_>,
     limits: &Limits,
@@ -610,6 +647,38 @@ mod tests {
             r#"<?xml version="1.0"?><ofd:OFD xmlns:ofd="u"><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot><ofd:Signatures>/Doc_0/Signs/Signatures.xml</ofd:Signatures></ofd:DocBody></ofd:OFD>"#
         );
         assert!(with_signatures_ref(b"<OFD/>", "x").is_err());
+    }
+
+    #[test]
+    fn sealing_written_files_makes_the_package_sealing_their_zip_makes() {
+        let doc = crate::ofd::write::tests::sample();
+        let placement = Placement::At {
+            page: 2,
+            x: Some(20.0),
+            y: None,
+        };
+        let opts = StampOptions {
+            placement: &placement,
+            seal_esl: b"the seal",
+            size_mm: (40.0, 30.0),
+            method_oid: "1.2.156.10197.1.501",
+            date_time: "20260101000000",
+            provider: ("sidian", "test"),
+        };
+        let zipped = crate::ofd::write::write(&doc).unwrap();
+        let from_zip = prepare(&zipped, &opts, &Limits::default()).unwrap();
+        let from_files = prepare_files(crate::ofd::write::files(&doc).unwrap(), &opts).unwrap();
+        assert_eq!(from_zip.signature_xml(), from_files.signature_xml());
+        assert_eq!(from_zip.property_info(), from_files.property_info());
+        let sealed = from_files.finish(b"value").unwrap();
+        assert_eq!(from_zip.finish(b"value").unwrap(), sealed);
+        // And it is a package with the signature where its list says.
+        let pkg = crate::ofd::Package::open(&sealed, &Limits::default()).unwrap();
+        assert_eq!(
+            pkg.read("Doc_0/Signs/Sign_0/SignedValue.dat").unwrap(),
+            b"value"
+        );
+        assert!(pkg.read("Doc_0/Signs/Signatures.xml").is_ok());
     }
 
     #[test]

@@ -151,6 +151,8 @@ pub fn assemble_seal(
 #[derive(Debug, Clone)]
 pub struct SealTemplate {
     der: Vec<u8>,
+    /// The picture's size in mm (width, height), read when the seal was checked.
+    picture_mm: (i64, i64),
 }
 
 /// DER of a `TBS_Sign` made by [`SealTemplate::tbs_sign`]: known to hold the template's v4 seal.
@@ -172,12 +174,22 @@ impl SealTemplate {
         if seal.version() != SesVersion::V4 {
             return Err(SesError::Encode("a v4 TBS_Sign needs a v4 seal".into()));
         }
-        Ok(SealTemplate { der: seal_der })
+        let picture = seal.picture();
+        let picture_mm = (picture.width_mm, picture.height_mm);
+        Ok(SealTemplate {
+            der: seal_der,
+            picture_mm,
+        })
     }
 
     /// The seal's DER.
     pub fn der(&self) -> &[u8] {
         &self.der
+    }
+
+    /// The size of the seal's picture as the seal gives it, mm (width, height).
+    pub fn picture_mm(&self) -> (i64, i64) {
+        self.picture_mm
     }
 
     /// `TBS_Sign { 4, seal, timeInfo, dataHash, propertyInfo }`.

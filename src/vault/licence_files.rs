@@ -16,7 +16,7 @@ use super::{AuthClient, Licence, Vault};
 use crate::error::{Error, Result};
 use crate::licence::day_of;
 use crate::licence::{LicenceFace, LicenceType};
-use crate::ofd::Placement;
+use crate::ofd::{Placement, StampOptions};
 
 /// The `licence_files.format` of the OFD.
 const OFD: &str = "ofd";
@@ -56,33 +56,29 @@ impl Vault {
         client: &AuthClient,
         licence: &Licence,
     ) -> Result<Vec<u8>> {
-        let licence_type = self.type_of(licence)?;
-        let spot = licence_type.layout.seal;
-        let ofd = {
-            let (vault, licence) = (self.clone(), licence.clone());
-            self.verifying(move |_, _| vault.render_licence_ofd(&licence))
-                .await??
-        };
+        let spot = self.type_of(licence)?.layout.seal;
         let seal_id = &licence.issuer.seal_id;
         let seal = self.vault_seal(seal_id).await?;
         // The picture keeps its proportions at the layout's diameter, centred on its place.
-        let (w, h) = picture_size(&seal)?;
+        let (w, h) = picture_size(&seal);
         let size = (spot.diameter, spot.diameter * h / w);
         let placement = Placement::At {
             page: 1,
             x: Some(spot.x - size.0 / 2.0),
             y: Some(spot.y - size.1 / 2.0),
         };
+        // Written and laid out for the seal in one job: the files are sealed as written, never
+        // zipped and read back first.
+        let (vault, licence) = (self.clone(), licence.clone());
+        let prepare = move |opts: &StampOptions<'_>| {
+            let doc = vault.licence_face(&licence)?;
+            let files = crate::ofd::write::files(&doc).map_err(|e| Error::LicenceFace(e.into()))?;
+            Ok(crate::ofd::prepare_files(files, opts)?)
+        };
         Ok(self
-            .seal_ofd(client, seal_id, &seal, ofd, placement, size)
+            .seal_ofd(client, seal_id, &seal, size, prepare, placement)
             .await?
             .ofd)
-    }
-
-    /// A licence's OFD before it is sealed: its type's layout filled with its values.
-    fn render_licence_ofd(&self, licence: &Licence) -> Result<Vec<u8>> {
-        let doc = self.licence_face(licence)?;
-        crate::ofd::write::write(&doc).map_err(|e| Error::LicenceFace(e.into()))
     }
 
     /// A licence's face as a page model, the one both its OFD and its PDF are written from.

@@ -5,10 +5,10 @@
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::seals::{LoadedSeal, ses_time};
+use super::seals::{LoadedSeal, ses_signature, ses_time};
 use super::{AuthClient, StampParams, Vault};
 use crate::error::{Error, Result};
-use crate::ofd::{self, Limits, Placement, StampOptions};
+use crate::ofd::{self, Limits, Placement, Prepared, StampOptions};
 use crate::verify::ses::data_hash;
 
 /// A sealed OFD.
@@ -74,22 +74,31 @@ impl Vault {
         placement: Placement,
     ) -> Result<StampedOfd> {
         let seal = self.loaded_seal(client, id).await?;
-        let size = picture_size(&seal)?;
-        self.seal_ofd(client, id, &seal, input, placement, size)
-            .await
+        let size = picture_size(&seal);
+        self.seal_ofd(
+            client,
+            id,
+            &seal,
+            size,
+            move |opts| Ok(ofd::prepare(&input, opts, &Limits::default())?),
+            placement,
+        )
+        .await
     }
 
-    /// Seals the OFD `input` with `seal` (seal `id`, its use already allowed), its picture
-    /// drawn `size_mm` (width, height) large; the signature is audited with `client` as the
-    /// actor and released after its entry commits.
+    /// Seals an OFD with `seal` (seal `id`, its use already allowed), its picture drawn
+    /// `size_mm` (width, height) large at `placement`: `prepare` lays the package out for the
+    /// signature (on the workers: a package to seal is untrusted input, a file to write is
+    /// work). The signature is audited with `client` as the actor, and the sealed package,
+    /// assembled while its entry commits, is released after it has.
     pub(crate) async fn seal_ofd(
         &self,
         client: &AuthClient,
         id: &str,
         seal: &LoadedSeal,
-        input: Vec<u8>,
-        placement: Placement,
         size_mm: (f64, f64),
+        prepare: impl FnOnce(&StampOptions<'_>) -> Result<Prepared> + Send + 'static,
+        placement: Placement,
     ) -> Result<StampedOfd> {
         let now = ses_time(OffsetDateTime::now_utc());
         seal.check_valid_at(now)?;
@@ -101,41 +110,40 @@ impl Vault {
         let prepared = {
             let (esl, oid) = (seal.seal_der().to_vec(), seal.alg_oid());
             self.verifying(move |_, _| {
-                ofd::prepare(
-                    &input,
-                    &StampOptions {
-                        placement: &placement,
-                        seal_esl: &esl,
-                        size_mm,
-                        method_oid: oid,
-                        date_time: &date_time,
-                        provider: ("sidian", env!("CARGO_PKG_VERSION")),
-                    },
-                    &Limits::default(),
-                )
+                prepare(&StampOptions {
+                    placement: &placement,
+                    seal_esl: &esl,
+                    size_mm,
+                    method_oid: oid,
+                    date_time: &date_time,
+                    provider: ("sidian", env!("CARGO_PKG_VERSION")),
+                })
             })
             .await??
         };
         let hash = data_hash(seal.alg_oid(), prepared.signature_xml());
         let signature = prepared.property_info().to_owned();
-        let signed = self
-            .ses_sign(client, id, seal, now, &hash, &signature, Some("ofd"))
-            .await?;
-        let ofd = self
-            .verifying(move |_, _| prepared.finish(&signed.signature))
-            .await??;
+        let (signed, event) = ses_signature(client, id, seal, now, &hash, &signature, Some("ofd"))?;
+        // Zipping (and deflating a new file's parts) overlaps the durable commit; nothing is
+        // answered before both are done.
+        let (audit_index, ofd) =
+            tokio::try_join!(self.record_seal_use(seal, id, now, event), async {
+                Ok::<_, Error>(
+                    self.verifying(move |_, _| prepared.finish(&signed))
+                        .await??,
+                )
+            },)?;
         Ok(StampedOfd {
             ofd,
             signature,
             signed_at: now,
-            audit_index: signed.audit_index,
+            audit_index,
         })
     }
 }
 
 /// The size of a seal's picture as its SESeal gives it, mm (width, height).
-pub(crate) fn picture_size(seal: &LoadedSeal) -> Result<(f64, f64)> {
-    let seal = crate::ses::Seal::from_der(seal.seal_der())?;
-    let picture = seal.picture();
-    Ok((picture.width_mm as f64, picture.height_mm as f64))
+pub(crate) fn picture_size(seal: &LoadedSeal) -> (f64, f64) {
+    let (w, h) = seal.picture_mm();
+    (w as f64, h as f64)
 }

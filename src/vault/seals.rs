@@ -319,6 +319,11 @@ impl LoadedSeal {
         self.template.der()
     }
 
+    /// The size of the seal's picture as the SESeal gives it, mm (width, height).
+    pub(crate) fn picture_mm(&self) -> (i64, i64) {
+        self.template.picture_mm()
+    }
+
     /// The OID of the holder key's signature algorithm (SES `signatureAlgID`).
     pub(crate) fn alg_oid(&self) -> &'static str {
         self.alg_oid
@@ -924,29 +929,7 @@ impl Vault {
         property_info: &str,
         format: Option<&str>,
     ) -> Result<SealSigned> {
-        let tbs = seal.template.tbs_sign(now, hash, property_info)?;
-        let digest = seal.tbs_digest(tbs.der())?;
-        let sig = seal.key.sign_digest(seal.alg, &digest)?;
-        let der = seal
-            .template
-            .signature(&tbs, &seal.cert_der, seal.alg_oid, &sig)?;
-        // The signed digest commits to the whole TBS_Sign (seal, time, dataHash, propertyInfo).
-        let mut event = Event::new(
-            client.actor(),
-            Action::SignatureCreated,
-            format!("seal:{id}"),
-        )
-        .with("key", seal.key_id.as_str())
-        .with("alg", seal.alg.as_str());
-        if let Some(format) = format {
-            event = event.with("format", format);
-        }
-        let event = event
-            .with("data_hash", hex::encode(hash))
-            .with("tbs_digest", hex::encode(digest))
-            // The key writes DER EC signatures, which the SES encoder keeps as they are: `sig`
-            // is the BIT STRING content a verifier reads.
-            .with_signature(&sig);
+        let (der, event) = ses_signature(client, id, seal, now, hash, property_info, format)?;
         let audit_index = self.record_seal_use(seal, id, now, event).await?;
         Ok(SealSigned {
             signature: der,
@@ -992,6 +975,45 @@ impl Vault {
             Err(e) => Err(e),
         }
     }
+}
+
+/// An SES_Signature v4 over TBS_Sign{4, seal, `now`, `hash`, `property_info`} signed with
+/// `seal`, and the audit event (naming `format` when given) that must commit, through
+/// [`Vault::record_seal_use`], before the signature is released.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ses_signature(
+    client: &AuthClient,
+    id: &str,
+    seal: &LoadedSeal,
+    now: OffsetDateTime,
+    hash: &[u8],
+    property_info: &str,
+    format: Option<&str>,
+) -> Result<(Vec<u8>, Event)> {
+    let tbs = seal.template.tbs_sign(now, hash, property_info)?;
+    let digest = seal.tbs_digest(tbs.der())?;
+    let sig = seal.key.sign_digest(seal.alg, &digest)?;
+    let der = seal
+        .template
+        .signature(&tbs, &seal.cert_der, seal.alg_oid, &sig)?;
+    // The signed digest commits to the whole TBS_Sign (seal, time, dataHash, propertyInfo).
+    let mut event = Event::new(
+        client.actor(),
+        Action::SignatureCreated,
+        format!("seal:{id}"),
+    )
+    .with("key", seal.key_id.as_str())
+    .with("alg", seal.alg.as_str());
+    if let Some(format) = format {
+        event = event.with("format", format);
+    }
+    let event = event
+        .with("data_hash", hex::encode(hash))
+        .with("tbs_digest", hex::encode(digest))
+        // The key writes DER EC signatures, which the SES encoder keeps as they are: `sig`
+        // is the BIT STRING content a verifier reads.
+        .with_signature(&sig);
+    Ok((der, event))
 }
 
 fn random_digits(rng: &ring::rand::SystemRandom, n: usize) -> Result<String> {

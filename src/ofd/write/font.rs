@@ -13,12 +13,14 @@
 //!
 //! Why a subset at all: the bundled font is 3.0 MB (7 546 glyphs), 1.9 MB deflated in the zip.
 //! A subset costs 0.3–0.4 KB per distinct hanzi: 18 KB for the 60 characters of
-//! `examples/ofd_sample.rs`, about 65 KB (45 KB deflated) for 150. Keeping the whole font would
+//! `examples/ofd_sample.rs`, about 65 KB for 150 (45 KB deflated at level 6; the zip deflates it
+//! at level 1, some 15 % larger, for speed: `package.rs`). Keeping the whole font would
 //! need no `cmap` work, but every licence would carry two megabytes of glyphs it never shows.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
-use ttf_parser::{Face, GlyphId, Tag};
+use ttf_parser::{Face, GlyphId, Rect, Tag};
 
 use super::WriteError;
 
@@ -29,6 +31,17 @@ pub(super) struct Font {
     upem: f64,
     /// Top of the em box above the baseline, in font units.
     em_top: f64,
+}
+
+/// What laying out text needs of one glyph. Its ink box is computed from the outline (the box
+/// stored in `glyf` may be wrong), which costs more than the rest of setting a text, so each
+/// glyph's is read once per process.
+#[derive(Clone, Copy)]
+struct Metrics {
+    /// Advance width in font units.
+    advance: f64,
+    /// The outline's bounding box; `None` for a glyph without ink (a space).
+    ink: Option<Rect>,
 }
 
 /// A line of text measured in font units: where each glyph starts and the ink's extent.
@@ -85,12 +98,27 @@ impl Font {
 
     /// The advance of `c` in font units; `Err(c)` if the font has no glyph for it.
     pub(super) fn advance(&self, c: char) -> Result<f64, char> {
-        Ok(self.advance_of(self.glyph(c).ok_or(c)?))
+        Ok(self.metrics(self.glyph(c).ok_or(c)?).advance)
     }
 
-    /// The advance of glyph `g` in font units (one em if the font does not say).
-    fn advance_of(&self, g: GlyphId) -> f64 {
-        self.face.glyph_hor_advance(g).map_or(self.upem, f64::from)
+    /// The metrics of glyph `g`: read from the font on its first use in the process, then
+    /// kept (one slot per glyph of the bundled font, filled without a lock).
+    fn metrics(&self, g: GlyphId) -> Metrics {
+        static TABLE: OnceLock<Box<[OnceLock<Metrics>]>> = OnceLock::new();
+        let read = || Metrics {
+            // One em if the font does not say.
+            advance: self.face.glyph_hor_advance(g).map_or(self.upem, f64::from),
+            ink: self.face.glyph_bounding_box(g),
+        };
+        let table = TABLE.get_or_init(|| {
+            (0..self.face.number_of_glyphs())
+                .map(|_| OnceLock::new())
+                .collect()
+        });
+        match table.get(usize::from(g.0)) {
+            Some(slot) => *slot.get_or_init(read),
+            None => read(),
+        }
     }
 
     /// Pen positions and extent of `text` set solid at one unit per font unit.
@@ -104,15 +132,15 @@ impl Font {
         };
         let mut pen = 0.0;
         for c in text.chars() {
-            let g = self.glyph(c).ok_or(c)?;
+            let g = self.metrics(self.glyph(c).ok_or(c)?);
             m.pen.push(pen);
-            if let Some(b) = self.face.glyph_bounding_box(g) {
+            if let Some(b) = g.ink {
                 m.left = m.left.min(pen + f64::from(b.x_min));
                 m.right = m.right.max(pen + f64::from(b.x_max));
                 m.top = m.top.max(f64::from(b.y_max));
                 m.bottom = m.bottom.min(f64::from(b.y_min));
             }
-            pen += self.advance_of(g);
+            pen += g.advance;
         }
         m.right = m.right.max(pen);
         Ok(m)

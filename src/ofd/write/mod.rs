@@ -124,10 +124,27 @@ pub fn advances(text: &str, size: f64) -> Result<Vec<f64>, WriteError> {
         .collect()
 }
 
+/// The files of a document's package, written but not zipped yet: what
+/// [`prepare_files`](crate::ofd::prepare_files) seals without zipping them and reading them
+/// back first.
+pub struct Files(pub(super) Vec<parts::Part>);
+
+impl Files {
+    /// The OFD file.
+    pub fn zip(&self) -> Result<Vec<u8>, WriteError> {
+        package::zip(&self.0)
+    }
+}
+
+/// The files of the package for `doc`.
+pub fn files(doc: &Document) -> Result<Files, WriteError> {
+    Ok(Files(parts::parts(doc)?))
+}
+
 /// The OFD file for `doc`.
 pub fn write(doc: &Document) -> Result<Vec<u8>, WriteError> {
-    package::zip(&parts::parts(doc)?)
+    files(doc)?.zip()
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

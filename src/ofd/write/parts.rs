@@ -7,7 +7,7 @@ use super::model::{
     Color, CustomTag, DocInfo, Document, Image, Object, Page, Path, Point, Rect, Segment, Size,
     TagContent, Text,
 };
-use super::xml::{self, El, num, nums};
+use super::xml::{self, El, num, nums, push_num};
 use super::{Place, WriteError};
 
 /// One file of the package.
@@ -16,8 +16,19 @@ pub(in crate::ofd) struct Part {
     pub(in crate::ofd) path: String,
     /// Its bytes.
     pub(in crate::ofd) data: Vec<u8>,
-    /// Whether deflating it is worth it.
-    pub(in crate::ofd) deflate: bool,
+    /// How it is put in the zip.
+    pub(in crate::ofd) packing: Packing,
+}
+
+/// How a file is put in the zip (`package.rs` says at which deflate levels and why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::ofd) enum Packing {
+    /// As it is: PNGs and seals are compressed already.
+    Stored,
+    /// Deflated: XML.
+    Xml,
+    /// Deflated: the embedded font.
+    Font,
 }
 
 impl Part {
@@ -25,7 +36,7 @@ impl Part {
         Ok(Part {
             path,
             data: xml::to_bytes(root)?,
-            deflate: true,
+            packing: Packing::Xml,
         })
     }
 }
@@ -89,7 +100,7 @@ pub(super) fn parts(doc: &Document) -> Result<Vec<Part>, WriteError> {
         body.push(Part {
             path: format!("{DOC}/{RES}/{file}"),
             data: font.subset(&chars)?,
-            deflate: true,
+            packing: Packing::Font,
         });
     }
     if !res.images.is_empty() {
@@ -108,7 +119,7 @@ pub(super) fn parts(doc: &Document) -> Result<Vec<Part>, WriteError> {
             body.push(Part {
                 path: format!("{DOC}/{RES}/{}", image_file(*id)),
                 data: png.to_vec(),
-                deflate: false,
+                packing: Packing::Stored,
             });
         }
     }
@@ -374,10 +385,9 @@ fn path(p: &Path, id: u32, at: Place) -> Result<El, WriteError> {
         return Err(invalid(at, "the line width is not a positive number"));
     }
     let points = || {
-        p.segments.iter().flat_map(|s| match *s {
-            Segment::MoveTo(a) | Segment::LineTo(a) => vec![a],
-            Segment::CubicTo(a, b, c) => vec![a, b, c],
-            Segment::Close => vec![],
+        p.segments.iter().flat_map(|s| {
+            let (_, points, n) = operation(s);
+            points.into_iter().take(n)
         })
     };
     if !points().all(finite) {
@@ -389,17 +399,21 @@ fn path(p: &Path, id: u32, at: Place) -> Result<El, WriteError> {
         (x0, y0, x1, y1) = (x0.min(q.x), y0.min(q.y), x1.max(q.x), y1.max(q.y));
     }
     let (left, top) = (x0 - half, y0 - half);
-    let xy = |q: Point| format!("{} {}", num(q.x - left), num(q.y - top));
-    let data: Vec<String> = p
-        .segments
-        .iter()
-        .map(|s| match *s {
-            Segment::MoveTo(a) => format!("M {}", xy(a)),
-            Segment::LineTo(a) => format!("L {}", xy(a)),
-            Segment::CubicTo(a, b, c) => format!("B {} {} {}", xy(a), xy(b), xy(c)),
-            Segment::Close => "C".to_owned(),
-        })
-        .collect();
+    // One string for the whole outline (a QR code has hundreds of segments).
+    let mut data = String::new();
+    for s in &p.segments {
+        let (name, points, n) = operation(s);
+        if !data.is_empty() {
+            data.push(' ');
+        }
+        data.push(name);
+        for q in points.iter().take(n) {
+            data.push(' ');
+            push_num(&mut data, q.x - left);
+            data.push(' ');
+            push_num(&mut data, q.y - top);
+        }
+    }
     let mut el = El::new("ofd:PathObject").attr("ID", id).attr(
         "Boundary",
         nums([left, top, x1 - x0 + 2.0 * half, y1 - y0 + 2.0 * half]),
@@ -412,7 +426,18 @@ fn path(p: &Path, id: u32, at: Place) -> Result<El, WriteError> {
         .attr("Fill", p.fill.is_some())
         .children(p.stroke.map(|s| color("ofd:StrokeColor", s.color)))
         .children(p.fill.map(|c| color("ofd:FillColor", c)))
-        .leaf("ofd:AbbreviatedData", data.join(" ")))
+        .leaf("ofd:AbbreviatedData", data))
+}
+
+/// A segment as `AbbreviatedData` writes it: the operator and its first `n` points.
+fn operation(s: &Segment) -> (char, [Point; 3], usize) {
+    const NONE: Point = Point { x: 0.0, y: 0.0 };
+    match *s {
+        Segment::MoveTo(a) => ('M', [a, NONE, NONE], 1),
+        Segment::LineTo(a) => ('L', [a, NONE, NONE], 1),
+        Segment::CubicTo(a, b, c) => ('B', [a, b, c], 3),
+        Segment::Close => ('C', [NONE; 3], 0),
+    }
 }
 
 /// An `ImageObject`: the CTM scales the image's unit square to the box.

@@ -47,7 +47,7 @@ fn image(x: f64, y: f64, png: Vec<u8>) -> Object {
 }
 
 /// Two pages with text, a path and (twice the same) image, a template and a custom tag.
-fn sample() -> Document {
+pub(in crate::ofd) fn sample() -> Document {
     let rule = Stroke {
         width: 0.5,
         color: Color { r: 200, g: 0, b: 0 },

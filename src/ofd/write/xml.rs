@@ -2,6 +2,7 @@
 //! text and attribute values), and the number format every coordinate is written in.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesStart, BytesText, Event};
@@ -131,17 +132,55 @@ pub(super) fn is_local_name(name: &str) -> bool {
 /// A length in millimetres as OFD writes numbers: at most four decimals (0.1 µm), no trailing
 /// zeros, no exponent, never `-0`. Callers pass finite values.
 pub(in crate::ofd) fn num(v: f64) -> String {
+    let mut s = String::new();
+    push_num(&mut s, v);
+    s
+}
+
+/// Appends `v` written as [`num`] writes it.
+///
+/// The rule is Rust's `{:.4}` (the exact binary value rounded, ties to even), whose exact
+/// algorithm costs several times more than the rest of writing a coordinate. So the value is
+/// rounded in ten-thousandths as a float instead whenever that cannot differ: below 10⁵ the
+/// product is off by less than 2⁻²³, so unless it lies within 10⁻⁶ of a half, the nearest
+/// integer is the same for the product and the exact value. Anything else takes `{:.4}`.
+pub(in crate::ofd) fn push_num(out: &mut String, v: f64) {
+    let scaled = v * 10_000.0;
+    if v.abs() < 1e5 && ((scaled - scaled.floor()) - 0.5).abs() > 1e-6 {
+        // |scaled| < 10⁹: the cast is exact. A value that rounds to zero is written `0`.
+        #[allow(clippy::cast_possible_truncation)]
+        let k = scaled.round() as i64;
+        if k < 0 {
+            out.push('-');
+        }
+        let k = k.unsigned_abs();
+        let (int, mut frac) = (k / 10_000, k % 10_000);
+        let _ = write!(out, "{int}");
+        if frac != 0 {
+            let mut digits = 4;
+            while frac % 10 == 0 {
+                frac /= 10;
+                digits -= 1;
+            }
+            let _ = write!(out, ".{frac:0digits$}");
+        }
+        return;
+    }
     let s = format!("{v:.4}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    match s {
-        "-0" => "0".to_owned(),
-        s => s.to_owned(),
-    }
+    out.push_str(if s == "-0" { "0" } else { s });
 }
 
 /// Numbers separated by single spaces (`ST_Array`, `ST_Box`).
 pub(in crate::ofd) fn nums(vs: impl IntoIterator<Item = f64>) -> String {
-    vs.into_iter().map(num).collect::<Vec<_>>().join(" ")
+    let mut s = String::new();
+    for (i, v) in vs.into_iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        push_num(&mut s, v);
+    }
+    s
 }
 
 #[cfg(test)]
@@ -157,6 +196,42 @@ mod tests {
         assert_eq!(num(-0.00001), "0");
         assert_eq!(num(-1.25), "-1.25");
         assert_eq!(nums([0.0, 0.0, 210.0, 297.0]), "0 0 210 297");
+        assert_eq!(num(-0.0), "0");
+        assert_eq!(num(0.00004), "0");
+        assert_eq!(num(-0.00006), "-0.0001");
+        assert_eq!(num(12.30009), "12.3001");
+        assert_eq!(num(1e7 / 3.0), "3333333.3333");
+    }
+
+    #[test]
+    fn the_fast_path_writes_what_the_exact_rule_writes() {
+        let exact = |v: f64| {
+            let s = format!("{v:.4}");
+            let s = s.trim_end_matches('0').trim_end_matches('.');
+            if s == "-0" {
+                "0".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        // Ties of the exact value (k/32 ten-thousandths are exact halves), values just around
+        // them, and a spread of ordinary coordinates.
+        let mut values = vec![0.03125, -0.03125, 0.09375, 1.00015625, 99_999.999_95];
+        for i in 0..200_000u32 {
+            let x = f64::from(i) * 0.000_731 - 20.0;
+            values.extend([
+                x,
+                x / 7.0,
+                x * 13.0,
+                0.000_05 * f64::from(i % 64) + x.floor(),
+            ]);
+        }
+        for v in [0.03125f64, 2.5e-5, 7.5e-5] {
+            values.extend([v.next_up(), v.next_down()]);
+        }
+        for v in values {
+            assert_eq!(num(v), exact(v), "{v:e}");
+        }
     }
 
     #[test]
