@@ -216,13 +216,13 @@ mod tests {
             for extra in 0..12 {
                 let url = format!("{base}{tail}{}", "Z".repeat(extra * 7));
                 let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
-                    .unwrap();
+                    .expect("symbol");
                 let want: Vec<bool> = code
                     .to_colors()
                     .into_iter()
                     .map(|c| c == qrcode::Color::Dark)
                     .collect();
-                let (n, _, dark) = modules(url.as_bytes()).unwrap();
+                let (n, _, dark) = modules(url.as_bytes()).expect("symbol");
                 assert_eq!((n, dark), (code.width(), want), "{url}");
             }
         }
