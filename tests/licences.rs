@@ -754,3 +754,78 @@ async fn a_change_issues_the_next_version_and_supersedes_the_old() {
     let entries = audited(&tv, &s.admin, &format!("licence:{next_id}")).await;
     assert_eq!(entries[0]["details"]["supersedes"], old_id);
 }
+
+/// Requests that reach the ledger together are decided one after the other: of 12 asking for
+/// the same 证照编号 one is issued and the others are refused (409), and 12 with their own
+/// numbers are all issued, each in its own slot.
+async fn a_batch_is_decided_in_order(tv: &TestVault) {
+    let s = setup(tv).await;
+    let send = |idem: String, number: String| {
+        let (vault, key) = (tv.vault.clone(), s.a.clone());
+        let mut body = business_request();
+        body["number"] = json!(number);
+        tokio::spawn(async move {
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri("/v1/licences")
+                .header("authorization", format!("Bearer {key}"))
+                .header("content-type", "application/json")
+                .header("idempotency-key", idem)
+                .body(Body::from(body.to_string()))
+                .expect("request");
+            let resp = sidian::api::app(vault)
+                .oneshot(req)
+                .await
+                .expect("infallible");
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        })
+    };
+    let same: Vec<_> = (0..12)
+        .map(|i| send(format!("same-number-{i}"), "SAME-0001".into()))
+        .collect();
+    let own: Vec<_> = (0..12)
+        .map(|i| send(format!("own-number-{i}"), format!("OWN-{i:04}")))
+        .collect();
+    let mut created = 0;
+    for t in same {
+        let (status, body) = t.await.expect("task");
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => assert_eq!(body["error"]["code"], "conflict", "{body}"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let mut slots = std::collections::HashSet::new();
+    for t in own {
+        let (status, body) = t.await.expect("task");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_str().expect("id");
+        let (_, licence) = tv.get(&format!("/v1/licences/{id}"), &s.a).await;
+        assert!(slots.insert(licence["status_list"]["index"].as_u64().expect("slot")));
+        assert_eq!(
+            audited(tv, &s.admin, &format!("licence:{id}")).await.len(),
+            1
+        );
+    }
+    assert_eq!(slots.len(), 12);
+}
+
+#[tokio::test]
+async fn a_batch_is_decided_in_order_sqlite() {
+    a_batch_is_decided_in_order(&TestVault::open(None).await).await;
+}
+
+#[tokio::test]
+async fn a_batch_is_decided_in_order_postgres() {
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    a_batch_is_decided_in_order(&TestVault::open(Some(db.url.clone())).await).await;
+    db.drop_db().await;
+}
