@@ -10,6 +10,7 @@
 #   a URL, e.g. postgres://postgres@127.0.0.1:5432/postgres: create a fresh database
 #   sidian_bench_$$ on that server, benchmark on it, drop it at the end
 # env: DURATION (wrk duration per route, default 15s), WARMUP (default 3s per route),
+#      ONLY (comma-separated labels to run, e.g. ONLY=sidian-present,bare-sm2; default all),
 #      SHUTDOWN_TIMEOUT (seconds sidian may take to exit after SIGTERM, default 30)
 #
 # Exits 1 (after printing everything) if any request failed (non-2xx status, socket error or
@@ -136,6 +137,7 @@ export WORK THREADS CONNECTIONS
 
 bench() { # LABEL SCRIPT BASE_URL PATH KEY PID
   local label=$1 script=$2 base=$3 path=$4 key=$5 pid=$6
+  [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$label,"* ]] || return 0
   SIDIAN_PATH=$path SIDIAN_KEY=$key python3 "$WORK/runwrk.py" "$label" "$script" "$base" "$WARMUP" "$pid" warmup
   SIDIAN_PATH=$path SIDIAN_KEY=$key python3 "$WORK/runwrk.py" "$label" "$script" "$base" "$DURATION" "$pid" run
 }
@@ -188,12 +190,25 @@ resp=$(curl -s -w '\n%{http_code}' -H "Authorization: Bearer $LKEY" -H 'Content-
   -H 'Idempotency-Key: bench-manual' "$U/v1/licences" --data-binary @"$WORK/licence.json")
 [ "${resp##*$'\n'}" = 201 ] || { echo "bench-http: POST /v1/licences answered: $resp" >&2; exit 1; }
 export SIDIAN_BODY=$WORK/licence.json
+# 亮证: a wallet system (scope present) makes one 300-second token for each of 64 licences; an
+# inspector's system (scope inspect) checks them in turn, each check read against the licence's
+# status at that moment and recorded before it is answered.
+WKEY=$("$BIN" client add bench-wallet --scope present --issuer "$ISSUER_ID" --data "$DATA" "${DBARGS[@]}" | tail -n 1)
+IKEY=$("$BIN" client add bench-inspector --scope inspect --data "$DATA" "${DBARGS[@]}" | tail -n 1)
+for i in $(seq 64); do
+  lid=$(curl -s -H "Authorization: Bearer $LKEY" -H 'Content-Type: application/json' \
+    -H "Idempotency-Key: bench-present-$i" "$U/v1/licences" --data-binary @"$WORK/licence.json" | json "['id']")
+  curl -s -H "Authorization: Bearer $WKEY" -H 'Content-Type: application/json' \
+    "$U/v1/licences/$lid/presentations" -d '{"profile":"basic","ttl_s":300}' | json "['token']"
+done >"$WORK/tokens.txt"
+export SIDIAN_TOKENS=$WORK/tokens.txt
 
 echo "== sidian ($U)"
 bench sidian-sm2 tools/bench/sign.lua "$U" "/v1/keys/$SM2_ID/sign" "$KEY" "$SIDIAN_PID"
 bench sidian-p256 tools/bench/sign.lua "$U" "/v1/keys/$P256_ID/sign" "$KEY" "$SIDIAN_PID"
 bench sidian-seal tools/bench/sign.lua "$U" "/v1/seals/$SEAL_ID/sign" "$KEY" "$SIDIAN_PID"
 bench sidian-licence tools/bench/licence.lua "$U" /v1/licences "$LKEY" "$SIDIAN_PID"
+bench sidian-present tools/bench/present.lua "$U" /v1/presentations/verify "$IKEY" "$SIDIAN_PID"
 
 # Stop it the way an operator does: SIGTERM drains and signs the final checkpoint.
 SHUTDOWN_OK=1
@@ -222,6 +237,7 @@ if [ -n "$ADMIN_URL" ]; then
   psql -Atq "$DB_URL" -F ' ' -c "SELECT subject, count(*) FROM audit_entries WHERE action = 'signature.created' GROUP BY subject" >"$WORK/signs.txt"
   TOTAL_ENTRIES=$(psql -Atq "$DB_URL" -c "SELECT count(*) FROM audit_entries")
   LICENCES_ISSUED=$(psql -Atq "$DB_URL" -c "SELECT count(*) FROM audit_entries WHERE action = 'licence.issued'")
+  CHECKS_RECORDED=$(psql -Atq "$DB_URL" -c "SELECT count(*) FROM licence_uses WHERE kind = 'inspection'")
 else
   python3 - "$DATA/sidian.db" >"$WORK/signs.txt" <<'PY'
 import sqlite3, sys
@@ -231,11 +247,12 @@ for subject, n in sqlite3.connect(sys.argv[1]).execute(
 PY
   TOTAL_ENTRIES=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM audit_entries').fetchone()[0])" "$DATA/sidian.db")
   LICENCES_ISSUED=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM audit_entries WHERE action = 'licence.issued'\").fetchone()[0])" "$DATA/sidian.db")
+  CHECKS_RECORDED=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM licence_uses WHERE kind = 'inspection'\").fetchone()[0])" "$DATA/sidian.db")
 fi
 
 # ---- summary ----
 SM2_ID=$SM2_ID P256_ID=$P256_ID SEAL_ID=$SEAL_ID MANUAL_SIGNS=$MANUAL_SIGNS TOTAL_ENTRIES=$TOTAL_ENTRIES \
-LICENCES_ISSUED=$LICENCES_ISSUED \
+LICENCES_ISSUED=$LICENCES_ISSUED CHECKS_RECORDED=$CHECKS_RECORDED \
 AUDIT_OK=$AUDIT_OK SHUTDOWN_OK=$SHUTDOWN_OK python3 - <<'PY'
 import json, os, sys
 work = os.environ["WORK"]
@@ -243,19 +260,26 @@ rows = [json.loads(l) for l in open(f"{work}/results.jsonl")]
 run = {r["label"]: r for r in rows if r["phase"] == "run"}
 print()
 print(f"{'route':<14} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'non-2xx':>8} {'sock err':>8}  CPU cores: server/wrk/other")
-for label in ["sidian-sm2", "sidian-p256", "sidian-seal", "sidian-licence", "bare-sm2", "bare-p256", "empty"]:
+for label in ["sidian-sm2", "sidian-p256", "sidian-seal", "sidian-licence", "sidian-present",
+              "bare-sm2", "bare-p256", "empty"]:
+    if label not in run:
+        continue
     r = run[label]
     print(f"{label:<14} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['p999_ms']:>9.2f}"
           f" {r['non2xx']:>8} {sum(r['socket_errors'].values()):>8}  {r['server_cores']}/{r['wrk_cores']}/{r['other_cores']}")
 print("(CPU: cores used during the run, of 2; \"other\" is everything else on the machine, PostgreSQL included)")
 print()
 for alg in ["sm2", "p256"]:
+    if f"sidian-{alg}" not in run or f"bare-{alg}" not in run:
+        continue
     s, b = run[f"sidian-{alg}"], run[f"bare-{alg}"]
     print(f"ratio sidian/bare {alg:<5}: {s['rps'] / b['rps']:.2f}  (sidian {s['rps']:.0f} / bare {b['rps']:.0f} req/s)")
-s = run["sidian-seal"]
-print(f"ratio seal/bare sm2  : {s['rps'] / run['bare-sm2']['rps']:.2f}")
+if "sidian-seal" in run and "bare-sm2" in run:
+    print(f"ratio seal/bare sm2  : {run['sidian-seal']['rps'] / run['bare-sm2']['rps']:.2f}")
 for label, target, p99 in [("sidian-sm2", 12000, 10), ("sidian-seal", 10000, 10),
-                          ("sidian-licence", 4000, 20)]:
+                          ("sidian-licence", 4000, 20), ("sidian-present", 10000, 10)]:
+    if label not in run:
+        continue
     s = run[label]
     print(f"goal {label} (>= {target} req/s, p99 <= {p99} ms): "
           f"{'MET' if s['rps'] >= target and s['p99_ms'] <= p99 else 'NOT MET'}"
@@ -281,8 +305,16 @@ for alg, subject in [("sm2", "key:" + os.environ["SM2_ID"]), ("p256", "key:" + o
     ok &= good
     print(f"audit {alg:<5}: {audited} signature.created entries for {got} signatures received"
           f" (+{audited - got} in flight when wrk stopped, at most {slack}) {'ok' if good else 'MISMATCH'}")
+runs = [r for r in rows if r["label"] == "sidian-present"]
+got = sum(r["statuses"].get("200", 0) for r in runs)
+recorded = int(os.environ["CHECKS_RECORDED"])
+slack = len(runs) * int(os.environ["CONNECTIONS"])
+good = got <= recorded <= got + slack
+ok &= good
+print(f"checks recorded: {recorded} inspections in licence_uses for {got} verdicts received"
+      f" (+{recorded - got} in flight when wrk stopped, at most {slack}) {'ok' if good else 'MISMATCH'}")
 runs = [r for r in rows if r["label"] == "sidian-licence"]
-got = sum(r["statuses"].get("201", 0) for r in runs) + 1
+got = sum(r["statuses"].get("201", 0) for r in runs) + 65
 audited = int(os.environ["LICENCES_ISSUED"])
 slack = len(runs) * int(os.environ["CONNECTIONS"])
 good = got <= audited <= got + slack
