@@ -31,6 +31,7 @@ pub(crate) mod testutil;
 pub mod tsa;
 pub mod vault;
 pub mod verify;
+pub mod web;
 pub mod witness;
 
 pub use config::Config;

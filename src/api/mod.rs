@@ -80,6 +80,7 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(issuers::router())
         .merge(licences::router())
         .merge(presentations::router())
+        .merge(crate::web::router())
         .merge(anonymous)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
