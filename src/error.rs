@@ -14,6 +14,11 @@ pub enum Error {
     /// The client lacks the scope the route needs.
     #[error("this client lacks the scope `{0}`")]
     Forbidden(String),
+    /// A 用证 request a department is not authorised for, whatever the cause (no grant, another
+    /// department's, expired, withdrawn or used, no such licence or holder): one fixed answer,
+    /// so a department learns nothing about whether a licence exists.
+    #[error("this use of a licence is not authorised")]
+    UseDenied,
     /// The resource does not exist or belongs to another client (indistinguishable on purpose).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -163,7 +168,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::Unauthorized => 401,
-            Error::Forbidden(_) => 403,
+            Error::Forbidden(_) | Error::UseDenied => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed => 405,
             Error::RequestTimeout => 408,
@@ -214,6 +219,7 @@ impl Error {
         match self {
             Error::Unauthorized => "unauthorized",
             Error::Forbidden(_) => "forbidden",
+            Error::UseDenied => "use_denied",
             Error::NotFound(_) => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::RequestTimeout => "request_timeout",

@@ -74,6 +74,12 @@ pub enum Action {
     LicenceCancelled,
     /// A licence was replaced by its next version (变更).
     LicenceSuperseded,
+    /// A holder granted a department the use (用证) of a licence.
+    LicenceGrantCreated,
+    /// A holder withdrew a grant.
+    LicenceGrantWithdrawn,
+    /// A department fetched a licence's file (用证), with its reason and its authorisation.
+    LicenceFetched,
 }
 
 impl Action {
@@ -103,6 +109,9 @@ impl Action {
             Action::LicenceRevoked => "licence.revoked",
             Action::LicenceCancelled => "licence.cancelled",
             Action::LicenceSuperseded => "licence.superseded",
+            Action::LicenceGrantCreated => "licence.grant_created",
+            Action::LicenceGrantWithdrawn => "licence.grant_withdrawn",
+            Action::LicenceFetched => "licence.fetched",
         }
     }
 }

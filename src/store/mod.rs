@@ -17,12 +17,14 @@ use crate::error::{Error, Result};
 
 mod idempotency;
 mod licence_files;
+mod licence_use;
 mod licences;
 mod pki;
 mod presentations;
 mod purpose;
 
 pub use idempotency::{IdempotencyRow, IdempotentAnswer, Reservation, StoredResponse};
+pub use licence_use::{DenialRow, FetchLinkRow, GrantRow};
 pub use licences::{IssuerRow, LicenceFilter, LicenceRow, StatusListRow};
 pub use pki::{AuthorityRow, CertRow, SealRow};
 pub use presentations::{PresentedLicence, UseRow};
@@ -270,6 +272,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "presentations",
                 include_str!("../../migrations/sqlite/0009_presentations.sql"),
             ),
+            (
+                10,
+                "licence_use",
+                include_str!("../../migrations/sqlite/0010_licence_use.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -316,6 +323,11 @@ fn migrator(backend: Backend) -> Migrator {
                 9,
                 "presentations",
                 include_str!("../../migrations/postgres/0009_presentations.sql"),
+            ),
+            (
+                10,
+                "licence_use",
+                include_str!("../../migrations/postgres/0010_licence_use.sql"),
             ),
         ],
     };
@@ -506,6 +518,16 @@ impl Store {
             .await?;
         row.map(|r| Ok((client_row(&r)?, r.try_get("expires_at")?)))
             .transpose()
+    }
+
+    /// The client with this id, active or not.
+    pub async fn client_by_id(&self, id: &str) -> Result<Option<ClientRow>> {
+        let sql = format!("SELECT {CLIENT_COLS} FROM clients WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(client_row).transpose()
     }
 
     /// The active client of this name, or else the newest revoked one.

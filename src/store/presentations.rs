@@ -26,7 +26,8 @@ pub struct PresentedLicence {
     pub list_index: i64,
 }
 
-/// One check of a licence's token.
+/// One use of a licence: a check of its token (`inspection`), or a department's 用证 (`query`,
+/// `verify`, `fetch`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UseRow {
     /// Random id.
@@ -35,7 +36,7 @@ pub struct UseRow {
     pub licence_id: String,
     /// When (ms).
     pub at: i64,
-    /// `inspection`.
+    /// `inspection`, `query`, `verify` or `fetch`.
     pub kind: String,
     /// The client that checked; `None` for an anonymous check.
     pub client_id: Option<String>,
@@ -47,6 +48,12 @@ pub struct UseRow {
     pub verdict: String,
     /// `minimal` or `full`.
     pub view: String,
+    /// A department's 用证事由.
+    pub reason: Option<String>,
+    /// The approval case number a department gave.
+    pub case_number: Option<String>,
+    /// The holder's grant a department used.
+    pub grant_id: Option<String>,
 }
 
 fn use_row(r: &AnyRow) -> Result<UseRow> {
@@ -60,6 +67,9 @@ fn use_row(r: &AnyRow) -> Result<UseRow> {
         inspector: r.try_get("inspector")?,
         verdict: r.try_get("verdict")?,
         view: r.try_get("view")?,
+        reason: r.try_get("reason")?,
+        case_number: r.try_get("case_number")?,
+        grant_id: r.try_get("grant_id")?,
     })
 }
 
@@ -117,12 +127,12 @@ impl Store {
 
     /// Records checks, many rows a statement, in one transaction.
     pub async fn insert_uses(&self, rows: &[UseRow]) -> Result<()> {
-        const COLS: usize = 8;
+        const COLS: usize = 11;
         let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(chunk_rows(COLS)) {
             let sql = format!(
                 "INSERT INTO licence_uses (id, licence_id, at, kind, client_id, inspector, verdict, \
-                 view) VALUES {}",
+                 view, reason, case_number, grant_id) VALUES {}",
                 values_list(chunk.len(), COLS)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -135,7 +145,10 @@ impl Store {
                     .bind(u.client_id.as_deref())
                     .bind(u.inspector.as_deref())
                     .bind(u.verdict.as_str())
-                    .bind(u.view.as_str());
+                    .bind(u.view.as_str())
+                    .bind(u.reason.as_deref())
+                    .bind(u.case_number.as_deref())
+                    .bind(u.grant_id.as_deref());
             }
             q.execute(&mut *tx).await?;
         }
@@ -154,7 +167,8 @@ impl Store {
         let (at, id) = after.unwrap_or((i64::MIN, ""));
         let rows = sqlx::query(
             "SELECT u.id, u.licence_id, u.at, u.kind, u.client_id, c.name AS client_name, \
-             u.inspector, u.verdict, u.view FROM licence_uses u \
+             u.inspector, u.verdict, u.view, u.reason, u.case_number, u.grant_id \
+             FROM licence_uses u \
              LEFT JOIN clients c ON c.id = u.client_id \
              WHERE u.licence_id = $1 AND (u.at > $2 OR (u.at = $2 AND u.id > $3)) \
              ORDER BY u.at, u.id LIMIT $4",

@@ -13,7 +13,15 @@ use crate::store::ClientRow;
 
 /// Every scope a client may hold (`admin` implies all the others).
 pub const SCOPES: &[&str] = &[
-    "admin", "audit", "keys", "seals", "sign", "verify", "present", "inspect",
+    "admin",
+    "audit",
+    "keys",
+    "seals",
+    "sign",
+    "verify",
+    "present",
+    "inspect",
+    "licence:use",
 ];
 
 /// Scopes a client registered without `--scope` holds.

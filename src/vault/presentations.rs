@@ -327,6 +327,9 @@ impl Vault {
             inspector: inspector.map(str::to_owned),
             verdict: verdict.as_str().to_owned(),
             view: if full.is_some() { "full" } else { "minimal" }.to_owned(),
+            reason: None,
+            case_number: None,
+            grant_id: None,
         })
         .await?;
         Ok(PresentationCheck {
@@ -380,7 +383,11 @@ impl Vault {
 
     /// A licence `client` issued, or may present (scope `present` and a binding to its
     /// issuer), or any for `admin`; another is 404 as if absent.
-    async fn presentable(&self, client: &AuthClient, id: &str) -> Result<(LicenceRow, IssuerRow)> {
+    pub(super) async fn presentable(
+        &self,
+        client: &AuthClient,
+        id: &str,
+    ) -> Result<(LicenceRow, IssuerRow)> {
         let store = &self.inner.store;
         let Some(row) = store.licence(id).await? else {
             return Err(Error::NotFound("licence"));
@@ -562,7 +569,7 @@ impl Vault {
         Ok(trust)
     }
 
-    async fn record_use(&self, row: UseRow) -> Result<()> {
+    pub(super) async fn record_use(&self, row: UseRow) -> Result<()> {
         match &self.uses {
             Some(recorder) => recorder.record(row).await,
             None => {
