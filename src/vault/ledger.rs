@@ -89,6 +89,16 @@ pub(crate) enum Op {
     ChangeLicence(Box<super::licences::LicenceChange>),
     /// Store a licence's next version and mark the licence superseded by it (变更).
     SupersedeLicence(Box<super::licences::Superseding>),
+    /// Store a holder's grant of a licence to a department (用证).
+    GrantLicence(Box<crate::store::GrantRow>, Event),
+    /// Withdraw a grant of a licence (no change if it is withdrawn already).
+    WithdrawGrant {
+        licence_id: String,
+        grant_id: String,
+        actor: Actor,
+    },
+    /// Give a department a link to a licence file, consuming the grant it showed, if any.
+    FetchLicence(Box<super::licence_use::Fetching>),
     /// Revoke a seal with its certificate and key (`owner` None: an admin may revoke any seal).
     RevokeSeal {
         id: String,
@@ -141,14 +151,17 @@ impl Op {
             | Op::DisableKey { actor, .. }
             | Op::RotateKey { actor, .. }
             | Op::RevokeSeal { actor, .. }
-            | Op::BindIssuers { actor, .. } => Some(actor),
+            | Op::BindIssuers { actor, .. }
+            | Op::WithdrawGrant { actor, .. } => Some(actor),
+            Op::FetchLicence(f) => Some(&f.event.actor),
             Op::IssueLicence(issuing) => Some(&issuing.event.actor),
             Op::ChangeLicence(change) => Some(&change.actor),
             Op::SupersedeLicence(s) => Some(&s.next.event.actor),
             Op::Record(event)
             | Op::CreateKey(_, event)
             | Op::RecordSignature { event, .. }
-            | Op::AddPresentationKey { event, .. } => Some(&event.actor),
+            | Op::AddPresentationKey { event, .. }
+            | Op::GrantLicence(_, event) => Some(&event.actor),
             Op::Issue(issuance) => issuance.keys.first().map(|(_, event)| &event.actor),
         }
     }
@@ -563,6 +576,16 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
         Op::IssueLicence(_) => return Err(Error::Corrupt("an issuance outside its run".into())),
         Op::ChangeLicence(change) => super::licences::apply_change(tx, change, batch.now).await?,
         Op::SupersedeLicence(s) => super::licences::apply_supersede(tx, s, batch.now).await?,
+        Op::GrantLicence(grant, event) => {
+            tx.insert_grant(grant).await?;
+            Ok(Some(tx.append(event.clone(), batch.now)))
+        }
+        Op::WithdrawGrant {
+            licence_id,
+            grant_id,
+            actor,
+        } => super::grants::apply_withdraw(tx, licence_id, grant_id, actor, batch.now).await?,
+        Op::FetchLicence(f) => super::licence_use::apply_fetch(tx, f, batch.now).await?,
         Op::RevokeSeal {
             id,
             owner,

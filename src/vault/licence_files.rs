@@ -19,18 +19,28 @@ use crate::licence::{LicenceFace, LicenceType};
 use crate::ofd::{Placement, StampOptions};
 
 /// The `licence_files.format` of the OFD.
-const OFD: &str = "ofd";
+pub(super) const OFD: &str = "ofd";
 
 impl Vault {
     /// The sealed OFD of a licence the client may read (the rule of [`Vault::licence`]): made
     /// on its first request and kept.
     pub async fn licence_ofd(&self, client: &AuthClient, id: &str) -> Result<Vec<u8>> {
         let licence = self.licence(client, id).await?;
+        self.kept_licence_ofd(client, &licence).await
+    }
+
+    /// A licence's kept OFD, sealed (with `client` as the signature's actor) and kept now if it
+    /// has none yet.
+    pub(super) async fn kept_licence_ofd(
+        &self,
+        client: &AuthClient,
+        licence: &Licence,
+    ) -> Result<Vec<u8>> {
         let store = &self.inner.store;
         if let Some(kept) = store.licence_file(&licence.row.id, OFD).await? {
             return Ok(kept);
         }
-        let sealed = self.seal_licence_ofd(client, &licence).await?;
+        let sealed = self.seal_licence_ofd(client, licence).await?;
         store
             .keep_licence_file(&licence.row.id, OFD, &sealed, now_ms())
             .await

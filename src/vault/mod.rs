@@ -8,6 +8,7 @@
 mod audit;
 mod backup;
 mod clients;
+mod grants;
 mod idempotency;
 mod import;
 mod issuers;
@@ -15,6 +16,7 @@ mod keys;
 mod ledger;
 mod licence_files;
 mod licence_pdf;
+mod licence_use;
 mod licence_verification;
 mod licences;
 mod ofd_stamping;
@@ -35,11 +37,18 @@ pub use backup::{BACKUP_FORMAT, BackupManifest, LogBehind, restore};
 pub use clients::{
     AuthClient, DEFAULT_KEY_OVERLAP, DEFAULT_SCOPES, MAX_KEY_OVERLAP, RotatedApiKey, SCOPES,
 };
+pub use grants::{
+    DEFAULT_GRANT_TTL_S, Grant, GrantStatus, IssuedGrant, MAX_GRANT_TTL_S, MAX_REASON_CHARS,
+    NewGrant, USE_SCOPE,
+};
 pub use idempotency::{Idempotency, IdempotentRequest};
 pub use import::{IMPORT_BATCH, ImportOutcome, ImportRow, Importer, Prepared};
 pub use issuers::{IssuerInfo, NewIssuer, STATUS_LIST_SLOTS};
 pub use keys::{KeyInfo, SignInput, Signed, VerifyKey};
 pub use licence_pdf::LicencePdfSeal;
+pub use licence_use::{
+    Authority, FETCH_LINK_TTL_S, FetchLink, UseOperation, UseRequest, UseTarget, UseVerification,
+};
 pub use licence_verification::PublicLicence;
 pub use licences::{
     LONG_TERM, Licence, LicenceHolder, LicenceRequest, LicenceStatus, LicenceUpdate, Respond,
