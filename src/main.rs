@@ -333,8 +333,9 @@ enum ClientCommand {
         name: String,
         /// A scope the client may use (repeatable): admin, audit, keys, seals, sign, verify,
         /// present (show licences of its issuers as 亮证 tokens), inspect (see a `full` token's
-        /// whole licence), licence:issue (every licence type) or licence:issue:<type code> (one
-        /// type); none = keys, sign, verify, seals.
+        /// whole licence), licence:use (a department's 用证: query, verify, fetch with a reason),
+        /// licence:issue (every licence type) or licence:issue:<type code> (one type); none =
+        /// keys, sign, verify, seals.
         #[arg(long = "scope", value_parser = parse_scope)]
         scopes: Vec<String>,
         /// An issuer (id) the client may issue licences for (repeatable).

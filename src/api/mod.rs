@@ -6,10 +6,12 @@ mod audit;
 mod body;
 mod clients;
 mod documents;
+mod grants;
 mod idempotency;
 mod issuers;
 mod keys;
 mod licence_types;
+mod licence_use;
 mod licences;
 mod limits;
 mod observe;
@@ -62,6 +64,7 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(status_lists::router())
         .merge(licences::public_router())
         .merge(presentations::public_router())
+        .merge(licence_use::public_router())
         .route_layer(middleware::from_fn_with_state(
             admission.clone(),
             limits::rate_limit,
@@ -80,6 +83,8 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(issuers::router())
         .merge(licences::router())
         .merge(presentations::router())
+        .merge(grants::router())
+        .merge(licence_use::router())
         .merge(crate::web::router())
         .merge(anonymous)
         .fallback(not_found)

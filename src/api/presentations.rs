@@ -59,7 +59,7 @@ impl FromRequestParts<Vault> for Caller {
 }
 
 /// `Cache-Control: no-store` on an answer.
-fn no_store(mut response: Response) -> Response {
+pub(super) fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -300,7 +300,7 @@ async fn presentation_trust(
 }
 
 /// A client, as a list of checks names it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct UseClient {
     /// Client id.
     id: String,
@@ -309,26 +309,69 @@ pub(crate) struct UseClient {
     name: Option<String>,
 }
 
-/// One check of the licence.
+/// One use of the licence: an inspection of its presentation token, or a department's 用证.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct UseItem {
     /// When (RFC 3339).
     at: String,
-    /// `inspection`: a presentation token checked.
-    kind: String,
-    /// The client that checked; absent for an anonymous check.
+    /// `inspection` (a presentation token checked, 亮证) or `use` (a department's 用证).
+    kind: &'static str,
+    /// For `use`: `query`, `verify` or `fetch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operation: Option<String>,
+    /// The client that checked or used it; absent for an anonymous check.
     #[serde(skip_serializing_if = "Option::is_none")]
     client: Option<UseClient>,
+    /// For `use`: the department (its client).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    department: Option<UseClient>,
+    /// For `use`: the department's 用证事由.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// For `use`: the approval case number it gave.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    case_number: Option<String>,
+    /// For `use`: the holder's grant it used (`GET /v1/licences/{id}/grants`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grant_id: Option<String>,
     /// The inspector the client named.
     #[serde(skip_serializing_if = "Option::is_none")]
     inspector: Option<String>,
-    /// The verdict given.
+    /// The verdict given (for `use`: the licence's status then, upper case).
     verdict: String,
-    /// `minimal` (what the code shows) or `full` (the whole licence, to an inspector).
+    /// `minimal` (what the code shows, or no face data), or `full` (the whole licence, to an inspector, or its file, to a department).
     view: String,
 }
 
-/// A page of checks.
+impl UseItem {
+    fn of(u: crate::store::UseRow) -> Self {
+        let client = u.client_id.map(|id| UseClient {
+            id,
+            name: u.client_name,
+        });
+        let inspection = u.kind == "inspection";
+        let (department, operation) = if inspection {
+            (None, None)
+        } else {
+            (client.clone(), Some(u.kind))
+        };
+        Self {
+            at: rfc3339(u.at),
+            kind: if inspection { "inspection" } else { "use" },
+            operation,
+            client,
+            department,
+            reason: u.reason,
+            case_number: u.case_number,
+            grant_id: u.grant_id,
+            inspector: u.inspector,
+            verdict: u.verdict,
+            view: u.view,
+        }
+    }
+}
+
+/// A page of uses.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct UseList {
     /// Oldest first.
@@ -337,7 +380,7 @@ pub(crate) struct UseList {
     next_cursor: Option<String>,
 }
 
-/// The checks of a licence's presentation tokens, oldest first, a page at a time: who (a client and the inspector it named, or anonymous), when, the verdict and what was shown. For the client that issued the licence, a client with scope `present` bound to its issuer, and `admin`; another is 404.
+/// The uses of a licence, oldest first, a page at a time: the checks of its presentation tokens (who: a client and the inspector it named, or anonymous; when, the verdict and what was shown) and departments' 用证 (`kind` `use`: the operation, the department, its reason and its case number or the holder's grant). For the client that issued the licence, a client with scope `present` bound to its issuer, and `admin`; another is 404.
 #[utoipa::path(get, path = "/v1/licences/{id}/uses", tag = "presentations", security(("bearer" = [])),
     params(("id" = String, Path, description = "证照标识"), PageQuery),
     responses((status = 200, body = UseList), (status = 404, body = ErrorBody)))]
@@ -352,20 +395,7 @@ async fn licence_uses(
         .await?;
     let (rows, next_cursor) = page.finish(rows, |u| (u.at, u.id.as_str()));
     Ok(Json(UseList {
-        items: rows
-            .into_iter()
-            .map(|u| UseItem {
-                at: rfc3339(u.at),
-                kind: u.kind,
-                client: u.client_id.map(|id| UseClient {
-                    id,
-                    name: u.client_name,
-                }),
-                inspector: u.inspector,
-                verdict: u.verdict,
-                view: u.view,
-            })
-            .collect(),
+        items: rows.into_iter().map(UseItem::of).collect(),
         next_cursor,
     }))
 }
