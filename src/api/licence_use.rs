@@ -24,14 +24,14 @@ use crate::vault::{
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()
-        .route("/v1/licence-use/query", post(query))
-        .route("/v1/licence-use/verify", post(verify))
-        .route("/v1/licence-use/fetch", post(fetch))
+        .route("/v1/licence-use/query", post(use_query))
+        .route("/v1/licence-use/verify", post(use_verify))
+        .route("/v1/licence-use/fetch", post(use_fetch))
 }
 
 /// The anonymous route (behind the per-peer rate limit): the token is the credential.
 pub(super) fn public_router() -> Router<Vault> {
-    Router::new().route("/v1/licence-use/files/{token}", get(file))
+    Router::new().route("/v1/licence-use/files/{token}", get(use_file))
 }
 
 /// The reason and authority of a call, as the bodies carry them.
@@ -128,7 +128,7 @@ pub(crate) struct QueryAnswer {
     responses((status = 200, body = QueryAnswer),
         (status = 400, body = ErrorBody, description = "`reason` missing or not 1–200 characters; not exactly one of `case_number` and `grant_code`"),
         (status = 403, body = ErrorBody, description = "`forbidden` (no `licence:use` scope) or `use_denied` (the one answer to every refused authorisation)")))]
-async fn query(
+async fn use_query(
     State(vault): State<Vault>,
     client: AuthClient,
     ApiJson(req): ApiJson<QueryRequest>,
@@ -189,7 +189,7 @@ pub(crate) struct VerifyAnswer {
     responses((status = 200, body = VerifyAnswer),
         (status = 400, body = ErrorBody, description = "`reason`, the licence named neither or both ways, `fields` empty or more than 64, or not exactly one of `case_number` and `grant_code`"),
         (status = 403, body = ErrorBody, description = "`forbidden` or `use_denied`")))]
-async fn verify(
+async fn use_verify(
     State(vault): State<Vault>,
     client: AuthClient,
     ApiJson(req): ApiJson<VerifyRequest>,
@@ -251,7 +251,7 @@ pub(crate) struct FetchAnswer {
     responses((status = 200, body = FetchAnswer),
         (status = 400, body = ErrorBody, description = "`reason`, or not exactly one of `case_number` and `grant_code`"),
         (status = 403, body = ErrorBody, description = "`forbidden` or `use_denied`")))]
-async fn fetch(
+async fn use_fetch(
     State(vault): State<Vault>,
     client: AuthClient,
     ApiJson(req): ApiJson<FetchRequest>,
@@ -272,7 +272,7 @@ async fn fetch(
     params(("token" = String, Path, description = "the link's token (32 hex digits)")),
     responses((status = 200, description = "the licence file", content((Binary = "application/ofd"))),
         (status = 404, body = ErrorBody)))]
-async fn file(
+async fn use_file(
     State(vault): State<Vault>,
     ApiPath(token): ApiPath<String>,
 ) -> Result<Response, Error> {
