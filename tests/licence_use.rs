@@ -17,6 +17,8 @@ use common::{PgDatabase, TestVault, json_answer};
 const BUSINESS: &str = "111000009000000146001";
 const USCC: &str = "91370100MA3C123459";
 const DOMICILE: &str = "济南市历下区某某路1号";
+/// The tax office's 用证事由.
+const REASON: &str = "核验企业登记信息，办理税务登记";
 
 struct Setup {
     tv: TestVault,
@@ -111,6 +113,17 @@ async fn call(s: &Setup, op: &str, key: &str, body: Value) -> (StatusCode, Vec<u
     .await
 }
 
+/// A fetch of licence `id` as `key` with a grant code and [`REASON`]: the status and raw answer.
+async fn fetch_granted(s: &Setup, key: &str, id: &str, code: &Value) -> (StatusCode, Vec<u8>) {
+    call(
+        s,
+        "fetch",
+        key,
+        json!({"licence_id": id, "reason": REASON, "grant_code": code}),
+    )
+    .await
+}
+
 async fn call_json(s: &Setup, op: &str, key: &str, body: Value) -> (StatusCode, Value) {
     json_answer(call(s, op, key, body).await)
 }
@@ -181,34 +194,20 @@ async fn story(tv: TestVault) {
     assert!(!created.to_string().contains(&code), "no code in the log");
 
     // Refusals: no grant, another department's grant, an unknown licence — one answer.
-    let reason = "核验企业登记信息，办理税务登记";
-    let none = "0".repeat(32);
-    let (st, no_grant) = call(
-        &s,
-        "fetch",
-        &s.tax,
-        json!({"licence_id": id, "reason": reason, "grant_code": none}),
-    )
-    .await;
+    let reason = REASON;
+    let code_v = Value::from(code.as_str());
+    let (st, unknown) =
+        fetch_granted(&s, &s.bank, "11100000000000000000000000000000000X", &code_v).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    let (st, other_department) = call(
-        &s,
-        "fetch",
-        &s.bank,
-        json!({"licence_id": id, "reason": reason, "grant_code": code}),
-    )
-    .await;
-    assert_eq!(st, StatusCode::FORBIDDEN);
-    let (st, unknown) = call(
-        &s,
-        "fetch",
-        &s.bank,
-        json!({"licence_id": "11100000000000000000000000000000000X", "reason": reason, "grant_code": code}),
-    )
-    .await;
-    assert_eq!(st, StatusCode::FORBIDDEN);
-    assert_eq!(other_department, unknown, "byte for byte");
-    assert_eq!(no_grant, unknown, "byte for byte");
+    let no_grant = Value::from("0".repeat(32));
+    for (key, grant_code) in [(&s.tax, &no_grant), (&s.bank, &code_v)] {
+        let refused = fetch_granted(&s, key, &id, grant_code).await;
+        assert_eq!(
+            refused,
+            (StatusCode::FORBIDDEN, unknown.clone()),
+            "byte for byte"
+        );
+    }
     let body: Value = serde_json::from_slice(&unknown).expect("json");
     assert_eq!(body["error"]["code"], "use_denied", "{body}");
     // Unknown holder, by query, with a case number: the same.
@@ -234,13 +233,7 @@ async fn story(tv: TestVault) {
         assert_eq!(st, StatusCode::BAD_REQUEST, "{bad} → {e}");
     }
     // A client without `licence:use` is refused by scope.
-    let (st, _) = call(
-        &s,
-        "fetch",
-        &s.wallet,
-        json!({"licence_id": id, "reason": reason, "grant_code": code}),
-    )
-    .await;
+    let (st, _) = fetch_granted(&s, &s.wallet, &id, &code_v).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 
     // Verify and query leave the grant active and disclose no value.
@@ -274,13 +267,7 @@ async fn story(tv: TestVault) {
     assert!(items[0].get("fields").is_none() && !q.to_string().contains(DOMICILE));
 
     // The fetch: a link that serves the licence file once.
-    let (st, f) = call_json(
-        &s,
-        "fetch",
-        &s.tax,
-        json!({"licence_id": id, "reason": reason, "grant_code": code}),
-    )
-    .await;
+    let (st, f) = json_answer(fetch_granted(&s, &s.tax, &id, &code_v).await);
     assert_eq!(st, StatusCode::OK, "{f}");
     let url = f["url"].as_str().expect("url").to_owned();
     let token = url.strip_prefix("/v1/licence-use/files/").expect("path");
@@ -301,14 +288,8 @@ async fn story(tv: TestVault) {
     let (st, _) = s.tv.send(Method::GET, &url, None, None, "").await;
     assert_eq!(st, StatusCode::NOT_FOUND, "a link serves once");
     // The grant is used: another fetch, or a verify with it, is refused alike.
-    let (st, again) = call(
-        &s,
-        "fetch",
-        &s.tax,
-        json!({"licence_id": id, "reason": reason, "grant_code": code}),
-    )
-    .await;
-    assert_eq!((st, again), (StatusCode::FORBIDDEN, unknown.clone()));
+    let again = fetch_granted(&s, &s.tax, &id, &code_v).await;
+    assert_eq!(again, (StatusCode::FORBIDDEN, unknown.clone()));
     let (st, list) =
         s.tv.get(&format!("/v1/licences/{id}/grants"), &s.wallet)
             .await;
@@ -338,18 +319,8 @@ async fn story(tv: TestVault) {
     let e = grant(&s, &id, &s.tax_id, Some(1)).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     for g in [&w, &e] {
-        let (st, refused) = call(
-            &s,
-            "fetch",
-            &s.tax,
-            json!({"licence_id": id, "reason": reason, "grant_code": g["code"]}),
-        )
-        .await;
-        assert_eq!(
-            (st, refused),
-            (StatusCode::FORBIDDEN, unknown.clone()),
-            "{g}"
-        );
+        let refused = fetch_granted(&s, &s.tax, &id, &g["code"]).await;
+        assert_eq!(refused, (StatusCode::FORBIDDEN, unknown.clone()), "{g}");
     }
     // A case number authorises without a grant.
     let (st, f) = call_json(
