@@ -270,3 +270,51 @@ impl Vault {
         Ok(Grant::of(grant, now_ms()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(used_at: Option<i64>, withdrawn_at: Option<i64>) -> GrantRow {
+        GrantRow {
+            id: "grt_1".into(),
+            licence_id: "l".into(),
+            code_sha256: code_hash("00"),
+            department_id: "cli_d".into(),
+            department_name: "d".into(),
+            purpose: "p".into(),
+            created_by: "cli_w".into(),
+            created_at: 0,
+            expires_at: 1_000,
+            used_at,
+            withdrawn_at,
+        }
+    }
+
+    #[test]
+    fn a_grant_is_active_until_it_expires_and_used_or_withdrawn_stays_so() {
+        assert_eq!(GrantStatus::of(&row(None, None), 999), GrantStatus::Active);
+        assert_eq!(
+            GrantStatus::of(&row(None, None), 1_000),
+            GrantStatus::Expired
+        );
+        assert_eq!(
+            GrantStatus::of(&row(Some(5), None), 2_000),
+            GrantStatus::Used
+        );
+        assert_eq!(
+            GrantStatus::of(&row(Some(5), Some(6)), 2_000),
+            GrantStatus::Withdrawn
+        );
+    }
+
+    #[test]
+    fn codes_are_hashed_case_insensitively_and_texts_bounded() {
+        assert_eq!(code_hash("ABCDEF"), code_hash("abcdef"));
+        assert_ne!(code_hash("abcdef"), code_hash("abcdee"));
+        assert!(check_text("reason", &"事".repeat(200), MAX_REASON_CHARS).is_ok());
+        assert!(check_text("reason", &"事".repeat(201), MAX_REASON_CHARS).is_err());
+        assert!(check_text("reason", "", MAX_REASON_CHARS).is_err());
+        assert!(check_text("reason", "a\u{7}", MAX_REASON_CHARS).is_err());
+    }
+}

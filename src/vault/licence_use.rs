@@ -179,7 +179,8 @@ fn face_values(row: &LicenceRow) -> Result<Map<String, Value>> {
     Ok(values)
 }
 
-/// Whether a value given equals a stored one (text trimmed), compared in constant time.
+/// Whether a value given equals a stored one, both as text (strings trimmed, other values as
+/// JSON), compared in constant time.
 fn same(stored: &Value, given: &Value) -> bool {
     let text = |v: &Value| match v {
         Value::String(s) => s.trim().to_owned(),
@@ -504,5 +505,21 @@ impl Vault {
             .await?
             .ok_or_else(|| Error::Corrupt(format!("issuer of licence {} is missing", row.id)))?;
         self.shown(row, issuer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_compare_as_trimmed_text() {
+        assert!(same(&json!("张三"), &json!(" 张三 ")));
+        assert!(!same(&json!("张三"), &json!("李四")));
+        assert!(same(&json!(3), &json!(3)));
+        // Compared as text: a number given as a string matches.
+        assert!(same(&json!("3"), &json!(3)));
+        assert!(!same(&json!("长期"), &json!(null)));
     }
 }
