@@ -83,6 +83,20 @@ fn rand_suffix() -> String {
 }
 
 /// A running vault (writer started) and its router.
+/// Runs `story` on a vault over a fresh PostgreSQL database, dropped after; nothing when
+/// PostgreSQL is unreachable (as [`PgDatabase::create`] decides).
+pub async fn on_postgres<F, Fut>(story: F)
+where
+    F: FnOnce(TestVault) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    story(TestVault::open(Some(db.url.clone())).await).await;
+    db.drop_db().await;
+}
+
 pub struct TestVault {
     pub dir: tempfile::TempDir,
     pub vault: Vault,

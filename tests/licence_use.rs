@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use common::{PgDatabase, TestVault, json_answer};
+use common::{TestVault, json_answer, on_postgres};
 
 /// 营业执照 (held by an organisation).
 const BUSINESS: &str = "111000009000000146001";
@@ -368,11 +368,7 @@ async fn licence_use_sqlite() {
 
 #[tokio::test]
 async fn licence_use_postgres() {
-    let Some(db) = PgDatabase::create().await else {
-        return;
-    };
-    story(TestVault::open(Some(db.url.clone())).await).await;
-    db.drop_db().await;
+    on_postgres(story).await;
 }
 
 /// Only active departments may be granted; lifetimes and purposes are bounded; a stranger's
