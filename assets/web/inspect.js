@@ -49,7 +49,14 @@ async function keep(url) {
 /** Refreshes the trust list and every status list it names. */
 async function refreshOfflineData() {
   try {
-    const trust = await (await keep(TRUST_URL)).json();
+    const response = await keep(TRUST_URL);
+    const kept = response.headers.get('sidian-fetched-at');
+    if (kept) {
+      // The service worker answered from its cache: there is no network.
+      offlineState.textContent = t(`无网络：将使用 ${when(kept)} 获取的离线核验数据。`, `No network: the offline data fetched ${when(kept)} will be used.`);
+      return;
+    }
+    const trust = await response.json();
     const ids = (trust.issuers || []).flatMap((i) => i.status_lists || []);
     await Promise.all(ids.map((id) => keep(`/v1/status-lists/${encodeURIComponent(id)}`).catch(() => null)));
     offlineState.textContent = t(`已保存离线核验数据（${ids.length} 个状态列表），${new Date().toLocaleString()}`,
@@ -102,6 +109,16 @@ function when(text) {
   return Number.isNaN(d.getTime()) ? text : d.toLocaleString();
 }
 
+const STATUSES = {
+  valid: ['有效', 'valid'], suspended: ['暂扣', 'suspended'], revoked: ['吊销', 'revoked'],
+  cancelled: ['注销', 'cancelled'], expired: ['失效', 'expired'], superseded: ['已变更', 'superseded'],
+  invalid: ['无效（注销、吊销、失效或已变更）', 'invalid (revoked, cancelled, expired or superseded)'],
+};
+
+function statusText(s) {
+  return s && STATUSES[s] ? t(...STATUSES[s]) : s;
+}
+
 function fields(rows) {
   const dl = el('dl', { class: 'fields' });
   for (const [zh, en, value] of rows) {
@@ -139,7 +156,7 @@ function show(report, { offline = false, fetchedAt = null, device = null } = {})
     ['有效期截止', 'Valid to', l.valid_to],
     ['颁发机构', 'Issued by', l.issuer && l.issuer.name],
     ['统一社会信用代码', 'USCC', l.issuer && l.issuer.uscc],
-    ['证照状态', 'Licence status', l.status || status.value],
+    ['证照状态', 'Licence status', statusText(l.status || status.value)],
     ['二维码有效至', 'Code valid until', report.token && when(report.token.expires_at)],
     ['核验时间', 'Checked at', when(report.checked_at)],
     ['设备应答', 'Device answer', device == null ? null : (device === 'answered' ? t('已应答', 'answered') : t('未应答', 'not answered'))],

@@ -89,12 +89,17 @@ function render(r) {
       ['可信', 'Trusted', s.trusted ? t('是', 'yes') : t('否', 'no')],
     ]));
     const list = el('ul', { class: 'checks' });
-    for (const c of s.checks || []) {
+    const checks = s.checks || [];
+    const failed = checks.filter((c) => !c.ok).length;
+    for (const c of checks) {
       list.append(el('li', { class: c.ok ? 'pass' : 'fail' },
         el('strong', {}, c.ok ? t('✓ 通过 ', '✓ pass ') : t('✗ 未通过 ', '✗ fail ')),
         el('code', {}, c.name), ' ', c.detail));
     }
-    section.append(el('h3', {}, t('各项检查', 'Checks')), list);
+    const summary = failed
+      ? t(`各项检查：${failed} 项未通过（共 ${checks.length} 项）`, `Checks: ${failed} of ${checks.length} failed`)
+      : t(`各项检查：${checks.length} 项全部通过`, `Checks: all ${checks.length} passed`);
+    section.append(el('details', failed ? { open: '' } : {}, el('summary', {}, summary), list));
     for (const w of s.warnings || []) section.append(el('p', { class: 'muted' }, `⚠ ${w.name}: ${w.detail}`));
     report.append(section);
   });
