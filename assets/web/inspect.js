@@ -1,6 +1,6 @@
 // /inspect: read a 亮证 code (camera or paste), check it online, or on this device when the
 // network is gone (offline.mjs, against the trust list and status lists kept in the cache).
-import { t, translate } from './site.js';
+import { el, fields, t, translate, when } from './site.js';
 import { keyring, statusLists, verifyOffline } from './offline.mjs';
 
 const DATA_CACHE = 'sidian-inspect-data';
@@ -10,18 +10,6 @@ const $ = (id) => document.getElementById(id);
 
 const result = $('result');
 const offlineState = $('offline-state');
-
-/** An element with attributes and children (text is always set as text, never as markup). */
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v != null) e.setAttribute(k, v);
-  }
-  for (const c of children) {
-    if (c != null) e.append(c);
-  }
-  return e;
-}
 
 // ---- the service worker, and the trust list and status lists kept for offline checks ----
 
@@ -103,12 +91,6 @@ const VERDICTS = {
   UNKNOWN: ['warn', '状态未知', 'STATUS UNKNOWN'],
 };
 
-function when(text) {
-  if (!text) return '';
-  const d = new Date(text);
-  return Number.isNaN(d.getTime()) ? text : d.toLocaleString();
-}
-
 const STATUSES = {
   valid: ['有效', 'valid'], suspended: ['暂扣', 'suspended'], revoked: ['吊销', 'revoked'],
   cancelled: ['注销', 'cancelled'], expired: ['失效', 'expired'], superseded: ['已变更', 'superseded'],
@@ -117,15 +99,6 @@ const STATUSES = {
 
 function statusText(s) {
   return s && STATUSES[s] ? t(...STATUSES[s]) : s;
-}
-
-function fields(rows) {
-  const dl = el('dl', { class: 'fields' });
-  for (const [zh, en, value] of rows) {
-    if (value == null || value === '') continue;
-    dl.append(el('dt', {}, t(zh, en)), el('dd', {}, String(value)));
-  }
-  return dl;
 }
 
 /** Shows a verdict: online answers and offline reports share most of their shape. */
@@ -162,9 +135,14 @@ function show(report, { offline = false, fetchedAt = null, device = null } = {})
     ['设备应答', 'Device answer', device == null ? null : (device === 'answered' ? t('已应答', 'answered') : t('未应答', 'not answered'))],
   ]));
   if (report.full) {
-    const rows = Object.entries(report.full)
-      .filter(([, v]) => v != null && typeof v !== 'object')
-      .map(([k, v]) => [k, k, v]);
+    // The record as the vault holds it: top-level values, then the holder's and the face
+    // fields one level down (the signature and links are left out).
+    const rows = [];
+    for (const [k, v] of Object.entries(report.full)) {
+      if (['signature', 'file_url', 'verify_url', 'status_list'].includes(k) || v == null) continue;
+      if (typeof v !== 'object') rows.push([k, k, v]);
+      else for (const [k2, v2] of Object.entries(v)) if (v2 != null && typeof v2 !== 'object') rows.push([`${k}.${k2}`, `${k}.${k2}`, v2]);
+    }
     result.append(el('details', { open: '' }, el('summary', {}, t('证照全部信息', 'The whole licence')), fields(rows)));
   }
 }

@@ -10,6 +10,7 @@ export const LEEWAY_S = 10;
 const PREFIX = 'LZ1:';
 const MAX_CODE_CHARS = 300;
 const SIG_LEN = 64;
+const MAX_LIST_BYTES = (1 << 24) / 4; // src/licence/status_list.rs: MAX_SLOTS / 4
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
 const subtle = globalThis.crypto && globalThis.crypto.subtle;
 
@@ -96,6 +97,19 @@ export function timeText(s) {
 const dateText = (days) => new Date(days * 86400000).toISOString().slice(0, 10);
 const parseTime = (t) => { const ms = Date.parse(t); return Number.isNaN(ms) ? null : Math.floor(ms / 1000); };
 
+// Each algorithm's SubjectPublicKeyInfo: its length and the OIDs it names (DER, hex): the
+// registered algorithm must be the key's, as the Rust keyring requires.
+const SPKI = {
+  sm2: [91, '06082a811ccf5501822d'], // id-ecPublicKey on sm2p256v1
+  p256: [91, '06082a8648ce3d030107'], // id-ecPublicKey on prime256v1
+  ed25519: [44, '06032b6570'],
+};
+
+function spkiIs(spki, alg) {
+  const [len, oid] = SPKI[alg] || [];
+  return spki.length === len && hex(spki.subarray(0, len - (alg === 'ed25519' ? 32 : 65))).includes(oid);
+}
+
 /** The public key bytes at the end of a SubjectPublicKeyInfo of this algorithm. */
 function rawKey(spki, alg) {
   return alg === 'ed25519' ? spki.subarray(spki.length - 32) : spki.subarray(spki.length - 65);
@@ -119,6 +133,7 @@ export async function keyring(list) {
       const spki = b64(k.public_key);
       const digest = new Uint8Array(await subtle.digest('SHA-256', spki));
       if (hex(digest.subarray(0, 8)) !== k.kid) throw new Error(`issuer ${is.id}: key ${k.kid}: the key id is not the key's`);
+      if (!spkiIs(spki, k.alg)) throw new Error(`issuer ${is.id}: key ${k.kid}: its algorithm is not the key's, or not allowed`);
       const key = { alg: k.alg, notBefore: parseTime(k.not_before), notAfter: k.not_after == null ? null : parseTime(k.not_after), issuer };
       if (key.notBefore == null || (k.not_after != null && key.notAfter == null)) throw new Error(`issuer ${is.id}: key ${k.kid}: window`);
       if (k.alg === 'sm2') key.point = rawKey(spki, 'sm2');
@@ -150,6 +165,7 @@ export function parseStatusList(jwt) {
   if (parts.length !== 3) return null;
   try {
     const header = JSON.parse(new TextDecoder().decode(b64(parts[0])));
+    if (header.typ !== 'statuslist+jwt') return null;
     const payload = JSON.parse(new TextDecoder().decode(b64(parts[1])));
     const id = typeof payload.sub === 'string' ? payload.sub.split('/').pop() : '';
     if (!id) return null;
@@ -185,6 +201,7 @@ async function slotStatus(issuer, lists, list, slot, now, maxAge) {
     const sl = t.payload.status_list;
     if (sl && sl.bits === 2 && typeof sl.lst === 'string') {
       if (!t.slots) t.slots = await inflate(b64(sl.lst));
+      if (t.slots.length > MAX_LIST_BYTES) t.slots = new Uint8Array(0); // longer than any list
       const byte = t.slots[Math.floor(slot / 4)];
       if (byte !== undefined) value = ['valid', 'invalid', 'suspended', 'invalid'][(byte >> (2 * (slot % 4))) & 3];
     }

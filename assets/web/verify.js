@@ -1,21 +1,10 @@
 // /verify: send a sealed PDF or OFD to POST /v1/documents/verify and show the report as a
 // person reads it: the verdict, then each seal or signature, then the raw JSON folded away.
-import { t } from './site.js';
+import { el, fields, t, when } from './site.js';
 
 const $ = (id) => document.getElementById(id);
 const report = $('report');
 const progress = $('progress');
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v != null) e.setAttribute(k, v);
-  }
-  for (const c of children) {
-    if (c != null) e.append(c);
-  }
-  return e;
-}
 
 const VERDICTS = {
   VALID: ['ok', '有效：印章真实，文件完好', 'VALID: genuine seals, the document is intact'],
@@ -34,21 +23,6 @@ const TIME_SOURCES = {
   create_date: ['印章制作时间', "the seal's creation date"],
   verification_time: ['验证时间（签章中无时间）', 'the verification time (no time in the signature)'],
 };
-
-function when(text) {
-  if (!text) return null;
-  const d = new Date(text);
-  return Number.isNaN(d.getTime()) ? text : d.toLocaleString();
-}
-
-function fields(rows) {
-  const dl = el('dl', { class: 'fields' });
-  for (const [zh, en, value] of rows) {
-    if (value == null || value === '') continue;
-    dl.append(el('dt', {}, t(zh, en)), el('dd', {}, String(value)));
-  }
-  return dl;
-}
 
 function verdictBox(verdict, large) {
   const [tone, zh, en] = VERDICTS[verdict] || ['warn', verdict, verdict];

@@ -109,6 +109,36 @@ const STEPS = [
     const text = await page.textContent('#result');
     assert.ok(text.includes('营业执照') && text.includes('济南******公司') && text.includes('济南市市场监督管理局'), text);
   }],
+  ['inspect-full-view-with-inspector-key', async () => {
+    const { page } = ctx;
+    // The device challenge shows only where the vault has its route.
+    const probe = await fetch(`${BASE}/v1/presentations/challenges`);
+    assert.equal(await page.isHidden('#challenge-box'), probe.status === 404);
+    await page.click('#key-box summary');
+    await page.fill('#api-key', env.INSPECTOR_KEY);
+    await page.click('#save-key');
+    assert.equal(await page.evaluate(() => localStorage.getItem('sidian.inspector-key')), env.INSPECTOR_KEY);
+    const p = await api('POST', `/v1/licences/${encodeURIComponent(ctx.state.licence.id)}/presentations`, env.WALLET_KEY, { profile: 'full' });
+    await paste(page, p.token);
+    assert.equal(await verdictOf(page), 'VALID');
+    const full = await page.textContent('#result details');
+    assert.ok(full.includes('91370100MA3C123459') || full.includes(ctx.state.licence.id), full);
+    await page.click('#forget-key');
+  }],
+  ['english-and-large-type', async () => {
+    const context = await ctx.browser.newContext({ locale: 'en-US', viewport: { width: 412, height: 915 } });
+    const page = await context.newPage();
+    await page.goto(`${BASE}/inspect`);
+    assert.equal(await page.textContent('h1'), 'Inspect a licence');
+    assert.equal(await page.textContent('label[for=code]'), 'Or paste the code (LZ1:…)');
+    await page.click('#large-type');
+    assert.equal(await page.getAttribute('html', 'class'), 'large');
+    assert.equal(await page.getAttribute('#large-type', 'aria-pressed'), 'true');
+    await paste(page, ctx.state.online);
+    assert.equal(await page.textContent('#result .verdict'), 'VALID');
+    await page.screenshot({ path: `${env.ARTEFACTS}/english-large.png`, fullPage: true });
+    await context.close();
+  }],
   ['inspect-reload-under-service-worker', async () => {
     const { page } = ctx;
     await page.reload();
@@ -177,6 +207,7 @@ const browser = await chromium.launch({
   headless: true,
   args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
 });
+ctx.browser = browser;
 const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 412, height: 915 }, deviceScaleFactor: 1 });
 ctx.page = await context.newPage();
 ctx.page.setDefaultTimeout(15000);
