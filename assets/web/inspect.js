@@ -97,6 +97,21 @@ const STATUSES = {
   invalid: ['无效（注销、吊销、失效或已变更）', 'invalid (revoked, cancelled, expired or superseded)'],
 };
 
+// Why the status is unknown, as offline.mjs (and src/present/offline.rs) words it.
+const REASONS = {
+  'no status list of the licence is held': '本设备没有该证照的状态列表。',
+  "the status list is not signed by the issuer's status key": '状态列表不是颁证单位签名的。',
+  'the status list has no iat or exp': '状态列表缺少签发或过期时间。',
+  'the status list expired': '状态列表已过期。',
+  'the status list is older than allowed': '状态列表过旧。',
+  'the status list is dated in the future': '状态列表的时间在未来。',
+  'the status list has no such slot': '状态列表中没有该证照。',
+};
+
+function reasonText(r) {
+  return REASONS[r] ? t(REASONS[r], r) : r;
+}
+
 function statusText(s) {
   return s && STATUSES[s] ? t(...STATUSES[s]) : s;
 }
@@ -120,7 +135,7 @@ function show(report, { offline = false, fetchedAt = null, device = null } = {})
     result.append(el('p', { class: 'offline-note' },
       t(`无网络：已在本设备离线核验。状态列表获取于 ${fetched}（列表签发于 ${asOf}）。`,
         `No network: checked offline on this device. Status list fetched ${fetched} (list made ${asOf}).`)));
-    if (report.verdict === 'UNKNOWN' && status.reason) result.append(el('p', { class: 'muted' }, status.reason));
+    if (report.verdict === 'UNKNOWN' && status.reason) result.append(el('p', { class: 'muted' }, reasonText(status.reason)));
   }
   result.append(fields([
     ['证照', 'Licence', l.type_name ? `${l.type_name}（${l.type}）` : l.type],

@@ -168,6 +168,19 @@ const STEPS = [
     console.log(`offline verification: ${ms} ms first scan, ${again} ms next scan`);
     assert.ok(again <= 50, `offline verification took ${again} ms`);
   }],
+  ['offline-without-its-list-unknown', async () => {
+    const { page } = ctx;
+    // Without the licence's signed status list the device cannot say it is valid: amber.
+    await page.evaluate(async () => {
+      const c = await caches.open('sidian-inspect-data');
+      for (const r of await c.keys()) {
+        if (new URL(r.url).pathname.startsWith('/v1/status-lists/')) await c.delete(r);
+      }
+    });
+    await paste(page, ctx.state.offline);
+    assert.equal(await verdictOf(page), 'UNKNOWN');
+    assert.equal(await page.getAttribute('#result .verdict', 'class'), 'verdict warn');
+  }],
   ['server-back-revoked', async () => {
     const { page } = ctx;
     await startServer();
