@@ -153,6 +153,7 @@ fn presentation(c: &mut Criterion) {
                 alg: "ES256".into(),
                 public_key: b64(status.public_key().spki_der()),
             },
+            status_lists: vec![],
         }],
         licence_types: vec![],
     };

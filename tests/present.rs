@@ -647,6 +647,18 @@ async fn offline_verification_trusts_fresh_signed_lists_only() {
     let code = token_of(&present(&s, id, json!({"ttl_s": 300})).await);
     let (trust, list) = fetch_offline_state(&s, &licence).await;
     let now = now_ms() / 1000;
+    // The trust list names the issuer's status lists: what a device fetches to check offline.
+    let named: Value = serde_json::from_str(&trust).expect("json");
+    assert!(
+        named["issuers"]
+            .as_array()
+            .expect("issuers")
+            .iter()
+            .any(|i| i["status_lists"]
+                .as_array()
+                .is_some_and(|l| l.contains(&licence["status_list"]["id"]))),
+        "{trust}"
+    );
 
     let r = offline_check(&trust, &list, &code, now, None);
     assert_eq!(r.verdict, Verdict::Valid, "{}", r.summary());

@@ -31,4 +31,33 @@ export function t(zh, en) {
   return english ? en : zh;
 }
 
+/** An element with attributes and children (text is always set as text, never as markup). */
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v != null) e.setAttribute(k, v);
+  }
+  for (const c of children) {
+    if (c != null) e.append(c);
+  }
+  return e;
+}
+
+/** A definition list of `[zh, en, value]` rows, the empty values left out. */
+export function fields(rows) {
+  const dl = el('dl', { class: 'fields' });
+  for (const [zh, en, value] of rows) {
+    if (value == null || value === '') continue;
+    dl.append(el('dt', {}, t(zh, en)), el('dd', {}, String(value)));
+  }
+  return dl;
+}
+
+/** An RFC 3339 time in the reader's local form; null for none. */
+export function when(text) {
+  if (!text) return null;
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? text : d.toLocaleString();
+}
+
 translate();

@@ -44,6 +44,11 @@ pub struct TrustedIssuer {
     pub presentation_keys: Vec<PresentationKey>,
     /// The key its status lists (`statuslist+jwt`, ES256) are signed with.
     pub status_key: StatusKey,
+    /// The ids of its status lists (`sl_…`, each served at `/v1/status-lists/{id}`), so that a
+    /// device that checks offline knows which lists to fetch while it has a network. Absent in
+    /// older lists: a verifier then only has the lists it was given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status_lists: Vec<String>,
 }
 
 /// A presentation key and the window it signed tokens in.
@@ -291,6 +296,7 @@ mod tests {
                     alg: "ES256".into(),
                     public_key: B64.encode(status.spki_der()),
                 },
+                status_lists: vec![],
             }],
             licence_types: vec![],
         }

@@ -224,6 +224,17 @@ impl Store {
             .collect()
     }
 
+    /// The ids of an issuer's status lists, oldest first (the trust list names them, so that an
+    /// inspector's device knows which lists to keep for offline checks).
+    pub async fn issuer_status_list_ids(&self, issuer_id: &str) -> Result<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT id FROM status_lists WHERE issuer_id = $1 ORDER BY created_at, id")
+                .bind(issuer_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
     /// The issuer's newest status list (the one new licences get their slots in).
     pub async fn current_status_list(&self, issuer_id: &str) -> Result<Option<StatusListRow>> {
         let sql = format!(

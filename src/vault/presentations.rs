@@ -525,6 +525,7 @@ impl Vault {
                         .map(|at| time_text((at + 999).div_euclid(1000))),
                 });
             }
+            let status_lists = store.issuer_status_list_ids(&issuer.id).await?;
             issuers.push(TrustedIssuer {
                 id: issuer.id,
                 name: issuer.name,
@@ -535,6 +536,7 @@ impl Vault {
                     alg: "ES256".into(),
                     public_key: B64.encode(&status.public_key),
                 },
+                status_lists,
             });
         }
         let list = TrustList {

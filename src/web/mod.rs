@@ -15,6 +15,9 @@ use axum::routing::get;
 use crate::error::Error;
 use crate::vault::Vault;
 
+mod inspect;
+mod verify;
+
 /// The static files the pages load: name, media type, bytes.
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (
@@ -27,6 +30,31 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/web/site.js"),
     ),
+    (
+        "inspect.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/web/inspect.js"),
+    ),
+    (
+        "offline.mjs",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/web/offline.mjs"),
+    ),
+    (
+        "sm2.mjs",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/web/sm2.mjs"),
+    ),
+    (
+        "verify.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/web/verify.js"),
+    ),
+    (
+        "vendor/jsQR.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/web/vendor/jsQR.js"),
+    ),
 ];
 
 /// What the pages may load and where they may send: only this origin, no inline script.
@@ -38,6 +66,9 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 pub fn router() -> Router<Vault> {
     Router::new()
         .route("/", get(index))
+        .route("/inspect", get(inspect::inspect))
+        .route("/inspect-sw.js", get(inspect::service_worker))
+        .route("/verify", get(verify::verify))
         .route("/assets/{*name}", get(asset))
 }
 
