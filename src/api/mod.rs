@@ -5,6 +5,7 @@
 mod audit;
 mod body;
 mod clients;
+mod devices;
 mod documents;
 mod idempotency;
 mod issuers;
@@ -22,6 +23,7 @@ mod stamp;
 mod status_lists;
 mod tsa;
 mod verify;
+mod wallet;
 
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
@@ -80,6 +82,8 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(issuers::router())
         .merge(licences::router())
         .merge(presentations::router())
+        .merge(devices::router())
+        .merge(wallet::router())
         .merge(crate::web::router())
         .merge(anonymous)
         .fallback(not_found)
@@ -158,7 +162,7 @@ impl IntoResponse for Error {
             },
         };
         let mut resp = (status, Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED && !matches!(self, Error::NoSession) {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -12,6 +12,9 @@ pub enum Actor {
     Operator(String),
     /// An approval system, by client id.
     Client(String),
+    /// The vault's own wallet pages (`/wallet`), acting for a holder it logged in (the holder
+    /// is named in the entry's details by a keyed hash, never in clear).
+    Wallet,
 }
 
 impl std::fmt::Display for Actor {
@@ -20,6 +23,7 @@ impl std::fmt::Display for Actor {
             Actor::Vault => f.write_str("vault"),
             Actor::Operator(user) => write!(f, "operator:{user}"),
             Actor::Client(id) => write!(f, "client:{id}"),
+            Actor::Wallet => f.write_str("wallet"),
         }
     }
 }
@@ -74,6 +78,8 @@ pub enum Action {
     LicenceCancelled,
     /// A licence was replaced by its next version (变更).
     LicenceSuperseded,
+    /// A holder's device key was registered to a licence (device-bound presentation).
+    DeviceRegistered,
 }
 
 impl Action {
@@ -103,6 +109,7 @@ impl Action {
             Action::LicenceRevoked => "licence.revoked",
             Action::LicenceCancelled => "licence.cancelled",
             Action::LicenceSuperseded => "licence.superseded",
+            Action::DeviceRegistered => "device.registered",
         }
     }
 }

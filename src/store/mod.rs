@@ -15,6 +15,7 @@ use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr, Transaction};
 use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, StoredEntry, leaf_hash};
 use crate::error::{Error, Result};
 
+mod devices;
 mod idempotency;
 mod licence_files;
 mod licences;
@@ -22,6 +23,7 @@ mod pki;
 mod presentations;
 mod purpose;
 
+pub use devices::{ChallengeRow, DeviceRow};
 pub use idempotency::{IdempotencyRow, IdempotentAnswer, Reservation, StoredResponse};
 pub use licences::{IssuerRow, LicenceFilter, LicenceRow, StatusListRow};
 pub use pki::{AuthorityRow, CertRow, SealRow};
@@ -270,6 +272,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "presentations",
                 include_str!("../../migrations/sqlite/0009_presentations.sql"),
             ),
+            (
+                11,
+                "wallet_devices",
+                include_str!("../../migrations/sqlite/0011_wallet_devices.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -316,6 +323,11 @@ fn migrator(backend: Backend) -> Migrator {
                 9,
                 "presentations",
                 include_str!("../../migrations/postgres/0009_presentations.sql"),
+            ),
+            (
+                11,
+                "wallet_devices",
+                include_str!("../../migrations/postgres/0011_wallet_devices.sql"),
             ),
         ],
     };

@@ -47,6 +47,8 @@ pub struct UseRow {
     pub verdict: String,
     /// `minimal` or `full`.
     pub view: String,
+    /// With a challenge: `answered` or `not_answered` by the licence's device; `None` without.
+    pub device: Option<String>,
 }
 
 fn use_row(r: &AnyRow) -> Result<UseRow> {
@@ -60,6 +62,7 @@ fn use_row(r: &AnyRow) -> Result<UseRow> {
         inspector: r.try_get("inspector")?,
         verdict: r.try_get("verdict")?,
         view: r.try_get("view")?,
+        device: r.try_get("device")?,
     })
 }
 
@@ -117,12 +120,12 @@ impl Store {
 
     /// Records checks, many rows a statement, in one transaction.
     pub async fn insert_uses(&self, rows: &[UseRow]) -> Result<()> {
-        const COLS: usize = 8;
+        const COLS: usize = 9;
         let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(chunk_rows(COLS)) {
             let sql = format!(
                 "INSERT INTO licence_uses (id, licence_id, at, kind, client_id, inspector, verdict, \
-                 view) VALUES {}",
+                 view, device) VALUES {}",
                 values_list(chunk.len(), COLS)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -135,7 +138,8 @@ impl Store {
                     .bind(u.client_id.as_deref())
                     .bind(u.inspector.as_deref())
                     .bind(u.verdict.as_str())
-                    .bind(u.view.as_str());
+                    .bind(u.view.as_str())
+                    .bind(u.device.as_deref());
             }
             q.execute(&mut *tx).await?;
         }
@@ -154,7 +158,7 @@ impl Store {
         let (at, id) = after.unwrap_or((i64::MIN, ""));
         let rows = sqlx::query(
             "SELECT u.id, u.licence_id, u.at, u.kind, u.client_id, c.name AS client_name, \
-             u.inspector, u.verdict, u.view FROM licence_uses u \
+             u.inspector, u.verdict, u.view, u.device FROM licence_uses u \
              LEFT JOIN clients c ON c.id = u.client_id \
              WHERE u.licence_id = $1 AND (u.at > $2 OR (u.at = $2 AND u.id > $3)) \
              ORDER BY u.at, u.id LIMIT $4",
