@@ -15,6 +15,8 @@ use axum::routing::get;
 use crate::error::Error;
 use crate::vault::Vault;
 
+mod wallet;
+
 /// The static files the pages load: name, media type, bytes.
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (
@@ -27,6 +29,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/web/site.js"),
     ),
+    (
+        "wallet.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/web/wallet.js"),
+    ),
+    (
+        "wallet.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/web/wallet.css"),
+    ),
 ];
 
 /// What the pages may load and where they may send: only this origin, no inline script.
@@ -38,6 +50,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 pub fn router() -> Router<Vault> {
     Router::new()
         .route("/", get(index))
+        .route("/wallet", get(wallet::wallet))
         .route("/assets/{*name}", get(asset))
 }
 
