@@ -29,6 +29,7 @@ const OTHER_NAME: &str = "济南另一科技有限公司";
 
 struct Setup {
     tv: TestVault,
+    admin: String,
     system: String,
     /// A `present` client of the province's wallet system, bound to the issuer.
     wallet: String,
@@ -39,7 +40,12 @@ async fn setup(tv: TestVault) -> Setup {
     let issuer = tv.licence_issuer(&admin).await;
     let system = tv.bound_client("system", &["licence:issue"], &issuer).await;
     let wallet = tv.bound_client("wallet", &["present"], &issuer).await;
-    Setup { tv, system, wallet }
+    Setup {
+        tv,
+        admin,
+        system,
+        wallet,
+    }
 }
 
 async fn demo_vault(database_url: Option<String>) -> TestVault {
@@ -653,4 +659,34 @@ async fn wallet_registers_a_device_and_answers() {
         verify_with(&s, &p["token"], &challenge).await["device"],
         "answered"
     );
+
+    // The registration is one audit entry, the wallet its actor, the holder a keyed hash.
+    let entries = audited(&s, &format!("device:{key_id}")).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let e = &entries[0];
+    assert_eq!(e["action"], "device.registered");
+    assert_eq!(e["actor"], "wallet");
+    assert_eq!(e["details"]["licence"], mine.as_str());
+    assert!(e["details"]["holder_id_hmac"].is_string());
+    assert!(!e.to_string().contains(HOLDER));
+}
+
+/// The audit records whose subject is `subject`.
+async fn audited(s: &Setup, subject: &str) -> Vec<Value> {
+    s.tv.vault.checkpoint().await.expect("checkpoint");
+    let (st, cp) = s.tv.get("/v1/audit/checkpoint", &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{cp}");
+    let mut found = Vec::new();
+    for index in 0..cp["size"].as_u64().expect("size") {
+        let (st, p) =
+            s.tv.get(&format!("/v1/audit/entries/{index}/proof"), &s.admin)
+                .await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        let record: Value =
+            serde_json::from_str(p["record"].as_str().expect("record")).expect("json");
+        if record["subject"] == subject {
+            found.push(record);
+        }
+    }
+    found
 }
