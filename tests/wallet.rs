@@ -88,6 +88,18 @@ fn wallet_req(
     .expect("request")
 }
 
+/// A wallet call with the CSRF header; the status and JSON body.
+async fn call(
+    s: &Setup,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    let (st, _, body) = send(&s.tv, wallet_req(method, path, cookie, body, true)).await;
+    (st, body)
+}
+
 fn v1_post(path: &str, key: Option<&str>, body: &Value) -> Request<Body> {
     let mut req = Request::builder()
         .method(Method::POST)
@@ -151,15 +163,12 @@ async fn login(s: &Setup, code: &str, name: &str) -> String {
 }
 
 async fn wallet_present(s: &Setup, cookie: &str, id: &str) -> (StatusCode, Value) {
-    let (st, _, body) = send(
-        &s.tv,
-        wallet_req(
-            Method::POST,
-            &format!("/wallet/api/licences/{id}/presentations"),
-            Some(cookie),
-            Some(&json!({"profile": "basic", "ttl_s": 60})),
-            true,
-        ),
+    let (st, body) = call(
+        &s,
+        Method::POST,
+        &format!("/wallet/api/licences/{id}/presentations"),
+        Some(cookie),
+        Some(&json!({"profile": "basic", "ttl_s": 60})),
     )
     .await;
     (st, body)
@@ -169,23 +178,16 @@ async fn wallet_present(s: &Setup, cookie: &str, id: &str) -> (StatusCode, Value
 async fn without_the_flag_the_wallet_routes_are_absent() {
     let s = setup(TestVault::open(None).await).await;
     issue(&s, HOLDER, HOLDER_NAME).await;
-    let (st, _, body) = send(
-        &s.tv,
-        wallet_req(
-            Method::POST,
-            "/wallet/api/session",
-            None,
-            Some(&json!({"holder_code": HOLDER, "holder_name": HOLDER_NAME})),
-            true,
-        ),
+    let (st, body) = call(
+        &s,
+        Method::POST,
+        "/wallet/api/session",
+        None,
+        Some(&json!({"holder_code": HOLDER, "holder_name": HOLDER_NAME})),
     )
     .await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{body}");
-    let (st, _, _) = send(
-        &s.tv,
-        wallet_req(Method::GET, "/wallet/api/licences", None, None, true),
-    )
-    .await;
+    let (st, _) = call(&s, Method::GET, "/wallet/api/licences", None, None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     // The page explains where the wallet is, and offers no login.
     let (st, html) = s.tv.send(Method::GET, "/wallet", None, None, "").await;
@@ -210,46 +212,23 @@ async fn wallet_story(tv: TestVault) {
     );
 
     // A wrong name opens nothing.
-    let (st, _, _) = send(
-        &s.tv,
-        wallet_req(
-            Method::POST,
-            "/wallet/api/session",
-            None,
-            Some(&json!({"holder_code": HOLDER, "holder_name": OTHER_NAME})),
-            true,
-        ),
+    let (st, _) = call(
+        &s,
+        Method::POST,
+        "/wallet/api/session",
+        None,
+        Some(&json!({"holder_code": HOLDER, "holder_name": OTHER_NAME})),
     )
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 
     let cookie = login(&s, HOLDER, HOLDER_NAME).await;
-    let (st, _, session) = send(
-        &s.tv,
-        wallet_req(
-            Method::GET,
-            "/wallet/api/session",
-            Some(&cookie),
-            None,
-            true,
-        ),
-    )
-    .await;
+    let (st, session) = call(&s, Method::GET, "/wallet/api/session", Some(&cookie), None).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(session["holder_name"], HOLDER_NAME);
 
     // The holder's licences only, the number masked.
-    let (st, _, list) = send(
-        &s.tv,
-        wallet_req(
-            Method::GET,
-            "/wallet/api/licences",
-            Some(&cookie),
-            None,
-            true,
-        ),
-    )
-    .await;
+    let (st, list) = call(&s, Method::GET, "/wallet/api/licences", Some(&cookie), None).await;
     assert_eq!(st, StatusCode::OK, "{list}");
     let items = list["items"].as_array().expect("items");
     assert_eq!(items.len(), 1, "{list}");
@@ -279,11 +258,7 @@ async fn wallet_story(tv: TestVault) {
     altered[i] = if altered[i] == b'A' { b'B' } else { b'A' };
     let altered = String::from_utf8(altered).expect("ascii");
     for c in [None, Some(altered.as_str()), Some("bm90IGEgc2Vzc2lvbg")] {
-        let (st, _, body) = send(
-            &s.tv,
-            wallet_req(Method::GET, "/wallet/api/licences", c, None, true),
-        )
-        .await;
+        let (st, body) = call(&s, Method::GET, "/wallet/api/licences", c, None).await;
         assert_eq!(st, StatusCode::UNAUTHORIZED, "{c:?}");
         assert_eq!(body["error"]["code"], "no_session");
     }
@@ -298,22 +273,15 @@ async fn wallet_story(tv: TestVault) {
         } else {
             json!({"profile": "basic"})
         };
-        let (st, _, answer) = send(
-            &s.tv,
-            wallet_req(Method::POST, &path, Some(&cookie), Some(&body), true),
-        )
-        .await;
+        let (st, answer) = call(&s, Method::POST, &path, Some(&cookie), Some(&body)).await;
         assert_eq!(st, StatusCode::NOT_FOUND, "{path}: {answer}");
     }
-    let (st, _, _) = send(
-        &s.tv,
-        wallet_req(
-            Method::GET,
-            &format!("/wallet/api/licences/{theirs}/uses"),
-            Some(&cookie),
-            None,
-            true,
-        ),
+    let (st, _) = call(
+        &s,
+        Method::GET,
+        &format!("/wallet/api/licences/{theirs}/uses"),
+        Some(&cookie),
+        None,
     )
     .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
@@ -334,15 +302,12 @@ async fn wallet_story(tv: TestVault) {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["verdict"], "VALID", "{v}");
     assert!(v.get("device").is_none());
-    let (st, _, uses) = send(
-        &s.tv,
-        wallet_req(
-            Method::GET,
-            &format!("/wallet/api/licences/{mine}/uses"),
-            Some(&cookie),
-            None,
-            true,
-        ),
+    let (st, uses) = call(
+        &s,
+        Method::GET,
+        &format!("/wallet/api/licences/{mine}/uses"),
+        Some(&cookie),
+        None,
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{uses}");
@@ -627,31 +592,25 @@ async fn wallet_registers_a_device_and_answers() {
     let mine = issue(&s, HOLDER, HOLDER_NAME).await;
     let cookie = login(&s, HOLDER, HOLDER_NAME).await;
     let (key, spki) = device_key();
-    let (st, _, dev) = send(
-        &s.tv,
-        wallet_req(
-            Method::POST,
-            &format!("/wallet/api/licences/{mine}/devices"),
-            Some(&cookie),
-            Some(&json!({"public_key": B64URL.encode(&spki), "label": "phone"})),
-            true,
-        ),
+    let (st, dev) = call(
+        &s,
+        Method::POST,
+        &format!("/wallet/api/licences/{mine}/devices"),
+        Some(&cookie),
+        Some(&json!({"public_key": B64URL.encode(&spki), "label": "phone"})),
     )
     .await;
     assert_eq!(st, StatusCode::CREATED, "{dev}");
     let key_id = dev["key_id"].as_str().expect("key id");
     let (_, p) = wallet_present(&s, &cookie, &mine).await;
     let challenge = new_challenge(&s).await;
-    let (st, _, body) = send(
-        &s.tv,
-        wallet_req(
-            Method::POST,
-            &format!("/wallet/api/licences/{mine}/answer"),
-            Some(&cookie),
-            Some(&json!({"challenge": challenge, "key_id": key_id,
+    let (st, body) = call(
+        &s,
+        Method::POST,
+        &format!("/wallet/api/licences/{mine}/answer"),
+        Some(&cookie),
+        Some(&json!({"challenge": challenge, "key_id": key_id,
                 "signature": sign(&key, &challenge, &mine)})),
-            true,
-        ),
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{body}");
