@@ -175,7 +175,8 @@ async function present() {
     tick();
     tickTimer = setInterval(tick, 1000);
     const wait = Math.max(1000, presentation.expiresAt - Date.now() - REFRESH_BEFORE_S * 1000);
-    refreshTimer = setTimeout(present, wait);
+    // A phone in a pocket makes no codes: a hidden page refreshes when it is shown again.
+    refreshTimer = setTimeout(() => { if (!document.hidden) present(); }, wait);
   } catch (e) {
     $('qr-img').removeAttribute('src');
     $('token').value = '';
@@ -243,8 +244,19 @@ function b64url(buf) {
   return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+const registering = new Map();
+
 /** The licence's device key on this phone: made (non-extractable) and registered once. */
-async function ensureDevice(licenceId) {
+function ensureDevice(licenceId) {
+  if (!registering.has(licenceId)) {
+    const p = makeDevice(licenceId);
+    registering.set(licenceId, p);
+    p.catch(() => registering.delete(licenceId));
+  }
+  return registering.get(licenceId);
+}
+
+async function makeDevice(licenceId) {
   const known = await deviceOf(licenceId);
   if (known && known.keyId) return known;
   const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
@@ -269,13 +281,24 @@ async function answer() {
   }
   if (!current) return;
   const id = current.id;
-  try {
+  const signAndSend = async () => {
     const d = await ensureDevice(id);
     const message = new TextEncoder().encode(`sidian-device-v1\n${challenge}\n${id}`);
     const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, d.privateKey, message);
     await api('POST', `/licences/${encodeURIComponent(id)}/answer`, {
       challenge, key_id: d.keyId, signature: b64url(sig),
     });
+  };
+  try {
+    try {
+      await signAndSend();
+    } catch (e) {
+      if (e.code !== 'device_not_verified') throw e;
+      // The vault does not know this phone's key (a vault set up anew): register a new one.
+      registering.delete(id);
+      await idbDo('readwrite', (s) => s.delete(id));
+      await signAndSend();
+    }
     status.className = 'ok';
     status.textContent = t(`已回应核验码 ${challenge}，请核验人员扫码。`, `Check code ${challenge} answered; the officer may scan now.`);
     $('challenge').value = '';
@@ -322,7 +345,10 @@ async function loadUses() {
     body.append(tr);
   }
   $('uses-empty').hidden = list.items.length > 0;
+  $('uses').dataset.loaded = String((Number($('uses').dataset.loaded) || 0) + 1);
 }
+
+$('uses-refresh').addEventListener('click', () => loadUses().catch(() => {}));
 
 // ---- grants ----
 

@@ -75,6 +75,7 @@ const DEMO: &str = r#"<link rel="stylesheet" href="/assets/wallet.css">
 
 <section id="uses-section">
 <h3 data-en="Who checked or used this licence">核验与使用记录</h3>
+<p><button type="button" id="uses-refresh" class="secondary" data-en="Refresh">刷新记录</button></p>
 <table id="uses"><thead><tr><th data-en="Time">时间</th><th data-en="Who">使用方</th><th data-en="Result or use">结果或用途</th><th data-en="Reason">事由</th></tr></thead><tbody></tbody></table>
 <p id="uses-empty" class="muted" hidden data-en="No checks yet.">暂无记录。</p>
 </section>

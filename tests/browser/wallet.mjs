@@ -37,14 +37,11 @@ export async function walletSteps(page, base, { holderCode, holderName, shot = a
 
 /** The rows of the uses table of the licence open on the page (newest first), as text. */
 export async function walletUses(page, base) {
-  // Reload the list as the page does after a check (the page fetches it when a licence opens).
   if (!page.url().startsWith(`${base}/wallet`)) throw new Error('the wallet page is not open');
-  await page.evaluate(() => {
-    const open = document.querySelector('#licences button[aria-pressed="true"]');
-    if (open) open.click();
-  });
-  await page.waitForFunction(() => document.querySelectorAll('#uses tbody tr').length > 0
-    || !document.getElementById('uses-empty').hidden);
+  // The list as it is now: the page's refresh button, then wait for that load to finish.
+  const before = Number(await page.getAttribute('#uses', 'data-loaded')) || 0;
+  await page.click('#uses-refresh');
+  await page.waitForFunction((n) => Number(document.getElementById('uses').dataset.loaded) > n, before);
   return page.locator('#uses tbody tr').allInnerTexts();
 }
 
