@@ -164,7 +164,7 @@ async fn login(s: &Setup, code: &str, name: &str) -> String {
 
 async fn wallet_present(s: &Setup, cookie: &str, id: &str) -> (StatusCode, Value) {
     let (st, body) = call(
-        &s,
+        s,
         Method::POST,
         &format!("/wallet/api/licences/{id}/presentations"),
         Some(cookie),
