@@ -40,6 +40,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The key type of new presentation keys (亮证 tokens): SM2, P-256 or Ed25519.
     pub presentation_alg: crate::crypto::KeyType,
+    /// Whether `/wallet` offers its demo login (`serve --demo-wallet`): a holder logs in with
+    /// their holder code and name alone. Off, the wallet's API routes answer 404.
+    pub demo_wallet: bool,
 }
 
 impl Config {
@@ -55,6 +58,7 @@ impl Config {
             tsa_url: None,
             public_url: None,
             presentation_alg: crate::crypto::KeyType::Sm2,
+            demo_wallet: false,
         }
     }
 

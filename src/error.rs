@@ -19,6 +19,15 @@ pub enum Error {
     /// so a department learns nothing about whether a licence exists.
     #[error("this use of a licence is not authorised")]
     UseDenied,
+    /// A wallet call without a session cookie, or with one that is forged, altered or expired.
+    #[error("no wallet session: log in again")]
+    NoSession,
+    /// A wallet call without the `X-Sidian-Wallet: 1` header (what a cross-site form cannot send).
+    #[error("wallet calls must carry the header `X-Sidian-Wallet: 1`")]
+    WalletHeader,
+    /// A challenge's answer not signed by a device key registered to the licence it names.
+    #[error("the answer is not signed by a device key registered to this licence")]
+    DeviceNotVerified,
     /// The resource does not exist or belongs to another client (indistinguishable on purpose).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -167,8 +176,11 @@ impl Error {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> u16 {
         match self {
-            Error::Unauthorized => 401,
-            Error::Forbidden(_) | Error::UseDenied => 403,
+            Error::Unauthorized | Error::NoSession => 401,
+            Error::Forbidden(_)
+            | Error::UseDenied
+            | Error::WalletHeader
+            | Error::DeviceNotVerified => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed => 405,
             Error::RequestTimeout => 408,
@@ -220,6 +232,9 @@ impl Error {
             Error::Unauthorized => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::UseDenied => "use_denied",
+            Error::NoSession => "no_session",
+            Error::WalletHeader => "wallet_header_required",
+            Error::DeviceNotVerified => "device_not_verified",
             Error::NotFound(_) => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::RequestTimeout => "request_timeout",

@@ -92,6 +92,11 @@ enum Command {
         /// decision is recorded in the audit log. Witnesses will still report the rollback.
         #[arg(long)]
         allow_log_rollback: bool,
+        /// Offer the demo login on `/wallet`: a holder signs in with their holder code and name
+        /// alone (marked 演示登录 Demo login). Without it the wallet page says the wallet is the
+        /// province's app and its API routes answer 404. Never on a production vault.
+        #[arg(long, env = "SIDIAN_DEMO_WALLET", value_parser = clap::builder::BoolishValueParser::new())]
+        demo_wallet: bool,
     },
     /// Write a consistent backup of a running or stopped vault to one archive: the database
     /// (SQLite snapshot, or `pg_dump` for PostgreSQL), the audit checkpoints, the pinned audit
@@ -553,8 +558,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             limits,
             allow_log_rollback,
+            demo_wallet,
         } => {
             let limits = limits.limits()?;
+            let mut config = config;
+            config.demo_wallet = demo_wallet;
+            if demo_wallet {
+                tracing::warn!(
+                    "the demo wallet login is on (--demo-wallet): anyone who knows a holder's code and name can present their licences"
+                );
+            }
             let mut vault = Vault::open(config, true).await?;
             if allow_log_rollback {
                 if let Some(b) = vault.accept_log_rollback(operator()).await? {
@@ -1215,6 +1228,18 @@ mod tests {
             Command::Serve { listen, .. } => listen.to_string(),
             other => panic!("not serve: {other:?}"),
         }
+    }
+
+    #[test]
+    fn demo_wallet_from_the_flag_or_the_file() {
+        let demo = |file: &str, args: &[&str]| match parse(file, args).expect("parse").command {
+            Command::Serve { demo_wallet, .. } => demo_wallet,
+            other => panic!("not serve: {other:?}"),
+        };
+        assert!(!demo("", &["sidian", "serve"]));
+        assert!(demo("", &["sidian", "serve", "--demo-wallet"]));
+        assert!(demo("demo-wallet = true\n", &["sidian", "serve"]));
+        assert!(!demo("demo-wallet = false\n", &["sidian", "serve"]));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod audit;
 mod body;
 mod clients;
+mod devices;
 mod documents;
 mod grants;
 mod idempotency;
@@ -24,6 +25,7 @@ mod stamp;
 mod status_lists;
 mod tsa;
 mod verify;
+mod wallet;
 
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
@@ -85,6 +87,8 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(presentations::router())
         .merge(grants::router())
         .merge(licence_use::router())
+        .merge(devices::router())
+        .merge(wallet::router())
         .merge(crate::web::router())
         .merge(anonymous)
         .fallback(not_found)
@@ -163,7 +167,7 @@ impl IntoResponse for Error {
             },
         };
         let mut resp = (status, Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED && !matches!(self, Error::NoSession) {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

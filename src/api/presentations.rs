@@ -59,7 +59,7 @@ impl FromRequestParts<Vault> for Caller {
 }
 
 /// `Cache-Control: no-store` on an answer.
-pub(super) fn no_store(mut response: Response) -> Response {
+pub(crate) fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -107,8 +107,18 @@ async fn present_licence(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<PresentRequest>,
 ) -> Result<Response, Error> {
+    presented(&vault, &client, &id, &req).await
+}
+
+/// A presentation of licence `id` for `client` (the `/v1` route and the wallet's).
+pub(crate) async fn presented(
+    vault: &Vault,
+    client: &AuthClient,
+    id: &str,
+    req: &PresentRequest,
+) -> Result<Response, Error> {
     let p = vault
-        .present_licence(&client, &id, req.profile.as_deref(), req.ttl_s)
+        .present_licence(client, id, req.profile.as_deref(), req.ttl_s)
         .await?;
     Ok(no_store(
         (
@@ -136,6 +146,9 @@ pub(crate) struct VerifyPresentationRequest {
     /// The inspector (officer) checking, as the calling system identifies them (1–64 characters); recorded with the check. Only with an API key.
     #[serde(default)]
     inspector: Option<String>,
+    /// The challenge (8 digits, `POST /v1/presentations/challenges`) the officer showed the holder: the answer then says in `device` whether a device registered to the token's licence answered it.
+    #[serde(default)]
+    challenge: Option<String>,
 }
 
 /// The token's times and profile.
@@ -208,10 +221,13 @@ pub(crate) struct PresentationVerdict {
     /// The whole licence: only for a client with scope `inspect` checking a `full` code whose verdict is `VALID`, `SUSPENDED` or `REVOKED`.
     #[serde(skip_serializing_if = "Option::is_none")]
     full: Option<LicenceResponse>,
+    /// Only with a `challenge`: `answered` when it was answered, unexpired, by a device key registered to the licence the token names; `not_answered` otherwise (recorded with the check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<&'static str>,
 }
 
 impl PresentationVerdict {
-    fn of(c: PresentationCheck) -> Result<Self, Error> {
+    fn of(c: PresentationCheck, challenged: bool) -> Result<Self, Error> {
         let licence = match (c.shown, c.status) {
             (Some(s), Some(status)) => Some(ShownLicence::of(s, status)),
             _ => None,
@@ -222,6 +238,11 @@ impl PresentationVerdict {
             token: c.token.map(TokenInfo::from),
             licence,
             full: c.full.map(|l| LicenceResponse::of(l, false)).transpose()?,
+            device: challenged.then(|| {
+                c.device
+                    .unwrap_or(crate::vault::DeviceAnswer::NotAnswered)
+                    .as_str()
+            }),
         })
     }
 }
@@ -273,10 +294,16 @@ async fn verify_presentation(
         }
     };
     let check = vault
-        .verify_presentation(checker, &req.token, req.type_code.as_deref(), now_ms())
+        .verify_presentation_with(
+            checker,
+            &req.token,
+            req.type_code.as_deref(),
+            req.challenge.as_deref(),
+            now_ms(),
+        )
         .await?;
     Ok(no_store(
-        Json(PresentationVerdict::of(check)?).into_response(),
+        Json(PresentationVerdict::of(check, req.challenge.is_some())?).into_response(),
     ))
 }
 
@@ -341,6 +368,9 @@ pub(crate) struct UseItem {
     verdict: String,
     /// `minimal` (what the code shows, or no face data), or `full` (the whole licence, to an inspector, or its file, to a department).
     view: String,
+    /// When the check gave a challenge: `answered` or `not_answered` by the licence's device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<String>,
 }
 
 impl UseItem {
@@ -367,6 +397,7 @@ impl UseItem {
             inspector: u.inspector,
             verdict: u.verdict,
             view: u.view,
+            device: u.device,
         }
     }
 }
@@ -390,8 +421,18 @@ async fn licence_uses(
     ApiPath(id): ApiPath<String>,
     page: Page,
 ) -> Result<Json<UseList>, Error> {
+    uses_of(&vault, &client, &id, page).await
+}
+
+/// A page of licence `id`'s checks for `client` (the `/v1` route and the wallet's).
+pub(crate) async fn uses_of(
+    vault: &Vault,
+    client: &AuthClient,
+    id: &str,
+    page: Page,
+) -> Result<Json<UseList>, Error> {
     let rows = vault
-        .licence_uses(&client, &id, page.after(), page.fetch())
+        .licence_uses(client, id, page.after(), page.fetch())
         .await?;
     let (rows, next_cursor) = page.finish(rows, |u| (u.at, u.id.as_str()));
     Ok(Json(UseList {

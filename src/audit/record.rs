@@ -12,6 +12,9 @@ pub enum Actor {
     Operator(String),
     /// An approval system, by client id.
     Client(String),
+    /// The vault's own wallet pages (`/wallet`), acting for a holder it logged in (the holder
+    /// is named in the entry's details by a keyed hash, never in clear).
+    Wallet,
 }
 
 impl std::fmt::Display for Actor {
@@ -20,6 +23,7 @@ impl std::fmt::Display for Actor {
             Actor::Vault => f.write_str("vault"),
             Actor::Operator(user) => write!(f, "operator:{user}"),
             Actor::Client(id) => write!(f, "client:{id}"),
+            Actor::Wallet => f.write_str("wallet"),
         }
     }
 }
@@ -80,6 +84,8 @@ pub enum Action {
     LicenceGrantWithdrawn,
     /// A department fetched a licence's file (用证), with its reason and its authorisation.
     LicenceFetched,
+    /// A holder's device key was registered to a licence (device-bound presentation).
+    DeviceRegistered,
 }
 
 impl Action {
@@ -112,6 +118,7 @@ impl Action {
             Action::LicenceGrantCreated => "licence.grant_created",
             Action::LicenceGrantWithdrawn => "licence.grant_withdrawn",
             Action::LicenceFetched => "licence.fetched",
+            Action::DeviceRegistered => "device.registered",
         }
     }
 }

@@ -110,7 +110,7 @@ pub struct LicenceFilter {
 const ISSUER_COLS: &str = "id, name, uscc, region, seal_id, signing_key_id, status_key_id, \
      pdf_seal_id, presentation_key_id, created_at";
 const LIST_COLS: &str = "id, issuer_id, slots, used, created_at, updated_at";
-const LICENCE_COLS: &str = "id, issuer_id, owner, type_code, number, holder_name, holder_id_type, \
+pub(super) const LICENCE_COLS: &str = "id, issuer_id, owner, type_code, number, holder_name, holder_id_type, \
      holder_id_number, issued_on, valid_from, valid_to, fields, signature, status, status_reason, \
      superseded_by, list_id, list_index, created_at, updated_at";
 
@@ -140,7 +140,7 @@ fn list_row(r: &AnyRow) -> Result<StatusListRow> {
     })
 }
 
-fn licence_row(r: &AnyRow) -> Result<LicenceRow> {
+pub(super) fn licence_row(r: &AnyRow) -> Result<LicenceRow> {
     Ok(LicenceRow {
         id: r.try_get("id")?,
         issuer_id: r.try_get("issuer_id")?,

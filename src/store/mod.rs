@@ -15,6 +15,7 @@ use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr, Transaction};
 use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, StoredEntry, leaf_hash};
 use crate::error::{Error, Result};
 
+mod devices;
 mod idempotency;
 mod licence_files;
 mod licence_use;
@@ -23,6 +24,7 @@ mod pki;
 mod presentations;
 mod purpose;
 
+pub use devices::{ChallengeRow, DeviceRow};
 pub use idempotency::{IdempotencyRow, IdempotentAnswer, Reservation, StoredResponse};
 pub use licence_use::{DenialRow, FetchLinkRow, GrantRow};
 pub use licences::{IssuerRow, LicenceFilter, LicenceRow, StatusListRow};
@@ -277,6 +279,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "licence_use",
                 include_str!("../../migrations/sqlite/0010_licence_use.sql"),
             ),
+            (
+                11,
+                "wallet_devices",
+                include_str!("../../migrations/sqlite/0011_wallet_devices.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -328,6 +335,11 @@ fn migrator(backend: Backend) -> Migrator {
                 10,
                 "licence_use",
                 include_str!("../../migrations/postgres/0010_licence_use.sql"),
+            ),
+            (
+                11,
+                "wallet_devices",
+                include_str!("../../migrations/postgres/0011_wallet_devices.sql"),
             ),
         ],
     };

@@ -54,6 +54,8 @@ pub struct UseRow {
     pub case_number: Option<String>,
     /// The holder's grant a department used.
     pub grant_id: Option<String>,
+    /// With a challenge: `answered` or `not_answered` by the licence's device; `None` without.
+    pub device: Option<String>,
 }
 
 fn use_row(r: &AnyRow) -> Result<UseRow> {
@@ -70,6 +72,7 @@ fn use_row(r: &AnyRow) -> Result<UseRow> {
         reason: r.try_get("reason")?,
         case_number: r.try_get("case_number")?,
         grant_id: r.try_get("grant_id")?,
+        device: r.try_get("device")?,
     })
 }
 
@@ -127,12 +130,12 @@ impl Store {
 
     /// Records checks, many rows a statement, in one transaction.
     pub async fn insert_uses(&self, rows: &[UseRow]) -> Result<()> {
-        const COLS: usize = 11;
+        const COLS: usize = 12;
         let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(chunk_rows(COLS)) {
             let sql = format!(
                 "INSERT INTO licence_uses (id, licence_id, at, kind, client_id, inspector, verdict, \
-                 view, reason, case_number, grant_id) VALUES {}",
+                 view, reason, case_number, grant_id, device) VALUES {}",
                 values_list(chunk.len(), COLS)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -148,7 +151,8 @@ impl Store {
                     .bind(u.view.as_str())
                     .bind(u.reason.as_deref())
                     .bind(u.case_number.as_deref())
-                    .bind(u.grant_id.as_deref());
+                    .bind(u.grant_id.as_deref())
+                    .bind(u.device.as_deref());
             }
             q.execute(&mut *tx).await?;
         }
@@ -167,7 +171,7 @@ impl Store {
         let (at, id) = after.unwrap_or((i64::MIN, ""));
         let rows = sqlx::query(
             "SELECT u.id, u.licence_id, u.at, u.kind, u.client_id, c.name AS client_name, \
-             u.inspector, u.verdict, u.view, u.reason, u.case_number, u.grant_id \
+             u.inspector, u.verdict, u.view, u.reason, u.case_number, u.grant_id, u.device \
              FROM licence_uses u \
              LEFT JOIN clients c ON c.id = u.client_id \
              WHERE u.licence_id = $1 AND (u.at > $2 OR (u.at = $2 AND u.id > $3)) \

@@ -53,6 +53,10 @@ pub struct AuthClient {
     pub name: String,
     /// Explicit scopes (empty = [`DEFAULT_SCOPES`]).
     pub scopes: Vec<String>,
+    /// Only the licences of this holder (持证主体代码, as licences store it): the wallet's
+    /// session for a logged-in holder. The vault enforces it wherever a licence is presented,
+    /// its uses read or a device registered to it, whatever the request names.
+    pub holder: Option<String>,
 }
 
 impl AuthClient {
@@ -80,13 +84,27 @@ impl AuthClient {
             id: String::new(),
             name: user.to_owned(),
             scopes: vec!["admin".to_owned()],
+            holder: None,
+        }
+    }
+
+    /// The vault's own wallet acting for one holder: scope `present`, restricted to the
+    /// licences whose 持证主体代码 is `holder_code`.
+    pub fn wallet(holder_code: &str) -> AuthClient {
+        AuthClient {
+            id: String::new(),
+            name: "wallet".to_owned(),
+            scopes: vec![super::presentations::PRESENT_SCOPE.to_owned()],
+            holder: Some(holder_code.to_owned()),
         }
     }
 
     /// How the audit log names this client.
     pub(super) fn actor(&self) -> Actor {
-        // Client ids are never empty: only `operator` makes one without an id.
-        if self.id.is_empty() {
+        // Client ids are never empty: only `operator` and `wallet` make one without an id.
+        if self.id.is_empty() && self.holder.is_some() {
+            Actor::Wallet
+        } else if self.id.is_empty() {
             Actor::Operator(self.name.clone())
         } else {
             Actor::Client(self.id.clone())
@@ -273,6 +291,7 @@ impl Vault {
             id: row.id,
             name: row.name,
             scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
+            holder: None,
         };
         let mut cache = self.inner.clients.write().map_err(|_| Error::Unavailable)?;
         if cache.len() >= CLIENT_CACHE_MAX {

@@ -83,6 +83,11 @@ pub(crate) enum Op {
         key: KeyRow,
         event: Event,
     },
+    /// Store a holder's device key for a licence (device-bound presentation).
+    RegisterDevice {
+        device: crate::store::DeviceRow,
+        event: Event,
+    },
     /// Store a licence in a random free slot of its issuer's current status list.
     IssueLicence(Box<super::licences::IssuingLicence>),
     /// Move a licence to another status, if the transition is legal from its current one.
@@ -161,7 +166,8 @@ impl Op {
             | Op::CreateKey(_, event)
             | Op::RecordSignature { event, .. }
             | Op::AddPresentationKey { event, .. }
-            | Op::GrantLicence(_, event) => Some(&event.actor),
+            | Op::GrantLicence(_, event)
+            | Op::RegisterDevice { event, .. } => Some(&event.actor),
             Op::Issue(issuance) => issuance.keys.first().map(|(_, event)| &event.actor),
         }
     }
@@ -571,6 +577,10 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
                 // Another request gave the issuer its key first (or the issuer is gone).
                 Ok(None)
             }
+        }
+        Op::RegisterDevice { device, event } => {
+            tx.insert_device(device).await?;
+            Ok(Some(tx.append(event.clone(), batch.now)))
         }
         // Applied in runs by `apply_batch`, never one by one.
         Op::IssueLicence(_) => return Err(Error::Corrupt("an issuance outside its run".into())),

@@ -492,6 +492,7 @@ impl Vault {
             reason: Some(req.reason.clone()),
             case_number: req.case_number(),
             grant_id: grant_id.clone(),
+            device: None,
         })
         .await
     }

@@ -8,6 +8,7 @@
 mod audit;
 mod backup;
 mod clients;
+mod devices;
 mod grants;
 mod idempotency;
 mod import;
@@ -30,12 +31,16 @@ mod timestamps;
 mod trust;
 mod uses;
 mod verification;
+mod wallet;
 mod workers;
 
 pub use audit::InclusionProof;
 pub use backup::{BACKUP_FORMAT, BackupManifest, LogBehind, restore};
 pub use clients::{
     AuthClient, DEFAULT_KEY_OVERLAP, DEFAULT_SCOPES, MAX_KEY_OVERLAP, RotatedApiKey, SCOPES,
+};
+pub use devices::{
+    CHALLENGE_TTL_MS, Challenge, Device, DeviceAnswer, device_message, is_challenge,
 };
 pub use grants::{
     DEFAULT_GRANT_TTL_S, Grant, GrantStatus, IssuedGrant, MAX_GRANT_TTL_S, MAX_REASON_CHARS,
@@ -62,6 +67,7 @@ pub use stamping::{Level, StampParams, StampRequest, Stamped};
 pub use status_lists::{StatusToken, TOKEN_TTL_S};
 pub use timestamps::TSA_POLICY;
 pub use trust::TrustEntry;
+pub use wallet::{HolderLicence, SESSION_TTL_MS, WalletSession};
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -130,6 +130,8 @@ pub struct PresentationCheck {
     pub status: Option<LicenceStatus>,
     /// The whole licence: for a client with `inspect` checking a current `full` token.
     pub full: Option<Licence>,
+    /// With a challenge given, for a genuine token: whether the licence's device answered it.
+    pub device: Option<super::DeviceAnswer>,
 }
 
 impl PresentationCheck {
@@ -141,6 +143,7 @@ impl PresentationCheck {
             shown: None,
             status: None,
             full: None,
+            device: None,
         }
     }
 }
@@ -245,6 +248,24 @@ impl Vault {
         required_type: Option<&str>,
         now: i64,
     ) -> Result<PresentationCheck> {
+        self.verify_presentation_with(checker, code, required_type, None, now)
+            .await
+    }
+
+    /// [`Vault::verify_presentation`] given the challenge the inspector showed (8 digits): the
+    /// answer then says whether a device registered to the token's licence answered it, and
+    /// the record of the check keeps that.
+    pub async fn verify_presentation_with(
+        &self,
+        checker: Checker<'_>,
+        code: &str,
+        required_type: Option<&str>,
+        challenge: Option<&str>,
+        now: i64,
+    ) -> Result<PresentationCheck> {
+        if challenge.is_some_and(|c| !super::devices::is_challenge(c)) {
+            return Err(Error::InvalidField("challenge: must be 8 digits".into()));
+        }
         let now_s = now.div_euclid(1000);
         let fingerprint = sha256(code.as_bytes());
         let known = self
@@ -317,6 +338,10 @@ impl Vault {
             }
             _ => None,
         };
+        let device = match challenge {
+            Some(c) => Some(self.device_answer(c, &licence.id, now).await?),
+            None => None,
+        };
         self.record_use(UseRow {
             id: random_id(&self.inner.rng, "use")?,
             licence_id: licence.id,
@@ -330,6 +355,7 @@ impl Vault {
             reason: None,
             case_number: None,
             grant_id: None,
+            device: device.map(|d| d.as_str().to_owned()),
         })
         .await?;
         Ok(PresentationCheck {
@@ -343,6 +369,7 @@ impl Vault {
             )),
             status: Some(status),
             full,
+            device,
         })
     }
 
@@ -382,7 +409,8 @@ impl Vault {
     }
 
     /// A licence `client` issued, or may present (scope `present` and a binding to its
-    /// issuer), or any for `admin`; another is 404 as if absent.
+    /// issuer), or any for `admin`; for a client restricted to a holder (the wallet's session),
+    /// only that holder's. Another is 404 as if absent.
     pub(super) async fn presentable(
         &self,
         client: &AuthClient,
@@ -392,13 +420,19 @@ impl Vault {
         let Some(row) = store.licence(id).await? else {
             return Err(Error::NotFound("licence"));
         };
-        let allowed = client.allows("admin")
-            || row.owner == client.id
-            || (client.allows(PRESENT_SCOPE)
-                && store
-                    .client_issuers(&client.id)
-                    .await?
-                    .contains(&row.issuer_id));
+        let allowed = match &client.holder {
+            // A holder's session: that holder's licences, whoever issued them, and no other.
+            Some(holder) => client.allows(PRESENT_SCOPE) && row.holder_id_number == *holder,
+            None => {
+                client.allows("admin")
+                    || row.owner == client.id
+                    || (client.allows(PRESENT_SCOPE)
+                        && store
+                            .client_issuers(&client.id)
+                            .await?
+                            .contains(&row.issuer_id))
+            }
+        };
         if !allowed {
             return Err(Error::NotFound("licence"));
         }

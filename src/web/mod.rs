@@ -17,6 +17,7 @@ use crate::vault::Vault;
 
 mod inspect;
 mod verify;
+mod wallet;
 
 /// The static files the pages load: name, media type, bytes.
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -55,6 +56,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/web/vendor/jsQR.js"),
     ),
+    (
+        "wallet.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/web/wallet.js"),
+    ),
+    (
+        "wallet.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/web/wallet.css"),
+    ),
 ];
 
 /// What the pages may load and where they may send: only this origin, no inline script.
@@ -69,6 +80,7 @@ pub fn router() -> Router<Vault> {
         .route("/inspect", get(inspect::inspect))
         .route("/inspect-sw.js", get(inspect::service_worker))
         .route("/verify", get(verify::verify))
+        .route("/wallet", get(wallet::wallet))
         .route("/assets/{*name}", get(asset))
 }
 
