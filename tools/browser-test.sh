@@ -47,10 +47,13 @@ LKEY=$("$SIDIAN_BIN" client add licence-system --scope licence:issue --issuer "$
 WKEY=$("$SIDIAN_BIN" client add wallet --scope present --issuer "$ISS" --data "$DATA" | tail -n 1)
 IKEY=$("$SIDIAN_BIN" client add police --scope inspect --data "$DATA" | tail -n 1)
 SKEY=$("$SIDIAN_BIN" client add sealing-system --data "$DATA" | tail -n 1)
+DKEY=$("$SIDIAN_BIN" client add tax-bureau --scope licence:use --data "$DATA" | tail -n 1)
+DEPT_ID=$("$SIDIAN_BIN" client list --data "$DATA" | awk -F'\t' '$1 == "tax-bureau" {print $2}')
 
 rm -rf target/browser-artefacts
 mkdir -p target/browser-artefacts
 SIDIAN_BIN=$SIDIAN_BIN SIDIAN_DATA=$DATA PORT=$PORT LICENCE_KEY=$LKEY WALLET_KEY=$WKEY \
-  INSPECTOR_KEY=$IKEY SEAL_KEY=$SKEY BROWSER_MODULES=$MODULES/node_modules \
+  INSPECTOR_KEY=$IKEY SEAL_KEY=$SKEY DEPT_KEY=$DKEY DEPT_ID=$DEPT_ID SIDIAN_DEMO_WALLET=1 \
+  BROWSER_MODULES=$MODULES/node_modules \
   ARTEFACTS=$ROOT/target/browser-artefacts WORK=$WORK \
   node tests/browser/run.mjs

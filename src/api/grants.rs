@@ -79,7 +79,7 @@ pub(crate) struct GrantResponse {
 }
 
 impl GrantResponse {
-    fn of(g: Grant, code: Option<String>) -> Self {
+    pub(crate) fn of(g: Grant, code: Option<String>) -> Self {
         let r = g.row;
         Self {
             id: r.id,
@@ -121,10 +121,20 @@ async fn grant_licence(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<GrantRequest>,
 ) -> Result<Response, Error> {
+    granted(&vault, &client, &id, req).await
+}
+
+/// A grant made for `client` (the `/v1` route and the demo wallet's), answered 201 with its code.
+pub(crate) async fn granted(
+    vault: &Vault,
+    client: &AuthClient,
+    id: &str,
+    req: GrantRequest,
+) -> Result<Response, Error> {
     let issued = vault
         .grant_licence(
-            &client,
-            &id,
+            client,
+            id,
             NewGrant {
                 department_id: req.department.id,
                 department_name: req.department.name,
@@ -152,8 +162,18 @@ async fn licence_grants(
     ApiPath(id): ApiPath<String>,
     page: Page,
 ) -> Result<Json<GrantList>, Error> {
+    grants_of(&vault, &client, &id, page).await
+}
+
+/// A page of a licence's grants as `client` may read them.
+pub(crate) async fn grants_of(
+    vault: &Vault,
+    client: &AuthClient,
+    id: &str,
+    page: Page,
+) -> Result<Json<GrantList>, Error> {
     let grants = vault
-        .licence_grants(&client, &id, page.after(), page.fetch())
+        .licence_grants(client, id, page.after(), page.fetch())
         .await?;
     let (grants, next_cursor) = page.finish(grants, |g| (g.row.created_at, g.row.id.as_str()));
     Ok(Json(GrantList {

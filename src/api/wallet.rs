@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::devices::{AnswerRequest, DeviceRequest, answered, device_registered};
+use super::grants::{GrantRequest, granted, grants_of};
 use super::page::Page;
 use super::presentations::{PresentRequest, no_store, presented, uses_of};
 use super::{ApiJson, ApiPath, rfc3339};
@@ -42,6 +43,14 @@ pub(crate) fn router() -> Router<Vault> {
         .route("/wallet/api/licences/{id}/uses", get(licence_uses))
         .route("/wallet/api/licences/{id}/devices", post(register_device))
         .route("/wallet/api/licences/{id}/answer", post(answer))
+        .route(
+            "/wallet/api/licences/{id}/grants",
+            post(grant_licence).get(licence_grants),
+        )
+        .route(
+            "/wallet/api/licences/{id}/grants/{gid}/withdraw",
+            post(withdraw_grant),
+        )
 }
 
 /// A wallet call: the demo wallet is on (404 otherwise, as if the route did not exist) and the
@@ -266,4 +275,37 @@ async fn answer(
     Ok(answered(&vault, &s.client(), &req.challenge, &r)
         .await?
         .into_response())
+}
+
+async fn grant_licence(
+    State(vault): State<Vault>,
+    Session(s): Session,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<GrantRequest>,
+) -> Result<Response, Error> {
+    granted(&vault, &s.client(), &id, req).await
+}
+
+async fn licence_grants(
+    State(vault): State<Vault>,
+    Session(s): Session,
+    ApiPath(id): ApiPath<String>,
+    page: Page,
+) -> Result<Response, Error> {
+    Ok(no_store(
+        grants_of(&vault, &s.client(), &id, page)
+            .await?
+            .into_response(),
+    ))
+}
+
+async fn withdraw_grant(
+    State(vault): State<Vault>,
+    Session(s): Session,
+    ApiPath((id, gid)): ApiPath<(String, String)>,
+) -> Result<Response, Error> {
+    let grant = vault.withdraw_grant(&s.client(), &id, &gid).await?;
+    Ok(no_store(
+        Json(super::grants::GrantResponse::of(grant, None)).into_response(),
+    ))
 }

@@ -2,12 +2,11 @@
 // with a screenshot in $ARTEFACTS/NN-name.png. Run by tools/browser-test.sh, which prepares the
 // data directory, the clients (keys in the environment) and playwright-core.
 //
-// The wallet page's steps can be put in without touching this file: a module
-// tests/browser/wallet-steps.mjs exporting `walletSteps` (a list of [name, async (ctx) => {}])
-// has them run right after the presentation tokens are made, with `ctx` as below.
+// The wallet page's steps are in tests/browser/wallet-steps.mjs (lists of [name, async (ctx) =>
+// {}]): they run right after the presentation tokens are made, and after the revocation.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 
 const env = process.env;
@@ -99,7 +98,6 @@ const STEPS = [
     ctx.state.offline = await makeToken();
     ctx.state.afterRevoke = await makeToken();
   }],
-  // The wallet page's steps go here (tests/browser/wallet-steps.mjs).
   ['inspect-online-valid', async () => {
     const { page } = ctx;
     await page.goto(`${BASE}/inspect`);
@@ -208,12 +206,10 @@ const STEPS = [
 
 // ---- running them ----
 
-let walletSteps = [];
-if (existsSync(new URL('./wallet-steps.mjs', import.meta.url))) {
-  ({ walletSteps } = await import('./wallet-steps.mjs'));
-}
+const { walletSteps, walletUsesSteps } = await import('./wallet-steps.mjs');
 const steps = [...STEPS];
 steps.splice(steps.findIndex(([n]) => n === 'make-tokens') + 1, 0, ...walletSteps);
+steps.splice(steps.findIndex(([n]) => n === 'server-back-revoked') + 1, 0, ...walletUsesSteps);
 
 const browser = await chromium.launch({
   executablePath: env.CHROMIUM || '/usr/bin/chromium',
