@@ -424,6 +424,61 @@ async fn revocation_and_suspension_show_on_the_next_check() {
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
 }
 
+/// Checks that arrive together are read and recorded in one batch: codes of one licence each get
+/// their verdict, each is recorded once, and a revocation committed before a batch shows in all
+/// of it.
+#[tokio::test]
+async fn checks_in_one_batch_each_get_the_live_status_and_one_record() {
+    let s = setup(TestVault::open(None).await).await;
+    let a = business(&s, "91370100MA3C123459").await;
+    let a = a["id"].as_str().expect("id").to_owned();
+    let codes: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(token_of(&present(&s, &a, json!({"ttl_s": 300})).await));
+        }
+        v
+    };
+    let run = |s: &Setup| {
+        let vault = s.tv.vault.clone();
+        let codes = codes.clone();
+        async move {
+            let checks = (0..30).map(|i| {
+                let vault = vault.clone();
+                let code = codes[i % codes.len()].clone();
+                tokio::spawn(async move {
+                    vault
+                        .verify_presentation(Checker::Anonymous, &code, None, now_ms())
+                        .await
+                        .expect("check")
+                        .verdict
+                })
+            });
+            let mut verdicts = Vec::new();
+            for c in checks {
+                verdicts.push(c.await.expect("task"));
+            }
+            verdicts
+        }
+    };
+    assert!(run(&s).await.iter().all(|v| *v == Verdict::Valid));
+    change(&s, &a, "revoke").await;
+    assert!(run(&s).await.iter().all(|v| *v == Verdict::Revoked));
+    let mut recorded = 0;
+    let mut cursor = String::new();
+    loop {
+        let path = format!("/v1/licences/{a}/uses?limit=100{cursor}");
+        let (st, page) = s.tv.get(&path, &s.wallet).await;
+        assert_eq!(st, StatusCode::OK, "{page}");
+        recorded += page["items"].as_array().expect("items").len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(recorded, 60);
+}
+
 /// The text of the QR code an SVG answer draws, and its version (rasterised from the runs the
 /// SVG path draws, then read by a decoder that shares nothing with the encoder).
 fn read_qr(svg: &str) -> (String, usize) {

@@ -4,7 +4,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{AuditedTx, Store, chunk_rows, values_list};
+use std::collections::HashMap;
+
+use super::{AuditedTx, Store, chunk_rows, placeholders, values_list};
 use crate::error::Result;
 
 /// What a verification needs of the licence a handle stands for, read live.
@@ -105,27 +107,40 @@ impl Store {
         self.licence_handle(licence_id).await
     }
 
-    /// The licence a handle stands for, with its status as stored now: one statement.
-    pub async fn presented_licence(&self, handle: &str) -> Result<Option<PresentedLicence>> {
-        let row = sqlx::query(
-            "SELECT l.id, l.issuer_id, l.type_code, l.status, l.valid_to, l.list_id, l.list_index \
-             FROM licence_handles h JOIN licences l ON l.id = h.licence_id WHERE h.handle = $1",
-        )
-        .bind(handle)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| -> Result<PresentedLicence> {
-            Ok(PresentedLicence {
-                id: r.try_get("id")?,
-                issuer_id: r.try_get("issuer_id")?,
-                type_code: r.try_get("type_code")?,
-                status: r.try_get("status")?,
-                valid_to: r.try_get("valid_to")?,
-                list_id: r.try_get("list_id")?,
-                list_index: r.try_get("list_index")?,
-            })
-        })
-        .transpose()
+    /// The licences the given handles stand for, read live in one statement a chunk; a handle
+    /// that stands for none is absent from the map.
+    pub async fn presented_licences(
+        &self,
+        handles: &[&str],
+    ) -> Result<HashMap<String, PresentedLicence>> {
+        let mut out = HashMap::with_capacity(handles.len());
+        for chunk in handles.chunks(chunk_rows(1)) {
+            let sql = format!(
+                "SELECT h.handle, l.id, l.issuer_id, l.type_code, l.status, l.valid_to, l.list_id, \
+                 l.list_index FROM licence_handles h JOIN licences l ON l.id = h.licence_id \
+                 WHERE h.handle IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for h in chunk {
+                q = q.bind(*h);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.insert(
+                    r.try_get("handle")?,
+                    PresentedLicence {
+                        id: r.try_get("id")?,
+                        issuer_id: r.try_get("issuer_id")?,
+                        type_code: r.try_get("type_code")?,
+                        status: r.try_get("status")?,
+                        valid_to: r.try_get("valid_to")?,
+                        list_id: r.try_get("list_id")?,
+                        list_index: r.try_get("list_index")?,
+                    },
+                );
+            }
+        }
+        Ok(out)
     }
 
     /// Records checks, many rows a statement, in one transaction.

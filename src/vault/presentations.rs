@@ -33,7 +33,7 @@ use crate::present::trust::{
 use crate::present::{
     DEFAULT_TTL_S, Disclosed, Keyring, MIN_TTL_S, Payload, Profile, Token, TrustList, Verdict,
 };
-use crate::store::{IssuerRow, KeyPurpose, LicenceRow, UseRow};
+use crate::store::{IssuerRow, KeyPurpose, LicenceRow, PresentedLicence, UseRow};
 
 /// Codes remembered per generation; two generations are kept, so between one and two of these
 /// are known at any time (32 bytes each).
@@ -167,6 +167,51 @@ fn random<const N: usize>(rng: &ring::rand::SystemRandom) -> Result<[u8; N]> {
     Ok(b)
 }
 
+/// What a genuine token says of its licence, and when it is checked.
+#[derive(Debug, Clone)]
+struct Expected {
+    issuer_id: String,
+    type_code: String,
+    list_id: String,
+    slot: i64,
+    /// A verdict the token settled by itself (expired, wrong type).
+    settled: Option<Verdict>,
+    now: i64,
+}
+
+impl Expected {
+    /// The verdict and the licence's status now; `None` when the licence disagrees with the
+    /// token (a defect, never a verdict).
+    fn verdict(&self, licence: &PresentedLicence) -> Result<Option<(Verdict, LicenceStatus)>> {
+        if licence.issuer_id != self.issuer_id
+            || licence.type_code != self.type_code
+            || licence.list_id != self.list_id
+            || licence.list_index != self.slot
+        {
+            return Ok(None);
+        }
+        let status =
+            LicenceStatus::of_stored(&licence.status, licence.valid_to, &licence.id, self.now)?;
+        let verdict = self.settled.unwrap_or(match status {
+            LicenceStatus::Valid => Verdict::Valid,
+            LicenceStatus::Suspended => Verdict::Suspended,
+            LicenceStatus::Expired => Verdict::Expired,
+            LicenceStatus::Revoked | LicenceStatus::Cancelled | LicenceStatus::Superseded => {
+                Verdict::Revoked
+            }
+        });
+        Ok(Some((verdict, status)))
+    }
+}
+
+/// Whether an inspector may see the whole licence with this verdict.
+fn shows_full(verdict: Verdict) -> bool {
+    matches!(
+        verdict,
+        Verdict::Valid | Verdict::Suspended | Verdict::Revoked
+    )
+}
+
 impl Vault {
     /// Makes a presentation token of a licence (scope `present`, and a binding to its issuer
     /// or having issued it): `profile` `valid`, `basic` (default) or `full`, living `ttl_s`
@@ -294,70 +339,88 @@ impl Vault {
         }
         let p = &a.token.payload;
         let store = &self.inner.store;
-        let Some(licence) = store.presented_licence(&hex::encode(p.handle)).await? else {
-            return Ok(PresentationCheck::invalid(now));
-        };
-        // A genuine token describes its licence; a mismatch is a defect, never a verdict.
-        if licence.issuer_id != a.issuer.id
-            || licence.type_code != p.type_code
-            || licence.list_id != p.list_id()
-            || licence.list_index != i64::from(p.slot)
-        {
-            tracing::error!(licence = %licence.id, "a genuine token disagrees with its licence");
-            return Ok(PresentationCheck::invalid(now));
-        }
-        let status = LicenceStatus::of_stored(&licence.status, licence.valid_to, &licence.id, now)?;
-        let verdict = a.settled.unwrap_or(match status {
-            LicenceStatus::Valid => Verdict::Valid,
-            LicenceStatus::Suspended => Verdict::Suspended,
-            LicenceStatus::Expired => Verdict::Expired,
-            LicenceStatus::Revoked | LicenceStatus::Cancelled | LicenceStatus::Superseded => {
-                Verdict::Revoked
-            }
-        });
+        let handle = hex::encode(p.handle);
         let (client, inspector) = match checker {
             Checker::Anonymous => (None, None),
             Checker::Client(c, inspector) => (Some(c), inspector),
         };
-        let full = match client {
-            // Not for a code expired or of another type than required: those show nothing more.
-            Some(c)
-                if c.allows(INSPECT_SCOPE)
-                    && p.profile == Profile::Full
-                    && matches!(
-                        verdict,
-                        Verdict::Valid | Verdict::Suspended | Verdict::Revoked
-                    ) =>
-            {
-                let row = store.licence(&licence.id).await?;
-                let issuer = store.issuer(&licence.issuer_id).await?;
-                match (row, issuer) {
-                    (Some(row), Some(issuer)) => Some(self.shown(row, issuer)?),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
+        // A device's answer is looked up by the licence, so a check with a challenge reads the
+        // licence once before the batch (rare: an officer asks for it by hand).
         let device = match challenge {
-            Some(c) => Some(self.device_answer(c, &licence.id, now).await?),
+            Some(c) => match store.presented_licences(&[&handle]).await?.remove(&handle) {
+                Some(l) => Some(self.device_answer(c, &l.id, now).await?),
+                None => return Ok(PresentationCheck::invalid(now)),
+            },
             None => None,
         };
-        self.record_use(UseRow {
+        let expected = Expected {
+            issuer_id: a.issuer.id.clone(),
+            type_code: p.type_code.clone(),
+            list_id: p.list_id(),
+            slot: i64::from(p.slot),
+            settled: a.settled,
+            now,
+        };
+        // `inspect` sees a `full` code's whole licence, but not for a code expired or of
+        // another type than required: those show nothing more.
+        let may_see_full =
+            client.is_some_and(|c| c.allows(INSPECT_SCOPE)) && p.profile == Profile::Full;
+        let row = UseRow {
             id: random_id(&self.inner.rng, "use")?,
-            licence_id: licence.id,
+            licence_id: String::new(),
             at: now,
             kind: "inspection".into(),
             client_id: client.map(|c| c.id.clone()).filter(|id| !id.is_empty()),
             client_name: None,
             inspector: inspector.map(str::to_owned),
-            verdict: verdict.as_str().to_owned(),
-            view: if full.is_some() { "full" } else { "minimal" }.to_owned(),
+            verdict: String::new(),
+            view: String::new(),
             reason: None,
             case_number: None,
             grant_id: None,
             device: device.map(|d| d.as_str().to_owned()),
-        })
-        .await?;
+        };
+        let judge = expected.clone();
+        let decide: super::uses::Decide = Box::new(move |licence| {
+            let Some(licence) = licence else {
+                return Ok(None);
+            };
+            let Some((verdict, _)) = judge.verdict(licence)? else {
+                return Ok(None);
+            };
+            Ok(Some(UseRow {
+                licence_id: licence.id.clone(),
+                verdict: verdict.as_str().to_owned(),
+                view: if may_see_full && shows_full(verdict) {
+                    "full"
+                } else {
+                    "minimal"
+                }
+                .to_owned(),
+                ..row
+            }))
+        });
+        let licence = match &self.uses {
+            Some(recorder) => recorder.check(handle, decide).await?,
+            None => super::uses::check_now(store, &handle, decide).await?,
+        };
+        let Some(licence) = licence else {
+            return Ok(PresentationCheck::invalid(now));
+        };
+        let Some((verdict, status)) = expected.verdict(&licence)? else {
+            tracing::error!(licence = %licence.id, "a genuine token disagrees with its licence");
+            return Ok(PresentationCheck::invalid(now));
+        };
+        let full = if may_see_full && shows_full(verdict) {
+            let row = store.licence(&licence.id).await?;
+            let issuer = store.issuer(&licence.issuer_id).await?;
+            match (row, issuer) {
+                (Some(row), Some(issuer)) => Some(self.shown(row, issuer)?),
+                _ => None,
+            }
+        } else {
+            None
+        };
         Ok(PresentationCheck {
             verdict,
             checked_at: now,
