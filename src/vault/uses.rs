@@ -30,7 +30,7 @@ type Waiter = oneshot::Sender<Result<Option<PresentedLicence>>>;
 /// What the recording task is asked to do.
 enum Job {
     /// Record a use decided beforehand.
-    Record(UseRow),
+    Record(Box<UseRow>),
     /// Read the licence a handle stands for, decide, record.
     Check(String, Decide),
 }
@@ -56,7 +56,7 @@ impl Recorder {
 
     /// Records a use and waits until it is committed.
     pub(crate) async fn record(&self, row: UseRow) -> Result<()> {
-        self.send(Job::Record(row)).await.map(|_| ())
+        self.send(Job::Record(Box::new(row))).await.map(|_| ())
     }
 
     /// Reads the licence `handle` stands for, lets `decide` make the row, and waits until it is
@@ -144,7 +144,7 @@ async fn decide(store: &Store, jobs: &mut Vec<(Job, Waiter)>) -> Option<Decided>
     for (job, waiter) in jobs.drain(..) {
         let answer = match job {
             Job::Record(row) => {
-                rows.push(row);
+                rows.push(*row);
                 Ok(None)
             }
             Job::Check(handle, decide) => {
