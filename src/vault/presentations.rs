@@ -8,8 +8,9 @@
 //!
 //! A check costs one SM2 verification only the first time: the SHA-256 of every code this node
 //! issued or verified is remembered (bounded), so a code seen before skips the signature, never
-//! the expiry, type or live status. The status is read from the database on every check (one
-//! statement), since another node may have just revoked the licence.
+//! the expiry, type or live status. The status is read from the database on every check, since
+//! another node may have just revoked the licence: in the batch that records the checks
+//! (`uses.rs`), one statement for all the checks that arrive together.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
