@@ -497,6 +497,10 @@ async fn devices_story(tv: TestVault) {
     // Signed over another licence id.
     let (st, _) = answer(&s, &c1, &a, &dev_a, &sign(&key_a, &c1, &b)).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    // For a licence that does not exist: the same 403, and 404 stays the challenge's.
+    let (st, body) = answer(&s, &c1, "", &dev_a, &sign(&key_a, &c1, "")).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "device_not_verified");
     assert_eq!(verify_with(&s, token, &c1).await["device"], "not_answered");
 
     // Answered by A's device: answered, and recorded with the check.

@@ -154,14 +154,14 @@ pub(crate) struct AnswerResponse {
     status: &'static str,
 }
 
-/// Answer a challenge with a device key (scope `present`, for a licence the client may present): the signature is checked with the key registered to the licence and the challenge marked answered by that licence. An unknown, expired or already answered challenge is 404; a key not registered to the licence, or a signature that does not verify, is 403 `device_not_verified`.
+/// Answer a challenge with a device key (scope `present`, for a licence the client may present): the signature is checked with the key registered to the licence and the challenge marked answered by that licence. An unknown, expired or already answered challenge is 404; a licence the client may not present (or none), a key not registered to the licence, or a signature that does not verify, is 403 `device_not_verified`.
 #[utoipa::path(post, path = "/v1/presentations/challenges/{challenge}/answer", tag = "presentations", request_body = AnswerRequest,
     security(("bearer" = [])),
     params(("challenge" = String, Path, description = "the 8 digits")),
     responses((status = 200, body = AnswerResponse),
         (status = 400, body = ErrorBody, description = "invalid_field: the challenge is not 8 digits, or the signature not 64 bytes"),
-        (status = 403, body = ErrorBody, description = "no `present` scope (`forbidden`), or not signed by a device key of the licence (`device_not_verified`)"),
-        (status = 404, body = ErrorBody, description = "the licence, or a live unanswered challenge")))]
+        (status = 403, body = ErrorBody, description = "no `present` scope (`forbidden`), or not signed by a device key of a licence the client may present (`device_not_verified`)"),
+        (status = 404, body = ErrorBody, description = "no live unanswered challenge")))]
 async fn answer_challenge(
     State(vault): State<Vault>,
     client: AuthClient,

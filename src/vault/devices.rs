@@ -192,7 +192,12 @@ impl Vault {
         if !is_challenge(challenge) {
             return Err(Error::InvalidField("challenge: must be 8 digits".into()));
         }
-        let (row, _) = self.presentable(client, licence_id).await?;
+        // A licence the client may not present, or none, is answered as a key not registered
+        // to it: 404 is kept for the challenge, the resource this route acts on.
+        let (row, _) = match self.presentable(client, licence_id).await {
+            Err(Error::NotFound(_)) => return Err(Error::DeviceNotVerified),
+            other => other?,
+        };
         let store = &self.inner.store;
         let device = store
             .device(key_id)
