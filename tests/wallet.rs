@@ -653,3 +653,58 @@ async fn audited(s: &Setup, subject: &str) -> Vec<Value> {
     }
     found
 }
+
+/// The holder grants a department the use of their licence from the wallet, sees it listed
+/// (without its code), withdraws it; another holder's licence is as if absent.
+#[tokio::test]
+async fn wallet_grants_list_and_withdraws() {
+    let s = setup(demo_vault(None).await).await;
+    let mine = issue(&s, HOLDER, HOLDER_NAME).await;
+    let theirs = issue(&s, OTHER, OTHER_NAME).await;
+    let tax = s.tv.client("tax", &["licence:use"]).await;
+    let tax_id = s.tv.vault.authenticate(&tax).await.expect("client").id;
+    let cookie = login(&s, HOLDER, HOLDER_NAME).await;
+    let body = json!({"department": {"id": tax_id, "name": "税务局"}, "purpose": "办理税务登记"});
+    let (st, g) = call(
+        &s,
+        Method::POST,
+        &format!("/wallet/api/licences/{mine}/grants"),
+        Some(&cookie),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{g}");
+    assert_eq!(g["code"].as_str().map(str::len), Some(32));
+    let gid = g["id"].as_str().expect("grant id");
+    let (st, list) = call(
+        &s,
+        Method::GET,
+        &format!("/wallet/api/licences/{mine}/grants"),
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    assert_eq!(list["items"][0]["id"], gid);
+    assert_eq!(list["items"][0]["status"], "active");
+    assert!(list["items"][0].get("code").is_none());
+    let (st, w) = call(
+        &s,
+        Method::POST,
+        &format!("/wallet/api/licences/{mine}/grants/{gid}/withdraw"),
+        Some(&cookie),
+        Some(&json!({})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{w}");
+    assert_eq!(w["status"], "withdrawn");
+    let (st, _) = call(
+        &s,
+        Method::POST,
+        &format!("/wallet/api/licences/{theirs}/grants"),
+        Some(&cookie),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}

@@ -79,7 +79,7 @@ pub(crate) struct GrantResponse {
 }
 
 impl GrantResponse {
-    pub(crate) fn of(g: Grant, code: Option<String>) -> Self {
+    fn of(g: Grant, code: Option<String>) -> Self {
         let r = g.row;
         Self {
             id: r.id,
@@ -197,6 +197,16 @@ async fn withdraw_grant(
     client: AuthClient,
     ApiPath((id, gid)): ApiPath<(String, String)>,
 ) -> Result<Json<GrantResponse>, Error> {
-    let grant = vault.withdraw_grant(&client, &id, &gid).await?;
+    withdrawn(&vault, &client, &id, &gid).await
+}
+
+/// A grant withdrawn for `client` (the `/v1` route and the demo wallet's).
+pub(crate) async fn withdrawn(
+    vault: &Vault,
+    client: &AuthClient,
+    id: &str,
+    gid: &str,
+) -> Result<Json<GrantResponse>, Error> {
+    let grant = vault.withdraw_grant(client, id, gid).await?;
     Ok(Json(GrantResponse::of(grant, None)))
 }

@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::devices::{AnswerRequest, DeviceRequest, answered, device_registered};
-use super::grants::{GrantRequest, granted, grants_of};
+use super::grants::{GrantRequest, granted, grants_of, withdrawn};
 use super::page::Page;
 use super::presentations::{PresentRequest, no_store, presented, uses_of};
 use super::{ApiJson, ApiPath, rfc3339};
@@ -304,8 +304,9 @@ async fn withdraw_grant(
     Session(s): Session,
     ApiPath((id, gid)): ApiPath<(String, String)>,
 ) -> Result<Response, Error> {
-    let grant = vault.withdraw_grant(&s.client(), &id, &gid).await?;
     Ok(no_store(
-        Json(super::grants::GrantResponse::of(grant, None)).into_response(),
+        withdrawn(&vault, &s.client(), &id, &gid)
+            .await?
+            .into_response(),
     ))
 }
