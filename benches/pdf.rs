@@ -77,7 +77,7 @@ fn stamp_at(doc: &[u8], s: &Signer, image: &SealImage, x: f64, certify: Certify)
             y: Some(100.0),
             cross_page: false,
         },
-        image,
+        appearance: sidian::pdf::Appearance::Image(image),
         certify,
         sub_filter: SubFilter::CadesDetached,
         signer_name: "bench seal",

@@ -37,6 +37,13 @@ pub enum Error {
     /// The seal is revoked (or its certificate is): it signs nothing any more.
     #[error("seal is revoked")]
     SealRevoked,
+    /// The handwritten signer is cancelled (注销): it signs nothing any more.
+    #[error("the signer is cancelled")]
+    SignerCancelled,
+    /// A pen capture that is not a signature (empty, too short, time going backwards, a pen
+    /// faster than a hand): the reason says which, and where.
+    #[error("{0}")]
+    InvalidCapture(#[from] crate::handsign::CaptureError),
     /// The seal is outside its validity period.
     #[error("seal is not valid now: {0}")]
     SealNotValid(String),
@@ -189,6 +196,7 @@ impl Error {
             Error::KeyDisabled
             | Error::ClientExists(_)
             | Error::SealRevoked
+            | Error::SignerCancelled
             | Error::SealNotValid(_)
             | Error::Conflict(_)
             | Error::InvalidTransition(_)
@@ -204,6 +212,7 @@ impl Error {
             | Error::InvalidIdNumber(_)
             | Error::InvalidField(_)
             | Error::InvalidImage(_)
+            | Error::InvalidCapture(_)
             | Error::InvalidCursor => 400,
             Error::Crypto(e) => match e {
                 CryptoError::UnsupportedAlgorithm | CryptoError::DigestSigningUnsupported => 422,
@@ -243,6 +252,8 @@ impl Error {
             Error::KeyDisabled => "key_disabled",
             Error::ClientExists(_) => "client_exists",
             Error::SealRevoked => "seal_revoked",
+            Error::SignerCancelled => "signer_cancelled",
+            Error::InvalidCapture(_) => "invalid_capture",
             Error::SealNotValid(_) => "seal_not_valid",
             Error::Conflict(_) => "conflict",
             Error::IdempotencyMismatch => "idempotency_mismatch",

@@ -12,6 +12,7 @@ pub mod cms;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod handsign;
 pub mod ident;
 pub mod licence;
 pub mod metrics;

@@ -137,10 +137,47 @@ pub struct SignatureReport {
     /// files no signature protects). Absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+    /// A handwritten signature's facts: what it bound and, where the vault that made it
+    /// verifies, its signer and evidence. Absent for seals and other signatures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handwriting: Option<Handwriting>,
     /// Who made the signature and its hash, for the vault's audit-log lookup
     /// ([`crate::verify::audit`]); internal, never shown.
     #[serde(skip)]
     pub identity: Option<SignatureIdentity>,
+}
+
+/// What a handwritten signature bound, and what the vault that keeps its evidence found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Handwriting {
+    /// `sha256` or `sm3`.
+    pub digest_alg: String,
+    /// Digest (hex) of the canonical pen capture, as signed.
+    pub capture_digest: String,
+    /// Digest (hex) of the consent text the signer saw, as signed.
+    pub consent_digest: String,
+    /// The signer's name, masked (张*), from the vault's record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// How the approval system verified the signer: `face`, `bank_card` or `counter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<String>,
+    /// `matched` (the capture the vault keeps hashes to what was signed), `mismatch`,
+    /// `missing` (no evidence for this signature), or `unchecked` (no vault to ask).
+    pub evidence: String,
+    /// `active` or `cancelled`, from the vault's record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_status: Option<String>,
+    /// When the signer was cancelled, if it was (RFC 3339, UTC).
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub cancelled_at: Option<OffsetDateTime>,
+    /// Whether it was signed before the signer's cancellation (only when cancelled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_before_cancellation: Option<bool>,
 }
 
 impl SignatureReport {
@@ -160,6 +197,7 @@ impl SignatureReport {
             verdict: Verdict::Invalid,
             checks: Vec::new(),
             warnings: Vec::new(),
+            handwriting: None,
             identity: None,
         }
     }

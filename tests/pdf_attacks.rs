@@ -597,7 +597,7 @@ impl Outsider {
                 y: Some(20.0 * PT_PER_MM),
                 cross_page: false,
             },
-            image: &image,
+            appearance: sidian::pdf::Appearance::Image(&image),
             certify: Certify::None,
             sub_filter: SubFilter::CadesDetached,
             signer_name: "某某有限公司合同专用章",

@@ -243,14 +243,14 @@ async fn seal_lifecycle(tv: &TestVault) {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // Trust list: two roots, two issuing CAs.
+    // Trust list: two roots, two issuing CAs, two handwritten signers' CAs.
     let (status, list) = tv
         .call(axum::http::Method::GET, "/v1/trust-list", None, None)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         list["authorities"].as_array().map(Vec::len),
-        Some(4),
+        Some(6),
         "{list}"
     );
 

@@ -2,7 +2,8 @@
 # The pages driven in headless Chromium (tests/browser/run.mjs): a licence issued and shown as
 # a 亮证 code, checked on /inspect online, then offline with the server stopped (the service
 # worker's cached page, the kept trust list and signed status list), revoked and checked again,
-# and a sealed PDF verified on /verify. Screenshots of each step: target/browser-artefacts/.
+# and a sealed PDF verified on /verify; a signature drawn on /sign/{token} with synthetic pen, mouse
+# and touch events. Screenshots of each step: target/browser-artefacts/.
 # Also the JS verifier against the presentation token vectors (node --test tests/browser/).
 #
 # Needs node (>= 20) and Debian's chromium (installed by apt when /usr/bin/chromium is missing);
@@ -48,12 +49,13 @@ WKEY=$("$SIDIAN_BIN" client add wallet --scope present --issuer "$ISS" --data "$
 IKEY=$("$SIDIAN_BIN" client add police --scope inspect --data "$DATA" | tail -n 1)
 SKEY=$("$SIDIAN_BIN" client add sealing-system --data "$DATA" | tail -n 1)
 DKEY=$("$SIDIAN_BIN" client add tax-bureau --scope licence:use --data "$DATA" | tail -n 1)
+GKEY=$("$SIDIAN_BIN" client add approval-system --scope sign --data "$DATA" | tail -n 1)
 DEPT_ID=$("$SIDIAN_BIN" client list --data "$DATA" | awk -F'\t' '$1 == "tax-bureau" {print $2}')
 
 rm -rf target/browser-artefacts
 mkdir -p target/browser-artefacts
 SIDIAN_BIN=$SIDIAN_BIN SIDIAN_DATA=$DATA PORT=$PORT LICENCE_KEY=$LKEY WALLET_KEY=$WKEY \
-  INSPECTOR_KEY=$IKEY SEAL_KEY=$SKEY DEPT_KEY=$DKEY DEPT_ID=$DEPT_ID SIDIAN_DEMO_WALLET=1 \
+  INSPECTOR_KEY=$IKEY SEAL_KEY=$SKEY DEPT_KEY=$DKEY SIGN_KEY=$GKEY DEPT_ID=$DEPT_ID SIDIAN_DEMO_WALLET=1 \
   BROWSER_MODULES=$MODULES/node_modules \
   ARTEFACTS=$ROOT/target/browser-artefacts WORK=$WORK \
   node tests/browser/run.mjs

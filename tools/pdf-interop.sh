@@ -245,6 +245,38 @@ if [ -n "$LID" ]; then
   else bad "licence file?format=pdf: $st $(head -c 300 "$LPDF" 2>/dev/null)"; rm -f "$LPDF"; fi
 else bad "licence issued through the API: $R"; fi
 
+# A handwritten signature (P-256, the strokes as vector paths) on page 1, then the authority's P-256
+# seal on the signed file: both must validate everywhere, and the drawn strokes must render.
+python3 - "$WORK/capture.json" <<'PY'
+import json, math, sys
+# A loop-and-flourish signature: 3 strokes, 240 Hz-like sampling, about 1.6 s, pressure varying.
+strokes, t = [], 0.0
+for k in range(3):
+    pts = []
+    for i in range(120):
+        a = i / 119 * 2 * math.pi
+        x = 90 + k * 150 + 55 * math.sin(a) + 25 * i / 119
+        y = 100 + 45 * math.sin(2 * a + k) * math.cos(a / 2)
+        pts.append({"x": round(x, 2), "y": round(y, 2), "t_ms": round(t, 1), "pressure": round(0.35 + 0.3 * math.sin(a) ** 2, 3)})
+        t += 4.2
+    strokes.append(pts)
+    t += 180
+json.dump({"canvas": {"width": 600, "height": 200, "dpi": 96}, "device": "pdf-interop synthetic pen",
+           "consent": "本人已阅读并同意上述内容。", "strokes": strokes}, open(sys.argv[1], "w"), ensure_ascii=False)
+PY
+R=$(curl -s -H "Authorization: Bearer $A" -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/v1/signers" \
+    -d '{"name":"张三","id_type":"resident_id","id_number":"11010519491231002X","phone":"13800138000","verified_by":"face"}')
+SIGNER=$(echo "$R" | json "['id']" 2>/dev/null || true)
+if [ -n "$SIGNER" ]; then ok "signer enrolled"; else bad "signer: $R"; fi
+HS=$WORK/handsigned.pdf
+st=$(curl -s -o "$HS" -w '%{http_code} %{content_type}' -H "Authorization: Bearer $A" \
+     -F "document=@$PDFS/doc-1p.pdf;type=application/pdf" -F "capture=@$WORK/capture.json;type=application/json" \
+     -F 'placement={"page":1,"x":30,"y":40,"width":60,"height":24,"unit":"mm"};type=application/json' \
+     "http://127.0.0.1:$PORT/v1/signers/$SIGNER/sign") || st="$st (curl exit $?)"
+if [[ $st == "200 application/pdf"* ]]; then ok "handwritten signature: POST /v1/signers/{id}/sign"
+else bad "handwritten signature: $st $(head -c 300 "$HS" 2>/dev/null)"; rm -f "$HS"; fi
+[ -f "$HS" ] && stamp p256 "$HS" "$WORK/handsigned-sealed.pdf" "page=1&x=120&y=40&unit=mm&level=b-b"
+
 # Long-term validation added by another tool: pyHanko adds a DSS to a sidian B-T seal (fetching the
 # CRLs this vault serves) and sets the catalog's /Version (none before) with it; `sidian verify` must take that
 # as an allowed later change (checked below, once the server is stopped).
@@ -297,6 +329,46 @@ if [ -f "$WORK/twice.pdf" ]; then
   check "stamped twice: first seal on page 1 at (30, 40) mm" placed "$WORK/twice.pdf" 1 30 40 mm
   check "stamped twice: second seal on page 1 at (300, 100) pt" placed "$WORK/twice.pdf" 1 300 100 pt
   verify_accepts "stamped twice" "$WORK/twice.pdf" 'VALID|VALID_WITH_ALLOWED_LATER_CHANGES'
+fi
+# inked FILE PAGE X Y W H (mm from the bottom-left): pdftoppm's rendering of that box on PAGE has
+# dark pixels (the strokes) but is mostly white (not a raster block).
+inked() {
+  python3 - "$@" <<'PY'
+import subprocess, sys
+f, page, x, y, w, h = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:7])
+k = 72 / 25.4
+box = subprocess.run(["pdfinfo", "-f", page, "-l", page, "-box", f], capture_output=True, text=True).stdout
+ph = next(float(l.split()[-1]) for l in box.splitlines() if l.startswith(f"Page {int(page):4d} MediaBox"))
+png = subprocess.run(["pdftoppm", "-f", page, "-l", page, "-r", "72", "-gray",
+                      "-x", str(round(x * k)), "-y", str(round(ph - (y + h) * k)),
+                      "-W", str(round(w * k)), "-H", str(round(h * k)), f], capture_output=True).stdout
+head, rest = png.split(b"\n", 1)
+dims, rest = rest.split(b"\n", 1)
+_, px = rest.split(b"\n", 1)
+cw, ch = map(int, dims.split())
+dark = sum(1 for b in px[: cw * ch] if b < 128)
+print(f"{dark} dark of {cw * ch} pixels")
+sys.exit(0 if 0.01 * cw * ch < dark < 0.5 * cw * ch else 1)
+PY
+}
+if [ -f "$HS" ]; then
+  pdf_ok "handwritten signature (P-256)" "$HS" "$ROOTS" "$BB"
+  check "handwritten signature: pdfsig finds it valid" grep -q '^  \[PASS\] pdfsig' "$HS.validate"
+  check "handwritten signature: on page 1 at (30, 40) mm" placed "$HS" 1 30 40 mm
+  check "handwritten signature: the strokes render (pdftoppm)" inked "$HS" 1 30 40 60 24
+  verify_accepts "handwritten signature" "$HS" VALID
+  check "handwritten signature: sidian reports the evidence matched" \
+    grep -q '"evidence": *"matched"' "$HS.verify.json"
+  "$PY" "$PV/tamper.py" flip "$HS" "$HS-flip.pdf" >/dev/null
+  pdf_fails "handwritten signature tampered (flip)" "$HS-flip.pdf" "$ROOTS"
+  verify_rejects "handwritten signature tampered (flip)" "$HS-flip.pdf"
+fi
+if [ -f "$WORK/handsigned-sealed.pdf" ]; then
+  pdf_ok "handwritten signature, then a seal" "$WORK/handsigned-sealed.pdf" "$ROOTS" \
+    'INTACT:TRUSTED,EXTENDED_WITH_[A-Z_]+,ACCEPTABLE_MODIFICATIONS' "$BB"
+  check "handwritten signature, then a seal: pdfsig finds 2 valid signatures" \
+    grep -q '^  \[PASS\] pdfsig   2 signature(s)' "$WORK/handsigned-sealed.pdf.validate"
+  verify_accepts "handwritten signature, then a seal" "$WORK/handsigned-sealed.pdf" VALID
 fi
 [ -f "$PHLTV" ] && verify_accepts "sidian seal + pyHanko DSS and /Version" "$PHLTV" VALID_WITH_ALLOWED_LATER_CHANGES
 docmdp() { # FILE: the DocMDP level (1-3) of the first signature, or "none"

@@ -8,6 +8,7 @@ mod clients;
 mod devices;
 mod documents;
 mod grants;
+mod handsign;
 mod idempotency;
 mod issuers;
 mod keys;
@@ -88,6 +89,7 @@ pub fn app_with(vault: Vault, limits: Limits) -> Router {
         .merge(grants::router())
         .merge(licence_use::router())
         .merge(devices::router())
+        .merge(handsign::router())
         .merge(wallet::router())
         .merge(crate::web::router())
         .merge(anonymous)
@@ -199,7 +201,7 @@ async fn json_body(req: Request) -> Result<Vec<u8>, Error> {
 }
 
 /// Refuses a body that is not declared as JSON (`application/json` or `application/*+json`).
-fn require_json(headers: &axum::http::HeaderMap) -> Result<(), Error> {
+pub(super) fn require_json(headers: &axum::http::HeaderMap) -> Result<(), Error> {
     let media = media_type(headers);
     let json = media == "application/json"
         || media
@@ -213,7 +215,7 @@ fn require_json(headers: &axum::http::HeaderMap) -> Result<(), Error> {
 }
 
 /// Parses a request that must be a JSON object.
-fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+pub(super) fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     // Every request type is an object; serde would also fill a struct from an array.
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => {}

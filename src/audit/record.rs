@@ -86,6 +86,12 @@ pub enum Action {
     LicenceFetched,
     /// A holder's device key was registered to a licence (device-bound presentation).
     DeviceRegistered,
+    /// A handwritten signer was enrolled (identity as verified by the approval system).
+    SignerEnrolled,
+    /// A handwritten signer was cancelled (注销).
+    SignerCancelled,
+    /// Reference signatures were added to a signer.
+    SignerReferencesAdded,
 }
 
 impl Action {
@@ -119,6 +125,9 @@ impl Action {
             Action::LicenceGrantWithdrawn => "licence.grant_withdrawn",
             Action::LicenceFetched => "licence.fetched",
             Action::DeviceRegistered => "device.registered",
+            Action::SignerEnrolled => "signer.enrolled",
+            Action::SignerCancelled => "signer.cancelled",
+            Action::SignerReferencesAdded => "signer.references_added",
         }
     }
 }

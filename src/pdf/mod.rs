@@ -29,14 +29,17 @@ pub use doc_timestamp::prepare_doc_timestamp;
 pub use dss::add_dss;
 pub use file::{Entry, PdfFile, Section, XrefKind};
 pub use image::{ImageError, SealImage, seal_image};
-pub use object::{Dict, Object, Ref, Stream};
+pub use object::{Dict, Object, Ref, Stream, format_real};
 pub use policy::Existing;
 pub use signatures::{
     ByteRange, FormField, PdfSignature, SigType, SubFilter, Widget, find_signatures, form_fields,
     parse_date, text_string,
 };
 pub(crate) use stamp::cross_page_groups;
-pub use stamp::{Certify, Keyword, PT_PER_MM, Placement, Prepared, SigText, StampOptions, prepare};
+pub use stamp::{
+    Appearance, Certify, Keyword, PT_PER_MM, Placement, Prepared, SigText, StampOptions, VectorArt,
+    prepare,
+};
 
 /// Bounds applied to every PDF read; a hostile file fails one of them instead of exhausting
 /// memory or time (docs/threats.md §3.2).

@@ -215,7 +215,7 @@ impl std::fmt::Write for Ascii<'_> {
 }
 
 /// A real without exponent (PDF has none) and without trailing zeros.
-pub(crate) fn format_real(r: f64) -> String {
+pub fn format_real(r: f64) -> String {
     if !r.is_finite() {
         return "0".into();
     }

@@ -66,13 +66,44 @@ pub struct Keyword<'a> {
     pub page: Option<usize>,
 }
 
+/// A drawing in PDF path operators: what a handwritten signature looks like on the page, crisp
+/// at any zoom, where a seal is a picture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorArt {
+    /// Width on the page in millimetres.
+    pub width_mm: f64,
+    /// Height on the page in millimetres.
+    pub height_mm: f64,
+    /// Content-stream operators drawing within `[0, width] × [0, height]` points.
+    pub content: Vec<u8>,
+}
+
+/// What the signature's widget shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Appearance<'a> {
+    /// A seal picture, as an image XObject.
+    Image(&'a SealImage),
+    /// Path operators (handwriting).
+    Vector(&'a VectorArt),
+}
+
+impl Appearance<'_> {
+    /// Width and height on the page in millimetres.
+    fn size_mm(&self) -> (f64, f64) {
+        match self {
+            Appearance::Image(i) => (i.width_mm, i.height_mm),
+            Appearance::Vector(v) => (v.width_mm, v.height_mm),
+        }
+    }
+}
+
 /// What to stamp.
 #[derive(Debug, Clone, Copy)]
 pub struct StampOptions<'a> {
     /// Page and position.
     pub placement: Placement,
-    /// The seal picture and its size.
-    pub image: &'a SealImage,
+    /// What the widget shows, and its size.
+    pub appearance: Appearance<'a>,
     /// DocMDP certification.
     pub certify: Certify,
     /// `/SubFilter`.
@@ -224,10 +255,10 @@ fn append(
     let input = file.bytes();
     let upto = file.sections().len();
     let pages = file.pages_at(upto)?;
-    let (w, h) = (
-        opts.image.width_mm * PT_PER_MM,
-        opts.image.height_mm * PT_PER_MM,
-    );
+    let (w, h) = {
+        let (w, h) = opts.appearance.size_mm();
+        (w * PT_PER_MM, h * PT_PER_MM)
+    };
     let target = opts
         .field
         .map(|name| empty_field(file, upto, name, w, h))
@@ -274,8 +305,17 @@ fn append(
         .enumerate()
         .map(|(k, _)| (if k == 0 { first_widget } else { nums.next() }, nums.next()))
         .collect();
-    let img = nums.next();
-    let smask = opts.image.smask.as_ref().map(|_| nums.next());
+    /// The appearance with the numbers of its image objects.
+    enum Drawn<'a> {
+        Image(&'a SealImage, Ref, Option<Ref>),
+        Vector(&'a VectorArt),
+    }
+    let drawn = match opts.appearance {
+        Appearance::Image(im) => {
+            Drawn::Image(im, nums.next(), im.smask.as_ref().map(|_| nums.next()))
+        }
+        Appearance::Vector(v) => Drawn::Vector(v),
+    };
 
     let mut out = input.to_vec();
     if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
@@ -374,16 +414,39 @@ fn append(
             write_obj(&mut out, &mut offsets, *widget, &Object::Dict(wd));
         }
 
-        // The appearance: the image where the part says, so that this widget shows its part.
+        // The appearance: the picture where the part says, so that this widget shows its part.
         let real = super::object::format_real;
         let [ix, iy, iw, ih] = part.image;
-        let content = format!(
-            "q {} 0 0 {} {} {} cm /Im0 Do Q",
-            real(iw),
-            real(ih),
-            real(ix),
-            real(iy)
-        );
+        let mut res = Dict::default();
+        let content = match drawn {
+            Drawn::Image(_, img, _) => {
+                let mut xo = Dict::default();
+                xo.set(b"Im0", Object::Ref(img));
+                res.set(b"XObject", Object::Dict(xo));
+                format!(
+                    "q {} 0 0 {} {} {} cm /Im0 Do Q",
+                    real(iw),
+                    real(ih),
+                    real(ix),
+                    real(iy)
+                )
+                .into_bytes()
+            }
+            Drawn::Vector(art) => {
+                // Scaled from the drawing's own box to the part's.
+                let mut c = format!(
+                    "q {} 0 0 {} {} {} cm\n",
+                    real(iw / (art.width_mm * PT_PER_MM)),
+                    real(ih / (art.height_mm * PT_PER_MM)),
+                    real(ix),
+                    real(iy)
+                )
+                .into_bytes();
+                c.extend_from_slice(&art.content);
+                c.extend_from_slice(b"\nQ");
+                c
+            }
+        };
         let mut apx = Dict::default();
         apx.set(b"Type", Object::name(b"XObject"));
         apx.set(b"Subtype", Object::name(b"Form"));
@@ -396,40 +459,37 @@ fn append(
                 Object::Real(part.rect[3] - part.rect[1]),
             ]),
         );
-        let mut xo = Dict::default();
-        xo.set(b"Im0", Object::Ref(img));
-        let mut res = Dict::default();
-        res.set(b"XObject", Object::Dict(xo));
         apx.set(b"Resources", Object::Dict(res));
-        write_stream(&mut out, &mut offsets, *ap, apx, content.as_bytes());
+        write_stream(&mut out, &mut offsets, *ap, apx, &content);
     }
 
-    let im = opts.image;
-    let mut imd = Dict::default();
-    imd.set(b"Type", Object::name(b"XObject"));
-    imd.set(b"Subtype", Object::name(b"Image"));
-    imd.set(b"Width", Object::Int(i64::from(im.width)));
-    imd.set(b"Height", Object::Int(i64::from(im.height)));
-    imd.set(b"ColorSpace", Object::name(im.color_space.as_bytes()));
-    imd.set(
-        b"BitsPerComponent",
-        Object::Int(i64::from(im.bits_per_component)),
-    );
-    imd.set(b"Filter", Object::name(im.filter.as_bytes()));
-    if let Some(s) = smask {
-        imd.set(b"SMask", Object::Ref(s));
-    }
-    write_stream(&mut out, &mut offsets, img, imd, &im.data);
-    if let (Some(s), Some(alpha)) = (smask, &im.smask) {
-        let mut sd = Dict::default();
-        sd.set(b"Type", Object::name(b"XObject"));
-        sd.set(b"Subtype", Object::name(b"Image"));
-        sd.set(b"Width", Object::Int(i64::from(im.width)));
-        sd.set(b"Height", Object::Int(i64::from(im.height)));
-        sd.set(b"ColorSpace", Object::name(b"DeviceGray"));
-        sd.set(b"BitsPerComponent", Object::Int(8));
-        sd.set(b"Filter", Object::name(b"FlateDecode"));
-        write_stream(&mut out, &mut offsets, s, sd, alpha);
+    if let Drawn::Image(im, img, smask) = drawn {
+        let mut imd = Dict::default();
+        imd.set(b"Type", Object::name(b"XObject"));
+        imd.set(b"Subtype", Object::name(b"Image"));
+        imd.set(b"Width", Object::Int(i64::from(im.width)));
+        imd.set(b"Height", Object::Int(i64::from(im.height)));
+        imd.set(b"ColorSpace", Object::name(im.color_space.as_bytes()));
+        imd.set(
+            b"BitsPerComponent",
+            Object::Int(i64::from(im.bits_per_component)),
+        );
+        imd.set(b"Filter", Object::name(im.filter.as_bytes()));
+        if let Some(s) = smask {
+            imd.set(b"SMask", Object::Ref(s));
+        }
+        write_stream(&mut out, &mut offsets, img, imd, &im.data);
+        if let (Some(s), Some(alpha)) = (smask, &im.smask) {
+            let mut sd = Dict::default();
+            sd.set(b"Type", Object::name(b"XObject"));
+            sd.set(b"Subtype", Object::name(b"Image"));
+            sd.set(b"Width", Object::Int(i64::from(im.width)));
+            sd.set(b"Height", Object::Int(i64::from(im.height)));
+            sd.set(b"ColorSpace", Object::name(b"DeviceGray"));
+            sd.set(b"BitsPerComponent", Object::Int(8));
+            sd.set(b"Filter", Object::name(b"FlateDecode"));
+            write_stream(&mut out, &mut offsets, s, sd, alpha);
+        }
     }
 
     // Each page's /Annots gains its widget; an existing field's widget is there already.
@@ -716,8 +776,8 @@ fn single_plan(
     {
         return Err(PdfError::Refused(format!(
             "a {:.0}×{:.0} mm seal at ({:.1}, {:.1}) mm does not fit on page {} ({:.0}×{:.0} mm)",
-            opts.image.width_mm,
-            opts.image.height_mm,
+            w / PT_PER_MM,
+            h / PT_PER_MM,
             x / PT_PER_MM,
             y / PT_PER_MM,
             opts.placement.page,

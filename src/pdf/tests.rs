@@ -64,7 +64,7 @@ pub(crate) fn stamp_with(
     let image = seal_picture();
     let opts = StampOptions {
         placement,
-        image: &image,
+        appearance: Appearance::Image(&image),
         certify,
         sub_filter: SubFilter::CadesDetached,
         signer_name: "某某公司",

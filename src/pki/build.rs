@@ -25,7 +25,15 @@ pub enum Profile {
     /// RFC 3161 time-stamping unit: CA:FALSE, digitalSignature|nonRepudiation, critical EKU
     /// id-kp-timeStamping only.
     TimeStamping,
+    /// A handwritten signer (a natural person): CA:FALSE, digitalSignature|nonRepudiation, and
+    /// certificatePolicies naming [`HANDWRITTEN_SIGNER_POLICY`].
+    HandwrittenSigner,
 }
+
+/// The certificate policy of handwritten e-signature signers: the signer's identity was verified
+/// by an approval system, and the key signs only documents the signer signed by hand. Under
+/// sidian's UUID arc (ITU-T X.667), as every sidian OID.
+pub const HANDWRITTEN_SIGNER_POLICY: &str = "2.25.93028897988627785730385302927956646716.1";
 
 /// The signature algorithm an issuer's key type signs certificates and CRLs with.
 pub(crate) fn signing_algorithm(key_type: KeyType) -> SignatureAlgorithm {
@@ -151,7 +159,10 @@ fn profile_extensions(
     let (bc, bits) = match profile {
         Profile::Root => (asn1::seq(&[&asn1::bool_true()]), ca_bits),
         Profile::IssuingCa => (asn1::seq(&[&asn1::bool_true(), &asn1::uint(&[0])]), ca_bits),
-        Profile::SealHolder | Profile::SealMaker | Profile::TimeStamping => {
+        Profile::SealHolder
+        | Profile::SealMaker
+        | Profile::TimeStamping
+        | Profile::HandwrittenSigner => {
             // cA defaults to FALSE, and DER omits default values.
             (asn1::seq(&[]), ee_bits)
         }
@@ -178,6 +189,14 @@ fn profile_extensions(
             OID_EKU,
             true,
             &asn1::seq(&[&asn1::oid(OID_KP_TIME_STAMPING)]),
+        ));
+    }
+    if profile == Profile::HandwrittenSigner {
+        // certificatePolicies: one PolicyInformation without qualifiers (RFC 5280 §4.2.1.4).
+        exts.push(extension(
+            super::cert::OID_CERT_POLICIES,
+            false,
+            &asn1::seq(&[&asn1::seq(&[&asn1::oid(HANDWRITTEN_SIGNER_POLICY)])]),
         ));
     }
     exts.push(extra.to_vec());

@@ -88,6 +88,7 @@ pub struct Certificate {
     aki: Option<Vec<u8>>,
     crl_uri: Option<String>,
     ca_issuers_uri: Option<String>,
+    policies: Vec<String>,
     extensions: Vec<ExtensionInfo>,
 }
 
@@ -142,6 +143,7 @@ impl Certificate {
         let mut ski = None;
         let mut aki = None;
         let (mut crl_uri, mut ca_issuers_uri) = (None, None);
+        let mut policies = Vec::new();
         let mut extensions = Vec::new();
         for ext in tbs.extensions() {
             let oid = ext.oid.to_id_string();
@@ -182,6 +184,13 @@ impl Certificate {
                     }
                     ext_key_usage = Some((ext.critical, list));
                 }
+                ParsedExtension::CertificatePolicies(list) => {
+                    // 128-bit arcs (UUID OIDs under 2.25) are read by our decoder, not as hex.
+                    policies = list
+                        .iter()
+                        .filter_map(|p| crate::asn1::oid_to_string(p.policy_id.as_bytes()))
+                        .collect();
+                }
                 ParsedExtension::SubjectKeyIdentifier(k) => ski = Some(k.0.to_vec()),
                 ParsedExtension::AuthorityKeyIdentifier(a) => {
                     aki = a.key_identifier.as_ref().map(|k| k.0.to_vec());
@@ -221,6 +230,7 @@ impl Certificate {
             aki,
             crl_uri,
             ca_issuers_uri,
+            policies,
             extensions,
         })
     }
@@ -363,6 +373,11 @@ impl Certificate {
     /// extendedKeyUsage as (critical, dotted purpose OIDs), `None` if absent.
     pub fn extended_key_usage(&self) -> Option<(bool, &[String])> {
         self.ext_key_usage.as_ref().map(|(c, l)| (*c, l.as_slice()))
+    }
+
+    /// The certificatePolicies' policy identifiers (dotted), in order.
+    pub fn policies(&self) -> &[String] {
+        &self.policies
     }
 
     /// Every extension with its critical flag and whether validation understands it.

@@ -20,7 +20,8 @@ mod tests;
 pub use access::PublicationPoints;
 pub(crate) use build::algorithm_identifier;
 pub use build::{
-    Profile, issue, issue_published, random_serial, self_signed, sm2_empty_id_rendering,
+    HANDWRITTEN_SIGNER_POLICY, Profile, issue, issue_published, random_serial, self_signed,
+    sm2_empty_id_rendering,
 };
 pub use cert::{Certificate, ExtensionInfo};
 pub use crl::{Crl, CrlEntry, RevocationReason, RevokedEntry, build_crl};

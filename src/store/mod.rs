@@ -16,6 +16,7 @@ use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, Stored
 use crate::error::{Error, Result};
 
 mod devices;
+mod handsign;
 mod idempotency;
 mod licence_files;
 mod licence_use;
@@ -25,6 +26,7 @@ mod presentations;
 mod purpose;
 
 pub use devices::{ChallengeRow, DeviceRow};
+pub use handsign::{EvidenceRow, SessionRow, SignerRow};
 pub use idempotency::{IdempotencyRow, IdempotentAnswer, Reservation, StoredResponse};
 pub use licence_use::{DenialRow, FetchLinkRow, GrantRow};
 pub use licences::{IssuerRow, LicenceFilter, LicenceRow, StatusListRow};
@@ -284,6 +286,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "wallet_devices",
                 include_str!("../../migrations/sqlite/0011_wallet_devices.sql"),
             ),
+            (
+                12,
+                "handsign",
+                include_str!("../../migrations/sqlite/0012_handsign.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -340,6 +347,11 @@ fn migrator(backend: Backend) -> Migrator {
                 11,
                 "wallet_devices",
                 include_str!("../../migrations/postgres/0011_wallet_devices.sql"),
+            ),
+            (
+                12,
+                "handsign",
+                include_str!("../../migrations/postgres/0012_handsign.sql"),
             ),
         ],
     };

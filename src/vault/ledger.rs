@@ -113,6 +113,20 @@ pub(crate) enum Op {
         reason_code: RevocationReason,
         actor: Actor,
     },
+    /// Cancel (注销) a signer: its certificate revoked, its key disabled.
+    CancelSigner {
+        id: String,
+        owner: String,
+        reason: String,
+        actor: Actor,
+    },
+    /// Add wrapped reference captures to an active signer of `owner`.
+    AddReferences {
+        signer_id: String,
+        owner: String,
+        captures: Vec<Vec<u8>>,
+        event: Event,
+    },
 }
 
 /// Whose API key a rotation replaces.
@@ -134,6 +148,9 @@ pub(crate) enum SignedAs {
     Seal(String),
     /// One of the vault's time-stamping authorities.
     Tsa,
+    /// A handwritten signer's key, while the signer is enrolled (cancelling disables the key);
+    /// the capture evidence is stored with the signature's entry.
+    Handwritten(Box<crate::store::EvidenceRow>),
 }
 
 impl SignedAs {
@@ -142,6 +159,7 @@ impl SignedAs {
             SignedAs::Key => KeyPurpose::General,
             SignedAs::Seal(_) => KeyPurpose::Seal,
             SignedAs::Tsa => KeyPurpose::Tsa,
+            SignedAs::Handwritten(_) => KeyPurpose::HandwrittenSigner,
         }
     }
 }
@@ -156,6 +174,7 @@ impl Op {
             | Op::DisableKey { actor, .. }
             | Op::RotateKey { actor, .. }
             | Op::RevokeSeal { actor, .. }
+            | Op::CancelSigner { actor, .. }
             | Op::BindIssuers { actor, .. }
             | Op::WithdrawGrant { actor, .. } => Some(actor),
             Op::FetchLicence(f) => Some(&f.event.actor),
@@ -167,6 +186,7 @@ impl Op {
             | Op::RecordSignature { event, .. }
             | Op::AddPresentationKey { event, .. }
             | Op::GrantLicence(_, event)
+            | Op::AddReferences { event, .. }
             | Op::RegisterDevice { event, .. } => Some(&event.actor),
             Op::Issue(issuance) => issuance.keys.first().map(|(_, event)| &event.actor),
         }
@@ -187,6 +207,8 @@ pub(crate) struct Issuance {
     /// new issuer's row names it already; alone, it is given to an issuer that has none, and
     /// the whole issuance is no change if the issuer has one by then.
     pub(crate) pdf_seal: Option<(String, SealRow, Event)>,
+    /// A handwritten signer enrolled with its key and certificate.
+    pub(crate) signer: Option<(crate::store::SignerRow, Event)>,
 }
 
 /// The audit index of the entry that records an operation (none for a no-op).
@@ -246,7 +268,7 @@ pub(crate) fn now_ms() -> i64 {
 
 /// The state a batch works on: read once under the log lock, then kept current by each
 /// operation as it applies, so that later operations of the same batch see it.
-struct Batch {
+pub(super) struct Batch {
     states: BatchStates,
     /// When the batch began (ms).
     start: i64,
@@ -301,12 +323,15 @@ impl Batch {
 
     /// The time a revocation (or a key disabled) takes effect: strictly after every signature
     /// released before it. Signatures of earlier batches read the clock before this batch began
-    /// (so `start + 1` is after them while the clock does not step back; nodes must keep their
-    /// clocks in step); those of this batch are known exactly.
-    fn revocation_time(&mut self) -> i64 {
+    /// (while the clock does not step back; nodes must keep their clocks in step), but one that
+    /// states only its second (a PDF's signingTime and `/M`) claims that second's last instant:
+    /// so the revocation takes effect at the next whole second. Those of this batch are known
+    /// exactly.
+    pub(super) fn revocation_time(&mut self) -> i64 {
+        let next_second = (self.start.div_euclid(1000) + 1) * 1000;
         self.now = self
             .now
-            .max(self.start + 1)
+            .max(next_second)
             .max(self.latest_signed.saturating_add(1));
         self.now
     }
@@ -333,7 +358,7 @@ impl Batch {
                 Some(s) if s.key_id == key_id => s.active,
                 _ => return Err(Error::NotFound("seal")),
             },
-            SignedAs::Key | SignedAs::Tsa => true,
+            SignedAs::Key | SignedAs::Tsa | SignedAs::Handwritten(_) => true,
         };
         if key.active && key.owner_active && seal_active {
             Ok(())
@@ -346,7 +371,7 @@ impl Batch {
         self.latest_signed = self.latest_signed.max(signed_at);
     }
 
-    fn key_disabled(&mut self, id: &str) {
+    pub(super) fn key_disabled(&mut self, id: &str) {
         if let Some(k) = self.states.keys.get_mut(id) {
             k.active = false;
         }
@@ -553,6 +578,9 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
             event,
         } => match batch.check_signature(key_id, owner, signed_as) {
             Ok(()) => {
+                if let SignedAs::Handwritten(evidence) = signed_as {
+                    tx.insert_evidence(evidence).await?;
+                }
                 batch.signed(*signed_at);
                 let event = event.clone().with("signed_at_ms", *signed_at);
                 Ok(Some(tx.append(event, batch.now)))
@@ -603,6 +631,30 @@ async fn apply_op(tx: &mut AuditedTx, batch: &mut Batch, op: &Op) -> Result<Resu
             reason_code,
             actor,
         } => revoke_seal(tx, batch, id, owner.as_deref(), reason, *reason_code, actor).await,
+        Op::CancelSigner {
+            id,
+            owner,
+            reason,
+            actor,
+        } => super::handsign::apply_cancel(tx, batch, id, owner, reason, actor).await,
+        Op::AddReferences {
+            signer_id,
+            owner,
+            captures,
+            event,
+        } => {
+            match tx.signer(signer_id).await? {
+                Some(s) if s.client_id == *owner && s.status == "active" => {}
+                Some(s) if s.client_id == *owner => {
+                    return Err(Error::Conflict("the signer is cancelled".into()));
+                }
+                _ => return Err(Error::NotFound("signer")),
+            }
+            let n = tx.insert_references(signer_id, captures, batch.now).await?;
+            Ok(Some(
+                tx.append(event.clone().with("references", n), batch.now),
+            ))
+        }
     })
 }
 
@@ -661,6 +713,10 @@ async fn apply_issuance(tx: &mut AuditedTx, issuance: &Issuance, at: i64) -> Res
     }
     if let Some((_, seal, event)) = &issuance.pdf_seal {
         tx.insert_seal(seal).await?;
+        last = Some(tx.append(event.clone(), at));
+    }
+    if let Some((signer, event)) = &issuance.signer {
+        tx.insert_signer(signer).await?;
         last = Some(tx.append(event.clone(), at));
     }
     Ok(last)

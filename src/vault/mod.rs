@@ -10,6 +10,7 @@ mod backup;
 mod clients;
 mod devices;
 mod grants;
+mod handsign;
 mod idempotency;
 mod import;
 mod issuers;
@@ -45,6 +46,9 @@ pub use devices::{
 pub use grants::{
     DEFAULT_GRANT_TTL_S, Grant, GrantStatus, IssuedGrant, MAX_GRANT_TTL_S, MAX_REASON_CHARS,
     NewGrant, USE_SCOPE,
+};
+pub use handsign::{
+    Enrolment, OpenedSession, SIGN_SCOPE, SignPlacement, Signer, Unit as PlacementUnit,
 };
 pub use idempotency::{Idempotency, IdempotentRequest};
 pub use import::{IMPORT_BATCH, ImportOutcome, ImportRow, Importer, Prepared};

@@ -75,6 +75,9 @@ pub enum Role {
     Maker,
     /// Signs RFC 3161 time-stamp tokens.
     Tsa,
+    /// Issues handwritten signers' certificates: a CA of its own under the root (pathLen 0), so
+    /// that a relying party can trust signers and seals apart.
+    Signer,
 }
 
 impl Role {
@@ -85,13 +88,14 @@ impl Role {
             Role::Issuing => "issuing",
             Role::Maker => "maker",
             Role::Tsa => "tsa",
+            Role::Signer => "signer",
         }
     }
 
     /// The purpose its key was made for.
     fn key_purpose(self) -> KeyPurpose {
         match self {
-            Role::Root | Role::Issuing => KeyPurpose::Ca,
+            Role::Root | Role::Issuing | Role::Signer => KeyPurpose::Ca,
             Role::Maker => KeyPurpose::SealMaker,
             Role::Tsa => KeyPurpose::Tsa,
         }
@@ -103,6 +107,7 @@ impl Role {
             "issuing" => Some(Role::Issuing),
             "maker" => Some(Role::Maker),
             "tsa" => Some(Role::Tsa),
+            "signer" => Some(Role::Signer),
             _ => None,
         }
     }
@@ -271,6 +276,7 @@ pub(crate) fn plan_authorities(
         }
         let issuer = Issuer {
             family,
+            name: format!("{}-issuing", family.as_str()),
             cert: &issuing,
             key: &issuing_key,
         };
@@ -279,13 +285,31 @@ pub(crate) fn plan_authorities(
                 &mut plan, master, rng, config, vault_id, &issuer, role, start,
             )?;
         }
+        let root = Issuer {
+            family,
+            name: root_name,
+            cert: &root,
+            key: &root_key,
+        };
+        plan_leaf(
+            &mut plan,
+            master,
+            rng,
+            config,
+            vault_id,
+            &root,
+            Role::Signer,
+            start,
+        )?;
     }
     Ok(plan)
 }
 
-/// An issuing CA about to certify one of the vault's own end-entity authorities.
+/// A CA about to certify one of the vault's own authorities.
 struct Issuer<'a> {
     family: Family,
+    /// Its authority name (`p256-issuing`).
+    name: String,
     cert: &'a Certificate,
     key: &'a PrivateKey,
 }
@@ -314,7 +338,8 @@ fn push_authority(
     Ok(())
 }
 
-/// Adds a seal maker or a time-stamping authority, certified by `issuer`, to `plan`.
+/// Adds a seal maker or a time-stamping authority (certified by an issuing CA), or a
+/// handwritten signers' CA (by a root), to `plan`.
 #[allow(clippy::too_many_arguments)]
 fn plan_leaf(
     plan: &mut Issuance,
@@ -334,6 +359,12 @@ fn plan_leaf(
             Profile::SealMaker,
         ),
         Role::Tsa => (KeyPurpose::Tsa, "tsa", "时间戳服务", Profile::TimeStamping),
+        Role::Signer => (
+            KeyPurpose::Ca,
+            "signer-ca",
+            "Handwritten Signer CA",
+            Profile::IssuingCa,
+        ),
         Role::Root | Role::Issuing => {
             return Err(Error::Corrupt("a CA is not planned as a leaf".into()));
         }
@@ -349,7 +380,7 @@ fn plan_leaf(
         Actor::Vault,
     )?;
     let public = crate::crypto::PublicKey::from_spki_der(&key_row.public_key)?;
-    let issuer_name = format!("{}-issuing", family.as_str());
+    let issuer_name = issuer.name.as_str();
     let cert = pki::issue_published(
         issuer.cert,
         issuer.key,
@@ -361,13 +392,13 @@ fn plan_leaf(
             start.max(issuer.cert.not_before()),
             issuer.cert.not_after() - Duration::days(1),
         ),
-        publication_points(config, &issuer_name).as_ref(),
+        publication_points(config, issuer_name).as_ref(),
     )?;
     plan.keys.push((key_row.clone(), event));
     push_authority(
         plan,
         &cert,
-        Some(&issuer_name),
+        Some(issuer_name),
         kind,
         &key_row,
         family,
@@ -376,8 +407,8 @@ fn plan_leaf(
     )
 }
 
-/// The authorities a vault made by an earlier version lacks (today: the time-stamping
-/// authorities), certified by its existing issuing CAs.
+/// The authorities a vault made by an earlier version lacks (the time-stamping authorities,
+/// certified by its issuing CAs; the handwritten signers' CAs, by its roots).
 pub(crate) fn plan_missing(
     authorities: &Authorities,
     master: &MasterKey,
@@ -390,12 +421,32 @@ pub(crate) fn plan_missing(
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
     for family in [Family::Sm2, Family::P256] {
+        if authorities.get(family, Role::Signer).is_err() {
+            let root = authorities.get(family, Role::Root)?;
+            let root = Issuer {
+                family,
+                name: root.name.clone(),
+                cert: &root.cert,
+                key: &root.key,
+            };
+            plan_leaf(
+                &mut plan,
+                master,
+                rng,
+                config,
+                vault_id,
+                &root,
+                Role::Signer,
+                now,
+            )?;
+        }
         if authorities.get(family, Role::Tsa).is_ok() {
             continue;
         }
         let issuing = authorities.get(family, Role::Issuing)?;
         let issuer = Issuer {
             family,
+            name: issuing.name.clone(),
             cert: &issuing.cert,
             key: &issuing.key,
         };
@@ -474,7 +525,7 @@ pub(crate) fn trust_store(authorities: &Authorities, config: &Config) -> Result<
     for a in authorities.iter() {
         match a.role {
             Role::Root => trust.add_anchor(a.cert.clone()),
-            Role::Issuing => trust.add_intermediate(a.cert.clone()),
+            Role::Issuing | Role::Signer => trust.add_intermediate(a.cert.clone()),
             Role::Maker | Role::Tsa => {}
         }
     }
@@ -526,7 +577,7 @@ pub(crate) async fn verifier(
 pub(crate) async fn crl(store: &Store, authorities: &Authorities, ca: &str) -> Result<Vec<u8>> {
     let authority = authorities
         .by_name(ca)
-        .filter(|a| matches!(a.role, Role::Root | Role::Issuing))
+        .filter(|a| matches!(a.role, Role::Root | Role::Issuing | Role::Signer))
         .ok_or(Error::NotFound("certificate authority"))?;
     let entries: Vec<RevokedEntry> = store
         .revoked_certs()

@@ -462,7 +462,7 @@ fn sign_prepared(
 ) -> Result<(pdf::Prepared, Vec<u8>, Vec<u8>)> {
     let opts = StampOptions {
         placement: req.placement,
-        image,
+        appearance: pdf::Appearance::Image(image),
         certify: req.certify,
         sub_filter: req.sub_filter,
         signer_name: seal.name(),

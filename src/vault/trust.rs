@@ -18,12 +18,12 @@ pub struct TrustEntry {
 }
 
 impl Vault {
-    /// The vault's roots and issuing CAs.
+    /// The vault's roots and the CAs under them (seal holders' and handwritten signers').
     pub fn trust_list(&self) -> Vec<TrustEntry> {
         self.inner
             .authorities
             .iter()
-            .filter(|a| matches!(a.role, Role::Root | Role::Issuing))
+            .filter(|a| matches!(a.role, Role::Root | Role::Issuing | Role::Signer))
             .map(|a| TrustEntry {
                 name: a.name.clone(),
                 family: a.family,
@@ -33,7 +33,7 @@ impl Vault {
             .collect()
     }
 
-    /// PEM for `openssl verify -CAfile`: the roots, then (unless `roots_only`) the issuing CAs,
+    /// PEM for `openssl verify -CAfile`: the roots, then (unless `roots_only`) the CAs under them,
     /// SM2 ones re-signed over the same TBS with the empty ID OpenSSL 3.0 expects of CA
     /// certificates ([`crate::pki::sm2_empty_id_rendering`]).
     pub fn trust_export(&self, roots_only: bool) -> Result<String> {
@@ -43,7 +43,10 @@ impl Vault {
             pem.push_str(&a.cert.to_pem());
         }
         if !roots_only {
-            for a in authorities.iter().filter(|a| a.role == Role::Issuing) {
+            for a in authorities
+                .iter()
+                .filter(|a| matches!(a.role, Role::Issuing | Role::Signer))
+            {
                 let cert = match a.family {
                     Family::Sm2 => {
                         let root = authorities.get(Family::Sm2, Role::Root)?;

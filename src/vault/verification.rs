@@ -83,6 +83,7 @@ impl Vault {
             .verifying_at(at, move |v, now| v.verify_document(&bytes, format, now))
             .await?;
         self.add_audit_findings(&mut report).await?;
+        self.add_handwriting_findings(&mut report).await?;
         self.add_licence_finding(&mut report).await?;
         Ok(report)
     }

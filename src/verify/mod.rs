@@ -16,8 +16,9 @@ pub use document::Format;
 pub use licence::{LicenceLookup, LicenceRecord};
 // The report's types are verify's public API too (`sidian::verify::Verdict`).
 pub use crate::report::{
-    Check, DocumentLink, LicenceClaim, LicenceIssuerReport, LicenceReport, LicenceSlot, Report,
-    SealSummary, SignatureIdentity, SignatureReport, TimeSource, Verdict, Warning,
+    Check, DocumentLink, Handwriting, LicenceClaim, LicenceIssuerReport, LicenceReport,
+    LicenceSlot, Report, SealSummary, SignatureIdentity, SignatureReport, TimeSource, Verdict,
+    Warning,
 };
 pub use ses::{ORIGINAL_MISSING, Original, Revocations, Verifier};
 pub use signer::readable_name;

@@ -16,11 +16,12 @@ use super::ses::Verifier;
 use crate::asn1;
 use crate::audit::signature_sha256;
 use crate::cms::{self, DigestAlg, OID_SIGNATURE_TIME_STAMP_TOKEN};
+use crate::handsign::{Binding, OID_HANDWRITING_BINDING};
 use crate::pdf::{self, LaterChanges, Limits, PdfFile, PdfSignature, Ref, SigType, SubFilter};
 use crate::pki::{self, Certificate, Usage};
 use crate::report::{
-    Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, TimeSource,
-    Verdict,
+    Check, DocumentLink, Handwriting, Report, SealSummary, SignatureIdentity, SignatureReport,
+    TimeSource, Verdict,
 };
 use crate::tsa;
 
@@ -242,6 +243,38 @@ impl Verifier {
             ));
             intact = false;
         }
+        if let Some(value) = parsed.signer.signed_attr(OID_HANDWRITING_BINDING) {
+            // A handwritten signature: its own kind; the binding is signed, so `intact` covers it.
+            report.kind = "pdf-handwritten".into();
+            match Binding::from_der(value) {
+                Some(b) => {
+                    report.handwriting = Some(Handwriting {
+                        digest_alg: if b.alg == DigestAlg::Sm3 {
+                            "sm3"
+                        } else {
+                            "sha256"
+                        }
+                        .into(),
+                        capture_digest: hex::encode(&b.capture_digest),
+                        consent_digest: hex::encode(&b.consent_digest),
+                        signer: None,
+                        verified_by: None,
+                        evidence: "unchecked".into(),
+                        signer_status: None,
+                        cancelled_at: None,
+                        signed_before_cancellation: None,
+                    });
+                }
+                None => {
+                    report.checks.push(Check::new(
+                        "handwriting.binding",
+                        false,
+                        "the handwriting binding attribute is not a HandwritingBinding",
+                    ));
+                    intact = false;
+                }
+            }
+        }
         let mut stamped_at = None;
         let mut stamp_trusted = true;
         if let Some(token) = parsed.signer.unsigned_attr(OID_SIGNATURE_TIME_STAMP_TOKEN) {
@@ -299,8 +332,11 @@ impl Verifier {
         let mut trusted = false;
         if let Some(cert) = &check.signer {
             report.set_signer(cert);
-            // A PDF carries no SES structure: the seal holder certificate names the seal.
-            report.seal = SealSummary::from_holder(cert);
+            // A PDF carries no SES structure: the seal holder certificate names the seal (a
+            // handwritten signer's names a person, not a seal).
+            if report.handwriting.is_none() {
+                report.seal = SealSummary::from_holder(cert);
+            }
             report.identity = Some(SignatureIdentity {
                 signer_fingerprint: cert.fingerprint_sha256(),
                 signature_sha256: Some(signature_sha256(parsed.signer.signature)),

@@ -360,6 +360,7 @@ impl Verifier {
             verdict: tally.verdict(),
             checks: tally.checks,
             warnings: Vec::new(),
+            handwriting: None,
         }
     }
 
@@ -519,6 +520,7 @@ impl Verifier {
             verdict: tally.verdict(),
             checks: tally.checks,
             warnings: Vec::new(),
+            handwriting: None,
             identity,
         }
     }

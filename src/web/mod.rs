@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::vault::Vault;
 
 mod inspect;
+mod sign;
 mod verify;
 mod wallet;
 
@@ -57,6 +58,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/web/vendor/jsQR.js"),
     ),
     (
+        "sign.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/web/sign.js"),
+    ),
+    (
+        "sign.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/web/sign.css"),
+    ),
+    (
         "wallet.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/web/wallet.js"),
@@ -81,6 +92,7 @@ pub fn router() -> Router<Vault> {
         .route("/inspect-sw.js", get(inspect::service_worker))
         .route("/verify", get(verify::verify))
         .route("/wallet", get(wallet::wallet))
+        .route("/sign/{token}", get(sign::sign))
         .route("/assets/{*name}", get(asset))
 }
 

@@ -3,7 +3,8 @@
 // data directory, the clients (keys in the environment) and playwright-core.
 //
 // The wallet page's steps are in tests/browser/wallet-steps.mjs (lists of [name, async (ctx) =>
-// {}]): they run right after the presentation tokens are made, and after the revocation.
+// {}]): they run right after the presentation tokens are made, and after the revocation. The
+// handwriting capture page's (tests/browser/sign-steps.mjs) run last, on a page of their own.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -207,7 +208,8 @@ const STEPS = [
 // ---- running them ----
 
 const { walletSteps, walletUsesSteps } = await import('./wallet-steps.mjs');
-const steps = [...STEPS];
+const { signSteps } = await import('./sign-steps.mjs');
+const steps = [...STEPS, ...signSteps];
 steps.splice(steps.findIndex(([n]) => n === 'make-tokens') + 1, 0, ...walletSteps);
 steps.splice(steps.findIndex(([n]) => n === 'server-back-revoked') + 1, 0, ...walletUsesSteps);
 
