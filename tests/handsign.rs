@@ -16,6 +16,7 @@ use sidian::pki::{Certificate, HANDWRITTEN_SIGNER_POLICY};
 use common::{PgDatabase, TestVault, call_bytes, json_answer};
 
 const DOC_1P: &[u8] = include_bytes!("data/pdf/doc-1p.pdf");
+const OFD_3P: &[u8] = include_bytes!("data/ofd/sample-3p.ofd");
 const CONSENT: &str = "本人已阅读并同意以上内容，自愿签署。I have read and agree.";
 const BOUNDARY: &str = "sidian-test-boundary-7f3a";
 
@@ -38,9 +39,14 @@ fn capture(signer: u64, sample: u64) -> Value {
 }
 
 fn multipart(document: &[u8], capture: &Value, placement: &Value) -> Vec<u8> {
+    let media = if document.starts_with(b"%PDF") {
+        "application/pdf"
+    } else {
+        "application/ofd"
+    };
     let mut body = Vec::new();
     for (name, media, bytes) in [
-        ("document", "application/pdf", document.to_vec()),
+        ("document", media, document.to_vec()),
         (
             "capture",
             "application/json",
@@ -447,4 +453,63 @@ async fn compare_separates_genuine_from_forged() {
         genuine > random && genuine > skilled,
         "genuine {genuine}, random {random}, skilled {skilled}"
     );
+}
+
+/// An OFD signed by hand: one GB/T 33190 signature whose seal pictures the handwriting and whose
+/// TBS_Sign binds the capture; sidian verifies it with the evidence matched, and an SM2 seal
+/// after it leaves both valid.
+#[tokio::test]
+async fn an_ofd_signed_by_hand_then_sealed() {
+    let tv = TestVault::open(None).await;
+    let key = tv.client("approvals", &["sign", "seals"]).await;
+    let (_, signer) = tv.post("/v1/signers", &key, enrolment()).await;
+    let id = signer["id"].as_str().expect("id");
+    let (st, signed) = tv
+        .send(
+            Method::POST,
+            &format!("/v1/signers/{id}/sign"),
+            Some(&key),
+            Some(Body::from(multipart(
+                OFD_3P,
+                &capture(4, 1),
+                &json!({"page": 1, "x": 120, "y": 230, "width": 50, "height": 20}),
+            ))),
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&signed));
+    let esl = common::unzip_entry(&signed, "Doc_0/Signs/Sign_0/Seal.esl");
+    let seal = sidian::ses::Seal::from_der(&esl).expect("the seal made for the signature");
+    assert_eq!(seal.picture().kind, "PNG");
+    assert_eq!(seal.picture().width_mm, 50);
+    let verify_ofd = |bytes: Vec<u8>| {
+        let tv = &tv;
+        async move {
+            let (st, report) = json_answer(
+                call_bytes(tv, "/v1/documents/verify", None, "application/ofd", bytes).await,
+            );
+            assert_eq!(st, StatusCode::OK, "{report}");
+            report
+        }
+    };
+    let report = verify_ofd(signed.clone()).await;
+    assert_eq!(report["verdict"], "VALID", "{report}");
+    let sig = &report["signatures"][0];
+    assert_eq!(sig["kind"], "ses-handwritten", "{report}");
+    assert_eq!(sig["handwriting"]["evidence"], "matched", "{report}");
+    assert_eq!(sig["handwriting"]["digest_alg"], "sm3");
+
+    let seal = common::create_contract_seal(&tv, &key, "sm2").await;
+    let (st, sealed) = call_bytes(
+        &tv,
+        &format!("/v1/seals/{seal}/stamp?page=1&x=30&y=230"),
+        Some(&key),
+        "application/ofd",
+        signed,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&sealed));
+    let report = verify_ofd(sealed).await;
+    assert_eq!(report["verdict"], "VALID", "{report}");
+    assert_eq!(report["signatures"].as_array().map(Vec::len), Some(2));
 }

@@ -336,7 +336,7 @@ pub(crate) struct PlacementPart {
     page: Option<usize>,
     /// Left edge from the page's left edge.
     x: f64,
-    /// Bottom edge from the page's bottom edge.
+    /// PDF: bottom edge from the page's bottom edge. OFD: top edge from the page's top edge, as OFD measures.
     y: f64,
     /// Width of the signature box (5–300 mm).
     width: f64,
@@ -345,14 +345,15 @@ pub(crate) struct PlacementPart {
     /// `mm` (default) or `pt`.
     #[serde(default)]
     unit: Option<String>,
-    /// `p256` (default: what pdfsig, pyHanko and Acrobat check) or `sm2`.
+    /// PDF: `p256` (default: what pdfsig, pyHanko and Acrobat check) or `sm2`. OFD: `sm2` (the default and only choice).
     #[serde(default)]
     alg: Option<String>,
 }
 
 /// The parts of a signing request.
 struct SignParts {
-    document: Vec<u8>,
+    /// The document and whether it is an OFD.
+    document: (Vec<u8>, bool),
     capture: Capture,
     placement: PlacementPart,
 }
@@ -380,12 +381,12 @@ async fn sign_parts(headers: &HeaderMap, body: Vec<u8>) -> Result<SignParts, Err
         let data = field.bytes().await.map_err(part_error)?;
         match name.as_str() {
             "document" => {
-                if media.as_deref() == Some("application/ofd") || crate::ofd::is_ofd(&data) {
-                    return Err(Error::UnsupportedMediaType(
-                        "application/pdf (OFD handwritten signing is not available yet)",
-                    ));
-                }
-                document = Some(data.to_vec());
+                let ofd = match media.as_deref() {
+                    Some("application/ofd") => true,
+                    Some("application/pdf") => false,
+                    _ => crate::ofd::is_ofd(&data),
+                };
+                document = Some((data.to_vec(), ofd));
             }
             "capture" => capture = Some(Capture::from_json(&data)?),
             "placement" => {
@@ -404,13 +405,13 @@ async fn sign_parts(headers: &HeaderMap, body: Vec<u8>) -> Result<SignParts, Err
     })
 }
 
-/// Sign a PDF by hand, as `multipart/form-data` with the parts `document` (the PDF), `capture` (the pen capture JSON: `{"canvas": {"width", "height", "dpi"}, "device", "consent", "strokes": [[{"x", "y", "t_ms", "pressure"}, …], …]}`) and `placement` (`{"page", "x", "y", "width", "height", "unit": "mm"|"pt", "alg": "p256"|"sm2"}`). The answer is the PDF with a new revision: a signature field whose appearance draws the strokes as vector paths (line width following pressure) and a PAdES B-B signature by the signer's key whose signed attributes bind the digests of the canonical capture and of the consent text (attribute 2.25.93028897988627785730385302927956646716.2). The capture is kept wrapped as evidence in the transaction that records the signature. A cancelled signer is 409 `signer_cancelled`; a bad capture 400 `invalid_capture`. Active content, forms and encryption are refused as for seals (422 `pdf_refused`).
+/// Sign a PDF or an OFD by hand, as `multipart/form-data` with the parts `document` (the PDF or OFD), `capture` (the pen capture JSON: `{"canvas": {"width", "height", "dpi"}, "device", "consent", "strokes": [[{"x", "y", "t_ms", "pressure"}, …], …]}`) and `placement` (`{"page", "x", "y", "width", "height", "unit": "mm"|"pt", "alg": "p256"|"sm2"}`). The answer is the PDF with a new revision: a signature field whose appearance draws the strokes as vector paths (line width following pressure) and a PAdES B-B signature by the signer's key whose signed attributes bind the digests of the canonical capture and of the consent text (attribute 2.25.93028897988627785730385302927956646716.2). The capture is kept wrapped as evidence in the transaction that records the signature. A cancelled signer is 409 `signer_cancelled`; a bad capture 400 `invalid_capture`. Active content, forms and encryption are refused as for seals (422 `pdf_refused`). An OFD `document` (`application/ofd`) gains one GB/T 33190 §18 signature, as a seal's: its `Seal.esl` a personal SESeal made for this signature (the handwriting as its PNG picture, the signer's SM2 certificate, signed by the vault's SM2 seal maker) and its `SignedValue.dat` an SES_Signature by the signer's SM2 key whose TBS_Sign binds the same digests (SM3) in its extDatas; `x`, `y` from the page's top-left in mm.
 #[utoipa::path(post, path = "/v1/signers/{id}/sign", tag = "handwritten signatures",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "signer id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters")),
     request_body(content((Binary = "multipart/form-data"))),
-    responses((status = 200, content((Binary = "application/pdf"))),
+    responses((status = 200, content((Binary = "application/pdf"), (Binary = "application/ofd"))),
         (status = 400, body = ErrorBody, description = "invalid_capture, invalid_request (a missing or unknown part, a bad placement)"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "signer_cancelled"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -442,20 +443,38 @@ async fn sign(
             }
         },
     };
-    let sm2 = match p.alg.as_deref().unwrap_or("p256") {
-        "p256" => false,
-        "sm2" => true,
-        _ => {
+    let sm2_asked = match p.alg.as_deref() {
+        None => None,
+        Some("p256") => Some(false),
+        Some("sm2") => Some(true),
+        Some(_) => {
             return Err(Error::InvalidRequest(
                 "placement: `alg` must be `p256` or `sm2`".into(),
             ));
         }
     };
     let (v, c) = (vault.clone(), client.clone());
+    let ((document, is_ofd), capture) = (parts.document, parts.capture);
     idempotency
         .answer(&vault, &client, &sha, async move {
+            if is_ofd {
+                if sm2_asked.is_some_and(|sm2| !sm2) {
+                    return Err(Error::InvalidRequest(
+                        "placement: an OFD is signed with the signer's SM2 key; `alg` must be `sm2` or absent".into(),
+                    ));
+                }
+                let signed = v.handsign_ofd(&c, &id, document, &capture, &placement).await?;
+                let mut response =
+                    ([(header::CONTENT_TYPE, "application/ofd")], signed.ofd).into_response();
+                let h = response.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&signed.signature) {
+                    h.insert("x-sidian-signature", v);
+                }
+                h.insert("x-sidian-audit-index", HeaderValue::from(signed.audit_index));
+                return Ok(response);
+            }
             let signed = v
-                .handsign_pdf(&c, &id, parts.document, &parts.capture, &placement, sm2)
+                .handsign_pdf(&c, &id, document, &capture, &placement, sm2_asked.unwrap_or(false))
                 .await?;
             let mut response =
                 ([(header::CONTENT_TYPE, "application/pdf")], signed.pdf).into_response();
@@ -463,10 +482,7 @@ async fn sign(
             if let Ok(v) = HeaderValue::from_str(&signed.field) {
                 h.insert("x-sidian-field", v);
             }
-            h.insert(
-                "x-sidian-audit-index",
-                HeaderValue::from(signed.audit_index),
-            );
+            h.insert("x-sidian-audit-index", HeaderValue::from(signed.audit_index));
             Ok(response)
         })
         .await

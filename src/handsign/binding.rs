@@ -45,6 +45,27 @@ impl Binding {
         ])
     }
 
+    /// What a verification report states of it before the vault that keeps the evidence
+    /// looks (`evidence: unchecked`).
+    pub fn summary(&self) -> crate::report::Handwriting {
+        crate::report::Handwriting {
+            digest_alg: if self.alg == DigestAlg::Sm3 {
+                "sm3"
+            } else {
+                "sha256"
+            }
+            .into(),
+            capture_digest: hex::encode(&self.capture_digest),
+            consent_digest: hex::encode(&self.consent_digest),
+            signer: None,
+            verified_by: None,
+            evidence: "unchecked".into(),
+            signer_status: None,
+            cancelled_at: None,
+            signed_before_cancellation: None,
+        }
+    }
+
     /// Reads a `HandwritingBinding` (exactly one, nothing after it); `None` if it is not one.
     pub fn from_der(der: &[u8]) -> Option<Binding> {
         let outer = Reader::single(der, "HandwritingBinding").ok()?;

@@ -6,7 +6,7 @@ pub mod name_seal;
 pub mod seal;
 
 pub use name_seal::{NameSealShape, NameSealSpec, render_name_seal};
-pub use seal::{RenderError, SealImageSpec, png_dimensions, render_official_seal};
+pub use seal::{RenderError, SealImageSpec, indexed_png, png_dimensions, render_official_seal};
 
 #[cfg(test)]
 mod tests;

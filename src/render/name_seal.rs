@@ -153,7 +153,7 @@ impl Layout {
 
 /// Renders the name seal described by `spec` as PNG bytes (indexed seal red, transparent).
 pub fn render_name_seal(spec: &NameSealSpec) -> Result<Vec<u8>, RenderError> {
-    indexed_png(&name_seal_pixmap(spec)?)
+    indexed_png(&name_seal_pixmap(spec)?, super::seal::SEAL_RED)
 }
 
 /// Renders the name seal into a pixmap (premultiplied RGBA).

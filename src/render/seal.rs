@@ -14,7 +14,7 @@ use tiny_skia::{Color, FillRule, Paint, Path, PathBuilder, Pixmap, Stroke, Trans
 use ttf_parser::{Face, GlyphId, OutlineBuilder};
 
 /// Seal red (#E0201A): strong enough to read as ink on white paper and on screens.
-const SEAL_RED: [u8; 3] = [0xE0, 0x20, 0x1A];
+pub(super) const SEAL_RED: [u8; 3] = [0xE0, 0x20, 0x1A];
 
 /// Default diameter of a 公章 in millimetres.
 pub const DEFAULT_DIAMETER_MM: f32 = 42.0;
@@ -156,16 +156,16 @@ pub enum RenderError {
 
 /// Renders the official seal described by `spec` as PNG bytes (RGBA, transparent background).
 pub fn render_official_seal(spec: &SealImageSpec) -> Result<Vec<u8>, RenderError> {
-    indexed_png(&render_pixmap(spec)?)
+    indexed_png(&render_pixmap(spec)?, SEAL_RED)
 }
 
-/// Encodes a one-colour drawing as an 8-bit indexed PNG whose palette is seal red at every
+/// Encodes a one-colour drawing as an 8-bit indexed PNG whose palette is `ink` at every
 /// opacity (PLTE + tRNS): a quarter of the RGBA bytes before compression, so the picture —
 /// which every SESeal and every signature made with it carries — is about a third the size.
-pub(super) fn indexed_png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
-    // Ink is seal red everywhere (only its coverage varies), so a pixel's index is its alpha.
+pub fn indexed_png(pixmap: &Pixmap, ink: [u8; 3]) -> Result<Vec<u8>, RenderError> {
+    // Ink is one colour everywhere (only its coverage varies), so a pixel's index is its alpha.
     let indices: Vec<u8> = pixmap.pixels().iter().map(|p| p.alpha()).collect();
-    let palette: Vec<u8> = (0..=255u8).flat_map(|_| SEAL_RED).collect();
+    let palette: Vec<u8> = (0..=255u8).flat_map(|_| ink).collect();
     let alphas: Vec<u8> = (0..=255u8).collect();
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());

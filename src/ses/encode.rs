@@ -199,12 +199,30 @@ impl SealTemplate {
         data_hash: &[u8],
         property_info: &str,
     ) -> Result<TbsSign, SesError> {
+        self.tbs_sign_with(time_info, data_hash, property_info, &[])
+    }
+
+    /// `TBS_Sign { 4, seal, timeInfo, dataHash, propertyInfo, extDatas }` (extDatas untagged,
+    /// as the reader takes it, and omitted when empty).
+    pub fn tbs_sign_with(
+        &self,
+        time_info: OffsetDateTime,
+        data_hash: &[u8],
+        property_info: &str,
+        ext: &[ExtData],
+    ) -> Result<TbsSign, SesError> {
+        let ext = if ext.is_empty() {
+            Vec::new()
+        } else {
+            ext_datas(ext)?
+        };
         Ok(TbsSign(asn1::seq(&[
             &asn1::integer(4),
             &self.der,
             &generalized(time_info)?,
             &asn1::bit_string(data_hash),
             &ia5(property_info, "propertyInfo")?,
+            &ext,
         ])))
     }
 

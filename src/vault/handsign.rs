@@ -13,20 +13,27 @@
 use ring::rand::SecureRandom;
 use time::{Duration, OffsetDateTime};
 
+use std::sync::Arc;
+
 use super::ledger::{Issuance, Op, SignedAs, now_ms, unix_ms};
+use super::ofd_stamping::{StampedOfd, ofd_date_time};
 use super::pki::{Family, Role, cert_row, publication_points};
+use super::seals::{ses_oid, ses_time};
 use super::stamping::Stamped;
 use super::{AuthClient, Vault, new_key_row, random_id, unwrap_key};
 use crate::audit::{Action, Actor, Event};
 use crate::cms;
-use crate::crypto::{KeyType, sha256};
+use crate::crypto::{KeyType, PrivateKey, SignatureAlgorithm, sha256};
 use crate::error::{Error, Result};
 use crate::handsign::compare::{self, Comparison};
 use crate::handsign::pdf::{PdfSignError, PdfSigning};
-use crate::handsign::{Binding, Capture, draw};
+use crate::handsign::{Binding, Capture, OID_HANDWRITING_BINDING, draw};
+use crate::ofd;
 use crate::pdf::{self, PT_PER_MM};
 use crate::pki::{self, Certificate, Name, Profile, RevocationReason};
+use crate::ses::{self, SealInfoParams};
 use crate::store::{AuditedTx, EvidenceRow, KeyPurpose, SessionRow, SignerRow};
+use crate::verify::ses::data_hash;
 use crate::verify::{Check, Report, Verdict};
 
 /// The check a handwritten signature's evidence adds to its report.
@@ -126,9 +133,19 @@ pub enum Unit {
     Pt,
 }
 
+/// A checked placement in millimetres.
+#[derive(Debug, Clone, Copy)]
+struct Area {
+    page: usize,
+    x_mm: f64,
+    y_mm: f64,
+    width_mm: f64,
+    height_mm: f64,
+}
+
 impl SignPlacement {
-    /// The placement in points and the box in millimetres, checked.
-    fn resolve(&self) -> Result<(pdf::Placement, f64, f64)> {
+    /// The placement in millimetres, checked.
+    fn resolve(&self) -> Result<Area> {
         let to_mm = match self.unit {
             Unit::Mm => 1.0,
             Unit::Pt => 1.0 / PT_PER_MM,
@@ -150,17 +167,24 @@ impl SignPlacement {
         {
             return Err(bad("the box must be 5–300 mm wide and 3–300 mm high"));
         }
-        Ok((
-            pdf::Placement {
-                page: self.page,
-                x: Some(self.x * to_mm * PT_PER_MM),
-                y: Some(self.y * to_mm * PT_PER_MM),
-                cross_page: false,
-            },
-            w,
-            h,
-        ))
+        Ok(Area {
+            page: self.page,
+            x_mm: self.x * to_mm,
+            y_mm: self.y * to_mm,
+            width_mm: w,
+            height_mm: h,
+        })
     }
+}
+
+/// What signs one handwritten signature: the signer, its key of one family, the certificate
+/// and the signers' CA above it.
+struct SigningKey {
+    row: SignerRow,
+    key_id: String,
+    key: Arc<PrivateKey>,
+    cert: Certificate,
+    ca: Certificate,
 }
 
 /// `text` trimmed, refused unless 1..=`max` characters without control characters.
@@ -617,6 +641,104 @@ impl Vault {
             .map_err(|e| Error::InvalidRequest(e.to_string()))
     }
 
+    /// The active signer `id` of `client` with the key of `family`, its certificate (valid now)
+    /// and the signers' CA of that family, for signing at `now`.
+    async fn signing_key(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        family: Family,
+        now: OffsetDateTime,
+    ) -> Result<SigningKey> {
+        client.require(SIGN_SCOPE)?;
+        let row = self.owned_signer(client, id).await?;
+        if row.status != "active" {
+            return Err(Error::SignerCancelled);
+        }
+        let (key_id, cert_id) = match family {
+            Family::Sm2 => (row.sm2_key_id.clone(), row.sm2_cert_id.clone()),
+            Family::P256 => (row.key_id.clone(), row.cert_id.clone()),
+        };
+        let store = &self.inner.store;
+        let key_row = store
+            .key(&key_id)
+            .await?
+            .ok_or_else(|| Error::Corrupt(format!("key {key_id} is missing")))?;
+        let key = Arc::new(unwrap_key(&self.inner.master, &key_row)?);
+        let cert = store
+            .cert(&cert_id)
+            .await?
+            .ok_or_else(|| Error::Corrupt(format!("certificate {cert_id} is missing")))?;
+        let cert = Certificate::from_der(&cert.der).map_err(|e| Error::Corrupt(e.to_string()))?;
+        // An expired signer is enrolled again (a fresh identity check), as a cancelled one.
+        if now < cert.not_before() || now > cert.not_after() {
+            return Err(Error::SignerCancelled);
+        }
+        let ca = self
+            .inner
+            .authorities
+            .get(family, Role::Signer)?
+            .cert
+            .clone();
+        Ok(SigningKey {
+            row,
+            key_id,
+            key,
+            cert,
+            ca,
+        })
+    }
+
+    /// Records a handwritten signature (raw value `value`, binding `binding` of `canonical`)
+    /// with its evidence, `event` completed; the result may be released only after this.
+    async fn record_handwritten(
+        &self,
+        signer: &SigningKey,
+        value: &[u8],
+        binding: &Binding,
+        canonical: &[u8],
+        signed_at: i64,
+        event: Event,
+    ) -> Result<u64> {
+        let signature_sha256 = hex::encode(crate::audit::signature_sha256(value));
+        let evidence = EvidenceRow {
+            signature_sha256: signature_sha256.clone(),
+            signer_id: signer.row.id.clone(),
+            capture: self.inner.master.wrap(
+                self.config().wrap_alg,
+                canonical,
+                &capture_aad("evidence", &signature_sha256),
+            )?,
+            capture_digest: hex::encode(&binding.capture_digest),
+            consent_digest: hex::encode(&binding.consent_digest),
+            digest_alg: digest_name(binding.alg).to_owned(),
+            created_at: now_ms(),
+        };
+        let event = event
+            .with("key", signer.key_id.as_str())
+            .with("capture_digest", evidence.capture_digest.as_str())
+            .with("consent_digest", evidence.consent_digest.as_str())
+            .with_signature(value);
+        let outcome = self
+            .apply(Op::RecordSignature {
+                key_id: signer.key_id.clone(),
+                owner: signer.row.client_id.clone(),
+                signed_as: SignedAs::Handwritten(Box::new(evidence)),
+                signed_at,
+                event,
+            })
+            .await;
+        match outcome {
+            Ok(Some(index)) => {
+                crate::metrics::signature(signer.key.key_type().as_str());
+                Ok(index)
+            }
+            Ok(None) => Err(Error::Unavailable),
+            Err(Error::KeyDisabled | Error::NotFound(_)) => Err(Error::SignerCancelled),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Signs a PDF by hand: the capture drawn at `placement`, a PAdES signature by the signer's
     /// P-256 key (`sm2`: its SM2 key) binding the capture and consent digests, released after
     /// its audit entry and evidence commit.
@@ -629,61 +751,48 @@ impl Vault {
         placement: &SignPlacement,
         sm2: bool,
     ) -> Result<Stamped> {
-        client.require(SIGN_SCOPE)?;
         capture.check()?;
-        let (placement, width_mm, height_mm) = placement.resolve()?;
-        let row = self.owned_signer(client, id).await?;
-        if row.status != "active" {
-            return Err(Error::SignerCancelled);
-        }
-        let (family, key_id, cert_id) = if sm2 {
-            (Family::Sm2, &row.sm2_key_id, &row.sm2_cert_id)
-        } else {
-            (Family::P256, &row.key_id, &row.cert_id)
-        };
-        let store = &self.inner.store;
-        let key_row = store
-            .key(key_id)
-            .await?
-            .ok_or_else(|| Error::Corrupt(format!("key {key_id} is missing")))?;
-        let key = std::sync::Arc::new(unwrap_key(&self.inner.master, &key_row)?);
-        let cert = store
-            .cert(cert_id)
-            .await?
-            .ok_or_else(|| Error::Corrupt(format!("certificate {cert_id} is missing")))?;
-        let cert = Certificate::from_der(&cert.der).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let ca = self
-            .inner
-            .authorities
-            .get(family, Role::Signer)?
-            .cert
-            .clone();
+        let area = placement.resolve()?;
+        // Whole seconds: CMS signingTime is a UTCTime and `/M` a PDF date, both to the second.
         let now = OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .unwrap_or_else(|_| OffsetDateTime::now_utc());
-        if now < cert.not_before() || now > cert.not_after() {
-            return Err(Error::SignerCancelled);
-        }
+        let family = if sm2 { Family::Sm2 } else { Family::P256 };
+        let signer = self.signing_key(client, id, family, now).await?;
         let canonical = capture.canonical();
-        let alg = cms::digest_algorithm(key.key_type());
-        let binding = Binding::of(alg, &canonical, &capture.consent);
-        let art = draw::vector_art(capture, width_mm, height_mm);
+        let binding = Binding::of(
+            cms::digest_algorithm(signer.key.key_type()),
+            &canonical,
+            &capture.consent,
+        );
+        let art = draw::vector_art(capture, area.width_mm, area.height_mm);
         // Everything in the CMS is known here, so this is an upper bound: no second layout.
-        let capacity =
-            CMS_OVERHEAD + cert.der().len() + ca.der().len() + key.key_type().max_signature_len();
+        let capacity = CMS_OVERHEAD
+            + signer.cert.der().len()
+            + signer.ca.der().len()
+            + signer.key.key_type().max_signature_len();
         let (prepared, cms, digest) = {
-            let (key, cert, art, binding) =
-                (key.clone(), cert.clone(), art.clone(), binding.clone());
-            let name = row.name_masked.clone();
+            let (key, cert, ca, b) = (
+                signer.key.clone(),
+                signer.cert.clone(),
+                signer.ca.clone(),
+                binding.clone(),
+            );
+            let name = signer.row.name_masked.clone();
             self.verifying(move |_, _| {
                 PdfSigning {
                     key: &key,
                     cert: &cert,
                     chain: std::slice::from_ref(&ca),
                     art: &art,
-                    binding: &binding,
+                    binding: &b,
                     name: &name,
-                    placement,
+                    placement: pdf::Placement {
+                        page: area.page,
+                        x: Some(area.x_mm * PT_PER_MM),
+                        y: Some(area.y_mm * PT_PER_MM),
+                        cross_page: false,
+                    },
                     now,
                     capacity,
                 }
@@ -696,53 +805,134 @@ impl Vault {
             })?
         };
         let value = cms::signature_value(&cms).map_err(Error::Cms)?;
-        let signature_sha256 = hex::encode(crate::audit::signature_sha256(&value));
-        let evidence = EvidenceRow {
-            signature_sha256: signature_sha256.clone(),
-            signer_id: id.to_owned(),
-            capture: self.inner.master.wrap(
-                self.config().wrap_alg,
-                &canonical,
-                &capture_aad("evidence", &signature_sha256),
-            )?,
-            capture_digest: hex::encode(&binding.capture_digest),
-            consent_digest: hex::encode(&binding.consent_digest),
-            digest_alg: digest_name(alg).to_owned(),
-            created_at: now_ms(),
-        };
         let event = Event::new(
             client.actor(),
             Action::SignatureCreated,
             format!("signer:{id}"),
         )
-        .with("key", key_id.as_str())
         .with("format", "pdf")
         .with("field", prepared.field_name.as_str())
-        .with("data_hash", hex::encode(&digest))
-        .with("capture_digest", evidence.capture_digest.as_str())
-        .with("consent_digest", evidence.consent_digest.as_str())
-        .with_signature(&value);
-        let outcome = self
-            .apply(Op::RecordSignature {
-                key_id: key_id.clone(),
-                owner: row.client_id.clone(),
-                signed_as: SignedAs::Handwritten(Box::new(evidence)),
-                // The signature states only its second: later cancellations come after it.
-                signed_at: unix_ms(now) + 999,
-                event,
-            })
-            .await;
-        let audit_index = match outcome {
-            Ok(Some(index)) => index,
-            Ok(None) => return Err(Error::Unavailable),
-            Err(Error::KeyDisabled | Error::NotFound(_)) => return Err(Error::SignerCancelled),
-            Err(e) => return Err(e),
-        };
-        crate::metrics::signature(key.key_type().as_str());
+        .with("data_hash", hex::encode(&digest));
+        // The signature states only its second: later cancellations come after it.
+        let signed_at = unix_ms(now) + 999;
+        let audit_index = self
+            .record_handwritten(&signer, &value, &binding, &canonical, signed_at, event)
+            .await?;
         Ok(Stamped {
             field: prepared.field_name.clone(),
             normalised: prepared.normalised,
             pdf: prepared.finish(&cms)?,
+            signed_at: now,
+            audit_index,
+        })
+    }
+
+    /// Signs an OFD by hand (GB/T 33190 §18): a personal SESeal made for this signature, its
+    /// picture the handwriting and its certificate the signer's SM2 one, signed by the vault's
+    /// SM2 seal maker, and an SES_Signature by the signer's SM2 key whose TBS_Sign binds the
+    /// capture and consent digests in its extDatas; `placement` from the page's top-left, as
+    /// OFD measures. Released after its audit entry and evidence commit.
+    pub async fn handsign_ofd(
+        &self,
+        client: &AuthClient,
+        id: &str,
+        input: Vec<u8>,
+        capture: &Capture,
+        placement: &SignPlacement,
+    ) -> Result<StampedOfd> {
+        capture.check()?;
+        let area = placement.resolve()?;
+        let now = ses_time(OffsetDateTime::now_utc());
+        let signer = self.signing_key(client, id, Family::Sm2, now).await?;
+        let canonical = capture.canonical();
+        let binding = Binding::of(cms::DigestAlg::Sm3, &canonical, &capture.consent);
+        let picture = draw::png(capture, area.width_mm, area.height_mm)
+            .map_err(|e| Error::Corrupt(format!("drawing the handwriting: {e}")))?;
+        let maker = self.inner.authorities.get(Family::Sm2, Role::Maker)?;
+        // Whole millimetres, as SES_ESPictrueInfo states them; the OFD annotation takes the box.
+        #[allow(clippy::cast_possible_truncation)]
+        let mm = |v: f64| v.round().max(1.0) as i64;
+        let info = ses::encode_seal_info(&SealInfoParams {
+            vid: "sidian".into(),
+            es_id: format!("HW{}", now.unix_timestamp_nanos() / 1_000_000),
+            seal_type: 2,
+            name: format!("{} 手写签名", signer.row.name_masked),
+            certs: vec![signer.cert.der().to_vec()],
+            create_date: now,
+            valid_start: now,
+            valid_end: signer.cert.not_after(),
+            picture: ses::Picture {
+                kind: "PNG".into(),
+                data: picture,
+                width_mm: mm(area.width_mm),
+                height_mm: mm(area.height_mm),
+            },
+            ext_datas: Vec::new(),
+        })?;
+        let maker_alg = maker.key.key_type().default_signature_algorithm();
+        let maker_sig = maker.key.sign(maker_alg, &info)?;
+        let seal_der =
+            ses::assemble_seal(&info, maker.cert.der(), ses_oid(maker_alg)?, &maker_sig)?;
+        let template = ses::SealTemplate::new(seal_der.clone())?;
+        let sign_alg = SignatureAlgorithm::Sm2Sm3;
+        let sign_oid = ses_oid(sign_alg)?;
+        let date_time = ofd_date_time(now)?;
+        let prepared = {
+            let size = (area.width_mm, area.height_mm);
+            self.verifying(move |_, _| {
+                ofd::prepare(
+                    &input,
+                    &ofd::StampOptions {
+                        placement: &ofd::Placement::At {
+                            page: area.page,
+                            x: Some(area.x_mm),
+                            y: Some(area.y_mm),
+                        },
+                        seal_esl: &seal_der,
+                        size_mm: size,
+                        method_oid: sign_oid,
+                        date_time: &date_time,
+                        provider: ("sidian", env!("CARGO_PKG_VERSION")),
+                    },
+                    &ofd::Limits::default(),
+                )
+            })
+            .await??
+        };
+        let hash = data_hash(sign_oid, prepared.signature_xml());
+        let tbs = template.tbs_sign_with(
+            now,
+            &hash,
+            prepared.property_info(),
+            &[ses::ExtData {
+                oid: OID_HANDWRITING_BINDING.into(),
+                critical: false,
+                value: binding.to_der(),
+            }],
+        )?;
+        let sig = signer.key.sign(sign_alg, tbs.der())?;
+        let der = template.signature(&tbs, signer.cert.der(), sign_oid, &sig)?;
+        let signature = prepared.property_info().to_owned();
+        let event = Event::new(
+            client.actor(),
+            Action::SignatureCreated,
+            format!("signer:{id}"),
+        )
+        .with("format", "ofd")
+        .with("data_hash", hex::encode(hash))
+        // The seal made for this signature: its maker signature is released with it.
+        .with("seal_sm3", hex::encode(crate::crypto::sm3(template.der())))
+        .with(
+            "seal_maker_signature_sha256",
+            hex::encode(crate::audit::signature_sha256(&maker_sig)),
+        );
+        let (audit_index, ofd) = tokio::try_join!(
+            self.record_handwritten(&signer, &sig, &binding, &canonical, unix_ms(now), event),
+            async { Ok::<_, Error>(self.verifying(move |_, _| prepared.finish(&der)).await??) },
+        )?;
+        Ok(StampedOfd {
+            ofd,
+            signature,
             signed_at: now,
             audit_index,
         })
@@ -947,9 +1137,11 @@ mod tests {
             height: 20.0,
             unit: Unit::Mm,
         };
-        let (placement, w, h) = p.resolve().expect("valid");
-        assert_eq!((w, h), (50.0, 20.0));
-        assert!((placement.x.unwrap_or_default() - 20.0 * PT_PER_MM).abs() < 1e-9);
+        let area = p.resolve().expect("valid");
+        assert_eq!(
+            (area.width_mm, area.height_mm, area.x_mm),
+            (50.0, 20.0, 20.0)
+        );
         assert!(SignPlacement { page: 0, ..p }.resolve().is_err());
         assert!(SignPlacement { width: 1.0, ..p }.resolve().is_err());
         assert!(

@@ -102,11 +102,7 @@ impl Vault {
     ) -> Result<StampedOfd> {
         let now = ses_time(OffsetDateTime::now_utc());
         seal.check_valid_at(now)?;
-        let date_time = now
-            .format(format_description!(
-                "[year][month][day][hour][minute][second]"
-            ))
-            .map_err(|e| Error::Corrupt(format!("signing time: {e}")))?;
+        let date_time = ofd_date_time(now)?;
         let prepared = {
             let (esl, oid) = (seal.seal_der().to_vec(), seal.alg_oid());
             self.verifying(move |_, _| {
@@ -140,6 +136,14 @@ impl Vault {
             audit_index,
         })
     }
+}
+
+/// `SignatureDateTime` as `Signature.xml` writes it (`YYYYMMDDhhmmss`, UTC).
+pub(crate) fn ofd_date_time(t: OffsetDateTime) -> Result<String> {
+    t.format(format_description!(
+        "[year][month][day][hour][minute][second]"
+    ))
+    .map_err(|e| Error::Corrupt(format!("signing time: {e}")))
 }
 
 /// The size of a seal's picture as its SESeal gives it, mm (width, height).

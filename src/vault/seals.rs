@@ -388,7 +388,7 @@ const MAX_IMAGE: usize = 512 * 1024;
 /// Sizes an uploaded picture may be given: it is not redrawn, only shown at that size.
 const UPLOADED_SIZE_MM: std::ops::RangeInclusive<u32> = 10..=100;
 
-fn alg_oid(alg: SignatureAlgorithm) -> Result<&'static str> {
+pub(crate) fn ses_oid(alg: SignatureAlgorithm) -> Result<&'static str> {
     ses::signature_algorithm_oid(alg)
         .ok_or_else(|| crate::crypto::CryptoError::UnsupportedAlgorithm.into())
 }
@@ -672,7 +672,7 @@ impl Vault {
             let maker_alg = maker.key.key_type().default_signature_algorithm();
             let maker_sig = maker.key.sign(maker_alg, &info)?;
             let seal_der =
-                ses::assemble_seal(&info, maker.cert.der(), alg_oid(maker_alg)?, &maker_sig)?;
+                ses::assemble_seal(&info, maker.cert.der(), ses_oid(maker_alg)?, &maker_sig)?;
             let id = random_id(&inner.rng, "seal")?;
             let mut seal_event = Event::new(actor, Action::SealCreated, format!("seal:{id}"))
                 .with("es_id", es_id.as_str())
@@ -862,7 +862,7 @@ impl Vault {
                         es_id: row.es_id,
                         key,
                         alg,
-                        alg_oid: alg_oid(alg)?,
+                        alg_oid: ses_oid(alg)?,
                         cert_der: cert.der,
                         template: ses::SealTemplate::new(row.seal_der)?,
                         valid_from: row.valid_from,

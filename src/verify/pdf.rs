@@ -20,8 +20,8 @@ use crate::handsign::{Binding, OID_HANDWRITING_BINDING};
 use crate::pdf::{self, LaterChanges, Limits, PdfFile, PdfSignature, Ref, SigType, SubFilter};
 use crate::pki::{self, Certificate, Usage};
 use crate::report::{
-    Check, DocumentLink, Handwriting, Report, SealSummary, SignatureIdentity, SignatureReport,
-    TimeSource, Verdict,
+    Check, DocumentLink, Report, SealSummary, SignatureIdentity, SignatureReport, TimeSource,
+    Verdict,
 };
 use crate::tsa;
 
@@ -247,24 +247,7 @@ impl Verifier {
             // A handwritten signature: its own kind; the binding is signed, so `intact` covers it.
             report.kind = "pdf-handwritten".into();
             match Binding::from_der(value) {
-                Some(b) => {
-                    report.handwriting = Some(Handwriting {
-                        digest_alg: if b.alg == DigestAlg::Sm3 {
-                            "sm3"
-                        } else {
-                            "sha256"
-                        }
-                        .into(),
-                        capture_digest: hex::encode(&b.capture_digest),
-                        consent_digest: hex::encode(&b.consent_digest),
-                        signer: None,
-                        verified_by: None,
-                        evidence: "unchecked".into(),
-                        signer_status: None,
-                        cancelled_at: None,
-                        signed_before_cancellation: None,
-                    });
-                }
+                Some(b) => report.handwriting = Some(b.summary()),
                 None => {
                     report.checks.push(Check::new(
                         "handwriting.binding",

@@ -506,8 +506,29 @@ impl Verifier {
             signer_fingerprint: c.fingerprint_sha256(),
             signature_sha256: Some(signature_sha256(sig.signature())),
         });
+        // A handwritten signature binds its capture in TBS_Sign's extDatas (signed bytes).
+        let handwriting = sig
+            .ext_datas()
+            .iter()
+            .find(|e| e.oid == crate::handsign::OID_HANDWRITING_BINDING)
+            .map(|e| crate::handsign::Binding::from_der(&e.value));
+        if let Some(None) = handwriting {
+            tally.push(
+                Kind::Integrity,
+                Check::new(
+                    "handwriting.binding",
+                    false,
+                    "the handwriting binding extension is not a HandwritingBinding",
+                ),
+            );
+        }
+        let handwriting = handwriting.flatten().map(|b| b.summary());
         SignatureReport {
-            kind: kind_name(sig.version()).to_owned(),
+            kind: if handwriting.is_some() {
+                "ses-handwritten".to_owned()
+            } else {
+                kind_name(sig.version()).to_owned()
+            },
             intact: !tally.broken,
             trusted: !tally.untrusted,
             signer: signer.as_ref().map(|c| c.subject().to_owned()),
@@ -520,7 +541,7 @@ impl Verifier {
             verdict: tally.verdict(),
             checks: tally.checks,
             warnings: Vec::new(),
-            handwriting: None,
+            handwriting,
             identity,
         }
     }
