@@ -13,6 +13,9 @@
 # easyofd converts the sealed package (it draws the seal picture it finds in SignedValue.dat at
 # the StampAnnot's Boundary), and tools/ofd-interop/check_seal.py finds the seal's red ink exactly
 # where it was asked; it must refuse the same page checked against a place 30 mm off.
+# The sealed OFD is then signed by hand (`POST /v1/signers/{id}/sign`): easyofd draws the
+# handwriting's picture, check_seal.py (`hand`) finds its ink inside the asked box and refuses a box
+# 40 mm off, and sidian verifies the seal and the handwritten signature as VALID.
 # Last, a licence is issued through the API (the 营业执照 sample) and its file fetched
 # (`GET /v1/licences/{id}/file`): easyofd converts it, pdftotext finds the title, the holder's
 # name and the issuer, zbarimg decodes the QR code on the page rendered by pdftoppm to the
@@ -113,6 +116,38 @@ else bad "the seal's picture"; indent "$WORK/seal-check.txt"; fi
 if "$PY" "$HERE/check_seal.py" "$WORK/sealed1.png" "$WORK/sealed.ofd" "$AT_X" $((AT_Y - 30)) >/dev/null; then
   bad "check_seal.py accepts a seal 30 mm from where it was asked"
 else ok "check_seal.py refuses a seal 30 mm from where it was asked"; fi
+
+# ---- The sealed OFD signed by hand: easyofd draws the handwriting's picture where it was asked ----
+"$PY" - "$WORK/capture.json" <<'PY'
+import json, math, sys
+pts = [{"x": 60 + 3.5 * i, "y": 100 + 50 * math.sin(i / 9), "t_ms": 6 * i, "pressure": 0.5} for i in range(130)]
+json.dump({"canvas": {"width": 600, "height": 200, "dpi": 96}, "device": "ofd-interop",
+           "consent": "本人同意签署。", "strokes": [pts]}, open(sys.argv[1], "w"), ensure_ascii=False)
+PY
+SIGNER=$(curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/v1/signers" \
+  -d '{"name":"张三","id_type":"resident_id","id_number":"11010519491231002X","phone":"13800138000","verified_by":"counter"}' \
+  | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+HX=30; HY=230
+curl -s -H "Authorization: Bearer $KEY" -F "document=@$WORK/sealed.ofd;type=application/ofd" \
+  -F "capture=@$WORK/capture.json;type=application/json" \
+  -F "placement={\"page\":1,\"x\":$HX,\"y\":$HY,\"width\":60,\"height\":24};type=application/json" \
+  "http://127.0.0.1:$PORT/v1/signers/$SIGNER/sign" -o "$WORK/handsigned.ofd" -w '%{http_code}' >"$WORK/status"
+if [ "$(cat "$WORK/status")" = 200 ]; then ok "POST /v1/signers/{id}/sign signs the sealed OFD by hand"; else bad "handwritten OFD: HTTP $(cat "$WORK/status")"; fi
+if (cd "$WORK" && "$PY" "$HERE/convert.py" handsigned.ofd handsigned.pdf) >"$WORK/easyofd-hand.log" 2>&1; then
+  ok "easyofd converts the OFD signed by hand to PDF"
+else bad "easyofd: conversion of the OFD signed by hand failed"; indent "$WORK/easyofd-hand.log"; fi
+pdftoppm -png -r 100 -f 1 -l 1 -singlefile "$WORK/handsigned.pdf" "$WORK/hand1"
+if "$PY" "$HERE/check_seal.py" "$WORK/hand1.png" "$WORK/handsigned.ofd" "$HX" "$HY" hand >"$WORK/hand-check.txt"; then
+  ok "pdftoppm page 1: $(sed -n "1s/^ok *//p" "$WORK/hand-check.txt")"
+else bad "the handwriting's picture"; indent "$WORK/hand-check.txt"; fi
+if "$PY" "$HERE/check_seal.py" "$WORK/hand1.png" "$WORK/handsigned.ofd" "$HX" $((HY - 40)) hand >/dev/null; then
+  bad "check_seal.py accepts handwriting 40 mm from where it was asked"
+else ok "check_seal.py refuses handwriting 40 mm from where it was asked"; fi
+curl -s -H 'Content-Type: application/ofd' --data-binary @"$WORK/handsigned.ofd" \
+  "http://127.0.0.1:$PORT/v1/documents/verify" >"$WORK/hand-report.json"
+if "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); k=[s["kind"] for s in r["signatures"]]; sys.exit(0 if r["verdict"]=="VALID" and k==["ses-v4","ses-handwritten"] else 1)' "$WORK/hand-report.json"; then
+  ok "sidian verifies the sealed OFD signed by hand: VALID, the seal and the handwritten signature"
+else bad "verification of the OFD signed by hand"; indent "$WORK/hand-report.json"; fi
 
 # ---- A licence's file: issued through the API, fetched, read by easyofd and zbar ----
 BUSINESS=111000009000000146001
