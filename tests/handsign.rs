@@ -392,6 +392,30 @@ async fn replaced_evidence_or_consent_is_detected() {
     // The other signature is untouched.
     assert_eq!(verify(&tv, &second).await["verdict"], "VALID");
 
+    // An insider with the master key re-wraps the same strokes with another consent text, under
+    // the row's own binding: it opens, but no longer hashes to what the signature bound.
+    let master = tv.config.load_master_key(false).expect("master key");
+    let mut altered = capture(2, 1);
+    altered["consent"] = "本人不同意。".into();
+    let altered =
+        sidian::handsign::Capture::from_json(altered.to_string().as_bytes()).expect("capture");
+    let rewrapped = master
+        .wrap(
+            tv.config.wrap_alg,
+            &altered.canonical(),
+            format!("sidian/v1/handsign-evidence\0{}", rows[0].0).as_bytes(),
+        )
+        .expect("wrap");
+    sqlx::query("UPDATE handsign_evidence SET capture = $1 WHERE signature_sha256 = $2")
+        .bind(&rewrapped)
+        .bind(&rows[0].0)
+        .execute(&mut conn)
+        .await
+        .expect("replace");
+    let report = verify(&tv, &signed).await;
+    assert_eq!(report["verdict"], "INVALID", "{report}");
+    assert_eq!(handwritten(&report)["handwriting"]["evidence"], "mismatch");
+
     // Evidence gone: undecidable.
     sqlx::query("DELETE FROM handsign_evidence WHERE signature_sha256 = $1")
         .bind(&rows[0].0)

@@ -131,14 +131,35 @@ fn text(s: &str, name: &'static str, max: usize) -> Result<(), CaptureError> {
 }
 
 impl Capture {
-    /// Parses and checks a capture from JSON.
+    /// Parses and checks a capture from JSON, its samples rounded as [`Capture::rounded`] says.
     pub fn from_json(bytes: &[u8]) -> Result<Capture, CaptureError> {
         let capture: Capture = serde_json::from_slice(bytes).map_err(|e| {
             // serde's message names no Rust type for these shapes, but keep it to its first line.
             CaptureError::Malformed(e.to_string().lines().next().unwrap_or_default().to_owned())
         })?;
+        let capture = capture.rounded();
         capture.check()?;
         Ok(capture)
+    }
+
+    /// The capture with positions and times to 1/100 of a canvas unit and of a millisecond and
+    /// pressure to 1/1000: finer than any pad measures, and short numbers make the canonical
+    /// form (what is hashed, signed and kept) a third of the size.
+    pub fn rounded(mut self) -> Capture {
+        let to = |v: f64, k: f64| {
+            if v.is_finite() {
+                (v * k).round() / k
+            } else {
+                v
+            }
+        };
+        for p in self.strokes.iter_mut().flatten() {
+            p.x = to(p.x, 100.0);
+            p.y = to(p.y, 100.0);
+            p.t_ms = to(p.t_ms, 100.0);
+            p.pressure = p.pressure.map(|v| to(v, 1000.0));
+        }
+        self
     }
 
     /// The checks a capture must pass before it is signed or compared.
@@ -222,7 +243,8 @@ impl Capture {
 
     /// The canonical bytes: compact JSON, fields in declaration order, numbers as serde_json
     /// writes an f64 (shortest round-trip form). Parsing them back gives the same capture, so
-    /// evidence kept in this form hashes the same forever.
+    /// evidence kept in this form hashes the same forever (a capture from [`Capture::from_json`]
+    /// is rounded already, and rounding again changes nothing).
     pub fn canonical(&self) -> Vec<u8> {
         // Serializing plain structs of f64, String and Vec cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
@@ -267,8 +289,13 @@ pub(crate) mod tests {
     fn a_signature_passes_and_its_canonical_form_round_trips() {
         let c = sample();
         c.check().expect("valid");
-        let bytes = c.canonical();
-        assert_eq!(Capture::from_json(&bytes).expect("parses"), c);
+        let parsed = Capture::from_json(&c.canonical()).expect("parses");
+        assert_eq!(parsed, c.clone().rounded());
+        assert!(
+            (parsed.strokes[0][1].y - 103.99).abs() < 1e-9,
+            "rounded to 1/100"
+        );
+        let bytes = parsed.canonical();
         assert_eq!(
             Capture::from_json(&bytes).expect("parses").canonical(),
             bytes

@@ -6,7 +6,7 @@
 use tiny_skia::{LineCap, LineJoin, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
 use super::capture::{Capture, Point};
-use crate::pdf::{PT_PER_MM, VectorArt};
+use crate::pdf::{PT_PER_MM, VectorArt, write_real};
 use crate::render::RenderError;
 
 /// Ink: a dark blue-black, as a ballpoint pen (PDF `RG` and the PNG's one colour).
@@ -69,21 +69,28 @@ impl Fit {
 pub fn vector_art(capture: &Capture, width_mm: f64, height_mm: f64) -> VectorArt {
     let (bw, bh) = (width_mm * PT_PER_MM, height_mm * PT_PER_MM);
     let fit = Fit::new(capture, bw, bh);
-    let real = crate::pdf::format_real;
-    // PDF y grows upwards.
-    let at = |p: &Point| {
+    let mut out = String::with_capacity(capture.points().count() * 16 + 64);
+    // Appends "x y " of a point, PDF y growing upwards.
+    let point = |out: &mut String, p: &Point| {
         let (x, y) = fit.at(p);
-        (real(x), real(bh - y))
+        write_real(out, x);
+        out.push(' ');
+        write_real(out, bh - y);
+        out.push(' ');
     };
-    let [r, g, b] = INK.map(|c| real(f64::from(c) / 255.0));
-    let mut out = format!("{r} {g} {b} RG 1 J 1 j\n");
+    for c in INK {
+        write_real(&mut out, f64::from(c) / 255.0);
+        out.push(' ');
+    }
+    out.push_str("RG 1 J 1 j\n");
     for stroke in &capture.strokes {
         if let [only] = stroke.as_slice() {
-            let (x, y) = at(only);
-            out.push_str(&format!(
-                "{} w {x} {y} m {x} {y} l S\n",
-                real(fit.width(only, only))
-            ));
+            write_real(&mut out, fit.width(only, only));
+            out.push_str(" w ");
+            point(&mut out, only);
+            out.push_str("m ");
+            point(&mut out, only);
+            out.push_str("l S\n");
             continue;
         }
         // In tenths of a point, so that a new path starts only where the width visibly changes.
@@ -93,18 +100,19 @@ pub fn vector_art(capture: &Capture, width_mm: f64, height_mm: f64) -> VectorArt
             let tenths = (fit.width(&pair[0], &pair[1]) * 10.0).round() as i64;
             if width != Some(tenths) {
                 if width.is_some() {
-                    out.push_str(" S\n");
+                    out.push_str("S\n");
                 }
                 #[allow(clippy::cast_precision_loss)]
-                let w = tenths.max(1) as f64 / 10.0;
-                let (x, y) = at(&pair[0]);
-                out.push_str(&format!("{} w {x} {y} m", real(w)));
+                write_real(&mut out, tenths.max(1) as f64 / 10.0);
+                out.push_str(" w ");
+                point(&mut out, &pair[0]);
+                out.push_str("m ");
                 width = Some(tenths);
             }
-            let (x, y) = at(&pair[1]);
-            out.push_str(&format!(" {x} {y} l"));
+            point(&mut out, &pair[1]);
+            out.push_str("l ");
         }
-        out.push_str(" S\n");
+        out.push_str("S\n");
     }
     VectorArt {
         width_mm,
@@ -164,8 +172,8 @@ mod tests {
         let text = String::from_utf8(art.content).expect("ascii");
         assert!(text.contains(" RG 1 J 1 j"));
         // 59 segments of one stroke at one pressure: one path of 59 lines.
-        assert_eq!(text.matches(" l").count(), 59);
-        assert_eq!(text.matches(" m").count(), 1);
+        assert_eq!(text.matches(" l ").count(), 59);
+        assert_eq!(text.matches(" m ").count(), 1);
         let nums: Vec<f64> = text
             .split_whitespace()
             .filter_map(|t| t.parse().ok())

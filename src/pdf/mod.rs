@@ -29,7 +29,7 @@ pub use doc_timestamp::prepare_doc_timestamp;
 pub use dss::add_dss;
 pub use file::{Entry, PdfFile, Section, XrefKind};
 pub use image::{ImageError, SealImage, seal_image};
-pub use object::{Dict, Object, Ref, Stream, format_real};
+pub use object::{Dict, Object, Ref, Stream, format_real, write_real};
 pub use policy::Existing;
 pub use signatures::{
     ByteRange, FormField, PdfSignature, SigType, SubFilter, Widget, find_signatures, form_fields,

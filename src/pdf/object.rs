@@ -214,18 +214,45 @@ impl std::fmt::Write for Ascii<'_> {
     }
 }
 
-/// A real without exponent (PDF has none) and without trailing zeros.
+/// A real without exponent (PDF has none), to four decimals, without trailing zeros.
 pub fn format_real(r: f64) -> String {
-    if !r.is_finite() {
-        return "0".into();
-    }
-    let s = format!("{r:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" || s.is_empty() {
-        "0".into()
+    let mut out = String::new();
+    write_real(&mut out, r);
+    out
+}
+
+/// Appends [`format_real`]'s form of `r` to `out`, allocating nothing else: a handwritten
+/// signature's appearance writes thousands of coordinates.
+pub fn write_real(out: &mut String, r: f64) {
+    use std::fmt::Write as _;
+    // In ten-thousandths as an integer: formatting an f64 to a fixed precision takes the slow
+    // exact path.
+    let scaled = if r.is_finite() {
+        (r * 10_000.0).round()
     } else {
-        s.to_owned()
+        0.0
+    };
+    if scaled.abs() >= 9.0e15 {
+        let s = format!("{r:.4}");
+        out.push_str(s.trim_end_matches('0').trim_end_matches('.'));
+        return;
     }
+    #[allow(clippy::cast_possible_truncation)]
+    let n = scaled as i64;
+    let (int, mut frac) = (n.unsigned_abs() / 10_000, n.unsigned_abs() % 10_000);
+    if n < 0 {
+        out.push('-');
+    }
+    let _ = write!(out, "{int}");
+    if frac == 0 {
+        return;
+    }
+    let mut digits = 4;
+    while frac % 10 == 0 {
+        frac /= 10;
+        digits -= 1;
+    }
+    let _ = write!(out, ".{frac:0digits$}");
 }
 
 /// A text string (§7.9.2.2): ASCII as is, anything else UTF-16BE with a BOM.
