@@ -69,6 +69,28 @@ fn meaning(v: Verdict) -> &'static str {
     }
 }
 
+/// A handwritten signature's evidence and signer, as one line.
+fn handwriting(hw: &crate::report::Handwriting) -> String {
+    let mut text = match hw.evidence.as_str() {
+        "matched" => "the pen capture kept as evidence matches what was signed".to_owned(),
+        "mismatch" => "the pen capture kept as evidence does NOT match what was signed".to_owned(),
+        "missing" => "no pen capture is kept for this signature".to_owned(),
+        _ => "the pen capture was not checked (no vault knows the signer)".to_owned(),
+    };
+    if let (Some(signer), Some(how)) = (&hw.signer, &hw.verified_by) {
+        let _ = write!(text, "; signer {signer}, identity verified by {how}");
+    }
+    if let Some(at) = hw.cancelled_at {
+        let before = if hw.signed_before_cancellation == Some(true) {
+            "signed before"
+        } else {
+            "NOT signed before"
+        };
+        let _ = write!(text, "; cancelled {}, {before} that", rfc3339(at));
+    }
+    text
+}
+
 fn signature(out: &mut String, n: usize, of: usize, sig: &SignatureReport) {
     let _ = writeln!(
         out,
@@ -123,6 +145,9 @@ fn signature(out: &mut String, n: usize, of: usize, sig: &SignatureReport) {
     }
     if let Some(audit) = find(&sig.checks, |name| name == AUDIT_CHECK) {
         line("Audit log", &audit.detail);
+    }
+    if let Some(hw) = &sig.handwriting {
+        line("Handwriting", &handwriting(hw));
     }
     for w in &sig.warnings {
         line("Warning", &format!("{}: {}", w.name, w.detail));
@@ -303,6 +328,32 @@ mod tests {
             ),
         ];
         s
+    }
+
+    #[test]
+    fn a_handwritten_signature_says_what_its_evidence_and_signer_are() {
+        let mut s = pdf_seal();
+        s.kind = "pdf-handwritten".into();
+        s.seal = None;
+        s.handwriting = Some(crate::report::Handwriting {
+            digest_alg: "sha256".into(),
+            capture_digest: "00".repeat(32),
+            consent_digest: "11".repeat(32),
+            signer: Some("张*".into()),
+            verified_by: Some("face".into()),
+            evidence: "matched".into(),
+            signer_status: Some("cancelled".into()),
+            cancelled_at: Some(datetime!(2026-03-05 10:00 UTC)),
+            signed_before_cancellation: Some(true),
+        });
+        let text = summary(&report(Verdict::Valid, vec![s]));
+        assert!(
+            text.contains(
+                "Handwriting: the pen capture kept as evidence matches what was signed; signer 张*, \
+                 identity verified by face; cancelled 2026-03-05T10:00:00Z, signed before that"
+            ),
+            "{text}"
+        );
     }
 
     fn report(verdict: Verdict, signatures: Vec<SignatureReport>) -> Report {
