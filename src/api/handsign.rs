@@ -106,7 +106,9 @@ impl From<Signer> for SignerResponse {
     params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters")),
     responses((status = 201, body = SignerResponse),
         (status = 400, body = ErrorBody, description = "invalid_field (naming it) or invalid_id_number"),
-        (status = 403, body = ErrorBody, description = "no `sign` scope")))]
+        (status = 403, body = ErrorBody, description = "no `sign` scope"),
+        (status = 409, body = ErrorBody, description = "idempotency_in_progress: a request with this Idempotency-Key is still running"),
+        (status = 422, body = ErrorBody, description = "idempotency_mismatch: this Idempotency-Key was used with another request")))]
 async fn enrol(
     State(vault): State<Vault>,
     client: AuthClient,
@@ -413,8 +415,8 @@ async fn sign_parts(headers: &HeaderMap, body: Vec<u8>) -> Result<SignParts, Err
     request_body(content((Binary = "multipart/form-data"))),
     responses((status = 200, content((Binary = "application/pdf"), (Binary = "application/ofd"))),
         (status = 400, body = ErrorBody, description = "invalid_capture, invalid_request (a missing or unknown part, a bad placement)"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "signer_cancelled"),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "signer_cancelled, or idempotency_in_progress"),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody, description = "PDF or OFD refused, or idempotency_mismatch")))]
 async fn sign(
     State(vault): State<Vault>,
     client: AuthClient,
