@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sidian::handsign::synthetic;
 use sidian::pki::{Certificate, HANDWRITTEN_SIGNER_POLICY};
 
-use common::{PgDatabase, TestVault, call_bytes, json_answer};
+use common::{TestVault, call_bytes, json_answer};
 
 const DOC_1P: &[u8] = include_bytes!("data/pdf/doc-1p.pdf");
 const OFD_3P: &[u8] = include_bytes!("data/ofd/sample-3p.ofd");
@@ -347,9 +347,6 @@ async fn enrol_capture_sign_seal_cancel_on_sqlite() {
 #[tokio::test]
 async fn enrol_capture_sign_seal_cancel_on_postgres() {
     common::on_postgres(story).await;
-    if PgDatabase::create().await.is_none() {
-        eprintln!("skipped: PostgreSQL is unreachable");
-    }
 }
 
 /// Replacing the kept evidence (another capture, or the same with another consent text) is

@@ -243,11 +243,13 @@ impl Capture {
 
     /// The canonical bytes: compact JSON, fields in declaration order, numbers as serde_json
     /// writes an f64 (shortest round-trip form). Parsing them back gives the same capture, so
-    /// evidence kept in this form hashes the same forever (a capture from [`Capture::from_json`]
-    /// is rounded already, and rounding again changes nothing).
+    /// evidence kept in this form hashes the same forever (it is of the rounded capture, and
+    /// rounding again changes nothing).
     pub fn canonical(&self) -> Vec<u8> {
-        // Serializing plain structs of f64, String and Vec cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        // Rounded here too, so that a capture built in code (the references and compare
+        // requests serde reads, a library caller's) hashes as its stored form will. Serializing
+        // plain structs of f64, String and Vec cannot fail.
+        serde_json::to_vec(&self.clone().rounded()).unwrap_or_default()
     }
 
     /// Every point, in order.
