@@ -7,14 +7,7 @@ use serde_json::json;
 use sidian::Error;
 use sqlx::{AnyPool, AssertSqlSafe};
 
-use common::{PgDatabase, TestVault, b64};
-
-async fn raw_pool(tv: &TestVault) -> AnyPool {
-    sqlx::any::install_default_drivers();
-    AnyPool::connect(&tv.config.database_url())
-        .await
-        .expect("raw connection")
-}
+use common::{PgDatabase, TestVault, b64, owner_pool};
 
 async fn exec(pool: &AnyPool, sql: &str) {
     sqlx::query(AssertSqlSafe(sql.to_owned()))
@@ -61,7 +54,7 @@ fn broken_at(result: Result<sidian::audit::VerifySummary, Error>) -> u64 {
 async fn tampering(db: impl AsyncFn() -> Option<String>) {
     // A column edited.
     let (tv, _, _) = with_history(db().await).await;
-    let pool = raw_pool(&tv).await;
+    let pool = owner_pool(&tv).await;
     exec(
         &pool,
         "UPDATE audit_entries SET actor = 'client:mallory' WHERE idx = 5",
@@ -71,7 +64,7 @@ async fn tampering(db: impl AsyncFn() -> Option<String>) {
 
     // A record rewritten together with its leaf hash: only the signed checkpoint can tell.
     let (tv, _, _) = with_history(db().await).await;
-    let pool = raw_pool(&tv).await;
+    let pool = owner_pool(&tv).await;
     let e = tv.vault.verify_audit_log().await.expect("intact");
     let entry = sqlx::query_scalar::<_, Vec<u8>>("SELECT record FROM audit_entries WHERE idx = 7")
         .fetch_one(&pool)
@@ -92,13 +85,13 @@ async fn tampering(db: impl AsyncFn() -> Option<String>) {
 
     // A row in the middle deleted.
     let (tv, _, _) = with_history(db().await).await;
-    let pool = raw_pool(&tv).await;
+    let pool = owner_pool(&tv).await;
     exec(&pool, "DELETE FROM audit_entries WHERE idx = 4").await;
     assert_eq!(broken_at(tv.vault.verify_audit_log().await), 4);
 
     // The last row deleted (and the head row rewound to hide it).
     let (tv, _, _) = with_history(db().await).await;
-    let pool = raw_pool(&tv).await;
+    let pool = owner_pool(&tv).await;
     exec(
         &pool,
         "DELETE FROM audit_entries WHERE idx = (SELECT MAX(idx) FROM audit_entries)",
@@ -108,7 +101,7 @@ async fn tampering(db: impl AsyncFn() -> Option<String>) {
 
     // Two records swapped.
     let (tv, _, _) = with_history(db().await).await;
-    let pool = raw_pool(&tv).await;
+    let pool = owner_pool(&tv).await;
     exec(&pool, "UPDATE audit_entries SET idx = -1 WHERE idx = 8").await;
     exec(&pool, "UPDATE audit_entries SET idx = 8 WHERE idx = 9").await;
     exec(&pool, "UPDATE audit_entries SET idx = 9 WHERE idx = -1").await;
@@ -116,7 +109,7 @@ async fn tampering(db: impl AsyncFn() -> Option<String>) {
 
     // A wrapped private key copied onto another key row does not unwrap there.
     let (tv, a, ids) = with_history(db().await).await;
-    let pool = raw_pool(&tv).await;
+    let pool = owner_pool(&tv).await;
     let (_, k) = tv.post("/v1/keys", &a, json!({ "alg": "sm2" })).await;
     let victim = k["id"].as_str().expect("id");
     exec(
@@ -173,7 +166,7 @@ type KeyColumns = (String, String, String, Vec<u8>, Vec<u8>);
 async fn no_private_key_in_database() {
     use base64::Engine;
     let (tv, _, _) = with_history(None).await;
-    let pool = raw_pool(&tv).await;
+    let pool = owner_pool(&tv).await;
     let master_b64 =
         std::fs::read_to_string(tv.config.data_dir.join("master.key")).expect("master key");
     let master_bytes = base64::engine::general_purpose::STANDARD

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, AssertSqlSafe};
 
-use common::{PgDatabase, TestVault};
+use common::{PgDatabase, TestVault, owner_pool};
 
 type Hash = [u8; 32];
 
@@ -111,13 +111,6 @@ fn consistent(m: usize, n: usize, p: &[Hash], old: &Hash, new: &Hash) -> bool {
 }
 
 // ---- helpers ----
-
-async fn raw_pool(tv: &TestVault) -> AnyPool {
-    sqlx::any::install_default_drivers();
-    AnyPool::connect(&tv.config.database_url())
-        .await
-        .expect("raw connection")
-}
 
 /// Leaf hashes of every stored entry, computed here from the stored records.
 async fn leaves(pool: &AnyPool) -> Vec<Hash> {
@@ -230,7 +223,7 @@ async fn consistency_proofs_verify_with_an_independent_rfc6962_postgres() {
 /// ones do not.
 async fn consistency_proofs(tv: TestVault) {
     grow_to(&tv, 70, "c").await;
-    let pool = raw_pool(&tv).await;
+    let pool = owner_pool(&tv).await;
     let leaves = leaves(&pool).await;
     assert_eq!(leaves.len(), 70);
     let root = |n: usize| mth(&leaves[..n]);
@@ -464,7 +457,7 @@ async fn truncation_is_caught_by_watch_and_verify_against() {
     let tv = TestVault::open(None).await;
     let data = tv.config.data_dir.clone();
     let work = tv.dir.path();
-    let pool = raw_pool(&tv).await;
+    let pool = owner_pool(&tv).await;
 
     // 50 entries, signed, and the head row as it is then (what the attacker will restore).
     grow_to(&tv, 50, "early").await;

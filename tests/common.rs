@@ -82,6 +82,41 @@ fn rand_suffix() -> String {
     format!("{n:x}")
 }
 
+/// The database as its owner sees it, not through the service's connections (which work as the
+/// role `sidian_service` on PostgreSQL). On SQLite the owner of the file first drops the
+/// triggers that keep the audit tables append-only (the first time: they are checked to refuse
+/// a DELETE), since they stop the vault's own statements, not whoever can write the file.
+pub async fn owner_pool(tv: &TestVault) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    let url = tv.config.database_url();
+    let pool = sqlx::AnyPool::connect(&url).await.expect("raw connection");
+    if url.starts_with("sqlite:") {
+        let triggers: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%append_only%'",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("triggers");
+        if !triggers.is_empty() {
+            assert_eq!(triggers.len(), 8);
+            let refused = sqlx::query("DELETE FROM audit_entries")
+                .execute(&pool)
+                .await;
+            assert!(
+                refused.is_err(),
+                "the append-only trigger let a DELETE through"
+            );
+        }
+        for t in triggers {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER {t}")))
+                .execute(&pool)
+                .await
+                .expect("drop trigger");
+        }
+    }
+    pool
+}
+
 /// A running vault (writer started) and its router.
 /// Runs `story` on a vault over a fresh PostgreSQL database, dropped after; nothing when
 /// PostgreSQL is unreachable (as [`PgDatabase::create`] decides).

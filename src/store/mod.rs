@@ -208,6 +208,11 @@ fn placeholders(from: usize, n: usize) -> String {
 
 /// `$1, $2, …` placeholders for a multi-row VALUES list, understood by SQLite and PostgreSQL.
 fn values_list(rows: usize, cols: usize) -> String {
+    values_list_from(1, rows, cols)
+}
+
+/// A multi-row VALUES list whose placeholders start at `$first`.
+fn values_list_from(first: usize, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
@@ -219,7 +224,7 @@ fn values_list(rows: usize, cols: usize) -> String {
                 s.push(',');
             }
             s.push('$');
-            s.push_str(&(r * cols + c + 1).to_string());
+            s.push_str(&(first + r * cols + c).to_string());
         }
         s.push(')');
     }
@@ -290,6 +295,11 @@ fn migrator(backend: Backend) -> Migrator {
                 12,
                 "handsign",
                 include_str!("../../migrations/sqlite/0012_handsign.sql"),
+            ),
+            (
+                13,
+                "append_only_audit",
+                include_str!("../../migrations/sqlite/0013_append_only_audit.sql"),
             ),
         ],
         Backend::Postgres => &[
@@ -383,6 +393,30 @@ const fn chunk_rows(cols: usize) -> usize {
     if rows == 0 { 1 } else { rows }
 }
 
+/// Runs the migrations, on PostgreSQL as the user of the URL (who owns the tables) and then
+/// `service_role.sql`, since the service's connections work as a role that may not create them.
+async fn migrate_on_own_connection(url: &str, backend: Backend) -> Result<()> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::AnyConnection::connect(url).await?;
+    if backend == Backend::Sqlite {
+        conn.execute("PRAGMA busy_timeout = 10000").await?;
+    }
+    migrator(backend).run(&mut conn).await?;
+    if backend == Backend::Postgres {
+        sqlx::raw_sql(include_str!("../../migrations/postgres/service_role.sql"))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot set up the role sidian_service (the database user must be its \
+                     member, or may create roles; see the README's deployment section): {e}"
+                ))
+            })?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
 impl Store {
     /// Connects (creating a SQLite file if needed) and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -405,27 +439,33 @@ impl Store {
                 "database URL must start with sqlite: or postgres://".into(),
             ));
         };
+        if migrate {
+            migrate_on_own_connection(url, backend).await?;
+        }
         // No ping before each acquire: it is a database round trip per audited batch, and a
         // connection that broke fails its statement and is replaced anyway.
-        let mut opts = AnyPoolOptions::new()
+        let opts = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .test_before_acquire(false);
-        if backend == Backend::Sqlite {
-            // WAL lets readers run beside the one writer; FULL makes each commit durable
-            // (group commit in the ledger amortises the fsync).
-            opts = opts.after_connect(|conn, _meta| {
+            .test_before_acquire(false)
+            .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = FULL").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    match backend {
+                        // WAL lets readers run beside the one writer; FULL makes each commit
+                        // durable (group commit in the ledger amortises the fsync).
+                        Backend::Sqlite => {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        }
+                        // The service's own role: the audit tables only grow (service_role.sql).
+                        Backend::Postgres => {
+                            conn.execute("SET ROLE sidian_service").await?;
+                        }
+                    }
                     Ok(())
                 })
             });
-        }
         let pool = opts.connect(url).await?;
-        if migrate {
-            migrator(backend).run(&pool).await?;
-        }
         Ok(Self {
             pool,
             backend,
@@ -479,6 +519,7 @@ impl Store {
             .ok_or_else(|| Error::Corrupt("audit head frontier does not fit its size".into()))?;
         Ok(AuditedTx {
             tx,
+            backend: self.backend,
             range,
             entries: Vec::new(),
             nodes: Vec::new(),
@@ -736,6 +777,7 @@ impl Store {
 /// committed together or not at all.
 pub struct AuditedTx {
     tx: Transaction<'static, Any>,
+    backend: Backend,
     range: CompactRange,
     entries: Vec<(Record, Vec<u8>, Hash)>,
     nodes: Vec<(NodeId, Hash)>,
@@ -1003,14 +1045,43 @@ impl AuditedTx {
 
     /// Writes the queued entries, the index of the signatures they release, tree nodes and head,
     /// and commits everything.
+    ///
+    /// The writes are one round trip: on SQLite one query of several statements (its driver
+    /// binds `$N` across them), on PostgreSQL one statement of data-modifying CTEs. The ledger's
+    /// writer waits on every round trip, and every node waits on the writer holding the lock.
     pub async fn commit(mut self) -> Result<CompactRange> {
-        for chunk in self.entries.chunks(chunk_rows(7)) {
-            let sql = format!(
-                "INSERT INTO audit_entries ({ENTRY_COLS}) VALUES {}",
-                values_list(chunk.len(), 7)
-            );
+        if !self.entries.is_empty() {
+            let mut writes = Writes::default();
+            for chunk in self.entries.chunks(chunk_rows(7)) {
+                let values = writes.values(chunk.len(), 7);
+                writes.statement(format!(
+                    "INSERT INTO audit_entries ({ENTRY_COLS}) VALUES {values}"
+                ));
+            }
+            let signatures: Vec<([u8; 32], u64)> = self
+                .entries
+                .iter()
+                .filter_map(|(rec, _, _)| rec.signature_sha256().map(|sha| (sha, rec.index)))
+                .collect();
+            for chunk in signatures.chunks(chunk_rows(2)) {
+                // A value already indexed keeps its first entry (see the migration).
+                let values = writes.values(chunk.len(), 2);
+                writes.statement(format!(
+                    "INSERT INTO audit_signatures (sha256, idx) VALUES {values} \
+                     ON CONFLICT (sha256) DO NOTHING"
+                ));
+            }
+            for chunk in self.nodes.chunks(chunk_rows(3)) {
+                let values = writes.values(chunk.len(), 3);
+                writes.statement(format!(
+                    "INSERT INTO audit_nodes (height, idx, hash) VALUES {values}"
+                ));
+            }
+            let head = writes.values(1, 2);
+            let last = format!("UPDATE audit_head SET (size, frontier) = {head} WHERE id = 1");
+            let sql = writes.finish(self.backend, last);
             let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (rec, bytes, leaf) in chunk {
+            for (rec, bytes, leaf) in &self.entries {
                 q = q
                     .bind(i64_of(rec.index)?)
                     .bind(rec.at_ms)
@@ -1020,47 +1091,175 @@ impl AuditedTx {
                     .bind(bytes.as_slice())
                     .bind(leaf.as_slice());
             }
-            q.execute(&mut *self.tx).await?;
-        }
-        let signatures: Vec<([u8; 32], u64)> = self
-            .entries
-            .iter()
-            .filter_map(|(rec, _, _)| rec.signature_sha256().map(|sha| (sha, rec.index)))
-            .collect();
-        for chunk in signatures.chunks(chunk_rows(2)) {
-            // A value already indexed keeps its first entry (see the migration).
-            let sql = format!(
-                "INSERT INTO audit_signatures (sha256, idx) VALUES {} ON CONFLICT (sha256) DO NOTHING",
-                values_list(chunk.len(), 2)
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (sha, index) in chunk {
+            for (sha, index) in &signatures {
                 q = q.bind(sha.as_slice()).bind(i64_of(*index)?);
             }
-            q.execute(&mut *self.tx).await?;
-        }
-        for chunk in self.nodes.chunks(chunk_rows(3)) {
-            let sql = format!(
-                "INSERT INTO audit_nodes (height, idx, hash) VALUES {}",
-                values_list(chunk.len(), 3)
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (id, h) in chunk {
+            for (id, h) in &self.nodes {
                 q = q
                     .bind(i64::from(id.height))
                     .bind(i64_of(id.index)?)
                     .bind(h.as_slice());
             }
-            q.execute(&mut *self.tx).await?;
-        }
-        if !self.entries.is_empty() {
-            sqlx::query("UPDATE audit_head SET size = $1, frontier = $2 WHERE id = 1")
+            q = q
                 .bind(i64_of(self.range.size())?)
-                .bind(self.range.frontier_bytes())
-                .execute(&mut *self.tx)
-                .await?;
+                .bind(self.range.frontier_bytes());
+            q.execute(&mut *self.tx).await?;
         }
         self.tx.commit().await?;
         Ok(self.range)
+    }
+}
+
+/// The statements of one commit, numbered placeholders running on across them.
+#[derive(Default)]
+struct Writes {
+    statements: Vec<String>,
+    params: usize,
+}
+
+impl Writes {
+    /// Placeholders for `rows` rows of `cols` parameters, after those handed out so far.
+    fn values(&mut self, rows: usize, cols: usize) -> String {
+        let list = values_list_from(self.params + 1, rows, cols);
+        self.params += rows * cols;
+        list
+    }
+
+    fn statement(&mut self, sql: String) {
+        self.statements.push(sql);
+    }
+
+    /// The statements then `last` as one query: a script on SQLite, CTEs on PostgreSQL.
+    fn finish(self, backend: Backend, last: String) -> String {
+        match backend {
+            Backend::Sqlite => {
+                let mut sql = self.statements.join("; ");
+                if !sql.is_empty() {
+                    sql.push_str("; ");
+                }
+                sql.push_str(&last);
+                sql
+            }
+            Backend::Postgres if self.statements.is_empty() => last,
+            Backend::Postgres => {
+                let ctes: Vec<String> = self
+                    .statements
+                    .iter()
+                    .enumerate()
+                    .map(|(i, st)| format!("w{i} AS ({st})"))
+                    .collect();
+                format!("WITH {} {last}", ctes.join(", "))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Action, Actor};
+
+    /// Appends one entry, then tries to rewrite and delete the log through the service's pool.
+    async fn rewrite_the_log(store: &Store) -> Vec<String> {
+        // Two entries (so a tree node), one releasing a signature, and a checkpoint: every
+        // table has a row, since SQLite's triggers fire per row.
+        let mut tx = store.begin().await.expect("begin");
+        tx.append(
+            Event::new(Actor::Operator("t".into()), Action::KeyCreated, "key:k"),
+            1,
+        );
+        tx.append(
+            Event::new(
+                Actor::Operator("t".into()),
+                Action::SignatureCreated,
+                "key:k",
+            )
+            .with_signature(b"signature"),
+            1,
+        );
+        tx.commit().await.expect("commit");
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (size, at_ms, note, key_id, signature) \
+             VALUES (2, 1, 'n', 'k', $1)",
+        )
+        .bind(vec![0u8])
+        .execute(&store.pool)
+        .await
+        .expect("checkpoint");
+        let mut refused = Vec::new();
+        for sql in [
+            "UPDATE audit_entries SET actor = 'someone else'",
+            "DELETE FROM audit_entries",
+            "UPDATE audit_nodes SET hash = hash",
+            "DELETE FROM audit_nodes",
+            "UPDATE audit_signatures SET idx = idx",
+            "DELETE FROM audit_signatures",
+            "UPDATE audit_checkpoints SET note = 'other'",
+            "DELETE FROM audit_checkpoints",
+        ] {
+            match sqlx::query(sql).execute(&store.pool).await {
+                Ok(_) => panic!("the service's connection ran {sql}"),
+                Err(e) => refused.push(e.to_string()),
+            }
+        }
+        // The log still holds its entries, and appending still works.
+        assert_eq!(store.head().await.expect("head").size(), 2);
+        let mut tx = store.begin().await.expect("begin");
+        tx.append(
+            Event::new(Actor::Operator("t".into()), Action::KeyCreated, "key:l"),
+            2,
+        );
+        tx.commit().await.expect("second commit");
+        refused
+    }
+
+    #[tokio::test]
+    async fn sqlite_refuses_to_change_the_audit_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&url).await.expect("store");
+        for e in rewrite_the_log(&store).await {
+            assert!(e.contains("is append-only"), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_postgres_service_role_cannot_change_the_audit_log() {
+        use sqlx::Connection as _;
+        let admin = std::env::var("SIDIAN_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut conn = match sqlx::PgConnection::connect(&admin).await {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("SIDIAN_REQUIRE_POSTGRES").is_none() => {
+                eprintln!("skipped: PostgreSQL unreachable at {admin} ({e})");
+                return;
+            }
+            Err(e) => panic!("PostgreSQL required but unreachable at {admin}: {e}"),
+        };
+        let name = format!("sidian_test_role_{}", std::process::id());
+        sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("drop");
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create");
+        let url = format!("{}/{name}", admin.rsplit_once('/').expect("db").0);
+        let store = Store::connect(&url).await.expect("store");
+        let role: String = sqlx::query_scalar("SELECT current_user::text")
+            .fetch_one(&store.pool)
+            .await
+            .expect("role");
+        let refused = rewrite_the_log(&store).await;
+        store.close().await;
+        sqlx::query(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+            .execute(&mut conn)
+            .await
+            .expect("drop");
+        assert_eq!(role, "sidian_service");
+        for e in refused {
+            assert!(e.contains("permission denied"), "{e}");
+        }
     }
 }

@@ -331,10 +331,17 @@ fn pg_dump(url: &str, file: &Path) -> Result<()> {
     )
 }
 
+/// Without privileges: the grants to `sidian_service` are made again at the next start, so a dump
+/// restores into a cluster where the role does not exist yet.
 fn pg_restore(url: &str, file: &Path) -> Result<()> {
     run_tool(
         Command::new("pg_restore")
-            .args(["--no-owner", "--exit-on-error", "--dbname"])
+            .args([
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--dbname",
+            ])
             .arg(url)
             .arg(file),
         "pg_restore",

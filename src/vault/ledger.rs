@@ -771,21 +771,27 @@ async fn revoke_seal(
     Ok(Some(tx.append(event, at)))
 }
 
-enum Msg {
-    /// An operation, the request it was submitted in, and who waits for its outcome.
-    Op(Box<Op>, Option<String>, oneshot::Sender<Result<Outcome>>),
-    Checkpoint(oneshot::Sender<Result<Checkpoint>>),
+/// An operation, the request it was submitted in, and who waits for its outcome.
+type Msg = (Box<Op>, Option<String>, oneshot::Sender<Result<Outcome>>);
+
+/// What the checkpointing task is told.
+enum CheckpointMsg {
+    /// The log grew: a checkpoint is due within [`CHECKPOINT_EVERY`].
+    Grew,
+    /// Someone waits for a checkpoint covering everything committed so far.
+    Now(oneshot::Sender<Result<Checkpoint>>),
 }
 
 /// The queue in front of the writer task.
 #[derive(Debug, Clone)]
 pub(crate) struct Ledger {
     tx: mpsc::Sender<Msg>,
+    checkpoints: mpsc::UnboundedSender<CheckpointMsg>,
 }
 
-impl std::fmt::Debug for Msg {
+impl std::fmt::Debug for CheckpointMsg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Msg")
+        f.write_str("CheckpointMsg")
     }
 }
 
@@ -795,19 +801,22 @@ const MAX_BATCH: usize = 1024;
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 impl Ledger {
-    /// Starts the writer on a thread and runtime of its own, with its own connections; the
-    /// receiver fires when it has ended (after a final checkpoint), which happens once every
-    /// `Ledger` is dropped.
+    /// Starts the writer and the checkpointing task on a thread and runtime of their own, with
+    /// their own connections; the receiver fires when both have ended (after a final
+    /// checkpoint), which happens once every `Ledger` is dropped.
     ///
     /// Its own thread so that its wake-ups (a batch awaits the database about seven times) do
-    /// not queue behind CPU-bound signing tasks on the request runtime. Measured under SM2 load
-    /// a batch still takes ≈ 2 ms: ≈ 1.1 ms for the durable COMMIT (fsync) and ≈ 0.1–0.3 ms per
-    /// round trip to the database thread (tools/bench/README.md).
+    /// not queue behind CPU-bound signing tasks on the request runtime. Checkpoints are signed
+    /// beside the writer, never between its batches: a checkpoint is a commit of its own plus an
+    /// fsync of the outside copy, and batches waiting behind it were PostgreSQL's stalls of
+    /// 100 ms and more (tools/bench/README.md).
     pub(crate) fn start(
         store: Store,
         checkpointer: Arc<Checkpointer>,
     ) -> Result<(Self, oneshot::Receiver<()>)> {
         let (tx, rx) = mpsc::channel(8 * MAX_BATCH);
+        let (cp_tx, cp_rx) = mpsc::unbounded_channel();
+        let grew = cp_tx.clone();
         let (done_tx, done_rx) = oneshot::channel();
         std::thread::Builder::new()
             .name("sidian-ledger".into())
@@ -819,7 +828,10 @@ impl Ledger {
                     Ok(rt) => rt.block_on(async move {
                         match store.reopen(2).await {
                             Ok(own) => {
-                                writer(own.clone(), checkpointer, rx).await;
+                                let checkpoints =
+                                    tokio::spawn(checkpoints(own.clone(), checkpointer, cp_rx));
+                                writer(own.clone(), rx, grew).await;
+                                let _ = checkpoints.await;
                                 own.close().await;
                             }
                             Err(e) => tracing::error!(error = %e, "audit writer cannot connect"),
@@ -829,7 +841,13 @@ impl Ledger {
                 }
                 let _ = done_tx.send(());
             })?;
-        Ok((Self { tx }, done_rx))
+        Ok((
+            Self {
+                tx,
+                checkpoints: cp_tx,
+            },
+            done_rx,
+        ))
     }
 
     /// Applies one operation and waits until it is committed; its audit entries name the
@@ -838,7 +856,7 @@ impl Ledger {
     pub(crate) async fn submit(&self, op: Op) -> Result<Outcome> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Msg::Op(Box::new(op), crate::request_id::current(), done))
+            .send((Box::new(op), crate::request_id::current(), done))
             .await
             .map_err(|_| Error::Unavailable)?;
         wait.await.map_err(|_| Error::Unavailable)?
@@ -852,72 +870,84 @@ impl Ledger {
     /// Asks for a checkpoint covering everything committed so far.
     pub(crate) async fn checkpoint(&self) -> Result<Checkpoint> {
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Msg::Checkpoint(done))
-            .await
+        self.checkpoints
+            .send(CheckpointMsg::Now(done))
             .map_err(|_| Error::Unavailable)?;
         wait.await.map_err(|_| Error::Unavailable)?
     }
 }
 
-async fn writer(store: Store, cp: Arc<Checkpointer>, mut rx: mpsc::Receiver<Msg>) {
-    let mut due: Option<Instant> = None;
+async fn writer(
+    store: Store,
+    mut rx: mpsc::Receiver<Msg>,
+    grew: mpsc::UnboundedSender<CheckpointMsg>,
+) {
     let mut ops = Vec::with_capacity(MAX_BATCH);
     let mut request_ids = Vec::with_capacity(MAX_BATCH);
     let mut waiters = Vec::with_capacity(MAX_BATCH);
-    let mut cp_waiters: Vec<oneshot::Sender<Result<Checkpoint>>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some((op, request_id, done)) = next.take() {
+            ops.push(*op);
+            request_ids.push(request_id);
+            waiters.push(done);
+            if ops.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        match apply_batch(&store, &ops, &request_ids).await {
+            Ok(results) => {
+                for (w, r) in waiters.drain(..).zip(results) {
+                    let _ = w.send(r);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, batch = ops.len(), "audited batch failed; nothing of it was committed");
+                for w in waiters.drain(..) {
+                    let _ = w.send(Err(Error::Unavailable));
+                }
+            }
+        }
+        ops.clear();
+        request_ids.clear();
+        let _ = grew.send(CheckpointMsg::Grew);
+    }
+}
+
+/// Signs a checkpoint at most [`CHECKPOINT_EVERY`] after the log grew, at once when asked, and
+/// a last one when every sender is gone (shutting down: the log is left covered).
+async fn checkpoints(
+    store: Store,
+    cp: Arc<Checkpointer>,
+    mut rx: mpsc::UnboundedReceiver<CheckpointMsg>,
+) {
+    let mut due: Option<Instant> = None;
+    let mut waiters = Vec::new();
     loop {
-        let first = match due {
+        let msg = match due {
             Some(at) => tokio::select! {
                 m = rx.recv() => m,
                 () = tokio::time::sleep_until(at.into()) => {
                     due = None;
-                    checkpoint_now(&store, &cp, &mut cp_waiters).await;
+                    checkpoint_now(&store, &cp, &mut waiters).await;
                     continue;
                 }
             },
             None => rx.recv().await,
         };
-        let Some(first) = first else { break };
-        let mut next = Some(first);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Op(op, request_id, done) => {
-                    ops.push(*op);
-                    request_ids.push(request_id);
-                    waiters.push(done);
-                }
-                Msg::Checkpoint(done) => cp_waiters.push(done),
+        match msg {
+            None => break,
+            Some(CheckpointMsg::Grew) => {
+                due.get_or_insert_with(|| Instant::now() + CHECKPOINT_EVERY);
             }
-            if ops.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
+            Some(CheckpointMsg::Now(w)) => {
+                waiters.push(w);
+                checkpoint_now(&store, &cp, &mut waiters).await;
+                due = None;
             }
-        }
-        if !ops.is_empty() {
-            match apply_batch(&store, &ops, &request_ids).await {
-                Ok(results) => {
-                    for (w, r) in waiters.drain(..).zip(results) {
-                        let _ = w.send(r);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, batch = ops.len(), "audited batch failed; nothing of it was committed");
-                    for w in waiters.drain(..) {
-                        let _ = w.send(Err(Error::Unavailable));
-                    }
-                }
-            }
-            ops.clear();
-            request_ids.clear();
-            due.get_or_insert_with(|| Instant::now() + CHECKPOINT_EVERY);
-        }
-        if !cp_waiters.is_empty() {
-            checkpoint_now(&store, &cp, &mut cp_waiters).await;
-            due = None;
         }
     }
-    // Shutting down: leave the log covered by a checkpoint.
-    checkpoint_now(&store, &cp, &mut cp_waiters).await;
+    checkpoint_now(&store, &cp, &mut waiters).await;
 }
 
 /// Signs a checkpoint of the current head (unless the newest one covers it) and answers waiters.
