@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr};
 
 use crate::audit::{Checkpoint, CompactRange, Event, Hash, NodeId, Record, StoredEntry, leaf_hash};
 use crate::error::{Error, Result};
@@ -505,26 +506,40 @@ impl Store {
     }
 
     /// Starts an audited transaction, waiting for the log head lock.
+    ///
+    /// The transaction is begun by hand rather than with sqlx's `begin`, so that the `BEGIN` and
+    /// the lock are one round trip (to SQLite's connection thread, or PostgreSQL), as the writes
+    /// and, on SQLite, the `COMMIT` are in [`AuditedTx::commit`].
     pub async fn begin(&self) -> Result<AuditedTx> {
-        let mut tx = self.pool.begin().await?;
         // A write first, so SQLite takes its write lock now (no deferred-upgrade deadlock)
         // and PostgreSQL locks the row until commit.
-        let row =
-            sqlx::query("UPDATE audit_head SET size = size WHERE id = 1 RETURNING size, frontier")
-                .fetch_one(&mut *tx)
-                .await?;
-        let size = u64_col(&row, "size")?;
-        let frontier: Vec<u8> = row.try_get("frontier")?;
-        let range = CompactRange::from_parts(size, &frontier)
-            .ok_or_else(|| Error::Corrupt("audit head frontier does not fit its size".into()))?;
-        Ok(AuditedTx {
-            tx,
+        const LOCK: &str =
+            "UPDATE audit_head SET size = size WHERE id = 1 RETURNING size, frontier";
+        let mut tx = AuditedTx {
+            tx: self.pool.acquire().await?,
+            open: true,
             backend: self.backend,
-            range,
+            range: CompactRange::default(),
             entries: Vec::new(),
             nodes: Vec::new(),
             request_id: None,
-        })
+        };
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        // One round trip: no parameters, so both take the two statements as one script (and
+        // PostgreSQL keeps the transaction open after it).
+        let row = sqlx::raw_sql(AssertSqlSafe(format!("{begin}; {LOCK}")))
+            .fetch_all(&mut *tx.tx)
+            .await?
+            .pop()
+            .ok_or(Error::Corrupt("the audit head row is missing".into()))?;
+        let size = u64_col(&row, "size")?;
+        let frontier: Vec<u8> = row.try_get("frontier")?;
+        tx.range = CompactRange::from_parts(size, &frontier)
+            .ok_or_else(|| Error::Corrupt("audit head frontier does not fit its size".into()))?;
+        Ok(tx)
     }
 
     /// Whether the database answers a trivial query. Pooled connections are not tested before
@@ -776,7 +791,9 @@ impl Store {
 /// A transaction holding the audit-log lock: state changes plus the entries that record them,
 /// committed together or not at all.
 pub struct AuditedTx {
-    tx: Transaction<'static, Any>,
+    /// A connection inside `BEGIN`, until `open` is false.
+    tx: PoolConnection<Any>,
+    open: bool,
     backend: Backend,
     range: CompactRange,
     entries: Vec<(Record, Vec<u8>, Hash)>,
@@ -1104,9 +1121,24 @@ impl AuditedTx {
                 .bind(i64_of(self.range.size())?)
                 .bind(self.range.frontier_bytes());
             q.execute(&mut *self.tx).await?;
+            if self.backend == Backend::Postgres {
+                self.tx.execute("COMMIT").await?;
+            }
+        } else {
+            self.tx.execute("COMMIT").await?;
         }
-        self.tx.commit().await?;
-        Ok(self.range)
+        self.open = false;
+        Ok(std::mem::take(&mut self.range))
+    }
+}
+
+impl Drop for AuditedTx {
+    /// Not committed (an error, a refusal, a cancelled future): the connection is closed, not
+    /// pooled, which rolls the transaction back and releases the lock.
+    fn drop(&mut self) {
+        if self.open {
+            self.tx.close_on_drop();
+        }
     }
 }
 
@@ -1129,7 +1161,8 @@ impl Writes {
         self.statements.push(sql);
     }
 
-    /// The statements then `last` as one query: a script on SQLite, CTEs on PostgreSQL.
+    /// The statements then `last` as one query: a script on SQLite that commits too, CTEs on
+    /// PostgreSQL (whose extended protocol takes one statement; the caller commits after).
     fn finish(self, backend: Backend, last: String) -> String {
         match backend {
             Backend::Sqlite => {
@@ -1138,6 +1171,7 @@ impl Writes {
                     sql.push_str("; ");
                 }
                 sql.push_str(&last);
+                sql.push_str("; COMMIT");
                 sql
             }
             Backend::Postgres if self.statements.is_empty() => last,
