@@ -406,7 +406,17 @@ pub(crate) async fn apply_batch(
     request_ids: &[Option<String>],
 ) -> Result<Vec<Result<Outcome>>> {
     let started = Instant::now();
-    let mut tx = store.begin().await?;
+    let tx = store.begin().await?;
+    apply_locked(tx, ops, request_ids, started).await
+}
+
+/// [`apply_batch`] in a transaction that holds the log lock already.
+async fn apply_locked(
+    mut tx: AuditedTx,
+    ops: &[Op],
+    request_ids: &[Option<String>],
+    started: Instant,
+) -> Result<Vec<Result<Outcome>>> {
     let mut batch = Batch::read(&mut tx, ops).await?;
     let request_id = |i: usize| request_ids.get(i).and_then(Option::as_deref);
     let mut results: Vec<Result<Outcome>> = Vec::with_capacity(ops.len());
@@ -885,17 +895,30 @@ async fn writer(
     let mut ops = Vec::with_capacity(MAX_BATCH);
     let mut request_ids = Vec::with_capacity(MAX_BATCH);
     let mut waiters = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        while let Some((op, request_id, done)) = next.take() {
-            ops.push(*op);
-            request_ids.push(request_id);
-            waiters.push(done);
-            if ops.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
+    while let Some((op, request_id, done)) = rx.recv().await {
+        let started = Instant::now();
+        ops.push(*op);
+        request_ids.push(request_id);
+        waiters.push(done);
+        // The lock first, then everything queued meanwhile: while this node waits for another
+        // node's (or the CLI's) commit its requests keep arriving, and they join this batch
+        // instead of waiting for the next turn of the lock.
+        let locked = store.begin().await;
+        if locked.is_ok() {
+            while ops.len() < MAX_BATCH {
+                let Ok((op, request_id, done)) = rx.try_recv() else {
+                    break;
+                };
+                ops.push(*op);
+                request_ids.push(request_id);
+                waiters.push(done);
             }
         }
-        match apply_batch(&store, &ops, &request_ids).await {
+        let applied = match locked {
+            Ok(tx) => apply_locked(tx, &ops, &request_ids, started).await,
+            Err(e) => Err(e),
+        };
+        match applied {
             Ok(results) => {
                 for (w, r) in waiters.drain(..).zip(results) {
                     let _ = w.send(r);
