@@ -22,6 +22,7 @@
 # Never builds anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/lib.sh
 
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
@@ -49,18 +50,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if ! err=$(psql -Atq "$ADMIN_URL" -c 'SELECT 1' 2>&1 >/dev/null); then
-  echo "bench-cluster: PostgreSQL is unreachable at $ADMIN_URL: $err" >&2
-  exit 1
-fi
-psql -q "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB_NAME" \
-  -c "CREATE DATABASE $DB_NAME" >/dev/null
 DB_CREATED=1
-DB_URL=$(python3 -c 'import sys, urllib.parse as u
-p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$ADMIN_URL" "$DB_NAME")
+DB_URL=$(fresh_database "$ADMIN_URL" "$DB_NAME")
 export WORK DB_URL DB_NAME
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_up() { # URL PID
   for _ in $(seq 600); do
     curl -fs -o /dev/null "$1" 2>/dev/null && return 0
@@ -68,25 +61,6 @@ wait_up() { # URL PID
     sleep 0.05
   done
   echo "bench-cluster: server did not come up at $1" >&2; return 1
-}
-# stop_server PID NAME: SIGTERM, then up to $SHUTDOWN_TIMEOUT s for it to exit, with status 0.
-stop_server() {
-  local pid=$1 name=$2 state rc=0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq $((SHUTDOWN_TIMEOUT * 10))); do
-    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
-    [ -z "$state" ] || [ "$state" = Z ] && break
-    sleep 0.1
-  done
-  if [ -n "$state" ] && [ "$state" != Z ]; then
-    echo "   ERROR: $name did not exit within ${SHUTDOWN_TIMEOUT}s of SIGTERM; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    return 1
-  fi
-  wait "$pid" || rc=$?
-  [ "$rc" = 0 ] || echo "   ERROR: $name exited with status $rc after SIGTERM" >&2
-  return "$rc"
 }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 # start_node I: serve on data dir D<I> (node 0 makes the vault; the others must be joined first)

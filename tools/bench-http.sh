@@ -19,6 +19,7 @@
 # not exit cleanly on SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/lib.sh
 
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
@@ -65,30 +66,9 @@ else
   BACKEND="SQLite ($DATA/sidian.db, WAL, synchronous=FULL)"
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_up() { # URL
   for _ in $(seq 200); do curl -fs -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.05; done
   echo "bench-http: server did not come up at $1" >&2; return 1
-}
-# stop_server PID NAME: SIGTERM, then wait up to $SHUTDOWN_TIMEOUT s for the process to exit
-# (a child that has exited is a zombie until waited for, hence the look at /proc).
-stop_server() {
-  local pid=$1 name=$2 state rc=0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq $((SHUTDOWN_TIMEOUT * 10))); do
-    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
-    [ -z "$state" ] || [ "$state" = Z ] && break
-    sleep 0.1
-  done
-  if [ -n "$state" ] && [ "$state" != Z ]; then
-    echo "   ERROR: $name did not exit within ${SHUTDOWN_TIMEOUT}s of SIGTERM; killing it (no final checkpoint)" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    return 1
-  fi
-  wait "$pid" || rc=$?
-  [ "$rc" = 0 ] || echo "   ERROR: $name exited with status $rc after SIGTERM" >&2
-  return "$rc"
 }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 

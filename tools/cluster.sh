@@ -16,6 +16,7 @@
 # Exits 1 on any violated property, 2 when a tool is missing. Never builds anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/lib.sh
 STARTED=$(date +%s.%N)
 export SIDIAN_BIN=${SIDIAN_BIN:-target/release/sidian}
 ADMIN_URL=${SIDIAN_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
@@ -51,15 +52,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if ! err=$(psql -Atq "$ADMIN_URL" -c 'SELECT 1' 2>&1 >/dev/null); then
-  echo "cluster: PostgreSQL is unreachable at $ADMIN_URL (set SIDIAN_TEST_POSTGRES): $err" >&2
-  exit 1
-fi
-psql -q "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB_NAME" \
-  -c "CREATE DATABASE $DB_NAME" >/dev/null
 DB_CREATED=1
-DB_URL=$(python3 -c 'import sys, urllib.parse as u
-p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$ADMIN_URL" "$DB_NAME")
+DB_URL=$(fresh_database "$ADMIN_URL" "$DB_NAME")
 export DB_URL
 echo "== cluster: $SIDIAN_BIN, database $DB_URL, $(nproc) cores"
 
