@@ -166,9 +166,25 @@ grep -q "stopped" "$WORK/serve.log" && ok "final checkpoint written before exit"
 "$BIN" audit verify --data "$DATA" "${DBARGS[@]}" --against "$WORK/checkpoint.json" >/dev/null \
   && ok "the log extends the saved checkpoint" || bad "the log extends the saved checkpoint"
 
-# Tamper: edit one row, then (on a fresh copy of the state) delete the last one.
+# The vault's own connections cannot change the log: SQLite's triggers, PostgreSQL's role.
+if [ -z "$DB_URL" ]; then
+  if python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2])" "$DATA/sidian.db" \
+      "UPDATE audit_entries SET actor = 'client:someone-else' WHERE idx = 3" 2>"$WORK/refused.txt"; then
+    bad "the audit tables refuse UPDATE (SQLite triggers)"
+  else grep -q 'append-only' "$WORK/refused.txt" && ok "the audit tables refuse UPDATE (SQLite triggers)" || bad "the audit tables refuse UPDATE (SQLite triggers)"; fi
+else
+  if psql -q "$DB_URL" -c "SET ROLE sidian_service" -c "DELETE FROM audit_entries" 2>"$WORK/refused.txt"; then
+    bad "the role sidian_service cannot DELETE audit entries"
+  else grep -q 'permission denied' "$WORK/refused.txt" && ok "the role sidian_service cannot DELETE audit entries" || bad "the role sidian_service cannot DELETE audit entries"; fi
+fi
+# Tamper as the database's owner (on SQLite: whoever can write the file drops the triggers):
+# edit one row, then (on a fresh copy of the state) delete the last one.
 sql() {
-  if [ -z "$DB_URL" ]; then python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()" "$DATA/sidian.db" "$1";
+  if [ -z "$DB_URL" ]; then python3 -c "import sqlite3,sys
+c = sqlite3.connect(sys.argv[1])
+for (t,) in c.execute(\"SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%append_only%'\").fetchall():
+    c.execute('DROP TRIGGER ' + t)
+c.execute(sys.argv[2]); c.commit()" "$DATA/sidian.db" "$1";
   else psql -q "$DB_URL" -c "$1"; fi
 }
 if [ -z "$DB_URL" ]; then cp "$DATA/sidian.db" "$WORK/pristine.db"; fi
