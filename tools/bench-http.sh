@@ -123,20 +123,7 @@ bench() { # LABEL SCRIPT BASE_URL PATH KEY PID
 }
 
 # Is anything else using the CPU? (The benchmark shares 2 cores between wrk and the server.)
-IDLE_BUSY=$(python3 - <<'PY'
-import time
-def s():
-    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-    return sum(f), f[3] + f[4]
-a = s(); time.sleep(1); b = s()
-print(round(100 * (1 - (b[1] - a[1]) / (b[0] - a[0])), 1))
-PY
-)
-echo "== machine: $(nproc) cores, $(uname -r); CPU busy before start: ${IDLE_BUSY}%"
-if python3 -c "import sys; sys.exit(0 if float('$IDLE_BUSY') > 10 else 1)"; then
-  echo "   WARNING: the machine is not idle; numbers will be low and noisy. Busiest processes:"
-  ps -eo pcpu,comm --sort=-pcpu | sed -n '2,6p' | sed 's/^/     /'
-fi
+warn_if_busy
 echo "== backend: $BACKEND"
 echo "== wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per route (after $WARMUP warm-up), no pipelining"
 

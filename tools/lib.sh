@@ -38,3 +38,23 @@ fresh_database() {
   python3 -c 'import sys, urllib.parse as u
 p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$1" "$2"
 }
+
+# warn_if_busy: prints the machine's CPU use over one second and warns above 10 % (a benchmark
+# shares the cores between the load generator and the server; anything else skews it).
+warn_if_busy() {
+  local busy
+  busy=$(python3 - <<'PY'
+import time
+def s():
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(f), f[3] + f[4]
+a = s(); time.sleep(1); b = s()
+print(round(100 * (1 - (b[1] - a[1]) / (b[0] - a[0])), 1))
+PY
+)
+  echo "== machine: $(nproc) cores, $(uname -r); CPU busy before start: ${busy}%"
+  if python3 -c "import sys; sys.exit(0 if float('$busy') > 10 else 1)"; then
+    echo "   WARNING: the machine is not idle; numbers will be low and noisy. Busiest processes:"
+    ps -eo pcpu,comm --sort=-pcpu | sed -n '2,6p' | sed 's/^/     /'
+  fi
+}
